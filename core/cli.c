@@ -1,0 +1,747 @@
+/* cli.c — `kam COMMAND ...`: parses options, opens the config, schema and
+ * book, runs the command and maps every error to `kam: <where>: <what>` and
+ * an exit code (0 ok, 1 data/script, 2 usage, 3 permission, 4 internal). */
+#include "cli.h"
+#include "config.h"
+#include "import.h"
+#include "kdate.h"
+#include "lua_db.h"
+#include "output.h"
+#include "sandbox.h"
+#include "store.h"
+#include <errno.h>
+#include <lauxlib.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct cli {
+  const char *db, *config, *as;
+  out_fmt fmt;
+  int fmt_set;
+  char **args; int nargs;       /* positional arguments after the command */
+  char **opts; int nopts;       /* --name or --name=value / --name value, in order */
+  kam_config *cfg;
+  schema *sc;
+  kam_store *st;
+  kam_ctx ctx;
+} cli;
+
+static int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("kam: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  return code;
+}
+
+static const char *usage_text =
+    "kam — the book of accounts for the account team\n"
+    "\n"
+    "usage: kam [--db PATH] [--config FILE] [--as USER] [--format table|json|csv] COMMAND ...\n"
+    "\n"
+    "  init [--demo]                      create a book (with the demo agency)\n"
+    "  import FILE... [--into C] [--dry-run]   load YAML, CSV or JSON; all or nothing\n"
+    "  export COLL [--where LUA] [--format csv|json|yaml]\n"
+    "  get COLL ID                        one entity\n"
+    "  ls COLL [--where LUA] [--fields a,b] [--sort F[:desc]] [--limit N]\n"
+    "  eval 'LUA'                         run a chunk, print what it returns\n"
+    "  run SCRIPT [ARGS...]               run a script (- reads standard input)\n"
+    "  stats                              what the book holds\n"
+    "  summary                            one screen about the book\n"
+    "\n"
+    "kam COMMAND --help tells more. Money is whole đồng; dates are YYYY-MM-DD.\n";
+
+typedef struct cmd_help { const char *name, *text; } cmd_help;
+static const cmd_help helps[] = {
+    {"init", "usage: kam init [--demo]\n\nCreates an empty book at --db (default var/kam.db from config/kam.yaml).\n--demo fills it with the demo agency (config/demo/demo.lua).\n"},
+    {"import", "usage: kam import FILE... [--into COLLECTION] [--dry-run]\n\nLoads YAML ({collection: [records]}), CSV (header row; the file's name or\n--into names the collection) or JSON. One import is one transaction: a bad\nrow is reported with its line and field, and nothing is written.\n--dry-run checks everything and writes nothing.\n"},
+    {"export", "usage: kam export COLLECTION [--where LUA] [--format csv|json|yaml]\n\nWrites every field of the collection's entities to standard output, in a\nform kam import reads back.\n"},
+    {"get", "usage: kam get COLLECTION ID\n\nShows one entity. Exit 1 if there is no such id.\n"},
+    {"ls", "usage: kam ls COLLECTION [--where LUA] [--fields a,b] [--sort FIELD[:desc]] [--limit N]\n\n--where takes a filter table ({status = \"overdue\"}), a function, or an\nexpression over the fields (amount > 1e8 and status == \"overdue\").\n"},
+    {"eval", "usage: kam eval 'LUA'\n\nRuns the chunk against the book and prints what it returns, in --format.\nWrites go through kam.tx(function() ... end).\n"},
+    {"run", "usage: kam run SCRIPT.lua [ARGS...]\n\nRuns a Lua script; its arguments are in the table arg (arg[0] is the script).\nA name without a folder is also looked for in scripts/. - reads standard input.\n"},
+    {"stats", "usage: kam stats\n\nThe book's file, map, and the entities and index entries of each collection.\n"},
+    {"summary", "usage: kam summary\n\nOne screen: clients by tier and industry, revenue over 12 months, overdue\ninvoices by owner, pipeline by stage.\n"},
+    {NULL, NULL}};
+
+/* ---- options ------------------------------------------------------------ */
+
+static const char *opt(cli *c, const char *name) {
+  size_t n = strlen(name);
+  for (int i = 0; i < c->nopts; i++)
+    if (!strncmp(c->opts[i], name, n) && (c->opts[i][n] == 0 || c->opts[i][n] == '='))
+      return c->opts[i][n] == '=' ? c->opts[i] + n + 1 : "";
+  return NULL;
+}
+
+static int check_opts(cli *c, const char *cmd, const char *const *allowed) {
+  for (int i = 0; i < c->nopts; i++) {
+    int ok = 0;
+    for (int k = 0; allowed[k] && !ok; k++) {
+      size_t n = strlen(allowed[k]);
+      ok = !strncmp(c->opts[i], allowed[k], n) && (c->opts[i][n] == 0 || c->opts[i][n] == '=');
+    }
+    if (!ok) {
+      char name[128];
+      snprintf(name, sizeof name, "%s", c->opts[i]);
+      char *eq = strchr(name, '=');
+      if (eq) *eq = 0;
+      return fail(KAM_EUSAGE, "%s: unknown option %s (kam %s --help)", cmd, name, cmd);
+    }
+  }
+  return 0;
+}
+
+/* options that take a value */
+static int takes_value(const char *o) {
+  static const char *const v[] = {"--db", "--config", "--as", "--format", "--into", "--where",
+                                   "--fields", "--sort", "--limit", NULL};
+  for (int i = 0; v[i]; i++) if (!strcmp(v[i], o)) return 1;
+  return 0;
+}
+
+/* ---- set-up ------------------------------------------------------------- */
+
+static int load_config(cli *c) {
+  kam_err e;
+  const char *path = c->config ? c->config : getenv("KAM_CONFIG");
+  if (!path) path = "config/kam.yaml";
+  struct stat sb;
+  if (stat(path, &sb)) {
+    if (c->config) return fail(KAM_EUSAGE, "--config %s: no such file", path);
+    return fail(KAM_EUSAGE, "%s: not found (run kam from the project folder, or give --config)", path);
+  }
+  if (config_load(&c->cfg, path, &e)) return fail(e.code, "%s", e.msg);
+  date_set_utc_offset(c->cfg->utc_offset);
+  if (schema_load(&c->sc, c->cfg->schema, &e)) return fail(e.code, "%s", e.msg);
+  return 0;
+}
+
+static const char *book_path(cli *c) { return c->db ? c->db : getenv("KAM_DB") ? getenv("KAM_DB") : c->cfg->db; }
+
+static int open_book(cli *c, int flags) {
+  kam_err e;
+  if (store_open(&c->st, book_path(c), c->sc, flags, c->cfg->map_size, &e)) return fail(e.code, "%s", e.msg);
+  return 0;
+}
+
+static int resolve_user(cli *c) {
+  const char *login = getenv("USER");
+  struct passwd *pw = getpwuid(getuid());
+  if (pw && pw->pw_name) login = pw->pw_name;
+  if (!login) login = "unknown";
+  const kam_user *me = config_user(c->cfg, login);
+  if (c->as) {
+    int admin = me && me->role && !strcmp(me->role, "admin");
+    if (!c->cfg->auth_trust && !admin)
+      return fail(KAM_EPERM, "--as %s: only an admin may act as another user (auth: os)", c->as);
+    const kam_user *u = config_user(c->cfg, c->as);
+    if (!u) return fail(KAM_EUSAGE, "--as %s: no such user in %s", c->as, c->cfg->path);
+    me = u;
+    login = c->as;
+  }
+  c->ctx.user = me;
+  snprintf(c->ctx.user_id, sizeof c->ctx.user_id, "%s", me ? me->id : login);
+  return 0;
+}
+
+static int open_lua(cli *c, int allow_write) {
+  kam_err e;
+  int rc = resolve_user(c);
+  if (rc) return rc;
+  c->ctx.st = c->st;
+  c->ctx.sc = c->sc;
+  c->ctx.cfg = c->cfg;
+  c->ctx.allow_write = allow_write;
+  if (sandbox_open(&c->ctx, &e)) return fail(e.code, "%s", e.msg);
+  return 0;
+}
+
+static void close_all(cli *c) {
+  sandbox_close(&c->ctx);
+  store_close(c->st);
+  schema_free(c->sc);
+  config_free(c->cfg);
+}
+
+/* Prints a Lua error: the message, and the lines of the traceback that are
+ * in the user's own chunks. */
+static int lua_fail(lua_State *L) {
+  const char *msg = lua_tostring(L, -1);
+  if (!msg) msg = "(error without a message)";
+  const char *tb = strstr(msg, "\nstack traceback:");
+  if (!tb) return fail(KAM_EDATA, "%s", msg);
+  fprintf(stderr, "kam: %.*s\n", (int)(tb - msg), msg);
+  const char *p = tb + 17;
+  int shown = 0;
+  while (*p && shown < 8) {
+    const char *e = strchr(p + 1, '\n');
+    size_t n = e ? (size_t)(e - p) : strlen(p);
+    if (memmem(p, n, ".lua:", 5) || memmem(p, n, "[string", 7)) {
+      if (!shown++) fputs("  in:\n", stderr);
+      fprintf(stderr, "  %.*s\n", (int)n - 1, p + 1);
+    }
+    if (!e) break;
+    p = e;
+  }
+  return KAM_EDATA;
+}
+
+/* Printing runs Lua (a query's rows, an entity's fields) and may raise, so
+ * it runs protected too. */
+static int l_print_values(lua_State *L) {
+  cli *c = lua_touserdata(L, lua_upvalueindex(1));
+  out_opts o = {c->fmt, 1, 40, NULL, 0};
+  for (int i = 1; i <= lua_gettop(L); i++) out_value(L, i, &o, stdout);
+  return 0;
+}
+
+static int print_results(cli *c, int first, int last) {
+  lua_State *L = c->ctx.L;
+  lua_pushlightuserdata(L, c);
+  lua_pushcclosure(L, l_print_values, 1);
+  for (int i = first; i <= last; i++) lua_pushvalue(L, i);
+  return sandbox_pcall(L, last - first + 1, 0);
+}
+
+/* Runs the chunk on top of the stack with nargs; prints results when asked. */
+static int run_chunk(cli *c, int nargs, int print) {
+  lua_State *L = c->ctx.L;
+  int base = lua_gettop(L) - nargs - 1;
+  int st = sandbox_pcall(L, nargs, LUA_MULTRET);
+  if (st != LUA_OK) { kam_end_snapshots(&c->ctx); return lua_fail(L); }
+  if (print && print_results(c, base + 1, lua_gettop(L)) != LUA_OK) {
+    kam_end_snapshots(&c->ctx);
+    return lua_fail(L);
+  }
+  kam_end_snapshots(&c->ctx);
+  lua_settop(L, base);
+  return 0;
+}
+
+/* ---- commands ----------------------------------------------------------- */
+
+static int read_stream(FILE *f, kbuf *b) {
+  char tmp[65536];
+  size_t k;
+  while ((k = fread(tmp, 1, sizeof tmp, f)) > 0) kbuf_put(b, tmp, k);
+  return ferror(f) ? -1 : 0;
+}
+
+static int run_file(cli *c, const char *path, const char *chunkname, int nargs_from, int print) {
+  kbuf b = {0};
+  FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+  if (!f) return fail(KAM_EDATA, "%s: cannot open: %s", path, strerror(errno));
+  int rerr = read_stream(f, &b);
+  if (f != stdin) fclose(f);
+  if (rerr) { kbuf_free(&b); return fail(KAM_EDATA, "%s: read error", path); }
+  lua_State *L = c->ctx.L;
+  /* arg, as lua.c gives it */
+  lua_createtable(L, c->nargs, 1);
+  lua_pushstring(L, path);
+  lua_rawseti(L, -2, 0);
+  for (int i = nargs_from; i < c->nargs; i++) {
+    lua_pushstring(L, c->args[i]);
+    lua_rawseti(L, -2, i - nargs_from + 1);
+  }
+  lua_setglobal(L, "arg");
+  const char *src = (const char *)b.p;
+  size_t len = b.len;
+  if (len && src[0] == '#') { /* a #! line */
+    while (len && *src != '\n') { src++; len--; }
+  }
+  if (sandbox_load(L, src, len, chunkname) != LUA_OK) {
+    kbuf_free(&b);
+    return lua_fail(L);
+  }
+  kbuf_free(&b);
+  for (int i = nargs_from; i < c->nargs; i++) lua_pushstring(L, c->args[i]);
+  return run_chunk(c, c->nargs - nargs_from, print);
+}
+
+static int cmd_init(cli *c) {
+  static const char *const ok[] = {"--demo", "--force", NULL};
+  int rc = check_opts(c, "init", ok);
+  if (rc) return rc;
+  const char *path = book_path(c);
+  struct stat sb;
+  if (!stat(path, &sb)) {
+    if (!opt(c, "--force"))
+      return fail(KAM_EDATA, "%s: a book is already here (give another --db, or --force to replace it)", path);
+    char lock[1100];
+    snprintf(lock, sizeof lock, "%s-lock", path);
+    if (unlink(path)) return fail(KAM_EDATA, "%s: cannot remove: %s", path, strerror(errno));
+    unlink(lock);
+  }
+  if ((rc = open_book(c, STORE_CREATE))) return rc;
+  if (!opt(c, "--demo")) {
+    printf("created an empty book at %s\n", path);
+    return 0;
+  }
+  if ((rc = open_lua(c, 1))) return rc;
+  char demo[1100];
+  snprintf(demo, sizeof demo, "%s/config/demo/demo.lua", c->cfg->root);
+  rc = run_file(c, demo, "@config/demo/demo.lua", c->nargs, 0);
+  if (rc) {
+    /* leave no half-made book behind */
+    store_close(c->st);
+    c->st = NULL;
+    char lock[1100];
+    snprintf(lock, sizeof lock, "%s-lock", path);
+    unlink(path);
+    unlink(lock);
+    return rc;
+  }
+  /* the script returns a summary line */
+  printf("created %s\n", path);
+  return 0;
+}
+
+static int cmd_import(cli *c) {
+  static const char *const ok[] = {"--into", "--dry-run", NULL};
+  int rc = check_opts(c, "import", ok);
+  if (rc) return rc;
+  if (c->nargs < 1) return fail(KAM_EUSAGE, "import: which files? (kam import FILE... [--into COLLECTION])");
+  if (opt(c, "--into") && !schema_coll(c->sc, opt(c, "--into")))
+    return fail(KAM_EUSAGE, "import: --into %s: no such collection", opt(c, "--into"));
+  if ((rc = open_book(c, STORE_MUST_EXIST))) return rc;
+  if ((rc = resolve_user(c))) return rc;
+  import_opts io = {opt(c, "--into"), opt(c, "--dry-run") != NULL, c->ctx.user_id, 10};
+  import_stats stats;
+  memset(&stats, 0, sizeof stats);
+  kam_err e;
+  if (import_files(c->st, c->args, c->nargs, &io, &stats, &e)) {
+    fprintf(stderr, "kam: %s\n", e.msg);
+    if (e.code == KAM_EDATA) fputs("kam: nothing was imported\n", stderr);
+    return e.code;
+  }
+  printf("%s %ld row%s", io.dry_run ? "checked" : "imported", stats.rows, stats.rows == 1 ? "" : "s");
+  const char *sep = ": ";
+  for (int i = 0; i < c->sc->ncolls && i < 256; i++)
+    if (stats.per_coll[i]) { printf("%s%s %ld", sep, c->sc->colls[i].name, stats.per_coll[i]); sep = ", "; }
+  printf("%s\n", io.dry_run ? " (dry run: nothing written)" : "");
+  return 0;
+}
+
+/* Pushes the query db.COLL filtered by --where (a table, a function or an
+ * expression over the fields). */
+static int push_filtered(cli *c, const char *coll, const char *where) {
+  lua_State *L = c->ctx.L;
+  if (!schema_coll(c->sc, coll)) return fail(KAM_EUSAGE, "%s: no such collection (see kam stats)", coll);
+  lua_getglobal(L, "db");
+  lua_getfield(L, -1, coll);
+  lua_remove(L, -2);
+  if (!where) return 0;
+  const char *w = where;
+  while (*w == ' ') w++;
+  kbuf src = {0};
+  int expr = !(*w == '{' || !strncmp(w, "function", 8));
+  if (expr) {
+    /* fields read as names: amount > 1e8 and status == "overdue" */
+    kbuf_str(&src, "local __e = ... ; return function(__r) local _ENV = setmetatable({}, {__index = function(_, k) "
+                   "if k == 'kam' or k == 'db' or k == 'math' or k == 'string' then return __e[k] end return __r[k] end}) return (");
+    kbuf_str(&src, where);
+    kbuf_str(&src, "\n) end");
+  } else {
+    kbuf_str(&src, "return ");
+    kbuf_str(&src, where);
+  }
+  if (sandbox_load(L, (const char *)src.p, src.len, "=--where") != LUA_OK) {
+    kbuf_free(&src);
+    return lua_fail(L);
+  }
+  kbuf_free(&src);
+  lua_pushglobaltable(L);
+  if (sandbox_pcall(L, expr ? 1 : 0, 1) != LUA_OK) return lua_fail(L);
+  if (!lua_istable(L, -1) && !lua_isfunction(L, -1)) return fail(KAM_EUSAGE, "--where: expected a table, a function or an expression");
+  lua_getfield(L, -2, "where");
+  lua_pushvalue(L, -3);
+  lua_pushvalue(L, -3);
+  if (sandbox_pcall(L, 2, 1) != LUA_OK) return lua_fail(L);
+  lua_remove(L, -2);
+  lua_remove(L, -2);
+  return 0;
+}
+
+static int cmd_ls(cli *c) {
+  static const char *const ok[] = {"--where", "--fields", "--sort", "--limit", NULL};
+  int rc = check_opts(c, "ls", ok);
+  if (rc) return rc;
+  if (c->nargs != 1) return fail(KAM_EUSAGE, "ls: which collection? (kam ls COLLECTION)");
+  if ((rc = open_book(c, STORE_MUST_EXIST)) || (rc = open_lua(c, 0))) return rc;
+  coll_def *coll = schema_coll(c->sc, c->args[0]);
+  if ((rc = push_filtered(c, c->args[0], opt(c, "--where")))) return rc;
+  lua_State *L = c->ctx.L;
+  const char *sort = opt(c, "--sort");
+  if (sort) {
+    char f[128];
+    snprintf(f, sizeof f, "%s", sort);
+    char *colon = strchr(f, ':');
+    int desc = 0;
+    if (colon) { *colon = 0; desc = !strcmp(colon + 1, "desc"); }
+    if (coll_field(coll, f) < 0) return fail(KAM_EUSAGE, "ls: --sort %s: %s has no such field", f, coll->name);
+    lua_getfield(L, -1, "sort");
+    lua_insert(L, -2);
+    lua_pushstring(L, f);
+    lua_pushstring(L, desc ? "desc" : "asc");
+    if (sandbox_pcall(L, 3, 1) != LUA_OK) return lua_fail(L);
+  }
+  const char *lim = opt(c, "--limit");
+  if (lim) {
+    char *end;
+    long n = strtol(lim, &end, 10);
+    if (*end || n < 0 || !*lim) return fail(KAM_EUSAGE, "ls: --limit %s: expected a count", lim);
+    lua_getfield(L, -1, "limit");
+    lua_insert(L, -2);
+    lua_pushinteger(L, n);
+    if (sandbox_pcall(L, 2, 1) != LUA_OK) return lua_fail(L);
+  }
+  int fields[64], nf = 0;
+  const char *fl = opt(c, "--fields");
+  if (fl) {
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", fl);
+    for (char *t = strtok(buf, ","); t && nf < 64; t = strtok(NULL, ",")) {
+      while (*t == ' ') t++;
+      int fi = coll_field(coll, t);
+      if (fi < 0) return fail(KAM_EUSAGE, "ls: --fields: %s has no field '%s'", coll->name, t);
+      fields[nf++] = fi;
+    }
+  }
+  lua_getfield(L, -1, "list");
+  lua_insert(L, -2);
+  if (sandbox_pcall(L, 1, 1) != LUA_OK) return lua_fail(L);
+  out_opts o = {c->fmt, 1, 40, fl ? fields : NULL, nf};
+  out_entities(L, -1, coll, &o, stdout);
+  return 0;
+}
+
+static int cmd_get(cli *c) {
+  static const char *const ok[] = {NULL};
+  int rc = check_opts(c, "get", ok);
+  if (rc) return rc;
+  if (c->nargs != 2) return fail(KAM_EUSAGE, "get: expected COLLECTION ID");
+  if (!schema_coll(c->sc, c->args[0])) return fail(KAM_EUSAGE, "get: %s: no such collection", c->args[0]);
+  if ((rc = open_book(c, STORE_MUST_EXIST)) || (rc = open_lua(c, 0))) return rc;
+  lua_State *L = c->ctx.L;
+  lua_getglobal(L, "db");
+  lua_getfield(L, -1, c->args[0]);
+  lua_getfield(L, -1, "get");
+  lua_insert(L, -2);
+  lua_pushstring(L, c->args[1]);
+  if (sandbox_pcall(L, 2, 1) != LUA_OK) return lua_fail(L);
+  if (lua_isnil(L, -1)) return fail(KAM_EDATA, "%s %s: no such id", c->args[0], c->args[1]);
+  out_opts o = {c->fmt, 1, 60, NULL, 0};
+  out_value(L, -1, &o, stdout);
+  return 0;
+}
+
+/* export streams: one entity at a time, never the whole collection in memory */
+typedef struct export_st { out_fmt fmt; const coll_def *c; long n; kbuf b; } export_st;
+
+static int l_export_row(lua_State *L) {
+  export_st *x = lua_touserdata(L, lua_upvalueindex(1));
+  const coll_def *c = x->c;
+  kbuf_reset(&x->b);
+  if (x->fmt == FMT_JSON) kbuf_str(&x->b, x->n ? ",\n  {" : "\n  {");
+  int first = 1;
+  for (int i = 0; i < c->nfields; i++) {
+    kam_entity_field(L, 1, i);
+    kval v = kv_null();
+    kbuf tmp = {0};
+    int t = lua_type(L, -1);
+    if (t == LUA_TSTRING) { size_t n; const char *s = lua_tolstring(L, -1, &n); v = kv_str(s, n); }
+    else if (t == LUA_TNUMBER) v = lua_isinteger(L, -1) ? kv_int(lua_tointeger(L, -1)) : kv_num(lua_tonumber(L, -1));
+    else if (t == LUA_TBOOLEAN) v = kv_bool(lua_toboolean(L, -1));
+    if (x->fmt == FMT_CSV) {
+      if (i) kbuf_byte(&x->b, ',');
+      if (t == LUA_TTABLE || v.tag == KV_STR || v.tag == KV_NUM) {
+        if (t == LUA_TTABLE) {
+          /* list and map fields travel as JSON text in one cell */
+          lua_getglobal(L, "__kam_json");
+          lua_pushvalue(L, -2);
+          lua_call(L, 1, 1);
+          size_t n;
+          const char *s = lua_tolstring(L, -1, &n);
+          kbuf_put(&tmp, s, n);
+          lua_pop(L, 1);
+        } else if (v.tag == KV_NUM) kbuf_printf(&tmp, "%.17g", v.u.n);
+        else kbuf_put(&tmp, v.u.s.p, v.u.s.len);
+        int q = 0;
+        for (size_t k = 0; k < tmp.len; k++) if (tmp.p[k] == ',' || tmp.p[k] == '"' || tmp.p[k] == '\n' || tmp.p[k] == '\r') q = 1;
+        if (q) {
+          kbuf_byte(&x->b, '"');
+          for (size_t k = 0; k < tmp.len; k++) { if (tmp.p[k] == '"') kbuf_byte(&x->b, '"'); kbuf_byte(&x->b, tmp.p[k]); }
+          kbuf_byte(&x->b, '"');
+        } else kbuf_put(&x->b, tmp.p, tmp.len);
+      } else if (v.tag != KV_NULL) {
+        json_kval(&x->b, &v);
+      }
+    } else if (t != LUA_TNIL) {
+      if (x->fmt == FMT_JSON) {
+        kbuf_str(&x->b, first ? "" : ", ");
+        json_str(&x->b, c->fields[i].name, strlen(c->fields[i].name));
+        kbuf_str(&x->b, ": ");
+      } else {
+        kbuf_str(&x->b, first ? "  - " : "    ");
+        kbuf_printf(&x->b, "%s: ", c->fields[i].name);
+      }
+      first = 0;
+      if (t == LUA_TTABLE) {
+        lua_getglobal(L, "__kam_json");
+        lua_pushvalue(L, -2);
+        lua_call(L, 1, 1);
+        size_t n;
+        const char *s = lua_tolstring(L, -1, &n);
+        kbuf_put(&x->b, s, n);
+        lua_pop(L, 1);
+      } else json_kval(&x->b, &v);
+      if (x->fmt == FMT_YAML) kbuf_byte(&x->b, '\n');
+    }
+    kbuf_free(&tmp);
+    lua_pop(L, 1);
+  }
+  if (x->fmt == FMT_CSV) kbuf_str(&x->b, "\r\n");
+  if (x->fmt == FMT_JSON) kbuf_byte(&x->b, '}');
+  fwrite(x->b.p, 1, x->b.len, stdout);
+  x->n++;
+  return 0;
+}
+
+static int l_json(lua_State *L) {
+  out_opts o = {FMT_JSON, 0, 0, NULL, 0};
+  char *buf;
+  size_t n;
+  FILE *f = open_memstream(&buf, &n);
+  out_value(L, 1, &o, f);
+  fclose(f);
+  while (n && buf[n - 1] == '\n') n--;
+  lua_pushlstring(L, buf, n);
+  free(buf);
+  return 1;
+}
+
+static int cmd_export(cli *c) {
+  static const char *const ok[] = {"--where", NULL};
+  int rc = check_opts(c, "export", ok);
+  if (rc) return rc;
+  if (c->nargs != 1) return fail(KAM_EUSAGE, "export: which collection? (kam export COLLECTION)");
+  out_fmt fmt = c->fmt_set ? c->fmt : FMT_CSV;
+  if (fmt == FMT_TABLE || fmt == FMT_LUA) return fail(KAM_EUSAGE, "export: --format csv, json or yaml");
+  if ((rc = open_book(c, STORE_MUST_EXIST)) || (rc = open_lua(c, 0))) return rc;
+  if ((rc = push_filtered(c, c->args[0], opt(c, "--where")))) return rc;
+  lua_State *L = c->ctx.L;
+  export_st x = {fmt, schema_coll(c->sc, c->args[0]), 0, {0}};
+  lua_pushcfunction(L, l_json);
+  lua_setglobal(L, "__kam_json");
+  if (fmt == FMT_CSV) {
+    for (int i = 0; i < x.c->nfields; i++) printf("%s%s", i ? "," : "", x.c->fields[i].name);
+    printf("\r\n");
+  } else if (fmt == FMT_JSON) printf("{\"%s\": [", x.c->name);
+  else printf("%s:\n", x.c->name);
+  const char *loop = "local q, emit = ... for e in q:each() do emit(e) end";
+  luaL_loadbufferx(L, loop, strlen(loop), "=export", "t");
+  lua_insert(L, -2);
+  lua_pushlightuserdata(L, &x);
+  lua_pushcclosure(L, l_export_row, 1);
+  rc = sandbox_pcall(L, 2, 0);
+  kbuf_free(&x.b);
+  if (rc != LUA_OK) return lua_fail(L);
+  if (fmt == FMT_JSON) printf("%s]}\n", x.n ? "\n" : "");
+  else if (fmt == FMT_YAML && !x.n) printf("  []\n");
+  return 0;
+}
+
+static int cmd_eval(cli *c) {
+  static const char *const ok[] = {NULL};
+  int rc = check_opts(c, "eval", ok);
+  if (rc) return rc;
+  if (c->nargs < 1) return fail(KAM_EUSAGE, "eval: expected a Lua chunk, like kam eval 'return db.clients:count()'");
+  if ((rc = open_book(c, STORE_MUST_EXIST)) || (rc = open_lua(c, 1))) return rc;
+  lua_State *L = c->ctx.L;
+  const char *code = c->args[0];
+  /* like the Lua REPL: an expression first, then a statement */
+  kbuf b = {0};
+  kbuf_str(&b, "return ");
+  kbuf_str(&b, code);
+  kbuf_str(&b, ";");
+  if (sandbox_load(L, (const char *)b.p, b.len, "=eval") != LUA_OK) {
+    lua_pop(L, 1);
+    if (sandbox_load(L, code, strlen(code), "=eval") != LUA_OK) { kbuf_free(&b); return lua_fail(L); }
+  }
+  kbuf_free(&b);
+  lua_createtable(L, c->nargs, 0);
+  for (int i = 1; i < c->nargs; i++) { lua_pushstring(L, c->args[i]); lua_rawseti(L, -2, i); }
+  lua_setglobal(L, "arg");
+  return run_chunk(c, 0, 1);
+}
+
+static int cmd_run(cli *c) {
+  static const char *const ok[] = {NULL};
+  int rc = check_opts(c, "run", ok);
+  if (rc) return rc;
+  if (c->nargs < 1) return fail(KAM_EUSAGE, "run: which script? (kam run SCRIPT.lua [ARGS...])");
+  const char *path = c->args[0];
+  char alt[2048], name[2100];
+  struct stat sb;
+  if (strcmp(path, "-") && stat(path, &sb) && !strchr(path, '/')) {
+    snprintf(alt, sizeof alt, "%s/scripts/%s%s", c->cfg->root, path, strstr(path, ".lua") ? "" : ".lua");
+    if (!stat(alt, &sb)) path = alt;
+  }
+  if (strcmp(path, "-") && stat(path, &sb)) return fail(KAM_EDATA, "%s: no such script", c->args[0]);
+  if ((rc = open_book(c, STORE_MUST_EXIST)) || (rc = open_lua(c, 1))) return rc;
+  snprintf(name, sizeof name, "@%s", !strcmp(path, "-") ? "stdin" : c->args[0]);
+  return run_file(c, path, name, 1, 1);
+}
+
+static int cmd_stats(cli *c) {
+  static const char *const ok[] = {NULL};
+  int rc = check_opts(c, "stats", ok);
+  if (rc) return rc;
+  if ((rc = open_book(c, STORE_MUST_EXIST))) return rc;
+  kam_err e;
+  MDB_txn *txn;
+  if (store_begin(c->st, 0, &txn, &e)) return fail(e.code, "%s", e.msg);
+  struct stat sb;
+  stat(book_path(c), &sb);
+  MDB_stat ms;
+  mdb_stat(txn, c->st->audit, &ms);
+  char size[64], map[64];
+  fmt_money(size, sizeof size, (long long)sb.st_size / 1024, 0);
+  fmt_money(map, sizeof map, (long long)(c->st->mapsize >> 20), 0);
+  if (c->fmt == FMT_JSON) {
+    printf("{\"book\": \"%s\", \"bytes\": %lld, \"map_bytes\": %zu, \"audit\": %zu, \"collections\": {", book_path(c), (long long)sb.st_size, c->st->mapsize, ms.ms_entries);
+    for (int i = 0; i < c->sc->ncolls; i++) {
+      coll_def *cd = &c->sc->colls[i];
+      printf("%s\"%s\": {\"entities\": %zu, \"indexes\": %d}", i ? ", " : "", cd->name, store_count(txn, cd), cd->nindexes);
+    }
+    printf("}}\n");
+    mdb_txn_abort(txn);
+    return 0;
+  }
+  printf("book      %s\nfile      %s KiB (map %s MiB)\naudit     %zu entries\n\n", book_path(c), size, map, ms.ms_entries);
+  printf("%-18s %12s %8s %14s\n", "collection", "entities", "indexes", "index entries");
+  size_t total = 0;
+  for (int i = 0; i < c->sc->ncolls; i++) {
+    coll_def *cd = &c->sc->colls[i];
+    size_t n = store_count(txn, cd), ixn = 0;
+    for (int x = 0; x < cd->nindexes; x++) {
+      MDB_stat is;
+      if (!mdb_stat(txn, cd->indexes[x].dbi, &is)) ixn += is.ms_entries;
+    }
+    char a[64], b2[64];
+    fmt_money(a, sizeof a, (long long)n, 0);
+    fmt_money(b2, sizeof b2, (long long)ixn, 0);
+    printf("%-18s %12s %8d %14s\n", cd->name, a, cd->nindexes, b2);
+    total += n;
+  }
+  char t[64];
+  fmt_money(t, sizeof t, (long long)total, 0);
+  printf("%-18s %12s\n", "total", t);
+  mdb_txn_abort(txn);
+  return 0;
+}
+
+static int cmd_summary(cli *c) {
+  static const char *const ok[] = {NULL};
+  int rc = check_opts(c, "summary", ok);
+  if (rc) return rc;
+  if ((rc = open_book(c, STORE_MUST_EXIST)) || (rc = open_lua(c, 0))) return rc;
+  char path[1100];
+  snprintf(path, sizeof path, "%s/scripts/summary.lua", c->cfg->root);
+  c->nargs = 0;
+  return run_file(c, path, "@scripts/summary.lua", 0, 1);
+}
+
+typedef struct command { const char *name; int (*fn)(cli *); int needs_config; } command;
+static const command commands[] = {
+    {"init", cmd_init, 1}, {"import", cmd_import, 1}, {"export", cmd_export, 1},
+    {"get", cmd_get, 1}, {"ls", cmd_ls, 1}, {"eval", cmd_eval, 1}, {"run", cmd_run, 1},
+    {"stats", cmd_stats, 1}, {"summary", cmd_summary, 1}, {NULL, NULL, 0}};
+
+int kam_main(int argc, char **argv) {
+  cli c;
+  memset(&c, 0, sizeof c);
+  c.args = calloc((size_t)argc + 1, sizeof(char *));
+  c.opts = calloc((size_t)argc + 1, sizeof(char *));
+  const char *cmd = NULL;
+  int help = 0, rc = 0, rest = 0;
+  char **owned = calloc((size_t)argc + 1, sizeof(char *));
+  int nowned = 0;
+  for (int i = 1; i < argc; i++) {
+    char *a = argv[i];
+    if (rest || a[0] != '-' || !strcmp(a, "-")) {
+      if (!cmd) cmd = a;
+      else {
+        c.args[c.nargs++] = a;
+        /* after `run SCRIPT` or `eval CHUNK`, everything belongs to the script */
+        if ((!strcmp(cmd, "run") || !strcmp(cmd, "eval")) && c.nargs == 1) rest = 1;
+      }
+      continue;
+    }
+    if (!strcmp(a, "--")) { rest = 1; continue; }
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) { help = 1; continue; }
+    if (!strcmp(a, "--version")) { puts("kam 0.1.0"); rc = 0; goto done; }
+    char name[64];
+    const char *val = NULL;
+    const char *eq = strchr(a, '=');
+    if (eq) { snprintf(name, sizeof name, "%.*s", (int)(eq - a), a); val = eq + 1; }
+    else snprintf(name, sizeof name, "%s", a);
+    if (!val && takes_value(name)) {
+      if (i + 1 >= argc) { rc = fail(KAM_EUSAGE, "%s needs a value", name); goto done; }
+      val = argv[++i];
+    }
+    if (!strcmp(name, "--db")) c.db = val;
+    else if (!strcmp(name, "--config")) c.config = val;
+    else if (!strcmp(name, "--as")) c.as = val;
+    else if (!strcmp(name, "--format")) {
+      if (!out_fmt_parse(val, &c.fmt)) { rc = fail(KAM_EUSAGE, "--format %s: expected table, json, csv or yaml", val); goto done; }
+      c.fmt_set = 1;
+    } else {
+      size_t n = strlen(name) + (val ? strlen(val) + 2 : 1);
+      char *o = malloc(n);
+      snprintf(o, n, "%s%s%s", name, val ? "=" : "", val ? val : "");
+      owned[nowned++] = o;
+      c.opts[c.nopts++] = o;
+    }
+  }
+  if (!cmd) {
+    fputs(usage_text, help ? stdout : stderr);
+    rc = help ? 0 : KAM_EUSAGE;
+    goto done;
+  }
+  if (!strcmp(cmd, "help")) {
+    const char *topic = c.nargs ? c.args[0] : NULL;
+    for (int i = 0; topic && helps[i].name; i++)
+      if (!strcmp(helps[i].name, topic)) { fputs(helps[i].text, stdout); goto done; }
+    fputs(usage_text, stdout);
+    goto done;
+  }
+  const command *found = NULL;
+  for (int i = 0; commands[i].name; i++) if (!strcmp(commands[i].name, cmd)) found = &commands[i];
+  if (!found) { rc = fail(KAM_EUSAGE, "%s: no such command (kam --help lists them)", cmd); goto done; }
+  if (help) {
+    for (int i = 0; helps[i].name; i++)
+      if (!strcmp(helps[i].name, cmd)) { fputs(helps[i].text, stdout); goto done; }
+    fputs(usage_text, stdout);
+    goto done;
+  }
+  if ((rc = load_config(&c))) goto done;
+  rc = found->fn(&c);
+  fflush(stdout);
+done:
+  close_all(&c);
+  for (int i = 0; i < nowned; i++) free(owned[i]);
+  free(owned);
+  free(c.args);
+  free(c.opts);
+  return rc;
+}

@@ -1,0 +1,137 @@
+/* config.c — kam.yaml into typed settings; unknown keys are refused with
+ * their line so a typo never silently changes behaviour. */
+#include "config.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *dupn(const char *s) { return s ? strdup(s) : NULL; }
+
+static const char *const top_keys[] = {"db", "schema", "auth", "timezone", "map_size_mb", "users",
+                                       "roles", "schedules", "policy", "report", "lang", "agency",
+                                       "alerts", NULL};
+static const char *const user_keys[] = {"id", "name", "role", "team", "staff", "os_user", "email", NULL};
+
+static int known(const char *const *list, const char *k) {
+  for (int i = 0; list[i]; i++) if (!strcmp(list[i], k)) return 1;
+  return 0;
+}
+
+static int expect_keys(ydoc *d, yaml_node_t *n, const char *const *keys, const char *what, kam_err *e) {
+  if (!n || n->type != YAML_MAPPING_NODE) return ydoc_errf(d, n, e, KAM_EDATA, "%s: expected a mapping", what);
+  for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+    yaml_node_t *k = ydoc_get(d, p->key);
+    const char *ks = ydoc_scalar(k);
+    if (!ks || !known(keys, ks)) {
+      char list[400] = "";
+      for (int i = 0; keys[i]; i++) { strcat(list, i ? ", " : ""); strcat(list, keys[i]); }
+      return ydoc_errf(d, k, e, KAM_EDATA, "%s: unknown key '%s' (expected %s)", what, ks ? ks : "?", list);
+    }
+  }
+  return 0;
+}
+
+int config_load(kam_config **out, const char *path, kam_err *e) {
+  *out = NULL;
+  kam_config *c = calloc(1, sizeof *c);
+  snprintf(c->path, sizeof c->path, "%s", path);
+  /* the project root is the folder above config/ (or the config's folder) */
+  char dir[1024];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (slash) *slash = 0; else strcpy(dir, ".");
+  const char *base = strrchr(dir, '/');
+  base = base ? base + 1 : dir;
+  if (!strcmp(base, "config")) {
+    char *s2 = strrchr(dir, '/');
+    if (s2) *s2 = 0; else strcpy(dir, ".");
+  }
+  snprintf(c->root, sizeof c->root, "%s", dir);
+  c->utc_offset = 7 * 3600;
+  c->map_size = (size_t)1 << 30;
+  int rc = ydoc_load_file(&c->doc, path, e);
+  if (rc) { free(c); return rc; }
+  ydoc *d = &c->doc;
+  yaml_node_t *root = ydoc_root(d);
+  if (root && (rc = expect_keys(d, root, top_keys, "kam.yaml", e))) goto fail;
+  yaml_node_t *n;
+  if ((n = ydoc_map_get(d, root, "db"))) {
+    if (!ydoc_scalar(n)) { rc = ydoc_errf(d, n, e, KAM_EDATA, "db: expected a path"); goto fail; }
+    c->db = dupn(ydoc_scalar(n));
+  }
+  if ((n = ydoc_map_get(d, root, "schema"))) {
+    if (!ydoc_scalar(n)) { rc = ydoc_errf(d, n, e, KAM_EDATA, "schema: expected a path"); goto fail; }
+    c->schema = dupn(ydoc_scalar(n));
+  }
+  if ((n = ydoc_map_get(d, root, "auth"))) {
+    const char *s = ydoc_scalar(n);
+    if (!s || (strcmp(s, "trust") && strcmp(s, "os"))) { rc = ydoc_errf(d, n, e, KAM_EDATA, "auth: expected trust or os"); goto fail; }
+    c->auth_trust = !strcmp(s, "trust");
+  }
+  if ((n = ydoc_map_get(d, root, "timezone"))) {
+    const char *s = ydoc_scalar(n);
+    int hh, mm = 0;
+    char sign;
+    if (!s || sscanf(s, "%c%d:%d", &sign, &hh, &mm) < 2 || (sign != '+' && sign != '-') || hh > 14 || mm > 59) {
+      rc = ydoc_errf(d, n, e, KAM_EDATA, "timezone: expected an offset like +07:00");
+      goto fail;
+    }
+    c->utc_offset = (sign == '-' ? -1 : 1) * (hh * 3600 + mm * 60);
+  }
+  if ((n = ydoc_map_get(d, root, "map_size_mb"))) {
+    const char *s = ydoc_scalar(n);
+    char *end;
+    long v = s ? strtol(s, &end, 10) : 0;
+    if (!s || *end || v < 1 || v > (1L << 22)) { rc = ydoc_errf(d, n, e, KAM_EDATA, "map_size_mb: expected a whole number of MiB"); goto fail; }
+    c->map_size = (size_t)v << 20;
+  }
+  if ((n = ydoc_map_get(d, root, "users"))) {
+    if (n->type != YAML_SEQUENCE_NODE) { rc = ydoc_errf(d, n, e, KAM_EDATA, "users: expected a list"); goto fail; }
+    int cnt = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
+    c->users = calloc((size_t)cnt + 1, sizeof *c->users);
+    for (int i = 0; i < cnt; i++) {
+      yaml_node_t *u = ydoc_get(d, n->data.sequence.items.start[i]);
+      if ((rc = expect_keys(d, u, user_keys, "users", e))) goto fail;
+      kam_user *ku = &c->users[c->nusers++];
+      ku->id = dupn(ydoc_scalar(ydoc_map_get(d, u, "id")));
+      ku->name = dupn(ydoc_scalar(ydoc_map_get(d, u, "name")));
+      ku->role = dupn(ydoc_scalar(ydoc_map_get(d, u, "role")));
+      ku->team = dupn(ydoc_scalar(ydoc_map_get(d, u, "team")));
+      ku->staff = dupn(ydoc_scalar(ydoc_map_get(d, u, "staff")));
+      ku->os_user = dupn(ydoc_scalar(ydoc_map_get(d, u, "os_user")));
+      if (!ku->id || !ku->role) { rc = ydoc_errf(d, u, e, KAM_EDATA, "users: each user needs id and role"); goto fail; }
+    }
+  }
+  if (!c->db) c->db = strdup("var/kam.db");
+  if (!c->schema) {
+    char sp[1100];
+    snprintf(sp, sizeof sp, "%s/config/schema.yaml", c->root);
+    c->schema = strdup(sp);
+  }
+  *out = c;
+  return 0;
+fail:
+  config_free(c);
+  return rc;
+}
+
+void config_free(kam_config *c) {
+  if (!c) return;
+  for (int i = 0; i < c->nusers; i++) {
+    kam_user *u = &c->users[i];
+    free(u->id); free(u->name); free(u->role); free(u->team); free(u->staff); free(u->os_user);
+  }
+  free(c->users);
+  free(c->db);
+  free(c->schema);
+  ydoc_free(&c->doc);
+  free(c);
+}
+
+const kam_user *config_user(const kam_config *c, const char *who) {
+  if (!who) return NULL;
+  for (int i = 0; i < c->nusers; i++)
+    if (!strcmp(c->users[i].id, who) || (c->users[i].os_user && !strcmp(c->users[i].os_user, who)))
+      return &c->users[i];
+  return NULL;
+}

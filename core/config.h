@@ -1,0 +1,28 @@
+/* config.h — config/kam.yaml: settings, users and roles, schedules. */
+#ifndef KAM_CONFIG_H
+#define KAM_CONFIG_H
+#include "kerr.h"
+#include "ydoc.h"
+#include <stddef.h>
+
+typedef struct kam_user {
+  char *id, *name, *role, *team, *staff, *os_user;
+} kam_user;
+
+typedef struct kam_config {
+  char path[1024];
+  char root[1024];       /* the project folder: rules/, scripts/, config/ */
+  char *db;              /* book path, relative to the current folder */
+  char *schema;          /* schema path */
+  int auth_trust;        /* `auth: trust`: --as is honoured for anyone */
+  int utc_offset;        /* seconds, from `timezone: +07:00` */
+  size_t map_size;       /* initial map size in bytes */
+  kam_user *users; int nusers;
+  ydoc doc;              /* kept for kam.config */
+} kam_config;
+
+int config_load(kam_config **out, const char *path, kam_err *e);
+void config_free(kam_config *c);
+const kam_user *config_user(const kam_config *c, const char *id_or_login);
+
+#endif

@@ -1,0 +1,863 @@
+/* import.c — see import.h. */
+#include "import.h"
+#include "keyenc.h"
+#include "kdate.h"
+#include "ydoc.h"
+#include <cjson/cJSON.h>
+#include <csv.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- index entries, buffered and sorted -------------------------------- */
+
+typedef struct ientry { const uint8_t *p; uint32_t klen, vlen; } ientry;
+
+typedef struct chunk { struct chunk *next; size_t used, cap; uint8_t data[]; } chunk;
+
+typedef struct ibuf {
+  ientry *e;
+  size_t n, cap;
+  chunk *chunks;
+} ibuf;
+
+static uint8_t *ibuf_alloc(ibuf *b, size_t n) {
+  if (!b->chunks || b->chunks->used + n > b->chunks->cap) {
+    size_t cap = n > (1u << 22) ? n : (1u << 22);
+    chunk *c = malloc(sizeof *c + cap);
+    if (!c) abort();
+    c->next = b->chunks;
+    c->used = 0;
+    c->cap = cap;
+    b->chunks = c;
+  }
+  uint8_t *p = b->chunks->data + b->chunks->used;
+  b->chunks->used += n;
+  return p;
+}
+
+static void ibuf_add(ibuf *b, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl) {
+  if (b->n == b->cap) {
+    b->cap = b->cap ? b->cap * 2 : 4096;
+    b->e = realloc(b->e, sizeof *b->e * b->cap);
+    if (!b->e) abort();
+  }
+  uint8_t *p = ibuf_alloc(b, kl + vl);
+  memcpy(p, k, kl);
+  if (vl) memcpy(p + kl, v, vl);
+  b->e[b->n].p = p;
+  b->e[b->n].klen = (uint32_t)kl;
+  b->e[b->n].vlen = (uint32_t)vl;
+  b->n++;
+}
+
+static void ibuf_free(ibuf *b) {
+  for (chunk *c = b->chunks, *n; c; c = n) { n = c->next; free(c); }
+  free(b->e);
+  memset(b, 0, sizeof *b);
+}
+
+static inline int ent_cmp(const ientry *a, const ientry *b, size_t d) {
+  size_t n = (a->klen < b->klen ? a->klen : b->klen);
+  if (d < n) {
+    int c = memcmp(a->p + d, b->p + d, n - d);
+    if (c) return c;
+  }
+  return (a->klen > b->klen) - (a->klen < b->klen);
+}
+
+static inline int byte_at(const ientry *e, size_t d) { return d < e->klen ? e->p[d] : -1; }
+
+/* MSD radix sort on key bytes: index keys share long prefixes, where
+ * comparison sorts pay for every common byte again. */
+static void radix_sort(ientry *a, ientry *tmp, size_t n, size_t d) {
+  while (n > 32) {
+    size_t count[258] = {0};
+    for (size_t i = 0; i < n; i++) count[byte_at(&a[i], d) + 2]++;
+    if (count[1] == 0) { /* every key has this byte: skip the pass if all equal */
+      size_t nz = 0;
+      for (int k = 2; k < 258; k++) nz += count[k] != 0;
+      if (nz == 1) { d++; continue; }
+    }
+    size_t start[257];
+    start[0] = 0;
+    for (int k = 1; k < 257; k++) start[k] = start[k - 1] + count[k];
+    size_t pos[257];
+    memcpy(pos, start, sizeof pos);
+    for (size_t i = 0; i < n; i++) tmp[pos[byte_at(&a[i], d) + 1]++] = a[i];
+    memcpy(a, tmp, sizeof *a * n);
+    for (int k = 1; k < 257; k++) {
+      size_t m = (k < 256 ? start[k + 1] : n) - start[k];
+      if (m > 1) radix_sort(a + start[k], tmp, m, d + 1);
+    }
+    return;
+  }
+  for (size_t i = 1; i < n; i++) { /* insertion sort for small runs */
+    ientry t = a[i];
+    size_t j = i;
+    while (j > 0 && ent_cmp(&a[j - 1], &t, d) > 0) { a[j] = a[j - 1]; j--; }
+    a[j] = t;
+  }
+}
+
+/* ---- the import -------------------------------------------------------- */
+
+typedef struct coll_state {
+  ibuf *ix;          /* one per index */
+  kbuf last_id;      /* append while ids ascend past everything stored */
+  int can_append;
+  long rows;
+  int touched;
+} coll_state;
+
+typedef struct pending_ref {
+  int coll, field;
+  char *value;
+  char *where;
+} pending_ref;
+
+typedef struct imp {
+  kam_store *st;
+  MDB_txn *txn;
+  const import_opts *o;
+  coll_state *cs;
+  kam_err *e;
+  kbuf errs;
+  int nerr, max_err;
+  long rows;
+  char now[40];
+  kbuf rec, kb, vb;
+  rec_builder rb;
+  pending_ref *pend;
+  size_t npend, cappend;
+  /* recently verified refs, per target collection */
+  char (*refcache)[48];
+  int fatal;
+} imp;
+
+#define REFCACHE 4096
+
+static void add_error(imp *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_error(imp *m, const char *fmt, ...) {
+  m->nerr++;
+  if (m->nerr > m->max_err) return;
+  char msg[1200];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (m->errs.len) kbuf_str(&m->errs, "\nkam: ");
+  kbuf_str(&m->errs, msg);
+}
+
+static unsigned hash_str(const char *s, size_t n) {
+  unsigned h = 2166136261u;
+  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
+  return h;
+}
+
+static int utf8_valid(const char *s, size_t n) {
+  const unsigned char *p = (const unsigned char *)s, *end = p + n;
+  while (p < end) {
+    if (*p < 0x80) { p++; continue; }
+    int k = (*p & 0xE0) == 0xC0 ? 1 : (*p & 0xF0) == 0xE0 ? 2 : (*p & 0xF8) == 0xF0 ? 3 : -1;
+    if (k < 0 || end - p < k + 1 || *p == 0xC0 || *p == 0xC1) return 0;
+    for (int i = 1; i <= k; i++) if ((p[i] & 0xC0) != 0x80) return 0;
+    p += k + 1;
+  }
+  return 1;
+}
+
+/* Writes one row (vals by field position; strings valid for the call).
+ * where: "file:line" for messages. */
+static void put_row(imp *m, const coll_def *c, kval *vals, const char *where) {
+  kam_err e = {0};
+  char idbuf[256], why[600];
+  int ci = (int)(c - m->st->sc->colls);
+  coll_state *cs = &m->cs[ci];
+  if (vals[F_ID].tag == KV_NULL) {
+    if (store_next_id(m->st, m->txn, c, idbuf, sizeof idbuf, &e)) { m->fatal = e.code; *m->e = e; return; }
+    vals[F_ID] = kv_str(idbuf, strlen(idbuf));
+  } else if (store_note_id(m->st, m->txn, c, vals[F_ID].u.s.p, vals[F_ID].u.s.len, &e)) {
+    m->fatal = e.code; *m->e = e; return;
+  }
+  kval *id = &vals[F_ID];
+  if (id->tag != KV_STR || !id->u.s.len || id->u.s.len > 200 || memchr(id->u.s.p, ' ', id->u.s.len)) {
+    add_error(m, "%s: %s: id must be text of 1 to 200 bytes without spaces", where, c->name);
+    return;
+  }
+  if (vals[F_CREATED].tag == KV_NULL) vals[F_CREATED] = kv_str(m->now, strlen(m->now));
+  if (vals[F_UPDATED].tag == KV_NULL) vals[F_UPDATED] = vals[F_CREATED];
+  for (int i = 1; i < c->nfields; i++) {
+    const field_def *f = &c->fields[i];
+    kval *v = &vals[i];
+    if (v->tag == KV_NULL) {
+      if (f->has_def) *v = f->def;
+      else if (f->required) {
+        add_error(m, "%s: %s %.*s: field %s is required", where, c->name, (int)id->u.s.len, id->u.s.p, f->name);
+        return;
+      }
+      continue;
+    }
+    if (!field_check(f, v, why, sizeof why)) {
+      kbuf b = {0};
+      kval_show(&b, v);
+      kbuf_cstr(&b);
+      add_error(m, "%s: %s %.*s: field %s: value %s is not %s", where, c->name, (int)id->u.s.len, id->u.s.p, f->name, (char *)b.p, why);
+      kbuf_free(&b);
+      return;
+    }
+    if (v->tag == KV_STR && !utf8_valid(v->u.s.p, v->u.s.len)) {
+      add_error(m, "%s: %s %.*s: field %s: text is not UTF-8 (save the file as UTF-8, e.g. \"CSV UTF-8\" in Excel)", where, c->name, (int)id->u.s.len, id->u.s.p, f->name);
+      return;
+    }
+    if (f->type == FT_REF) {
+      const coll_def *t = &m->st->sc->colls[f->ref];
+      unsigned h = hash_str(v->u.s.p, v->u.s.len) % REFCACHE;
+      char *slot = m->refcache[f->ref * REFCACHE + h];
+      if (v->u.s.len < 47 && slot[0] == (char)v->u.s.len && !memcmp(slot + 1, v->u.s.p, v->u.s.len)) continue;
+      MDB_val r;
+      int rc = store_get(m->txn, t, v->u.s.p, v->u.s.len, &r);
+      if (rc == 0) {
+        if (v->u.s.len < 47) { slot[0] = (char)v->u.s.len; memcpy(slot + 1, v->u.s.p, v->u.s.len); }
+        continue;
+      }
+      /* maybe later in this import: check again at the end */
+      if (m->npend == m->cappend) {
+        m->cappend = m->cappend ? m->cappend * 2 : 64;
+        m->pend = realloc(m->pend, sizeof *m->pend * m->cappend);
+      }
+      pending_ref *p = &m->pend[m->npend++];
+      p->coll = ci;
+      p->field = i;
+      p->value = strndup(v->u.s.p, v->u.s.len);
+      size_t wl = strlen(where) + id->u.s.len + strlen(c->name) + 8;
+      p->where = malloc(wl);
+      snprintf(p->where, wl, "%s: %s %.*s", where, c->name, (int)id->u.s.len, id->u.s.p);
+    }
+  }
+  if (m->nerr) return; /* keep checking rows, but stop writing */
+  rb_reset(&m->rb);
+  kbuf_reset(&m->rec);
+  for (int i = 1; i < c->nfields; i++) rb_add(&m->rb, c->fields[i].fid, vals[i]);
+  rb_finish(&m->rb, &m->rec);
+  MDB_val k = {id->u.s.len, (void *)id->u.s.p}, d = {m->rec.len, m->rec.p};
+  unsigned fl = MDB_NOOVERWRITE;
+  if (cs->can_append) {
+    size_t n = cs->last_id.len < k.mv_size ? cs->last_id.len : k.mv_size;
+    int cmp = memcmp(k.mv_data, cs->last_id.p, n);
+    if (cmp > 0 || (cmp == 0 && k.mv_size > cs->last_id.len) || !cs->touched) fl |= MDB_APPEND;
+  }
+  int rc = mdb_put(m->txn, c->dbi, &k, &d, fl);
+  if (rc == MDB_KEYEXIST && (fl & MDB_APPEND)) { /* out of order after all: a plain put decides */
+    rc = mdb_put(m->txn, c->dbi, &k, &d, MDB_NOOVERWRITE);
+  }
+  if (rc == MDB_KEYEXIST) {
+    add_error(m, "%s: %s %.*s: duplicate id (already in the book or earlier in this import)", where, c->name, (int)k.mv_size, (char *)k.mv_data);
+    return;
+  }
+  if (rc) { m->fatal = lmdb_err(m->e, rc, c->name); return; }
+  if (fl & MDB_APPEND) { kbuf_reset(&cs->last_id); kbuf_put(&cs->last_id, k.mv_data, k.mv_size); }
+  cs->touched = 1;
+  for (int xi = 0; xi < c->nindexes; xi++) {
+    kbuf_reset(&m->kb);
+    kbuf_reset(&m->vb);
+    index_key(&m->kb, c, &c->indexes[xi], vals);
+    index_val(&m->vb, c, &c->indexes[xi], vals);
+    ibuf_add(&cs->ix[xi], m->kb.p, m->kb.len, m->vb.p, m->vb.len);
+  }
+  cs->rows++;
+  m->rows++;
+}
+
+/* ---- CSV ----------------------------------------------------------------- */
+
+static int json_to_kval(const char *s, size_t n, kbuf *out, kval *v);
+
+typedef struct csv_st {
+  imp *m;
+  const coll_def *c;
+  const char *file;
+  int *map;            /* column -> field position, -1 skip */
+  int ncols, cap;
+  int col;             /* current column */
+  long line, row_line;
+  int header_done;
+  kval *vals;
+  kbuf *cells;         /* cell text of the current row */
+  int row_pending;
+} csv_st;
+
+static void csv_field(void *s, size_t n, void *data) {
+  csv_st *cs = data;
+  if (!cs->header_done) {
+    if (cs->ncols == cs->cap) {
+      cs->cap = cs->cap ? cs->cap * 2 : 32;
+      cs->map = realloc(cs->map, sizeof(int) * (size_t)cs->cap);
+    }
+    char name[256];
+    snprintf(name, sizeof name, "%.*s", (int)(n < 255 ? n : 255), (char *)s);
+    int f = coll_field(cs->c, name);
+    if (f < 0 && n) {
+      kbuf known = {0};
+      for (int i = 0; i < cs->c->nfields; i++) kbuf_printf(&known, "%s%s", i ? ", " : "", cs->c->fields[i].name);
+      kbuf_cstr(&known);
+      add_error(cs->m, "%s:%ld:%d: unknown field '%s' in %s (fields: %s)", cs->file, cs->row_line, cs->ncols + 1, name, cs->c->name, (char *)known.p);
+      kbuf_free(&known);
+    }
+    for (int i = 0; i < cs->ncols && f >= 0; i++)
+      if (cs->map[i] == f) { add_error(cs->m, "%s:%ld:%d: column '%s' appears twice", cs->file, cs->row_line, cs->ncols + 1, name); f = -1; }
+    cs->map[cs->ncols++] = f;
+    return;
+  }
+  if (cs->col < cs->ncols) {
+    kbuf_reset(&cs->cells[cs->col]);
+    kbuf_put(&cs->cells[cs->col], s, n);
+  } else if (n) {
+    add_error(cs->m, "%s:%ld:%d: more cells than the header has columns (%d)", cs->file, cs->row_line, cs->col + 1, cs->ncols);
+  }
+  cs->col++;
+}
+
+static void csv_row(int c, void *data) {
+  (void)c;
+  csv_st *cs = data;
+  if (!cs->header_done) {
+    cs->header_done = 1;
+    cs->cells = calloc((size_t)cs->ncols + 1, sizeof *cs->cells);
+    cs->vals = calloc((size_t)cs->c->nfields, sizeof *cs->vals);
+    cs->row_pending = 1;
+    return;
+  }
+  imp *m = cs->m;
+  const coll_def *col = cs->c;
+  for (int i = 0; i < col->nfields; i++) cs->vals[i] = kv_null();
+  char where[600], why[600];
+  char conv[64][32];
+  int bad = 0;
+  for (int i = 0; i < cs->ncols && i < cs->col; i++) {
+    int f = cs->map[i];
+    if (f < 0 || !cs->cells[i].len) continue;
+    const field_def *fd = &col->fields[f];
+    if (fd->type == FT_LIST || fd->type == FT_MAP) { /* JSON text in the cell */
+      cJSON *j = cJSON_ParseWithLength((const char *)cs->cells[i].p, cs->cells[i].len);
+      int ok = j && ((fd->type == FT_LIST && cJSON_IsArray(j)) || (fd->type == FT_MAP && cJSON_IsObject(j)));
+      cJSON_Delete(j);
+      if (!ok) { add_error(m, "%s:%ld:%d: %s field %s: expected %s", cs->file, cs->row_line, i + 1, col->name, fd->name, fd->type == FT_LIST ? "a JSON list like [\"a\",\"b\"]" : "a JSON object like {\"k\":1}"); bad = 1; }
+      continue; /* converted below, after all cells are known */
+    }
+    if (!field_from_text(fd, (const char *)cs->cells[i].p, cs->cells[i].len, &cs->vals[f], conv[f % 64], why, sizeof why)) {
+      add_error(m, "%s:%ld:%d: %s field %s: value \"%.*s\" is not %s", cs->file, cs->row_line, i + 1, col->name, fd->name,
+                (int)(cs->cells[i].len > 80 ? 80 : cs->cells[i].len), (char *)cs->cells[i].p, why);
+      bad = 1;
+    }
+  }
+  kbuf nested[8] = {{0}};
+  int nn = 0;
+  if (!bad) {
+    for (int i = 0; i < cs->ncols && i < cs->col; i++) {
+      int f = cs->map[i];
+      if (f < 0 || !cs->cells[i].len) continue;
+      const field_def *fd = &col->fields[f];
+      if (fd->type != FT_LIST && fd->type != FT_MAP) continue;
+      if (nn == 8) break;
+      json_to_kval((const char *)cs->cells[i].p, cs->cells[i].len, &nested[nn], &cs->vals[f]);
+      nn++;
+    }
+    snprintf(where, sizeof where, "%s:%ld", cs->file, cs->row_line);
+    put_row(m, col, cs->vals, where);
+  }
+  for (int i = 0; i < nn; i++) kbuf_free(&nested[i]);
+  cs->col = 0;
+  cs->row_pending = 1;
+}
+
+static void encode_cjson(const cJSON *j, kbuf *b, int depth) {
+  kval v;
+  if (depth > 32 || cJSON_IsNull(j)) v = kv_null();
+  else if (cJSON_IsBool(j)) v = kv_bool(cJSON_IsTrue(j));
+  else if (cJSON_IsNumber(j)) {
+    double d = j->valuedouble;
+    v = d == (double)(int64_t)d && d > -9e18 && d < 9e18 ? kv_int((int64_t)d) : kv_num(d);
+  } else if (cJSON_IsString(j)) v = kv_str(j->valuestring, strlen(j->valuestring));
+  else {
+    int is_map = cJSON_IsObject(j);
+    kbuf body = {0};
+    kbuf_uvarint(&body, (uint64_t)cJSON_GetArraySize(j));
+    for (const cJSON *c = j->child; c; c = c->next) {
+      if (is_map) { size_t kl = strlen(c->string); kbuf_uvarint(&body, kl); kbuf_put(&body, c->string, kl); }
+      encode_cjson(c, &body, depth + 1);
+    }
+    v.tag = is_map ? KV_MAP : KV_LIST;
+    v.u.s.p = (const char *)body.p;
+    v.u.s.len = body.len;
+    val_put(b, &v);
+    kbuf_free(&body);
+    return;
+  }
+  val_put(b, &v);
+}
+
+static int json_to_kval(const char *s, size_t n, kbuf *out, kval *v) {
+  cJSON *j = cJSON_ParseWithLength(s, n);
+  if (!j) return 0;
+  kbuf_reset(out);
+  encode_cjson(j, out, 0);
+  cJSON_Delete(j);
+  val_get(out->p, out->p + out->len, v);
+  return 1;
+}
+
+static int read_all(const char *path, char **buf, size_t *len, kam_err *e) {
+  FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+  if (!f) return kam_errf(e, KAM_EDATA, "%s: cannot open: %s", path, strerror(errno));
+  kbuf b = {0};
+  char tmp[1 << 16];
+  size_t k;
+  while ((k = fread(tmp, 1, sizeof tmp, f)) > 0) kbuf_put(&b, tmp, k);
+  int err = ferror(f);
+  if (f != stdin) fclose(f);
+  if (err) { kbuf_free(&b); return kam_errf(e, KAM_EDATA, "%s: read error", path); }
+  kbuf_cstr(&b);
+  *buf = (char *)b.p;
+  *len = b.len;
+  return 0;
+}
+
+static const char *base_name(const char *path, char *out, size_t n) {
+  const char *b = strrchr(path, '/');
+  b = b ? b + 1 : path;
+  snprintf(out, n, "%s", b);
+  char *dot = strchr(out, '.');
+  if (dot) *dot = 0;
+  return out;
+}
+
+static const coll_def *target_coll(imp *m, const char *path) {
+  char name[256];
+  const char *cn = m->o->into ? m->o->into : base_name(path, name, sizeof name);
+  const coll_def *c = schema_coll(m->st->sc, cn);
+  if (!c) add_error(m, "%s: no collection '%s' (name the file after one, or use --into COLLECTION)", path, cn);
+  return c;
+}
+
+static void import_csv(imp *m, const char *path, char *buf, size_t len) {
+  const coll_def *c = target_coll(m, path);
+  if (!c) return;
+  csv_st cs = {0};
+  cs.m = m;
+  cs.c = c;
+  cs.file = path;
+  struct csv_parser p;
+  csv_init(&p, CSV_STRICT | CSV_STRICT_FINI);
+  size_t off = 0;
+  if (len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3)) off = 3; /* Excel's UTF-8 BOM */
+  /* a header with semicolons and no commas: a European-locale spreadsheet */
+  const char *nl = memchr(buf + off, '\n', len - off);
+  size_t hl = nl ? (size_t)(nl - (buf + off)) : len - off;
+  if (!memchr(buf + off, ',', hl) && memchr(buf + off, ';', hl)) csv_set_delim(&p, ';');
+  long line = 1;
+  cs.row_pending = 1;
+  while (off < len && !m->fatal && m->nerr <= m->max_err) {
+    const char *s = buf + off;
+    const char *e = memchr(s, '\n', len - off);
+    size_t n = e ? (size_t)(e - s) + 1 : len - off;
+    int blank = 1;
+    for (size_t i = 0; i < n && blank; i++) blank = s[i] == '\r' || s[i] == '\n' || s[i] == ' ';
+    if (cs.row_pending && !blank) { cs.row_line = line; cs.row_pending = 0; }
+    if (csv_parse(&p, s, n, csv_field, csv_row, &cs) != n) {
+      add_error(m, "%s:%ld: malformed CSV: %s (a quote inside a quoted cell is written twice: \"\")", path, line, csv_strerror(csv_error(&p)));
+      break;
+    }
+    off += n;
+    line++;
+  }
+  if (!m->nerr && csv_fini(&p, csv_field, csv_row, &cs))
+    add_error(m, "%s:%ld: malformed CSV: %s (an unclosed quote?)", path, cs.row_line, csv_strerror(csv_error(&p)));
+  if (!cs.header_done && !m->nerr) add_error(m, "%s: empty file (a header row is expected)", path);
+  csv_free(&p);
+  if (cs.cells) for (int i = 0; i < cs.ncols; i++) kbuf_free(&cs.cells[i]);
+  free(cs.cells);
+  free(cs.vals);
+  free(cs.map);
+}
+
+/* ---- YAML ---------------------------------------------------------------- */
+
+static void encode_yaml(ydoc *d, yaml_node_t *n, kbuf *b, int depth) {
+  kval v;
+  if (!n || depth > 32) { v = kv_null(); val_put(b, &v); return; }
+  if (n->type == YAML_SCALAR_NODE) {
+    const char *s = ydoc_scalar(n);
+    size_t len = strlen(s);
+    if (ydoc_plain(n)) {
+      char *end;
+      if (!strcmp(s, "true")) v = kv_bool(1);
+      else if (!strcmp(s, "false")) v = kv_bool(0);
+      else if (!strcmp(s, "null") || !strcmp(s, "~") || !len) v = kv_null();
+      else {
+        errno = 0;
+        long long i = strtoll(s, &end, 10);
+        if (!*end && !errno) v = kv_int(i);
+        else {
+          double x = strtod(s, &end);
+          v = !*end && end != s ? kv_num(x) : kv_str(s, len);
+        }
+      }
+    } else v = kv_str(s, len);
+    val_put(b, &v);
+    return;
+  }
+  int is_map = n->type == YAML_MAPPING_NODE;
+  kbuf body = {0};
+  if (is_map) {
+    kbuf_uvarint(&body, (uint64_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start));
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+      const char *k = ydoc_scalar(ydoc_get(d, p->key));
+      if (!k) k = "";
+      kbuf_uvarint(&body, strlen(k));
+      kbuf_str(&body, k);
+      encode_yaml(d, ydoc_get(d, p->value), &body, depth + 1);
+    }
+  } else {
+    kbuf_uvarint(&body, (uint64_t)(n->data.sequence.items.top - n->data.sequence.items.start));
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++)
+      encode_yaml(d, ydoc_get(d, *it), &body, depth + 1);
+  }
+  v.tag = is_map ? KV_MAP : KV_LIST;
+  v.u.s.p = (const char *)body.p;
+  v.u.s.len = body.len;
+  val_put(b, &v);
+  kbuf_free(&body);
+}
+
+static void import_yaml_list(imp *m, ydoc *d, const coll_def *c, yaml_node_t *list) {
+  if (!list || list->type != YAML_SEQUENCE_NODE) {
+    kam_err e;
+    ydoc_errf(d, list, &e, KAM_EDATA, "%s: expected a list of records", c->name);
+    add_error(m, "%s", e.msg);
+    return;
+  }
+  kval *vals = calloc((size_t)c->nfields, sizeof *vals);
+  kbuf *nested = calloc((size_t)c->nfields, sizeof *nested);
+  char (*conv)[32] = calloc((size_t)c->nfields, 32);
+  for (yaml_node_item_t *it = list->data.sequence.items.start; it < list->data.sequence.items.top && !m->fatal; it++) {
+    yaml_node_t *row = ydoc_get(d, *it);
+    char where[700], why[600];
+    snprintf(where, sizeof where, "%s:%zu:%zu", d->path, row->start_mark.line + 1, row->start_mark.column + 1);
+    if (row->type != YAML_MAPPING_NODE) { add_error(m, "%s: %s: expected a record (field: value, ...)", where, c->name); continue; }
+    for (int i = 0; i < c->nfields; i++) vals[i] = kv_null();
+    int bad = 0;
+    for (yaml_node_pair_t *p = row->data.mapping.pairs.start; p < row->data.mapping.pairs.top; p++) {
+      yaml_node_t *kn = ydoc_get(d, p->key), *vn = ydoc_get(d, p->value);
+      const char *k = ydoc_scalar(kn);
+      int f = k ? coll_field(c, k) : -1;
+      char at[700];
+      snprintf(at, sizeof at, "%s:%zu:%zu", d->path, kn->start_mark.line + 1, kn->start_mark.column + 1);
+      if (f < 0) { add_error(m, "%s: %s: unknown field '%s'", at, c->name, k ? k : "?"); bad = 1; continue; }
+      const field_def *fd = &c->fields[f];
+      if (fd->type == FT_LIST || fd->type == FT_MAP) {
+        if (vn->type != (fd->type == FT_LIST ? YAML_SEQUENCE_NODE : YAML_MAPPING_NODE)) {
+          add_error(m, "%s: %s field %s: expected %s", at, c->name, k, fd->type == FT_LIST ? "a list" : "a mapping");
+          bad = 1;
+          continue;
+        }
+        kbuf_reset(&nested[f]);
+        encode_yaml(d, vn, &nested[f], 0);
+        val_get(nested[f].p, nested[f].p + nested[f].len, &vals[f]);
+        continue;
+      }
+      const char *s = ydoc_scalar(vn);
+      if (!s) { add_error(m, "%s: %s field %s: expected a plain value, not a %s", at, c->name, k, vn->type == YAML_SEQUENCE_NODE ? "list" : "mapping"); bad = 1; continue; }
+      if (ydoc_plain(vn) && (!strcmp(s, "null") || !strcmp(s, "~") || !*s)) continue;
+      if (!field_from_text(fd, s, strlen(s), &vals[f], conv[f], why, sizeof why)) {
+        snprintf(at, sizeof at, "%s:%zu:%zu", d->path, vn->start_mark.line + 1, vn->start_mark.column + 1);
+        add_error(m, "%s: %s field %s: value \"%.80s\" is not %s", at, c->name, k, s, why);
+        bad = 1;
+      }
+    }
+    if (!bad) put_row(m, c, vals, where);
+  }
+  for (int i = 0; i < c->nfields; i++) kbuf_free(&nested[i]);
+  free(nested);
+  free(conv);
+  free(vals);
+}
+
+static void import_yaml(imp *m, const char *path, char *buf, size_t len) {
+  ydoc d;
+  kam_err e;
+  if (ydoc_load_buf(&d, path, buf, len, &e)) { add_error(m, "%s", e.msg); return; }
+  yaml_node_t *root = ydoc_root(&d);
+  if (!root) { add_error(m, "%s: empty file", path); ydoc_free(&d); return; }
+  if (root->type == YAML_SEQUENCE_NODE) {
+    const coll_def *c = target_coll(m, path);
+    if (c) import_yaml_list(m, &d, c, root);
+  } else if (root->type == YAML_MAPPING_NODE) {
+    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+      yaml_node_t *kn = ydoc_get(&d, p->key);
+      const char *k = ydoc_scalar(kn);
+      const coll_def *c = k ? schema_coll(m->st->sc, k) : NULL;
+      if (!c) {
+        ydoc_errf(&d, kn, &e, KAM_EDATA, "no collection '%s' (see config/schema.yaml)", k ? k : "?");
+        add_error(m, "%s", e.msg);
+        continue;
+      }
+      import_yaml_list(m, &d, c, ydoc_get(&d, p->value));
+    }
+  } else {
+    add_error(m, "%s: expected collection: [records] at the top", path);
+  }
+  ydoc_free(&d);
+}
+
+/* ---- JSON ---------------------------------------------------------------- */
+
+static void json_pos(const char *buf, const char *at, long *line, long *col) {
+  *line = 1;
+  *col = 1;
+  for (const char *p = buf; p < at; p++) {
+    if (*p == '\n') { (*line)++; *col = 1; } else (*col)++;
+  }
+}
+
+static void import_json_list(imp *m, const char *path, const coll_def *c, cJSON *arr) {
+  if (!cJSON_IsArray(arr)) { add_error(m, "%s: %s: expected an array of objects", path, c->name); return; }
+  kval *vals = calloc((size_t)c->nfields, sizeof *vals);
+  kbuf *nested = calloc((size_t)c->nfields, sizeof *nested);
+  char (*conv)[32] = calloc((size_t)c->nfields, 32);
+  char numtxt[64];
+  int idx = 0;
+  for (cJSON *row = arr->child; row && !m->fatal; row = row->next, idx++) {
+    char where[600], why[600];
+    snprintf(where, sizeof where, "%s: %s[%d]", path, c->name, idx);
+    if (!cJSON_IsObject(row)) { add_error(m, "%s: expected an object", where); continue; }
+    for (int i = 0; i < c->nfields; i++) vals[i] = kv_null();
+    int bad = 0;
+    for (cJSON *fv = row->child; fv; fv = fv->next) {
+      int f = coll_field(c, fv->string);
+      if (f < 0) { add_error(m, "%s: unknown field '%s'", where, fv->string); bad = 1; continue; }
+      const field_def *fd = &c->fields[f];
+      if (cJSON_IsNull(fv)) continue;
+      if (fd->type == FT_LIST || fd->type == FT_MAP) {
+        if (fd->type == FT_LIST ? !cJSON_IsArray(fv) : !cJSON_IsObject(fv)) {
+          add_error(m, "%s: field %s: expected %s", where, fv->string, fd->type == FT_LIST ? "an array" : "an object");
+          bad = 1;
+          continue;
+        }
+        kbuf_reset(&nested[f]);
+        encode_cjson(fv, &nested[f], 0);
+        val_get(nested[f].p, nested[f].p + nested[f].len, &vals[f]);
+      } else if (cJSON_IsString(fv)) {
+        if (!field_from_text(fd, fv->valuestring, strlen(fv->valuestring), &vals[f], conv[f], why, sizeof why)) {
+          add_error(m, "%s: field %s: value \"%.80s\" is not %s", where, fv->string, fv->valuestring, why);
+          bad = 1;
+        }
+      } else if (cJSON_IsBool(fv)) {
+        vals[f] = kv_bool(cJSON_IsTrue(fv));
+      } else if (cJSON_IsNumber(fv)) {
+        double d = fv->valuedouble;
+        if (fd->type == FT_STRING) { /* a number where text is expected: keep its digits */
+          snprintf(numtxt, sizeof numtxt, "%.17g", d);
+          memcpy(conv[f], numtxt, 31);
+          conv[f][31] = 0;
+          vals[f] = kv_str(conv[f], strlen(conv[f]));
+        } else vals[f] = d == (double)(int64_t)d && d > -9e18 && d < 9e18 ? kv_int((int64_t)d) : kv_num(d);
+      } else {
+        add_error(m, "%s: field %s: expected a plain value", where, fv->string);
+        bad = 1;
+      }
+    }
+    if (!bad) {
+      if (vals[F_ID].tag == KV_STR) {
+        size_t l = strlen(where);
+        snprintf(where + l, sizeof where - l, " (%.*s)", (int)vals[F_ID].u.s.len, vals[F_ID].u.s.p);
+      }
+      put_row(m, c, vals, where);
+    }
+  }
+  for (int i = 0; i < c->nfields; i++) kbuf_free(&nested[i]);
+  free(nested);
+  free(conv);
+  free(vals);
+}
+
+static void import_json(imp *m, const char *path, char *buf, size_t len) {
+  const char *end = NULL;
+  cJSON *root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+  if (!root) {
+    long line, col;
+    const char *at = cJSON_GetErrorPtr();
+    json_pos(buf, at && at >= buf && at <= buf + len ? at : buf + len, &line, &col);
+    add_error(m, "%s:%ld:%ld: malformed JSON", path, line, col);
+    return;
+  }
+  if (cJSON_IsArray(root)) {
+    const coll_def *c = target_coll(m, path);
+    if (c) import_json_list(m, path, c, root);
+  } else if (cJSON_IsObject(root)) {
+    for (cJSON *k = root->child; k; k = k->next) {
+      const coll_def *c = schema_coll(m->st->sc, k->string);
+      if (!c) { add_error(m, "%s: no collection '%s' (see config/schema.yaml)", path, k->string); continue; }
+      import_json_list(m, path, c, k);
+    }
+  } else {
+    add_error(m, "%s: expected {\"collection\": [records]} or a list of records", path);
+  }
+  cJSON_Delete(root);
+}
+
+/* ---- driver ---------------------------------------------------------------- */
+
+static int ends_with(const char *s, const char *suf) {
+  size_t a = strlen(s), b = strlen(suf);
+  return a >= b && !strcasecmp(s + a - b, suf);
+}
+
+static int flush_indexes(imp *m) {
+  schema *sc = m->st->sc;
+  ientry *tmp = NULL;
+  size_t tmpcap = 0;
+  int rc = 0;
+  for (int ci = 0; ci < sc->ncolls && !rc; ci++) {
+    coll_def *c = &sc->colls[ci];
+    for (int xi = 0; xi < c->nindexes && !rc; xi++) {
+      ibuf *b = &m->cs[ci].ix[xi];
+      if (!b->n) continue;
+      if (b->n > tmpcap) { tmpcap = b->n; free(tmp); tmp = malloc(sizeof *tmp * tmpcap); }
+      radix_sort(b->e, tmp, b->n, 0);
+      MDB_stat s;
+      mdb_stat(m->txn, c->indexes[xi].dbi, &s);
+      unsigned fl = s.ms_entries == 0 ? MDB_APPEND : 0;
+      MDB_cursor *cur;
+      if ((rc = mdb_cursor_open(m->txn, c->indexes[xi].dbi, &cur))) { rc = lmdb_err(m->e, rc, c->indexes[xi].name); break; }
+      for (size_t i = 0; i < b->n; i++) {
+        MDB_val k = {b->e[i].klen, (void *)b->e[i].p}, v = {b->e[i].vlen, (void *)(b->e[i].p + b->e[i].klen)};
+        int r = mdb_cursor_put(cur, &k, &v, fl);
+        if (r == MDB_KEYEXIST && fl) r = mdb_cursor_put(cur, &k, &v, 0);
+        if (r) { rc = lmdb_err(m->e, r, c->indexes[xi].name); break; }
+      }
+      mdb_cursor_close(cur);
+      ibuf_free(b);
+    }
+  }
+  free(tmp);
+  return rc;
+}
+
+static void free_state(imp *m) {
+  schema *sc = m->st->sc;
+  if (m->cs)
+    for (int ci = 0; ci < sc->ncolls; ci++) {
+      for (int xi = 0; xi < sc->colls[ci].nindexes; xi++) ibuf_free(&m->cs[ci].ix[xi]);
+      free(m->cs[ci].ix);
+      kbuf_free(&m->cs[ci].last_id);
+    }
+  free(m->cs);
+  m->cs = NULL;
+  for (size_t i = 0; i < m->npend; i++) { free(m->pend[i].value); free(m->pend[i].where); }
+  free(m->pend);
+  m->pend = NULL;
+  m->npend = m->cappend = 0;
+  free(m->refcache);
+  m->refcache = NULL;
+}
+
+static int import_once(imp *m, char *const *files, int nfiles, char **bufs, size_t *lens) {
+  kam_store *st = m->st;
+  schema *sc = st->sc;
+  int rc = store_begin(st, 1, &m->txn, m->e);
+  if (rc) return rc;
+  m->cs = calloc((size_t)sc->ncolls, sizeof *m->cs);
+  m->refcache = calloc((size_t)sc->ncolls * REFCACHE, 48);
+  for (int ci = 0; ci < sc->ncolls; ci++) {
+    m->cs[ci].ix = calloc((size_t)sc->colls[ci].nindexes + 1, sizeof(ibuf));
+    /* append only past the last stored id */
+    MDB_cursor *cur;
+    MDB_val k, d;
+    m->cs[ci].can_append = 1;
+    if (!mdb_cursor_open(m->txn, sc->colls[ci].dbi, &cur)) {
+      if (!mdb_cursor_get(cur, &k, &d, MDB_LAST)) { kbuf_put(&m->cs[ci].last_id, k.mv_data, k.mv_size); m->cs[ci].touched = 1; }
+      mdb_cursor_close(cur);
+    }
+  }
+  for (int i = 0; i < nfiles && !m->fatal && m->nerr <= m->max_err; i++) {
+    const char *f = files[i];
+    if (ends_with(f, ".csv") || ends_with(f, ".tsv")) import_csv(m, f, bufs[i], lens[i]);
+    else if (ends_with(f, ".yaml") || ends_with(f, ".yml")) import_yaml(m, f, bufs[i], lens[i]);
+    else if (ends_with(f, ".json")) import_json(m, f, bufs[i], lens[i]);
+    else add_error(m, "%s: unknown file type (expected .csv, .yaml, .yml or .json)", f);
+  }
+  /* refs to rows that came later in the import */
+  for (size_t i = 0; i < m->npend && !m->fatal; i++) {
+    pending_ref *p = &m->pend[i];
+    const field_def *fd = &sc->colls[p->coll].fields[p->field];
+    const coll_def *t = &sc->colls[fd->ref];
+    MDB_val r;
+    int g = store_get(m->txn, t, p->value, strlen(p->value), &r);
+    if (g == MDB_NOTFOUND) add_error(m, "%s: field %s: value \"%s\" is not an id in %s", p->where, fd->name, p->value, t->name);
+    else if (g) m->fatal = lmdb_err(m->e, g, t->name);
+  }
+  if (!m->fatal && !m->nerr) m->fatal = flush_indexes(m);
+  if (!m->fatal && !m->nerr) { /* one audit entry per collection imported */
+    for (int ci = 0; ci < sc->ncolls && !m->fatal; ci++) {
+      if (!m->cs[ci].rows) continue;
+      char what[128];
+      int n = snprintf(what, sizeof what, "%ld rows", m->cs[ci].rows);
+      m->fatal = store_audit(st, m->txn, m->o->user, 4, sc->colls[ci].name, what, (size_t)n, NULL, 0, NULL, 0, m->e);
+    }
+  }
+  if (m->fatal || m->nerr || m->o->dry_run) {
+    mdb_txn_abort(m->txn);
+    return m->fatal;
+  }
+  rc = store_commit(st, m->txn, m->e);
+  return rc;
+}
+
+int import_files(kam_store *st, char *const *files, int nfiles, const import_opts *o,
+                 import_stats *stats, kam_err *e) {
+  char **bufs = calloc((size_t)nfiles + 1, sizeof *bufs);
+  size_t *lens = calloc((size_t)nfiles + 1, sizeof *lens);
+  int rc = 0;
+  for (int i = 0; i < nfiles && !rc; i++) rc = read_all(files[i], &bufs[i], &lens[i], e);
+  for (int attempt = 0; !rc; attempt++) {
+    imp m = {0};
+    m.st = st;
+    m.o = o;
+    m.e = e;
+    m.max_err = o->max_errors > 0 ? o->max_errors : 10;
+    datetime_now(m.now);
+    rc = import_once(&m, files, nfiles, bufs, lens);
+    long rows = m.rows;
+    int nerr = m.nerr;
+    if (nerr && !rc) {
+      kbuf_cstr(&m.errs);
+      if (nerr > m.max_err)
+        kam_errf(e, KAM_EDATA, "%s\nkam: ... and %d more error%s; nothing was imported", (char *)m.errs.p, nerr - m.max_err, nerr - m.max_err == 1 ? "" : "s");
+      else
+        kam_errf(e, KAM_EDATA, "%s", (char *)m.errs.p);
+      rc = KAM_EDATA;
+    }
+    if (stats && !rc) {
+      stats->rows = rows;
+      for (int ci = 0; ci < st->sc->ncolls && ci < 256; ci++) stats->per_coll[ci] = m.cs ? m.cs[ci].rows : 0;
+    }
+    rb_free(&m.rb);
+    kbuf_free(&m.rec);
+    kbuf_free(&m.kb);
+    kbuf_free(&m.vb);
+    kbuf_free(&m.errs);
+    free_state(&m);
+    if (rc == KAM_EFULL && attempt < 16) { /* grow the map and replay the whole import */
+      rc = store_grow(st, e);
+      continue;
+    }
+    break;
+  }
+  for (int i = 0; i < nfiles; i++) free(bufs[i]);
+  free(bufs);
+  free(lens);
+  return rc;
+}

@@ -1,0 +1,28 @@
+/* import.h — YAML, CSV and JSON files into the book, all or nothing.
+ *
+ * One import is one write transaction. Every row is converted and checked
+ * against the schema; a bad row is reported with file:line:column (or the
+ * entity and field) and nothing is written. Refs may point to rows later in
+ * the same import. Records append in id order and index entries are sorted
+ * before they are written, which is what makes a large import fast. */
+#ifndef KAM_IMPORT_H
+#define KAM_IMPORT_H
+#include "store.h"
+#include <stdio.h>
+
+typedef struct import_opts {
+  const char *into;   /* collection for CSV/JSON lists (default: the file's name) */
+  int dry_run;
+  const char *user;
+  int max_errors;     /* errors reported before giving up (default 10) */
+} import_opts;
+
+typedef struct import_stats {
+  long rows;
+  long per_coll[256];
+} import_stats;
+
+int import_files(kam_store *st, char *const *files, int nfiles, const import_opts *o,
+                 import_stats *stats, kam_err *e);
+
+#endif

@@ -1,0 +1,114 @@
+/* kdate.c — see kdate.h. Day arithmetic after H. Hinnant's civil algorithms. */
+#include "kdate.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int utc_offset = 7 * 3600;
+
+void date_set_utc_offset(int seconds) { utc_offset = seconds; }
+
+int64_t days_from_civil(int y, int m, int d) {
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  int64_t yoe = y - era * 400;
+  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+void civil_from_days(int64_t z, int *y, int *m, int *d) {
+  z += 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t yy = yoe + era * 400;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+  *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+  *y = (int)(yy + (*m <= 2));
+}
+
+int days_in_month(int y, int m) {
+  static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
+  return dm[m - 1];
+}
+
+static int digits(const char *s, int n) {
+  int v = 0;
+  for (int i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9') return -1;
+    v = v * 10 + (s[i] - '0');
+  }
+  return v;
+}
+
+int date_parse(const char *s, size_t n, int *y, int *m, int *d) {
+  if (n != 10 || s[4] != '-' || s[7] != '-') return 0;
+  int yy = digits(s, 4), mm = digits(s + 5, 2), dd = digits(s + 8, 2);
+  if (yy < 1 || mm < 1 || mm > 12 || dd < 1 || dd > days_in_month(yy, mm)) return 0;
+  *y = yy; *m = mm; *d = dd;
+  return 1;
+}
+
+int datetime_valid(const char *s, size_t n) {
+  int y, m, d;
+  if (n < 10 || !date_parse(s, 10, &y, &m, &d)) return 0;
+  if (n == 10) return 1;
+  if (n < 16 || (s[10] != 'T' && s[10] != ' ')) return 0;
+  int hh = digits(s + 11, 2), mi = digits(s + 14, 2);
+  if (s[13] != ':' || hh < 0 || hh > 23 || mi < 0 || mi > 59) return 0;
+  size_t i = 16;
+  if (i < n && s[i] == ':') {
+    if (n < 19) return 0;
+    int ss = digits(s + 17, 2);
+    if (ss < 0 || ss > 60) return 0;
+    i = 19;
+    if (i < n && s[i] == '.') { i++; while (i < n && s[i] >= '0' && s[i] <= '9') i++; }
+  }
+  if (i == n) return 1;
+  if (s[i] == 'Z') return i + 1 == n;
+  if ((s[i] == '+' || s[i] == '-') && n - i == 6 && s[i + 3] == ':')
+    return digits(s + i + 1, 2) >= 0 && digits(s + i + 4, 2) >= 0;
+  return 0;
+}
+
+void date_format(char *out, int y, int m, int d) {
+  unsigned uy = (unsigned)y % 10000, um = (unsigned)m % 100, ud = (unsigned)d % 100;
+  out[0] = (char)('0' + uy / 1000); out[1] = (char)('0' + uy / 100 % 10);
+  out[2] = (char)('0' + uy / 10 % 10); out[3] = (char)('0' + uy % 10); out[4] = '-';
+  out[5] = (char)('0' + um / 10); out[6] = (char)('0' + um % 10); out[7] = '-';
+  out[8] = (char)('0' + ud / 10); out[9] = (char)('0' + ud % 10); out[10] = 0;
+}
+
+void date_today(char out[11]) {
+  const char *pin = getenv("KAM_TODAY");
+  int y, m, d;
+  if (pin && date_parse(pin, strlen(pin), &y, &m, &d)) { date_format(out, y, m, d); return; }
+  time_t t = time(NULL) + utc_offset;
+  civil_from_days((int64_t)(t / 86400), &y, &m, &d);
+  date_format(out, y, m, d);
+}
+
+void datetime_now(char out[40]) {
+  time_t t = time(NULL) + utc_offset;
+  int y, m, d;
+  civil_from_days((int64_t)(t / 86400), &y, &m, &d);
+  long s = (long)(t % 86400);
+  int oh = utc_offset / 3600, om = (abs(utc_offset) % 3600) / 60;
+  snprintf(out, 40, "%04d-%02d-%02dT%02ld:%02ld:%02ld%c%02d:%02d", y, m, d, s / 3600,
+           (s / 60) % 60, s % 60, utc_offset < 0 ? '-' : '+', abs(oh), om);
+}
+
+void date_add_months(char out[11], const char *date, int months) {
+  int y, m, d;
+  if (!date_parse(date, strlen(date), &y, &m, &d)) { out[0] = 0; return; }
+  int total = y * 12 + (m - 1) + months;
+  y = total / 12;
+  m = total % 12 + 1;
+  if (d > days_in_month(y, m)) d = days_in_month(y, m);
+  date_format(out, y, m, d);
+}

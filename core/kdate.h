@@ -1,0 +1,26 @@
+/* kdate.h — civil dates as ISO strings and day numbers, in the book's time zone. */
+#ifndef KAM_KDATE_H
+#define KAM_KDATE_H
+#include <stdint.h>
+#include <stddef.h>
+
+/* Days since 1970-01-01 of a proleptic Gregorian date. */
+int64_t days_from_civil(int y, int m, int d);
+void civil_from_days(int64_t z, int *y, int *m, int *d);
+/* Parses exactly YYYY-MM-DD (a real date); returns 1 on success. */
+int date_parse(const char *s, size_t n, int *y, int *m, int *d);
+/* Accepts YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS][Z|+hh:mm] or with a space. */
+int datetime_valid(const char *s, size_t n);
+/* Writes YYYY-MM-DD into out (11 bytes). */
+void date_format(char *out, int y, int m, int d);
+/* Today in the book's zone (UTC offset in seconds; default +7h for Vietnam).
+ * KAM_TODAY=YYYY-MM-DD in the environment pins it (tests, what-ifs). */
+void date_today(char out[11]);
+void date_set_utc_offset(int seconds);
+/* Current time as YYYY-MM-DDTHH:MM:SS+07:00. */
+void datetime_now(char out[40]);
+/* Shifts a date by n months, clamping the day (2026-03-31 - 1 month = 2026-02-28). */
+void date_add_months(char out[11], const char *date, int months);
+int days_in_month(int y, int m);
+
+#endif

@@ -1,0 +1,33 @@
+/* output.h — how values reach people and other programs: an aligned table,
+ * JSON, CSV or YAML. Modes are data (an enum and its names), as in the
+ * SQLite shell. */
+#ifndef KAM_OUTPUT_H
+#define KAM_OUTPUT_H
+#include "buf.h"
+#include "schema.h"
+#include <lua.h>
+#include <stdio.h>
+
+typedef enum { FMT_TABLE, FMT_JSON, FMT_CSV, FMT_YAML, FMT_LUA } out_fmt;
+extern const char *const out_fmt_names[];
+int out_fmt_parse(const char *s, out_fmt *f);
+
+typedef struct out_opts {
+  out_fmt fmt;
+  int headers;      /* CSV and table headers */
+  int max_width;    /* table cell width cap (display columns) */
+  const int *fields; int nfields; /* columns for entities (NULL: the schema's) */
+} out_opts;
+
+/* Renders the Lua value at idx. */
+void out_value(lua_State *L, int idx, const out_opts *o, FILE *f);
+/* Renders a Lua list of entities of collection c. */
+void out_entities(lua_State *L, int idx, const coll_def *c, const out_opts *o, FILE *f);
+/* JSON string escaping into a buffer. */
+void json_str(kbuf *b, const char *s, size_t n);
+/* A stored value as JSON (lists and maps nested). */
+void json_kval(kbuf *b, const kval *v);
+/* Display width of UTF-8 text (code points, combining marks count 0). */
+size_t utf8_width(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,382 @@
+/* query.c — see query.h. */
+#include "query.h"
+#include "keyenc.h"
+#include "store.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const qop_names[] = {"=", "~=", ">=", ">", "<=", "<", "in", "between"};
+
+query *query_new(const coll_def *c) {
+  query *q = calloc(1, sizeof *q);
+  q->c = c;
+  return q;
+}
+
+static kval copy_val(const kval *v) {
+  kval r = *v;
+  if (v->tag == KV_STR || v->tag == KV_LIST || v->tag == KV_MAP) {
+    char *p = malloc(v->u.s.len + 1);
+    memcpy(p, v->u.s.p, v->u.s.len);
+    p[v->u.s.len] = 0;
+    r.u.s.p = p;
+  }
+  return r;
+}
+
+static void free_val(kval *v) {
+  if (v->tag == KV_STR || v->tag == KV_LIST || v->tag == KV_MAP) free((void *)v->u.s.p);
+}
+
+static void push_cond(query *q, int field, qop op, kval *v, int nv) {
+  if (q->ncond == q->cap) {
+    q->cap = q->cap ? q->cap * 2 : 4;
+    q->cond = realloc(q->cond, sizeof *q->cond * (size_t)q->cap);
+  }
+  qcond *c = &q->cond[q->ncond++];
+  c->field = field;
+  c->op = op;
+  c->nv = nv;
+  c->v = malloc(sizeof(kval) * (size_t)(nv ? nv : 1));
+  for (int i = 0; i < nv; i++) c->v[i] = copy_val(&v[i]);
+}
+
+query *query_clone(const query *q) {
+  query *r = query_new(q->c);
+  r->never = q->never;
+  for (int i = 0; i < q->ncond; i++) push_cond(r, q->cond[i].field, q->cond[i].op, q->cond[i].v, q->cond[i].nv);
+  return r;
+}
+
+void query_free(query *q) {
+  if (!q) return;
+  for (int i = 0; i < q->ncond; i++) {
+    for (int j = 0; j < q->cond[i].nv; j++) free_val(&q->cond[i].v[j]);
+    free(q->cond[i].v);
+  }
+  free(q->cond);
+  free(q);
+}
+
+/* Coerces a filter value to the field's type. Returns 1 ok, 0 "can never
+ * match", <0 error. *op may be tightened (an int field compared with 2.5). */
+static int coerce(const coll_def *c, const field_def *f, qop *op, kval *v, kam_err *e) {
+  char why[600];
+  kbuf b = {0};
+  int rc = 1;
+  switch (f->type) {
+  case FT_INT: case FT_MONEY:
+    if (v->tag == KV_INT) break;
+    if (v->tag != KV_NUM || !isfinite(v->u.n)) goto bad;
+    if (v->u.n == floor(v->u.n)) { *v = kv_int((int64_t)v->u.n); break; }
+    if (*op == Q_GE || *op == Q_GT) { *v = kv_int((int64_t)ceil(v->u.n)); *op = Q_GE; }
+    else if (*op == Q_LE || *op == Q_LT) { *v = kv_int((int64_t)floor(v->u.n)); *op = Q_LE; }
+    else if (*op == Q_NE) { *op = Q_NE; }
+    else rc = 0;
+    break;
+  case FT_NUMBER:
+    if (v->tag == KV_INT) *v = kv_num((double)v->u.i);
+    else if (v->tag != KV_NUM) goto bad;
+    break;
+  case FT_BOOL:
+    if (v->tag != KV_TRUE && v->tag != KV_FALSE) goto bad;
+    break;
+  case FT_LIST: case FT_MAP:
+    kbuf_free(&b);
+    return kam_errf(e, KAM_EDATA, "%s.%s: a %s field cannot be filtered on; use a function", c->name, f->name, ftype_names[f->type]);
+  case FT_ENUM:
+    if (v->tag != KV_STR) goto bad;
+    if ((*op == Q_EQ || *op == Q_IN || *op == Q_NE) && !field_check(f, v, why, sizeof why)) {
+      kval_show(&b, v);
+      kbuf_cstr(&b);
+      rc = kam_errf(e, KAM_EDATA, "%s.%s: filter value %s is not %s", c->name, f->name, (char *)b.p, why);
+      kbuf_free(&b);
+      return rc;
+    }
+    break;
+  default:
+    if (v->tag != KV_STR) goto bad;
+  }
+  kbuf_free(&b);
+  return rc;
+bad:
+  kval_show(&b, v);
+  kbuf_cstr(&b);
+  rc = kam_errf(e, KAM_EDATA, "%s.%s: filter value %s is not %s", c->name, f->name, (char *)b.p,
+                f->type == FT_INT || f->type == FT_MONEY || f->type == FT_NUMBER ? "a number"
+                : f->type == FT_BOOL ? "true or false" : "text");
+  kbuf_free(&b);
+  return rc;
+}
+
+int query_add(query *q, int field, qop op, const kval *vals, int nv, kam_err *e) {
+  const field_def *f = &q->c->fields[field];
+  kval tmp[256];
+  if (nv > 256) return kam_errf(e, KAM_EDATA, "%s.%s: at most 256 values in a filter", q->c->name, f->name);
+  int n = 0;
+  for (int i = 0; i < nv; i++) {
+    kval v = vals[i];
+    qop o = op;
+    int rc = coerce(q->c, f, &o, &v, e);
+    if (rc < 0) return rc;
+    if (rc == 0) {
+      if (op == Q_IN) continue;
+      q->never = 1;
+      return 0;
+    }
+    if (op != Q_IN && op != Q_BETWEEN) op = o;
+    tmp[n++] = v;
+  }
+  if (op == Q_IN && n == 0) { q->never = 1; return 0; }
+  push_cond(q, field, op, tmp, n);
+  return 0;
+}
+
+int qcond_match(const qcond *c, const kval *v) {
+  int r;
+  switch (c->op) {
+  case Q_EQ: return kval_cmp(v, &c->v[0]) == 0;
+  case Q_NE: return kval_cmp(v, &c->v[0]) != 0;
+  case Q_GE: r = kval_cmp(v, &c->v[0]); return r == 0 || r == 1;
+  case Q_GT: return kval_cmp(v, &c->v[0]) == 1;
+  case Q_LE: r = kval_cmp(v, &c->v[0]); return r == 0 || r == -1;
+  case Q_LT: return kval_cmp(v, &c->v[0]) == -1;
+  case Q_IN:
+    for (int i = 0; i < c->nv; i++) if (kval_cmp(v, &c->v[i]) == 0) return 1;
+    return 0;
+  case Q_BETWEEN:
+    r = kval_cmp(v, &c->v[0]);
+    if (r != 0 && r != 1) return 0;
+    r = kval_cmp(v, &c->v[1]);
+    return r == 0 || r == -1;
+  }
+  return 0;
+}
+
+/* ---- planning ---------------------------------------------------------- */
+
+static const qcond *find_cond(const query *q, int field, int eq) {
+  for (int i = 0; i < q->ncond; i++) {
+    const qcond *c = &q->cond[i];
+    if (c->field != field) continue;
+    int is_eq = c->op == Q_EQ || c->op == Q_IN;
+    int is_range = c->op == Q_GE || c->op == Q_GT || c->op == Q_LE || c->op == Q_LT || c->op == Q_BETWEEN;
+    if (eq ? is_eq : is_range) return c;
+  }
+  return NULL;
+}
+
+static int index_has(const index_def *ix, int field) {
+  for (int i = 0; i < ix->nf; i++) if (ix->f[i] == field) return 1;
+  for (int i = 0; i < ix->nc; i++) if (ix->carry[i] == field) return 1;
+  return 0;
+}
+
+int qiter_open(qiter *it, MDB_txn *txn, const query *q, int want, kam_err *e) {
+  memset(it, 0, sizeof *it);
+  it->q = q;
+  it->txn = txn;
+  const coll_def *c = q->c;
+  if (find_cond(q, F_ID, 1)) {
+    it->kind = PLAN_IDS;
+  } else {
+    int best = 0;
+    for (int xi = 0; xi < c->nindexes; xi++) {
+      const index_def *ix = &c->indexes[xi];
+      int eqn = 0, range = 0;
+      while (eqn < ix->nf && find_cond(q, ix->f[eqn], 1)) eqn++;
+      if (eqn < ix->nf && find_cond(q, ix->f[eqn], 0)) range = 1;
+      int score = eqn * 4 + range * 2;
+      if (score && want >= 0 && index_has(ix, want)) score++;
+      if (score && eqn == 0 && !range) score = 0;
+      if (score > best) { best = score; it->ix = ix; it->eqn = eqn; it->range = range; }
+    }
+    it->kind = best ? PLAN_INDEX : PLAN_SCAN;
+  }
+  int rc;
+  if (it->kind == PLAN_INDEX) {
+    const index_def *ix = it->ix;
+    if (it->range) {
+      const qcond *r = find_cond(q, ix->f[it->eqn], 0);
+      /* the tightest bounds of every range condition on that field */
+      for (int i = 0; i < q->ncond; i++) {
+        const qcond *cc = &q->cond[i];
+        if (cc->field != r->field) continue;
+        const kval *lo = NULL, *hi = NULL;
+        int lo_open = 0, hi_open = 0;
+        if (cc->op == Q_GE || cc->op == Q_GT) { lo = &cc->v[0]; lo_open = cc->op == Q_GT; }
+        if (cc->op == Q_LE || cc->op == Q_LT) { hi = &cc->v[0]; hi_open = cc->op == Q_LT; }
+        if (cc->op == Q_BETWEEN) { lo = &cc->v[0]; hi = &cc->v[1]; }
+        if (lo && (!it->lo || kval_cmp(lo, it->lo) == 1)) { it->lo = lo; it->lo_open = lo_open; }
+        if (hi && (!it->hi || kval_cmp(hi, it->hi) == -1)) { it->hi = hi; it->hi_open = hi_open; }
+      }
+    }
+    /* prefixes: cartesian product of the equality values */
+    int counts[IDX_MAXF], total = 1;
+    const qcond *eqc[IDX_MAXF];
+    for (int i = 0; i < it->eqn; i++) {
+      eqc[i] = find_cond(q, ix->f[i], 1);
+      counts[i] = eqc[i]->nv;
+      if (total * counts[i] > 4096) { it->eqn = i; it->range = 0; it->lo = it->hi = NULL; break; }
+      total *= counts[i];
+    }
+    it->ncombo = total;
+    it->poff = malloc(sizeof(size_t) * (size_t)(total + 1));
+    for (int k = 0; k < total; k++) {
+      it->poff[k] = it->prefixes.len;
+      int rem;
+      /* build in field order */
+      int digits[IDX_MAXF];
+      rem = k;
+      for (int i = it->eqn - 1; i >= 0; i--) { digits[i] = rem % counts[i]; rem /= counts[i]; }
+      for (int i = 0; i < it->eqn; i++)
+        key_put(&it->prefixes, c->fields[ix->f[i]].type, &eqc[i]->v[digits[i]]);
+    }
+    it->poff[total] = it->prefixes.len;
+    if ((rc = mdb_cursor_open(txn, ix->dbi, &it->cur))) return lmdb_err(e, rc, ix->name);
+  } else if (it->kind == PLAN_SCAN) {
+    if ((rc = mdb_cursor_open(txn, c->dbi, &it->cur))) return lmdb_err(e, rc, c->name);
+  }
+  return 0;
+}
+
+void qiter_close(qiter *it) {
+  if (it->cur) mdb_cursor_close(it->cur);
+  it->cur = NULL;
+  kbuf_free(&it->prefixes);
+  free(it->poff);
+  it->poff = NULL;
+}
+
+static int passes(qiter *it, kam_err *e) {
+  const query *q = it->q;
+  for (int i = 0; i < q->ncond; i++) {
+    kval v;
+    int rc = qiter_field(it, q->cond[i].field, &v, e);
+    if (rc < 0) return rc;
+    if (!qcond_match(&q->cond[i], &v)) return 0;
+  }
+  return 1;
+}
+
+/* Decodes the components of the current index key and the id after them. */
+static int decode_key(qiter *it) {
+  const uint8_t *p = it->key.mv_data, *end = p + it->key.mv_size;
+  for (int i = 0; i < it->ix->nf; i++) {
+    size_t k = key_get(p, end, it->q->c->fields[it->ix->f[i]].type, &it->comp[i]);
+    if (!k) return 0;
+    p += k;
+  }
+  it->id = kv_str((const char *)p, (size_t)(end - p));
+  return 1;
+}
+
+int qiter_next(qiter *it, kam_err *e) {
+  const query *q = it->q;
+  int rc;
+  if (q->never) return 0;
+  for (;;) {
+    it->rec_loaded = 0;
+    if (it->kind == PLAN_SCAN) {
+      rc = mdb_cursor_get(it->cur, &it->key, &it->val, it->started ? MDB_NEXT : MDB_FIRST);
+      it->started = 1;
+      if (rc == MDB_NOTFOUND) return 0;
+      if (rc) return -lmdb_err(e, rc, q->c->name);
+      it->scanned++;
+      it->id = kv_str(it->key.mv_data, it->key.mv_size);
+      it->rec = it->val;
+      it->rec_loaded = 1;
+    } else if (it->kind == PLAN_IDS) {
+      const qcond *c = find_cond(q, F_ID, 1);
+      if (it->combo >= c->nv) return 0;
+      const kval *id = &c->v[it->combo++];
+      if (id->tag != KV_STR) continue;
+      rc = store_get(it->txn, q->c, id->u.s.p, id->u.s.len, &it->rec);
+      if (rc == MDB_NOTFOUND) continue;
+      if (rc) return -lmdb_err(e, rc, q->c->name);
+      it->scanned++;
+      it->id = *id;
+      it->rec_loaded = 1;
+    } else {
+      if (it->combo >= it->ncombo) return 0;
+      const uint8_t *pre = it->prefixes.p + it->poff[it->combo];
+      size_t plen = it->poff[it->combo + 1] - it->poff[it->combo];
+      const field_def *rf = it->range ? &q->c->fields[it->ix->f[it->eqn]] : NULL;
+      if (!it->started) {
+        kbuf seek = {0};
+        kbuf_put(&seek, pre, plen);
+        if (it->lo) key_put(&seek, rf->type, it->lo);
+        it->key.mv_size = seek.len;
+        it->key.mv_data = seek.p;
+        rc = mdb_cursor_get(it->cur, &it->key, &it->val, MDB_SET_RANGE);
+        kbuf_free(&seek);
+        it->started = 1;
+      } else {
+        rc = mdb_cursor_get(it->cur, &it->key, &it->val, MDB_NEXT);
+      }
+      if (rc == MDB_NOTFOUND) { it->combo++; it->started = 0; continue; }
+      if (rc) return -lmdb_err(e, rc, it->ix->name);
+      it->scanned++;
+      if (it->key.mv_size < plen || memcmp(it->key.mv_data, pre, plen)) { it->combo++; it->started = 0; continue; }
+      if (!decode_key(it)) return -kam_errf(e, KAM_EINTERNAL, "%s: malformed index entry", it->ix->name);
+      if (it->range) {
+        const kval *v = &it->comp[it->eqn];
+        if (it->lo && it->lo_open && kval_cmp(v, it->lo) == 0) continue;
+        if (it->hi) {
+          int r = kval_cmp(v, it->hi);
+          if (r == 1 || (r == 0 && it->hi_open)) {
+            /* a cut string equal to the bound's first bytes may still match */
+            if (!(v->tag == KV_STR && v->u.s.len >= KEY_STR_MAX)) { it->combo++; it->started = 0; continue; }
+          }
+        }
+      }
+    }
+    rc = passes(it, e);
+    if (rc < 0) return rc;
+    if (rc) return 1;
+  }
+}
+
+int qiter_record(qiter *it, MDB_val *rec, kam_err *e) {
+  if (!it->rec_loaded) {
+    int rc = store_get(it->txn, it->q->c, it->id.u.s.p, it->id.u.s.len, &it->rec);
+    if (rc) return -lmdb_err(e, rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc, it->q->c->name);
+    it->rec_loaded = 1;
+  }
+  *rec = it->rec;
+  return 1;
+}
+
+int qiter_field(qiter *it, int field, kval *out, kam_err *e) {
+  if (field == F_ID) { *out = it->id; return 1; }
+  const coll_def *c = it->q->c;
+  if (it->kind == PLAN_INDEX) {
+    for (int i = 0; i < it->ix->nf; i++)
+      if (it->ix->f[i] == field) {
+        const kval *v = &it->comp[i];
+        if (!(v->tag == KV_STR && v->u.s.len >= KEY_STR_MAX)) { *out = *v; return 1; }
+      }
+    for (int i = 0; i < it->ix->nc; i++)
+      if (it->ix->carry[i] == field) {
+        if (!rec_find(it->val.mv_data, it->val.mv_size, c->fields[field].fid, out)) *out = kv_null();
+        return 1;
+      }
+  }
+  MDB_val rec;
+  int rc = qiter_record(it, &rec, e);
+  if (rc < 0) return rc;
+  if (!rec_find(rec.mv_data, rec.mv_size, c->fields[field].fid, out)) *out = kv_null();
+  return 1;
+}
+
+void qiter_explain(const qiter *it, kbuf *out) {
+  const coll_def *c = it->q->c;
+  if (it->kind == PLAN_SCAN) kbuf_printf(out, "scan %s", c->name);
+  else if (it->kind == PLAN_IDS) kbuf_printf(out, "get %s by id", c->name);
+  else {
+    kbuf_printf(out, "index %s (%d equal", it->ix->name, it->eqn);
+    if (it->range) kbuf_printf(out, ", range on %s", c->fields[it->ix->f[it->eqn]].name);
+    kbuf_printf(out, ", %d prefix%s)", it->ncombo, it->ncombo == 1 ? "" : "es");
+  }
+}

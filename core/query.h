@@ -1,0 +1,79 @@
+/* query.h — filters over a collection, planned onto an index when one fits.
+ *
+ * A query is a list of conditions (field, operator, values). qiter_open picks
+ * the index whose leading fields are covered by the most equality (or `in`)
+ * conditions, followed by at most one range; every condition is still checked
+ * on each row, from the index entry when it holds the field, so the plan only
+ * changes speed, never results. Rows stream from an LMDB cursor. */
+#ifndef KAM_QUERY_H
+#define KAM_QUERY_H
+#include "kerr.h"
+#include "schema.h"
+#include <lmdb.h>
+
+typedef enum { Q_EQ, Q_NE, Q_GE, Q_GT, Q_LE, Q_LT, Q_IN, Q_BETWEEN } qop;
+extern const char *const qop_names[];
+
+typedef struct qcond {
+  int field;
+  qop op;
+  int nv;
+  kval *v;
+} qcond;
+
+typedef struct query {
+  const coll_def *c;
+  int ncond, cap;
+  qcond *cond;
+  int never; /* a condition no value can meet */
+} query;
+
+query *query_new(const coll_def *c);
+query *query_clone(const query *q);
+void query_free(query *q);
+/* Adds a condition; values are copied and coerced to the field's type. */
+int query_add(query *q, int field, qop op, const kval *vals, int nv, kam_err *e);
+
+typedef struct qiter {
+  const query *q;
+  MDB_txn *txn;
+  MDB_cursor *cur;
+  int kind; /* plan */
+  const index_def *ix;
+  int eqn;         /* leading index fields fixed by equality */
+  int range;       /* a range condition on index field eqn */
+  const kval *lo, *hi;
+  int lo_open, hi_open;
+  kbuf prefixes;   /* one prefix per combination of `in` values */
+  size_t *poff;
+  int ncombo, combo;
+  int started;
+  /* current row */
+  MDB_val key, val;  /* index entry, or id -> record for a primary scan */
+  kval id;
+  kval comp[IDX_MAXF];
+  int rec_loaded;
+  MDB_val rec;
+  int scanned;       /* entries visited (for tests of the plan) */
+} qiter;
+
+enum { PLAN_SCAN, PLAN_IDS, PLAN_INDEX };
+
+/* want: a field the caller will read from every row (-1 if none); an index
+ * that carries it is preferred. */
+int qiter_open(qiter *it, MDB_txn *txn, const query *q, int want, kam_err *e);
+/* 1: a row; 0: done; <0: error (e set). */
+int qiter_next(qiter *it, kam_err *e);
+void qiter_close(qiter *it);
+/* A field of the current row, from the index entry when it holds it. Returns
+ * 1 and sets *out (KV_NULL when absent), or <0 on error. */
+int qiter_field(qiter *it, int field, kval *out, kam_err *e);
+/* The current row's record (fetched once). */
+int qiter_record(qiter *it, MDB_val *rec, kam_err *e);
+/* A description of the plan, for `explain`. */
+void qiter_explain(const qiter *it, kbuf *out);
+
+/* Does a value meet one condition? */
+int qcond_match(const qcond *c, const kval *v);
+
+#endif

@@ -1,0 +1,161 @@
+/* record.c — encoding and decoding of records and values (see record.h). */
+#include "record.h"
+#include <stdlib.h>
+
+void val_put(kbuf *b, const kval *v) {
+  kbuf_byte(b, v->tag);
+  switch (v->tag) {
+  case KV_INT: kbuf_uvarint(b, zigzag(v->u.i)); break;
+  case KV_NUM: kbuf_put(b, &v->u.n, 8); break; /* little-endian hosts only */
+  case KV_STR: case KV_LIST: case KV_MAP:
+    kbuf_uvarint(b, v->u.s.len);
+    kbuf_put(b, v->u.s.p, v->u.s.len);
+    break;
+  default: break;
+  }
+}
+
+size_t val_get(const uint8_t *p, const uint8_t *end, kval *out) {
+  if (p >= end) return 0;
+  const uint8_t *s = p;
+  out->tag = *p++;
+  uint64_t u;
+  size_t k;
+  switch (out->tag) {
+  case KV_NULL: case KV_FALSE: case KV_TRUE: out->u.i = 0; return 1;
+  case KV_INT:
+    if (!(k = uvarint_get(p, end, &u))) return 0;
+    out->u.i = unzigzag(u);
+    return 1 + k;
+  case KV_NUM:
+    if (end - p < 8) return 0;
+    memcpy(&out->u.n, p, 8);
+    return 9;
+  case KV_STR: case KV_LIST: case KV_MAP:
+    if (!(k = uvarint_get(p, end, &u))) return 0;
+    p += k;
+    if ((uint64_t)(end - p) < u) return 0;
+    out->u.s.p = (const char *)p;
+    out->u.s.len = (size_t)u;
+    return (size_t)(p - s) + (size_t)u;
+  default: return 0;
+  }
+}
+
+void rb_reset(rec_builder *rb) { rb->n = 0; }
+void rb_free(rec_builder *rb) { free(rb->f); rb->f = NULL; rb->n = rb->cap = 0; }
+
+void rb_add(rec_builder *rb, uint32_t fid, kval v) {
+  for (int i = 0; i < rb->n; i++)
+    if (rb->f[i].fid == fid) { rb->f[i].v = v; return; }
+  if (rb->n == rb->cap) {
+    rb->cap = rb->cap ? rb->cap * 2 : 32;
+    rb->f = realloc(rb->f, sizeof *rb->f * (size_t)rb->cap);
+    if (!rb->f) abort();
+  }
+  rb->f[rb->n].fid = fid;
+  rb->f[rb->n].v = v;
+  rb->n++;
+}
+
+void rb_finish(rec_builder *rb, kbuf *out) {
+  /* insertion sort: records have tens of fields, usually already in order */
+  for (int i = 1; i < rb->n; i++) {
+    rec_field t = rb->f[i];
+    int j = i - 1;
+    while (j >= 0 && rb->f[j].fid > t.fid) { rb->f[j + 1] = rb->f[j]; j--; }
+    rb->f[j + 1] = t;
+  }
+  int n = 0;
+  for (int i = 0; i < rb->n; i++) n += rb->f[i].v.tag != KV_NULL;
+  kbuf_byte(out, REC_VERSION);
+  kbuf_uvarint(out, (uint64_t)n);
+  for (int i = 0; i < rb->n; i++) {
+    if (rb->f[i].v.tag == KV_NULL) continue; /* absent and nil are the same */
+    kbuf_uvarint(out, rb->f[i].fid);
+    val_put(out, &rb->f[i].v);
+  }
+}
+
+int rec_iter_init(rec_iter *it, const uint8_t *p, size_t n) {
+  it->end = p + n;
+  if (n < 2 || p[0] != REC_VERSION) { it->p = it->end; it->left = 0; return 0; }
+  size_t k = uvarint_get(p + 1, it->end, &it->left);
+  if (!k) { it->p = it->end; it->left = 0; return 0; }
+  it->p = p + 1 + k;
+  return 1;
+}
+
+int rec_next(rec_iter *it, uint32_t *fid, kval *v) {
+  if (!it->left) return 0;
+  uint64_t f;
+  size_t k = uvarint_get(it->p, it->end, &f);
+  if (!k) return 0;
+  it->p += k;
+  k = val_get(it->p, it->end, v);
+  if (!k) return 0;
+  it->p += k;
+  it->left--;
+  *fid = (uint32_t)f;
+  return 1;
+}
+
+int rec_find(const uint8_t *p, size_t n, uint32_t fid, kval *out) {
+  rec_iter it;
+  uint32_t f;
+  if (!rec_iter_init(&it, p, n)) return 0;
+  while (rec_next(&it, &f, out)) {
+    if (f == fid) return 1;
+    if (f > fid) return 0;
+  }
+  return 0;
+}
+
+void citer_init(coll_iter *it, const kval *v) {
+  const uint8_t *p = (const uint8_t *)v->u.s.p;
+  it->end = p + v->u.s.len;
+  it->is_map = v->tag == KV_MAP;
+  size_t k = uvarint_get(p, it->end, &it->left);
+  it->p = k ? p + k : it->end;
+  if (!k) it->left = 0;
+}
+
+int citer_next(coll_iter *it, const char **key, size_t *klen, kval *v) {
+  if (!it->left) return 0;
+  if (it->is_map) {
+    uint64_t l;
+    size_t k = uvarint_get(it->p, it->end, &l);
+    if (!k || (uint64_t)(it->end - it->p - k) < l) return 0;
+    *key = (const char *)it->p + k;
+    *klen = (size_t)l;
+    it->p += k + l;
+  } else {
+    *key = NULL;
+    *klen = 0;
+  }
+  size_t k = val_get(it->p, it->end, v);
+  if (!k) return 0;
+  it->p += k;
+  it->left--;
+  return 1;
+}
+
+int kval_cmp(const kval *a, const kval *b) {
+  if ((a->tag == KV_INT || a->tag == KV_NUM) && (b->tag == KV_INT || b->tag == KV_NUM)) {
+    if (a->tag == KV_INT && b->tag == KV_INT)
+      return a->u.i < b->u.i ? -1 : a->u.i > b->u.i;
+    double x = a->tag == KV_INT ? (double)a->u.i : a->u.n;
+    double y = b->tag == KV_INT ? (double)b->u.i : b->u.n;
+    return x < y ? -1 : x > y;
+  }
+  if (a->tag == KV_STR && b->tag == KV_STR) {
+    size_t n = a->u.s.len < b->u.s.len ? a->u.s.len : b->u.s.len;
+    int c = memcmp(a->u.s.p, b->u.s.p, n);
+    if (c) return c < 0 ? -1 : 1;
+    return a->u.s.len < b->u.s.len ? -1 : a->u.s.len > b->u.s.len;
+  }
+  if ((a->tag == KV_TRUE || a->tag == KV_FALSE) && (b->tag == KV_TRUE || b->tag == KV_FALSE))
+    return a->tag < b->tag ? -1 : a->tag > b->tag;
+  if (a->tag == KV_NULL && b->tag == KV_NULL) return 0;
+  return 2;
+}

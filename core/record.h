@@ -1,0 +1,75 @@
+/* record.h — the compact binary encoding of a record.
+ *
+ * A record is a version byte, a field count, then (field id, value) pairs
+ * sorted by field id. Field ids come from the book's field-name dictionary
+ * (meta), never from positions in the schema, so adding or dropping a field
+ * needs no migration: an unknown id is skipped, a missing one reads as nil.
+ * Every value carries its tag and length, so one field is found by skipping
+ * over the others without decoding them.
+ *
+ *   value := tag:u8 payload
+ *     NULL FALSE TRUE           no payload
+ *     INT                       zigzag varint
+ *     NUM                       8 bytes, IEEE double, little endian
+ *     STR                       varint length, bytes (UTF-8)
+ *     LIST                      varint length, varint n, n values
+ *     MAP                       varint length, varint n, n (varint klen, key, value)
+ */
+#ifndef KAM_RECORD_H
+#define KAM_RECORD_H
+#include "buf.h"
+#include <stdint.h>
+#include <stddef.h>
+
+enum { KV_NULL, KV_FALSE, KV_TRUE, KV_INT, KV_NUM, KV_STR, KV_LIST, KV_MAP };
+#define REC_VERSION 1
+
+typedef struct kval {
+  uint8_t tag;
+  union {
+    int64_t i;
+    double n;
+    struct { const char *p; size_t len; } s; /* STR bytes; LIST/MAP body */
+  } u;
+} kval;
+
+static inline kval kv_null(void) { kval v; v.tag = KV_NULL; v.u.i = 0; return v; }
+static inline kval kv_int(int64_t i) { kval v; v.tag = KV_INT; v.u.i = i; return v; }
+static inline kval kv_num(double n) { kval v; v.tag = KV_NUM; v.u.n = n; return v; }
+static inline kval kv_bool(int b) { kval v; v.tag = b ? KV_TRUE : KV_FALSE; v.u.i = 0; return v; }
+static inline kval kv_str(const char *p, size_t len) { kval v; v.tag = KV_STR; v.u.s.p = p; v.u.s.len = len; return v; }
+
+/* Encoding of one value (used for records, lists and maps). */
+void val_put(kbuf *b, const kval *v);
+/* Decodes one value at p; returns bytes used or 0 if malformed. */
+size_t val_get(const uint8_t *p, const uint8_t *end, kval *out);
+
+/* Building a record: add fields in any order, then finish. */
+typedef struct rec_field { uint32_t fid; kval v; } rec_field;
+typedef struct rec_builder {
+  rec_field *f;
+  int n, cap;
+} rec_builder;
+void rb_reset(rec_builder *rb);
+void rb_add(rec_builder *rb, uint32_t fid, kval v);
+void rb_finish(rec_builder *rb, kbuf *out); /* sorts by fid, appends to out */
+void rb_free(rec_builder *rb);
+
+/* Reading: find one field (returns 1 and sets *out, 0 if absent). */
+int rec_find(const uint8_t *p, size_t n, uint32_t fid, kval *out);
+
+/* Iterating all fields in order. */
+typedef struct rec_iter { const uint8_t *p, *end; uint64_t left; } rec_iter;
+int rec_iter_init(rec_iter *it, const uint8_t *p, size_t n); /* 0 if malformed */
+int rec_next(rec_iter *it, uint32_t *fid, kval *v);           /* 1 while fields */
+
+/* Iterating a LIST or MAP body (kval.u.s). For lists key is NULL. */
+typedef struct coll_iter { const uint8_t *p, *end; uint64_t left; int is_map; } coll_iter;
+void citer_init(coll_iter *it, const kval *v);
+int citer_next(coll_iter *it, const char **key, size_t *klen, kval *v);
+
+/* Value comparison for filters: numbers with numbers, strings bytewise.
+ * Returns -1/0/1, or 2 when the values are not comparable. */
+int kval_cmp(const kval *a, const kval *b);
+
+#endif

@@ -1,0 +1,418 @@
+/* sandbox.c — see sandbox.h. */
+#include "sandbox.h"
+#include "kdate.h"
+#include <lauxlib.h>
+#include <lualib.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* ---- kam.fmt ------------------------------------------------------------ */
+
+void fmt_money(char *out, size_t n, long long v, int with_symbol) {
+  char digits[32], tmp[48];
+  unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+  int len = snprintf(digits, sizeof digits, "%llu", u);
+  int k = 0;
+  if (v < 0) tmp[k++] = '-';
+  for (int i = 0; i < len; i++) {
+    if (i && (len - i) % 3 == 0) tmp[k++] = '.';
+    tmp[k++] = digits[i];
+  }
+  tmp[k] = 0;
+  snprintf(out, n, "%s%s", tmp, with_symbol ? " \xe2\x82\xab" : "");
+}
+
+static int l_fmt_money(lua_State *L) {
+  lua_Number x = luaL_checknumber(L, 1);
+  long long v = lua_isinteger(L, 1) ? (long long)lua_tointeger(L, 1) : (long long)(x < 0 ? x - 0.5 : x + 0.5);
+  char buf[64];
+  /* kam.fmt.money(n, false) leaves out the ₫ */
+  fmt_money(buf, sizeof buf, v, !(lua_isboolean(L, 2) && !lua_toboolean(L, 2)));
+  lua_pushstring(L, buf);
+  return 1;
+}
+
+/* 1234.5 -> "1.234,5" as Vietnamese write numbers */
+static int l_fmt_number(lua_State *L) {
+  lua_Number x = luaL_checknumber(L, 1);
+  int dec = (int)luaL_optinteger(L, 2, lua_isinteger(L, 1) ? 0 : 1);
+  if (dec < 0 || dec > 6) dec = 1;
+  char raw[64], ip[64];
+  snprintf(raw, sizeof raw, "%.*f", dec, (double)x);
+  char *dot = strchr(raw, '.');
+  if (dot) *dot = 0;
+  long long iv = strtoll(raw, NULL, 10);
+  fmt_money(ip, sizeof ip, iv, 0);
+  if (iv == 0 && raw[0] == '-') { memmove(ip + 1, ip, strlen(ip) + 1); ip[0] = '-'; }
+  lua_pushstring(L, ip);
+  if (dot) { lua_pushfstring(L, ",%s", dot + 1); lua_concat(L, 2); }
+  return 1;
+}
+
+static int l_fmt_pct(lua_State *L) {
+  lua_Number x = luaL_checknumber(L, 1);
+  lua_settop(L, 0);
+  lua_pushcfunction(L, l_fmt_number);
+  lua_pushnumber(L, x * 100);
+  lua_pushinteger(L, 1);
+  lua_call(L, 2, 1);
+  lua_pushliteral(L, "%");
+  lua_concat(L, 2);
+  return 1;
+}
+
+/* ---- dates -------------------------------------------------------------- */
+
+static void check_date(lua_State *L, int arg, int *y, int *m, int *d) {
+  size_t n;
+  const char *s = luaL_checklstring(L, arg, &n);
+  if (n > 10) n = 10; /* a datetime's date part */
+  if (!date_parse(s, n, y, m, d)) luaL_argerror(L, arg, "expected a date YYYY-MM-DD");
+}
+
+static int l_today(lua_State *L) {
+  char t[11];
+  date_today(t);
+  lua_pushstring(L, t);
+  return 1;
+}
+
+static int l_now(lua_State *L) {
+  char t[40];
+  datetime_now(t);
+  lua_pushstring(L, t);
+  return 1;
+}
+
+static int l_months_ago(lua_State *L) {
+  lua_Integer n = luaL_checkinteger(L, 1);
+  char from[11], out[11];
+  if (lua_isnoneornil(L, 2)) date_today(from);
+  else { int y, m, d; check_date(L, 2, &y, &m, &d); date_format(from, y, m, d); }
+  date_add_months(out, from, (int)-n);
+  lua_pushstring(L, out);
+  return 1;
+}
+
+static int l_days_ago(lua_State *L) {
+  lua_Integer n = luaL_checkinteger(L, 1);
+  char t[11];
+  int y, m, d;
+  date_today(t);
+  date_parse(t, 10, &y, &m, &d);
+  civil_from_days(days_from_civil(y, m, d) - n, &y, &m, &d);
+  date_format(t, y, m, d);
+  lua_pushstring(L, t);
+  return 1;
+}
+
+static int l_date_add(lua_State *L) {
+  int y, m, d;
+  check_date(L, 1, &y, &m, &d);
+  lua_Integer n = luaL_checkinteger(L, 2);
+  const char *unit = luaL_optstring(L, 3, "days");
+  char t[11];
+  if (!strcmp(unit, "months")) {
+    char from[11];
+    date_format(from, y, m, d);
+    date_add_months(t, from, (int)n);
+  } else if (!strcmp(unit, "days")) {
+    civil_from_days(days_from_civil(y, m, d) + n, &y, &m, &d);
+    date_format(t, y, m, d);
+  } else return luaL_argerror(L, 3, "\"days\" or \"months\"");
+  lua_pushstring(L, t);
+  return 1;
+}
+
+static int l_days_between(lua_State *L) {
+  int y1, m1, d1, y2, m2, d2;
+  check_date(L, 1, &y1, &m1, &d1);
+  check_date(L, 2, &y2, &m2, &d2);
+  lua_pushinteger(L, days_from_civil(y2, m2, d2) - days_from_civil(y1, m1, d1));
+  return 1;
+}
+
+/* period("2026-Q3") -> {from = "2026-07-01", to = "2026-09-30", name = "2026-Q3"}.
+ * Also "2026", "2026-11", "2026-H1", and "this_month", "last_month",
+ * "this_quarter", "last_quarter", "this_year", "last_year". */
+static int l_period(lua_State *L) {
+  const char *p = luaL_checkstring(L, 1);
+  char today[11];
+  date_today(today);
+  int ty, tm, td;
+  date_parse(today, 10, &ty, &tm, &td);
+  int y = 0, m1 = 0, m2 = 0, k;
+  char c, extra;
+  char name[32];
+  if (!strcmp(p, "this_month") || !strcmp(p, "last_month")) {
+    y = ty; m1 = tm;
+    if (p[1] == 'a') { if (--m1 == 0) { m1 = 12; y--; } }
+    m2 = m1;
+  } else if (!strcmp(p, "this_quarter") || !strcmp(p, "last_quarter")) {
+    y = ty; int q = (tm - 1) / 3 + 1;
+    if (p[1] == 'a') { if (--q == 0) { q = 4; y--; } }
+    m1 = (q - 1) * 3 + 1; m2 = m1 + 2;
+  } else if (!strcmp(p, "this_year") || !strcmp(p, "last_year")) {
+    y = ty - (p[1] == 'a'); m1 = 1; m2 = 12;
+  } else if (sscanf(p, "%4d-%c%d%c", &y, &c, &k, &extra) == 3 && (c == 'Q' || c == 'q') && k >= 1 && k <= 4) {
+    m1 = (k - 1) * 3 + 1; m2 = m1 + 2;
+  } else if (sscanf(p, "%4d-%c%d%c", &y, &c, &k, &extra) == 3 && (c == 'H' || c == 'h') && k >= 1 && k <= 2) {
+    m1 = k == 1 ? 1 : 7; m2 = m1 + 5;
+  } else if (strlen(p) == 7 && sscanf(p, "%4d-%2d%c", &y, &k, &extra) == 2 && k >= 1 && k <= 12) {
+    m1 = m2 = k;
+  } else if (strlen(p) == 4 && sscanf(p, "%4d%c", &y, &extra) == 1) {
+    m1 = 1; m2 = 12;
+  } else {
+    return luaL_error(L, "kam.period: '%s' is not a period (2026, 2026-Q3, 2026-H1, 2026-11, this_month, last_quarter ...)", p);
+  }
+  if (y < 1 || y > 9999) return luaL_error(L, "kam.period: year out of range in '%s'", p);
+  char from[11], to[11];
+  date_format(from, y, m1, 1);
+  date_format(to, y, m2, days_in_month(y, m2));
+  if (m1 == m2) snprintf(name, sizeof name, "%04d-%02d", y, m1);
+  else if (m2 - m1 == 2) snprintf(name, sizeof name, "%04d-Q%d", y, (m1 - 1) / 3 + 1);
+  else if (m2 - m1 == 5) snprintf(name, sizeof name, "%04d-H%d", y, m1 == 1 ? 1 : 2);
+  else snprintf(name, sizeof name, "%04d", y);
+  lua_createtable(L, 0, 3);
+  lua_pushstring(L, from); lua_setfield(L, -2, "from");
+  lua_pushstring(L, to); lua_setfield(L, -2, "to");
+  lua_pushstring(L, name); lua_setfield(L, -2, "name");
+  return 1;
+}
+
+static int l_log(lua_State *L) {
+  const char *level = luaL_checkstring(L, 1);
+  int n = lua_gettop(L);
+  lua_getglobal(L, "string");
+  lua_getfield(L, -1, "format");
+  for (int i = 2; i <= n; i++) lua_pushvalue(L, i);
+  lua_call(L, n - 1, 1);
+  char now[40];
+  datetime_now(now);
+  fprintf(stderr, "%s [%s] %s\n", now, level, lua_tostring(L, -1));
+  return 0;
+}
+
+/* ---- sandboxed loading ---------------------------------------------------- */
+
+int sandbox_load(lua_State *L, const char *buf, size_t len, const char *name) {
+  return luaL_loadbufferx(L, buf, len, name, "t");
+}
+
+static int msgh(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (!msg) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
+    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+int sandbox_pcall(lua_State *L, int nargs, int nres) {
+  int base = lua_gettop(L) - nargs;
+  lua_pushcfunction(L, msgh);
+  lua_insert(L, base);
+  int st = lua_pcall(L, nargs, nres, base);
+  lua_remove(L, base);
+  return st;
+}
+
+/* load() that refuses binary chunks */
+static int l_load(lua_State *L) {
+  size_t n;
+  const char *s = lua_tolstring(L, 1, &n);
+  const char *name = luaL_optstring(L, 2, s ? s : "=(load)");
+  int env = !lua_isnone(L, 4) ? 4 : 0;
+  if (!s) return luaL_error(L, "load: only text chunks can be loaded here");
+  int st = luaL_loadbufferx(L, s, n, name, "t");
+  if (st != LUA_OK) { lua_pushnil(L); lua_insert(L, -2); return 2; }
+  if (env) {
+    lua_pushvalue(L, env);
+    if (!lua_setupvalue(L, -2, 1)) lua_pop(L, 1);
+  }
+  return 1;
+}
+
+static int read_file(const char *path, char **out, size_t *n) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return -1;
+  kbuf b = {0};
+  char tmp[65536];
+  size_t k;
+  while ((k = fread(tmp, 1, sizeof tmp, f)) > 0) kbuf_put(&b, tmp, k);
+  fclose(f);
+  kbuf_cstr(&b);
+  *out = (char *)b.p;
+  *n = b.len;
+  return 0;
+}
+
+/* require(name): modules only from rules/ and scripts/ of the project */
+static int l_require(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  kam_ctx *ctx = kam_ctx_get(L);
+  for (const char *p = name; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-') || (*p == '.' && p[1] == '.'))
+      return luaL_error(L, "require \"%s\": module names are words separated by dots (like lib.money)", name);
+  if (name[0] == '.' || !name[0]) return luaL_error(L, "require \"%s\": not a module name", name);
+  lua_getfield(L, LUA_REGISTRYINDEX, "kam.loaded");
+  if (lua_getfield(L, -1, name) != LUA_TNIL) return 1;
+  lua_pop(L, 1);
+  char rel[512];
+  snprintf(rel, sizeof rel, "%s", name);
+  for (char *p = rel; *p; p++) if (*p == '.') *p = '/';
+  const char *dirs[] = {"rules", "scripts"};
+  for (int i = 0; i < 2; i++) {
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s/%s.lua", ctx->cfg->root, dirs[i], rel);
+    char *buf;
+    size_t n;
+    if (read_file(path, &buf, &n)) continue;
+    char chunk[600];
+    snprintf(chunk, sizeof chunk, "@%s/%s.lua", dirs[i], rel);
+    int st = sandbox_load(L, buf, n, chunk);
+    free(buf);
+    if (st != LUA_OK) return lua_error(L);
+    lua_pushstring(L, name);
+    lua_call(L, 1, 1);
+    if (lua_isnil(L, -1)) { lua_pop(L, 1); lua_pushboolean(L, 1); }
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, name);
+    return 1;
+  }
+  return luaL_error(L, "require \"%s\": no module %s.lua in rules/ or scripts/", name, rel);
+}
+
+/* ---- kam.config as a read-only table ----------------------------------- */
+
+static void push_yaml(lua_State *L, ydoc *d, yaml_node_t *n, int depth) {
+  luaL_checkstack(L, 4, "config nesting");
+  if (!n || depth > 32) { lua_pushnil(L); return; }
+  if (n->type == YAML_SCALAR_NODE) {
+    const char *s = ydoc_scalar(n);
+    if (ydoc_plain(n)) {
+      if (!strcmp(s, "true") || !strcmp(s, "yes")) { lua_pushboolean(L, 1); return; }
+      if (!strcmp(s, "false") || !strcmp(s, "no")) { lua_pushboolean(L, 0); return; }
+      if (!strcmp(s, "null") || !strcmp(s, "~") || !*s) { lua_pushnil(L); return; }
+      if (lua_stringtonumber(L, s)) return;
+    }
+    lua_pushstring(L, s);
+  } else if (n->type == YAML_SEQUENCE_NODE) {
+    lua_newtable(L);
+    int i = 1;
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+      push_yaml(L, d, ydoc_get(d, *it), depth + 1);
+      lua_rawseti(L, -2, i++);
+    }
+  } else {
+    lua_newtable(L);
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+      push_yaml(L, d, ydoc_get(d, p->key), depth + 1);
+      if (lua_isnil(L, -1)) { lua_pop(L, 1); continue; }
+      push_yaml(L, d, ydoc_get(d, p->value), depth + 1);
+      lua_rawset(L, -3);
+    }
+  }
+}
+
+static int ro_newindex(lua_State *L) { return luaL_error(L, "kam.config is read-only; edit config/kam.yaml"); }
+
+/* wraps the table on top into a read-only proxy, recursively */
+static void make_readonly(lua_State *L) {
+  int t = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, t)) {
+    if (lua_istable(L, -1)) {
+      make_readonly(L);
+      lua_pushvalue(L, -2);
+      lua_insert(L, -2);
+      lua_rawset(L, t);
+    } else lua_pop(L, 1);
+  }
+  lua_newtable(L);          /* proxy */
+  lua_newtable(L);          /* its metatable */
+  lua_pushvalue(L, t);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, ro_newindex);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushvalue(L, t);
+  lua_setfield(L, -2, "__pairs_src");
+  lua_setmetatable(L, -2);
+  lua_replace(L, t);
+}
+
+/* ---- the state ------------------------------------------------------------ */
+
+static const luaL_Reg kam_funcs[] = {
+    {"today", l_today}, {"now", l_now}, {"months_ago", l_months_ago}, {"days_ago", l_days_ago},
+    {"date_add", l_date_add}, {"days_between", l_days_between}, {"period", l_period},
+    {"log", l_log}, {NULL, NULL}};
+
+static void open_lib(lua_State *L, const char *name, lua_CFunction f) {
+  luaL_requiref(L, name, f, 1);
+  lua_pop(L, 1);
+}
+
+int sandbox_open(kam_ctx *ctx, kam_err *e) {
+  lua_State *L = luaL_newstate();
+  if (!L) return kam_errf(e, KAM_EINTERNAL, "lua: out of memory");
+  ctx->L = L;
+  open_lib(L, LUA_GNAME, luaopen_base);
+  open_lib(L, LUA_TABLIBNAME, luaopen_table);
+  open_lib(L, LUA_STRLIBNAME, luaopen_string);
+  open_lib(L, LUA_MATHLIBNAME, luaopen_math);
+  open_lib(L, LUA_UTF8LIBNAME, luaopen_utf8);
+  open_lib(L, LUA_COLIBNAME, luaopen_coroutine);
+  /* os: only the clock and calendar */
+  luaopen_os(L);
+  lua_newtable(L);
+  const char *keep[] = {"time", "date", "clock", "difftime", NULL};
+  for (int i = 0; keep[i]; i++) { lua_getfield(L, -2, keep[i]); lua_setfield(L, -2, keep[i]); }
+  lua_setglobal(L, "os");
+  lua_pop(L, 1);
+  lua_pushnil(L); lua_setfield(L, LUA_REGISTRYINDEX, "_LOADED"); /* forget the full os */
+  const char *drop[] = {"dofile", "loadfile", NULL};
+  for (int i = 0; drop[i]; i++) { lua_pushnil(L); lua_setglobal(L, drop[i]); }
+  lua_getglobal(L, "string");
+  lua_pushnil(L); lua_setfield(L, -2, "dump");
+  lua_pop(L, 1);
+  lua_pushcfunction(L, l_load); lua_setglobal(L, "load");
+  lua_newtable(L); lua_setfield(L, LUA_REGISTRYINDEX, "kam.loaded");
+  lua_pushcfunction(L, l_require); lua_setglobal(L, "require");
+
+  luaL_newlib(L, kam_funcs);
+  lua_newtable(L);
+  lua_pushcfunction(L, l_fmt_money); lua_setfield(L, -2, "money");
+  lua_pushcfunction(L, l_fmt_number); lua_setfield(L, -2, "number");
+  lua_pushcfunction(L, l_fmt_pct); lua_setfield(L, -2, "pct");
+  lua_setfield(L, -2, "fmt");
+  /* kam.user */
+  lua_newtable(L);
+  const kam_user *u = ctx->user;
+  lua_pushstring(L, ctx->user_id); lua_setfield(L, -2, "id");
+  lua_pushstring(L, u && u->name ? u->name : ctx->user_id); lua_setfield(L, -2, "name");
+  lua_pushstring(L, u && u->role ? u->role : "guest"); lua_setfield(L, -2, "role");
+  if (u && u->team) { lua_pushstring(L, u->team); lua_setfield(L, -2, "team"); }
+  if (u && u->staff) { lua_pushstring(L, u->staff); lua_setfield(L, -2, "staff"); }
+  lua_setfield(L, -2, "user");
+  push_yaml(L, &ctx->cfg->doc, ydoc_root(&ctx->cfg->doc), 0);
+  if (!lua_istable(L, -1)) { lua_pop(L, 1); lua_newtable(L); }
+  make_readonly(L);
+  lua_setfield(L, -2, "config");
+  lua_pushliteral(L, "0.1.0"); lua_setfield(L, -2, "version");
+  lua_setglobal(L, "kam");
+  kam_lua_open_db(ctx);
+  return 0;
+}
+
+void sandbox_close(kam_ctx *ctx) {
+  if (!ctx->L) return;
+  kam_end_snapshots(ctx);
+  lua_close(ctx->L); /* __gc of entities and iterators releases the rest */
+  ctx->L = NULL;
+}
