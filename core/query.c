@@ -84,13 +84,13 @@ static int coerce(const coll_def *c, const field_def *f, qop *op, kval *v, kam_e
     break;
   case FT_LIST: case FT_MAP:
     kbuf_free(&b);
-    return kam_errf(e, KAM_EDATA, "%s.%s: a %s field cannot be filtered on; use a function", c->name, f->name, ftype_names[f->type]);
+    return -kam_errf(e, KAM_EDATA, "%s.%s: a %s field cannot be filtered on; use a function", c->name, f->name, ftype_names[f->type]);
   case FT_ENUM:
     if (v->tag != KV_STR) goto bad;
     if ((*op == Q_EQ || *op == Q_IN || *op == Q_NE) && !field_check(f, v, why, sizeof why)) {
       kval_show(&b, v);
       kbuf_cstr(&b);
-      rc = kam_errf(e, KAM_EDATA, "%s.%s: filter value %s is not %s", c->name, f->name, (char *)b.p, why);
+      rc = -kam_errf(e, KAM_EDATA, "%s.%s: filter value %s is not %s", c->name, f->name, (char *)b.p, why);
       kbuf_free(&b);
       return rc;
     }
@@ -103,7 +103,7 @@ static int coerce(const coll_def *c, const field_def *f, qop *op, kval *v, kam_e
 bad:
   kval_show(&b, v);
   kbuf_cstr(&b);
-  rc = kam_errf(e, KAM_EDATA, "%s.%s: filter value %s is not %s", c->name, f->name, (char *)b.p,
+  rc = -kam_errf(e, KAM_EDATA, "%s.%s: filter value %s is not %s", c->name, f->name, (char *)b.p,
                 f->type == FT_INT || f->type == FT_MONEY || f->type == FT_NUMBER ? "a number"
                 : f->type == FT_BOOL ? "true or false" : "text");
   kbuf_free(&b);
@@ -119,7 +119,7 @@ int query_add(query *q, int field, qop op, const kval *vals, int nv, kam_err *e)
     kval v = vals[i];
     qop o = op;
     int rc = coerce(q->c, f, &o, &v, e);
-    if (rc < 0) return rc;
+    if (rc < 0) return -rc;
     if (rc == 0) {
       if (op == Q_IN) continue;
       q->never = 1;
@@ -129,6 +129,18 @@ int query_add(query *q, int field, qop op, const kval *vals, int nv, kam_err *e)
     tmp[n++] = v;
   }
   if (op == Q_IN && n == 0) { q->never = 1; return 0; }
+  if (op == Q_IN) { /* sorted and unique: one scan per distinct value, in key order */
+    for (int i = 1; i < n; i++) {
+      kval t = tmp[i];
+      int j = i - 1;
+      while (j >= 0 && kval_cmp(&tmp[j], &t) == 1) { tmp[j + 1] = tmp[j]; j--; }
+      tmp[j + 1] = t;
+    }
+    int u = 0;
+    for (int i = 0; i < n; i++)
+      if (!u || kval_cmp(&tmp[u - 1], &tmp[i]) != 0) tmp[u++] = tmp[i];
+    n = u;
+  }
   push_cond(q, field, op, tmp, n);
   return 0;
 }
@@ -309,7 +321,8 @@ int qiter_next(qiter *it, kam_err *e) {
         if (it->lo) key_put(&seek, rf->type, it->lo);
         it->key.mv_size = seek.len;
         it->key.mv_data = seek.p;
-        rc = mdb_cursor_get(it->cur, &it->key, &it->val, MDB_SET_RANGE);
+        /* LMDB refuses an empty key: from the first entry then */
+        rc = mdb_cursor_get(it->cur, &it->key, &it->val, seek.len ? MDB_SET_RANGE : MDB_FIRST);
         kbuf_free(&seek);
         it->started = 1;
       } else {

@@ -314,7 +314,7 @@ size_t store_count(MDB_txn *txn, const coll_def *c) {
 int field_errf(kam_err *e, const coll_def *c, const kval *vals, const field_def *f,
                const kval *v, const char *why) {
   kbuf b = {0};
-  kval_show(&b, v);
+  if (v) kval_show(&b, v);
   kbuf_cstr(&b);
   int idn = vals && vals[F_ID].tag == KV_STR ? (int)vals[F_ID].u.s.len : 0;
   int rc = kam_errf(e, KAM_EDATA, "%s%s%.*s: field %s: %s%s%s", c->name, idn ? " " : "", idn,

@@ -1,0 +1,36 @@
+# Thin wrapper around CMake: `make run` and `make test` do their own set-up.
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+DEMO_DB ?= var/demo.db
+
+.PHONY: all deps build asan run test test-asan bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) >/dev/null
+
+asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DKAM_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS) >/dev/null
+
+# The main job on the demo book: create it afresh, then the one-screen summary.
+run: build
+	@$(BUILD)/kam --db $(DEMO_DB) init --demo --force
+	@$(BUILD)/kam --db $(DEMO_DB) summary
+
+# Every test, in the normal build and again under ASan + UBSan.
+test: build asan
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	@bench/run
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

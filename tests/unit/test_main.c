@@ -1,0 +1,640 @@
+/* Unit tests for the encodings, schema, store and query planner. Each test
+ * is a function; `unit_tests NAME` runs one and exits non-zero on failure. */
+#include "keyenc.h"
+#include "kdate.h"
+#include "query.h"
+#include "record.h"
+#include "schema.h"
+#include "store.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int failures;
+#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); failures++; } } while (0)
+#define CHECK_STR(a, b) do { const char *x_ = (a), *y_ = (b); if (strcmp(x_, y_)) { fprintf(stderr, "%s:%d: \"%s\" != \"%s\"\n", __FILE__, __LINE__, x_, y_); failures++; } } while (0)
+
+static uint64_t rng = 88172645463325252ull;
+static uint64_t rnd(void) { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return rng; }
+
+/* ---- records ---- */
+
+static void t_record_roundtrip(void) {
+  rec_builder rb = {0};
+  kbuf out = {0}, list = {0}, body = {0};
+  kbuf_uvarint(&body, 2);
+  kval a = kv_str("xin chào", strlen("xin chào")), b = kv_int(-5);
+  val_put(&body, &a);
+  val_put(&body, &b);
+  kval lv; lv.tag = KV_LIST; lv.u.s.p = (const char *)body.p; lv.u.s.len = body.len;
+  rb_add(&rb, 9, kv_num(2.5));
+  rb_add(&rb, 3, kv_str("Nguyễn", strlen("Nguyễn")));
+  rb_add(&rb, 5, kv_int(INT64_MIN));
+  rb_add(&rb, 7, kv_bool(1));
+  rb_add(&rb, 8, lv);
+  rb_add(&rb, 4, kv_null()); /* nil fields are not stored */
+  rb_finish(&rb, &out);
+  kval v;
+  CHECK(rec_find(out.p, out.len, 3, &v) && v.tag == KV_STR && v.u.s.len == strlen("Nguyễn"));
+  CHECK(rec_find(out.p, out.len, 5, &v) && v.tag == KV_INT && v.u.i == INT64_MIN);
+  CHECK(rec_find(out.p, out.len, 7, &v) && v.tag == KV_TRUE);
+  CHECK(rec_find(out.p, out.len, 9, &v) && v.tag == KV_NUM && v.u.n == 2.5);
+  CHECK(!rec_find(out.p, out.len, 4, &v));
+  CHECK(rec_find(out.p, out.len, 8, &v) && v.tag == KV_LIST);
+  coll_iter it;
+  citer_init(&it, &v);
+  const char *k; size_t kl; kval x;
+  CHECK(citer_next(&it, &k, &kl, &x) && x.tag == KV_STR && !memcmp(x.u.s.p, "xin chào", x.u.s.len));
+  CHECK(citer_next(&it, &k, &kl, &x) && x.tag == KV_INT && x.u.i == -5);
+  CHECK(!citer_next(&it, &k, &kl, &x));
+  /* iteration is in field id order */
+  rec_iter ri; uint32_t fid, last = 0; int n = 0;
+  CHECK(rec_iter_init(&ri, out.p, out.len));
+  while (rec_next(&ri, &fid, &v)) { CHECK(fid > last); last = fid; n++; }
+  CHECK(n == 5);
+  rb_free(&rb); kbuf_free(&out); kbuf_free(&list); kbuf_free(&body);
+}
+
+static void t_record_find(void) {
+  /* a field unknown to the reader is skipped; a missing one reads as absent */
+  rec_builder rb = {0};
+  kbuf out = {0};
+  for (uint32_t f = 1; f <= 200; f += 3) rb_add(&rb, f, kv_int(f * 10));
+  rb_finish(&rb, &out);
+  kval v;
+  for (uint32_t f = 1; f <= 200; f++) {
+    int found = rec_find(out.p, out.len, f, &v);
+    CHECK(found == ((f - 1) % 3 == 0));
+    if (found) CHECK(v.u.i == (int64_t)f * 10);
+  }
+  rb_free(&rb); kbuf_free(&out);
+}
+
+static void t_record_malformed(void) {
+  /* random bytes must never crash the decoder */
+  uint8_t buf[64];
+  for (int round = 0; round < 20000; round++) {
+    size_t n = rnd() % sizeof buf;
+    for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)rnd();
+    if (n) buf[0] = REC_VERSION;
+    kval v;
+    rec_find(buf, n, (uint32_t)(rnd() % 8), &v);
+    rec_iter it; uint32_t f;
+    if (rec_iter_init(&it, buf, n)) while (rec_next(&it, &f, &v)) if (v.tag == KV_LIST || v.tag == KV_MAP) {
+      coll_iter ci; const char *k; size_t kl; kval x;
+      citer_init(&ci, &v);
+      while (citer_next(&ci, &k, &kl, &x)) {}
+    }
+  }
+  CHECK(1);
+}
+
+/* ---- keys ---- */
+
+static int keycmp(kbuf *a, kbuf *b) {
+  size_t n = a->len < b->len ? a->len : b->len;
+  int c = memcmp(a->p, b->p, n);
+  return c ? (c < 0 ? -1 : 1) : (a->len > b->len) - (a->len < b->len);
+}
+
+static void t_keyenc_order(void) {
+  int64_t ints[] = {INT64_MIN, -1000000, -1, 0, 1, 255, 256, 1000000000000, INT64_MAX};
+  for (size_t i = 0; i + 1 < sizeof ints / sizeof *ints; i++) {
+    kbuf a = {0}, b = {0};
+    kval x = kv_int(ints[i]), y = kv_int(ints[i + 1]);
+    key_put(&a, FT_MONEY, &x); key_put(&b, FT_MONEY, &y);
+    CHECK(keycmp(&a, &b) < 0);
+    kbuf_free(&a); kbuf_free(&b);
+  }
+  double nums[] = {-INFINITY, -1e300, -2.5, -1e-300, 0.0, 1e-300, 0.5, 2.5, 1e300, INFINITY};
+  for (size_t i = 0; i + 1 < sizeof nums / sizeof *nums; i++) {
+    kbuf a = {0}, b = {0};
+    kval x = kv_num(nums[i]), y = kv_num(nums[i + 1]);
+    key_put(&a, FT_NUMBER, &x); key_put(&b, FT_NUMBER, &y);
+    CHECK(keycmp(&a, &b) < 0);
+    kbuf_free(&a); kbuf_free(&b);
+  }
+  const char *strs[] = {"", "2026-01-31", "2026-02-01", "A", "B", "a", "ab", "b", "Đ", "ư"};
+  for (size_t i = 0; i + 1 < sizeof strs / sizeof *strs; i++) {
+    kbuf a = {0}, b = {0};
+    kval x = kv_str(strs[i], strlen(strs[i])), y = kv_str(strs[i + 1], strlen(strs[i + 1]));
+    key_put(&a, FT_STRING, &x); key_put(&b, FT_STRING, &y);
+    CHECK(keycmp(&a, &b) < 0);
+    kbuf_free(&a); kbuf_free(&b);
+  }
+  /* composite: ("ab", 5) < ("ab", 7) < ("abc", 1) — the terminator keeps fields apart */
+  kbuf k1 = {0}, k2 = {0}, k3 = {0}, kn = {0};
+  kval s1 = kv_str("ab", 2), s2 = kv_str("abc", 3), i5 = kv_int(5), i7 = kv_int(7), i1 = kv_int(1), nil = kv_null();
+  key_put(&k1, FT_REF, &s1); key_put(&k1, FT_INT, &i5);
+  key_put(&k2, FT_REF, &s1); key_put(&k2, FT_INT, &i7);
+  key_put(&k3, FT_REF, &s2); key_put(&k3, FT_INT, &i1);
+  key_put(&kn, FT_REF, &nil);
+  CHECK(keycmp(&k1, &k2) < 0 && keycmp(&k2, &k3) < 0 && keycmp(&kn, &k1) < 0);
+  kval f = kv_bool(0), t = kv_bool(1);
+  kbuf bf = {0}, bt = {0};
+  key_put(&bf, FT_BOOL, &f); key_put(&bt, FT_BOOL, &t);
+  CHECK(keycmp(&bf, &bt) < 0);
+  kbuf_free(&k1); kbuf_free(&k2); kbuf_free(&k3); kbuf_free(&kn); kbuf_free(&bf); kbuf_free(&bt);
+  /* random ints: key order equals value order */
+  for (int i = 0; i < 10000; i++) {
+    int64_t x = (int64_t)rnd(), y = (int64_t)rnd();
+    kbuf a = {0}, b = {0};
+    kval vx = kv_int(x), vy = kv_int(y);
+    key_put(&a, FT_INT, &vx); key_put(&b, FT_INT, &vy);
+    CHECK(keycmp(&a, &b) == (x < y ? -1 : x > y));
+    kbuf_free(&a); kbuf_free(&b);
+  }
+}
+
+static void t_keyenc_roundtrip(void) {
+  ftype types[] = {FT_INT, FT_MONEY, FT_NUMBER, FT_STRING, FT_DATE, FT_BOOL, FT_ENUM};
+  kval vals[] = {kv_int(-42), kv_int(1234567890123), kv_num(-0.125), kv_str("Sao Mai", 7),
+                 kv_str("2026-11-26", 10), kv_bool(1), kv_str("A", 1)};
+  kbuf k = {0};
+  for (int i = 0; i < 7; i++) key_put(&k, types[i], &vals[i]);
+  const uint8_t *p = k.p, *end = k.p + k.len;
+  for (int i = 0; i < 7; i++) {
+    kval v;
+    size_t n = key_get(p, end, types[i], &v);
+    CHECK(n > 0);
+    CHECK(kval_cmp(&v, &vals[i]) == 0);
+    p += n;
+  }
+  CHECK(p == end);
+  kbuf_free(&k);
+}
+
+/* ---- text conversion ---- */
+
+static field_def fdef(ftype t) { field_def f; memset(&f, 0, sizeof f); f.name = "x"; f.type = t; f.ref = -1; return f; }
+
+static void t_money_text(void) {
+  field_def f = fdef(FT_MONEY);
+  kval v; char conv[32], why[256];
+  struct { const char *s; int ok; int64_t v; } cases[] = {
+      {"1234567", 1, 1234567}, {"1.234.567", 1, 1234567}, {"1,234,567", 1, 1234567},
+      {"1.234.567 \xe2\x82\xab", 1, 1234567}, {"-500.000", 1, -500000}, {"2500000000đ", 1, 2500000000},
+      {"12abc", 0, 0}, {"1.23", 0, 0}, {"1.2345", 0, 0}, {"", 0, 0}, {"1..000", 0, 0}, {"99999999999999999999", 0, 0}};
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    int ok = field_from_text(&f, cases[i].s, strlen(cases[i].s), &v, conv, why, sizeof why);
+    if (ok != cases[i].ok) fprintf(stderr, "money \"%s\": ok=%d\n", cases[i].s, ok);
+    CHECK(ok == cases[i].ok);
+    if (ok) CHECK(v.u.i == cases[i].v);
+  }
+}
+
+static void t_date_text(void) {
+  field_def f = fdef(FT_DATE);
+  kval v; char conv[32], why[256];
+  CHECK(field_from_text(&f, "2026-11-26", 10, &v, conv, why, sizeof why) && !memcmp(v.u.s.p, "2026-11-26", 10));
+  CHECK(field_from_text(&f, "26/11/2026", 10, &v, conv, why, sizeof why) && !memcmp(v.u.s.p, "2026-11-26", 10));
+  CHECK(field_from_text(&f, "1/2/2026", 8, &v, conv, why, sizeof why) && !memcmp(v.u.s.p, "2026-02-01", 10));
+  CHECK(!field_from_text(&f, "2026-02-30", 10, &v, conv, why, sizeof why));
+  CHECK(!field_from_text(&f, "31/02/2026", 10, &v, conv, why, sizeof why));
+  CHECK(!field_from_text(&f, "tomorrow", 8, &v, conv, why, sizeof why));
+  field_def b = fdef(FT_BOOL);
+  CHECK(field_from_text(&b, "có", strlen("có"), &v, conv, why, sizeof why) && v.tag == KV_TRUE);
+  CHECK(field_from_text(&b, "false", 5, &v, conv, why, sizeof why) && v.tag == KV_FALSE);
+  CHECK(!field_from_text(&b, "maybe", 5, &v, conv, why, sizeof why));
+  field_def n = fdef(FT_NUMBER);
+  CHECK(field_from_text(&n, "18%", 3, &v, conv, why, sizeof why) && fabs(v.u.n - 0.18) < 1e-12);
+  CHECK(!field_from_text(&n, "nan", 3, &v, conv, why, sizeof why));
+}
+
+static void t_kdate_civil(void) {
+  for (int64_t z = -800000; z < 800000; z += 37) {
+    int y, m, d;
+    civil_from_days(z, &y, &m, &d);
+    CHECK(days_from_civil(y, m, d) == z);
+  }
+  CHECK(days_from_civil(1970, 1, 1) == 0);
+  CHECK(days_from_civil(2026, 11, 26) == 20783);
+  int y, m, d;
+  CHECK(date_parse("2024-02-29", 10, &y, &m, &d));
+  CHECK(!date_parse("2025-02-29", 10, &y, &m, &d));
+  CHECK(datetime_valid("2026-11-26T08:30:00+07:00", 25));
+  CHECK(!datetime_valid("2026-11-26T25:30", 16));
+}
+
+static void t_kdate_months(void) {
+  char out[11];
+  date_add_months(out, "2026-03-31", -1); CHECK_STR(out, "2026-02-28");
+  date_add_months(out, "2024-03-31", -1); CHECK_STR(out, "2024-02-29");
+  date_add_months(out, "2026-11-26", -12); CHECK_STR(out, "2025-11-26");
+  date_add_months(out, "2026-01-15", -1); CHECK_STR(out, "2025-12-15");
+  date_add_months(out, "2026-12-15", 1); CHECK_STR(out, "2027-01-15");
+}
+
+/* ---- schema ---- */
+
+static void t_schema_load(void) {
+  schema *s;
+  kam_err e;
+  int rc = schema_load(&s, KAM_SRC "/config/schema.yaml", &e);
+  if (rc) fprintf(stderr, "%s\n", e.msg);
+  CHECK(rc == 0);
+  if (rc) return;
+  const char *need[] = {"clients", "contacts", "staff", "teams", "services", "packages", "plans", "briefs",
+                        "quotes", "contracts", "change_requests", "projects", "spend", "acceptances",
+                        "reconciliations", "invoices", "payments", "opportunities", "risks", "activities",
+                        "kpis", "reviews", "requests", NULL};
+  for (int i = 0; need[i]; i++) CHECK(schema_coll(s, need[i]) != NULL);
+  coll_def *inv = schema_coll(s, "invoices");
+  CHECK(coll_field(inv, "amount") > 0 && inv->fields[coll_field(inv, "amount")].type == FT_MONEY);
+  CHECK(inv->fields[coll_field(inv, "client")].ref == (int)(schema_coll(s, "clients") - s->colls));
+  CHECK(!strcmp(inv->prefix, "INV-"));
+  int composite = 0;
+  for (int i = 0; i < inv->nindexes; i++)
+    if (inv->indexes[i].nf == 2 && inv->indexes[i].f[0] == coll_field(inv, "client")) composite = 1;
+  CHECK(composite);
+  schema_free(s);
+}
+
+static int schema_error(const char *text, const char *want) {
+  char path[] = "/tmp/kam-schema-XXXXXX";
+  int fd = mkstemp(path);
+  if (write(fd, text, strlen(text)) < 0) return 0;
+  close(fd);
+  schema *s;
+  kam_err e;
+  int rc = schema_load(&s, path, &e);
+  unlink(path);
+  if (!rc) { schema_free(s); fprintf(stderr, "expected an error for: %s\n", text); return 0; }
+  if (!strstr(e.msg, want)) { fprintf(stderr, "error \"%s\" lacks \"%s\"\n", e.msg, want); return 0; }
+  return 1;
+}
+
+static void t_schema_errors(void) {
+  CHECK(schema_error("collections:\n  a:\n    fields:\n      x: {type: strin}\n", ":4:17: a.x: unknown type 'strin'"));
+  CHECK(schema_error("collections:\n  a:\n    fields:\n      x: {type: string, idx: true}\n", ":4:25: a.x: unknown key 'idx'"));
+  CHECK(schema_error("collections:\n  a:\n    fields:\n      x: {type: ref, to: nope}\n", ":4:26: a.x: ref to unknown collection 'nope'"));
+  CHECK(schema_error("collections:\n  a:\n    fields:\n      x: {type: enum}\n", "a.x: an enum needs 'values'"));
+  CHECK(schema_error("colections:\n  a: {}\n", ":1:1: unknown key 'colections'"));
+  CHECK(schema_error("collections:\n  a:\n    fields:\n      x: {type: int, default: abc}\n", "default 'abc' is not an integer"));
+  CHECK(schema_error("collections:\n  a:\n    fields:\n      x: {type: string\n", "schema"));
+  CHECK(schema_error("collections:\n  a:\n    fields:\n      id: string\n", "kept by kam"));
+}
+
+/* ---- store and queries ---- */
+
+static const char *TEST_SCHEMA =
+    "collections:\n"
+    "  owners:\n    prefix: OW-\n    fields:\n      name: {type: string, required: true}\n"
+    "  items:\n    prefix: IT-\n    fields:\n"
+    "      owner: {type: ref, to: owners, index: true}\n"
+    "      kind: {type: enum, values: [a, b, c, d], index: true}\n"
+    "      amount: {type: money, required: true}\n"
+    "      score: {type: number}\n"
+    "      day: {type: date, index: true}\n"
+    "      label: {type: string}\n"
+    "      flag: {type: bool, default: false}\n"
+    "    indexes:\n      - {on: [owner, day], carry: [amount]}\n      - {on: [kind, amount]}\n";
+
+typedef struct tbook { char dir[64], path[128]; schema *sc; kam_store *st; } tbook;
+
+static int tbook_open(tbook *b, size_t mapsize) {
+  strcpy(b->dir, "/tmp/kam-unit-XXXXXX");
+  if (!mkdtemp(b->dir)) return 0;
+  char sp[128];
+  snprintf(sp, sizeof sp, "%s/schema.yaml", b->dir);
+  FILE *f = fopen(sp, "w");
+  fputs(TEST_SCHEMA, f);
+  fclose(f);
+  kam_err e;
+  if (schema_load(&b->sc, sp, &e)) { fprintf(stderr, "%s\n", e.msg); return 0; }
+  snprintf(b->path, sizeof b->path, "%s/book.db", b->dir);
+  if (store_open(&b->st, b->path, b->sc, STORE_CREATE, mapsize, &e)) { fprintf(stderr, "%s\n", e.msg); return 0; }
+  return 1;
+}
+
+static void tbook_close(tbook *b) {
+  store_close(b->st);
+  schema_free(b->sc);
+  char cmd[200];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", b->dir);
+  if (system(cmd)) {}
+}
+
+static const write_opts WO = {"test", 1, 1, 0};
+
+static int put_item(tbook *b, MDB_txn *txn, int i, kam_err *e) {
+  coll_def *c = schema_coll(b->sc, "items");
+  kval v[16];
+  for (int k = 0; k < c->nfields; k++) v[k] = kv_null();
+  char id[32], owner[32], day[11], label[64];
+  snprintf(id, sizeof id, "IT-%06d", i);
+  snprintf(owner, sizeof owner, "OW-%06d", 1 + i % 5);
+  date_format(day, 2026, 1 + i % 12, 1 + i % 28);
+  snprintf(label, sizeof label, "nhãn %d", i);
+  static const char *kinds[] = {"a", "b", "c", "d"};
+  v[F_ID] = kv_str(id, strlen(id));
+  v[coll_field(c, "owner")] = kv_str(owner, strlen(owner));
+  v[coll_field(c, "kind")] = kv_str(kinds[i % 4], 1);
+  v[coll_field(c, "amount")] = kv_int((i * 7919) % 1000 * 1000);
+  v[coll_field(c, "score")] = kv_num((i % 10) / 4.0);
+  v[coll_field(c, "day")] = kv_str(day, 10);
+  v[coll_field(c, "label")] = kv_str(label, strlen(label));
+  return store_write(b->st, txn, c, v, NULL, 0, OP_INSERT, &WO, e);
+}
+
+static int fill(tbook *b, int n) {
+  MDB_txn *txn;
+  kam_err e;
+  if (store_begin(b->st, 1, &txn, &e)) return 0;
+  coll_def *oc = schema_coll(b->sc, "owners");
+  for (int i = 1; i <= 5; i++) {
+    kval v[4] = {kv_null(), kv_null(), kv_null(), kv_null()};
+    char id[32];
+    snprintf(id, sizeof id, "OW-%06d", i);
+    v[F_ID] = kv_str(id, strlen(id));
+    v[coll_field(oc, "name")] = kv_str("Chủ", strlen("Chủ"));
+    if (store_write(b->st, txn, oc, v, NULL, 0, OP_INSERT, &WO, &e)) { fprintf(stderr, "%s\n", e.msg); mdb_txn_abort(txn); return 0; }
+  }
+  for (int i = 1; i <= n; i++)
+    if (put_item(b, txn, i, &e)) { fprintf(stderr, "%s\n", e.msg); mdb_txn_abort(txn); return 0; }
+  return store_commit(b->st, txn, &e) == 0;
+}
+
+static void t_store_crud(void) {
+  tbook b;
+  CHECK(tbook_open(&b, 1 << 20));
+  CHECK(fill(&b, 50));
+  coll_def *c = schema_coll(b.sc, "items");
+  MDB_txn *txn;
+  kam_err e;
+  CHECK(!store_begin(b.st, 1, &txn, &e));
+  MDB_val rec;
+  CHECK(store_get(txn, c, "IT-000007", 9, &rec) == 0);
+  kval v;
+  CHECK(rec_find(rec.mv_data, rec.mv_size, c->fields[coll_field(c, "flag")].fid, &v) && v.tag == KV_FALSE); /* default */
+  CHECK(store_count(txn, c) == 50);
+  /* duplicate id */
+  CHECK(put_item(&b, txn, 7, &e) == KAM_EDATA && strstr(e.msg, "duplicate id"));
+  mdb_txn_abort(txn);
+  CHECK(!store_begin(b.st, 1, &txn, &e));
+  /* a ref to nothing */
+  kval vals[16];
+  for (int k = 0; k < c->nfields; k++) vals[k] = kv_null();
+  vals[F_ID] = kv_str("IT-999", 6);
+  vals[coll_field(c, "owner")] = kv_str("OW-404", 6);
+  vals[coll_field(c, "amount")] = kv_int(1);
+  CHECK(store_write(b.st, txn, c, vals, NULL, 0, OP_INSERT, &WO, &e) == KAM_EDATA && strstr(e.msg, "field owner") && strstr(e.msg, "not an id in owners"));
+  /* a missing required field */
+  vals[coll_field(c, "owner")] = kv_null();
+  vals[coll_field(c, "amount")] = kv_null();
+  CHECK(store_write(b.st, txn, c, vals, NULL, 0, OP_INSERT, &WO, &e) == KAM_EDATA && strstr(e.msg, "field amount: is required"));
+  /* enum */
+  vals[coll_field(c, "amount")] = kv_int(5);
+  vals[coll_field(c, "kind")] = kv_str("z", 1);
+  CHECK(store_write(b.st, txn, c, vals, NULL, 0, OP_INSERT, &WO, &e) == KAM_EDATA && strstr(e.msg, "one of a, b, c, d"));
+  /* delete */
+  CHECK(store_delete(b.st, txn, c, "IT-000003", 9, &WO, &e) == 0);
+  CHECK(store_get(txn, c, "IT-000003", 9, &rec) == MDB_NOTFOUND);
+  CHECK(store_delete(b.st, txn, c, "IT-000003", 9, &WO, &e) == KAM_EDATA);
+  /* ids */
+  char id[64];
+  CHECK(store_next_id(b.st, txn, c, id, sizeof id, &e) == 0 && !strcmp(id, "IT-000001") == 0);
+  CHECK(!strncmp(id, "IT-", 3) && strlen(id) == 9);
+  CHECK(!store_note_id(b.st, txn, c, "IT-000500", 9, &e));
+  CHECK(store_next_id(b.st, txn, c, id, sizeof id, &e) == 0 && !strcmp(id, "IT-000501"));
+  MDB_stat ms;
+  mdb_stat(txn, b.st->audit, &ms);
+  CHECK(ms.ms_entries == 56); /* 55 inserts and one delete */
+  mdb_txn_abort(txn);
+  tbook_close(&b);
+}
+
+/* every index holds exactly one entry per record, with the right key */
+static void t_store_indexes(void) {
+  tbook b;
+  CHECK(tbook_open(&b, 1 << 20));
+  CHECK(fill(&b, 200));
+  coll_def *c = schema_coll(b.sc, "items");
+  MDB_txn *txn;
+  kam_err e;
+  CHECK(!store_begin(b.st, 1, &txn, &e));
+  /* update moves index entries */
+  MDB_val rec;
+  store_get(txn, c, "IT-000010", 9, &rec);
+  uint8_t *old = malloc(rec.mv_size);
+  memcpy(old, rec.mv_data, rec.mv_size);
+  size_t oldlen = rec.mv_size;
+  kval vals[16];
+  store_decode(c, old, oldlen, vals);
+  vals[F_ID] = kv_str("IT-000010", 9);
+  vals[coll_field(c, "owner")] = kv_str("OW-000005", 9);
+  vals[coll_field(c, "amount")] = kv_int(123);
+  CHECK(store_write(b.st, txn, c, vals, old, oldlen, OP_UPDATE, &WO, &e) == 0);
+  free(old);
+  CHECK(!store_delete(b.st, txn, c, "IT-000011", 9, &WO, &e));
+  for (int xi = 0; xi < c->nindexes; xi++) {
+    MDB_stat s;
+    mdb_stat(txn, c->indexes[xi].dbi, &s);
+    CHECK(s.ms_entries == 199);
+  }
+  /* the composite index with its carried amount agrees with the records */
+  query *q = query_new(c);
+  kval ow = kv_str("OW-000005", 9);
+  CHECK(!query_add(q, coll_field(c, "owner"), Q_EQ, &ow, 1, &e));
+  qiter it;
+  CHECK(!qiter_open(&it, txn, q, coll_field(c, "amount"), &e));
+  CHECK(it.kind == PLAN_INDEX && it.ix->nf == 2);
+  int n = 0, saw = 0;
+  while (qiter_next(&it, &e) == 1) {
+    kval amt, own;
+    qiter_field(&it, coll_field(c, "amount"), &amt, &e);
+    qiter_field(&it, coll_field(c, "owner"), &own, &e);
+    CHECK(!it.rec_loaded); /* answered from the index entry alone */
+    CHECK(kval_cmp(&own, &ow) == 0);
+    if (!memcmp(it.id.u.s.p, "IT-000010", 9)) { saw = 1; CHECK(amt.u.i == 123); }
+    n++;
+  }
+  CHECK(saw && n == 41); /* 40 of its own, and IT-000010 moved to it */
+  qiter_close(&it);
+  query_free(q);
+  mdb_txn_abort(txn);
+  tbook_close(&b);
+}
+
+/* a map far too small: writes fail with KAM_EFULL, the map grows, the unit of work replays */
+static void t_store_map_full(void) {
+  tbook b;
+  CHECK(tbook_open(&b, 1 << 20));
+  int grew = 0, ok = 0;
+  for (int attempt = 0; attempt < 12 && !ok; attempt++) {
+    MDB_txn *txn;
+    kam_err e;
+    CHECK(!store_begin(b.st, 1, &txn, &e));
+    int rc = 0;
+    coll_def *oc = schema_coll(b.sc, "owners");
+    for (int i = 1; i <= 5 && !rc; i++) {
+      kval v[4] = {kv_null(), kv_null(), kv_null(), kv_null()};
+      char id[32];
+      snprintf(id, sizeof id, "OW-%06d", i);
+      v[F_ID] = kv_str(id, strlen(id));
+      v[coll_field(oc, "name")] = kv_str("x", 1);
+      rc = store_write(b.st, txn, oc, v, NULL, 0, OP_INSERT, &WO, &e);
+    }
+    for (int i = 1; i <= 20000 && !rc; i++) rc = put_item(&b, txn, i, &e);
+    if (!rc) rc = store_commit(b.st, txn, &e);
+    else mdb_txn_abort(txn);
+    if (rc == KAM_EFULL) { grew++; CHECK(!store_grow(b.st, &e)); continue; }
+    CHECK(rc == 0);
+    ok = 1;
+  }
+  CHECK(ok && grew > 0);
+  MDB_txn *txn;
+  kam_err e;
+  CHECK(!store_begin(b.st, 0, &txn, &e));
+  CHECK(store_count(txn, schema_coll(b.sc, "items")) == 20000);
+  mdb_txn_abort(txn);
+  tbook_close(&b);
+}
+
+/* The planner must never change results: random filters through qiter
+ * against a brute-force check of every record. */
+static int brute(tbook *b, MDB_txn *txn, query *q) {
+  coll_def *c = schema_coll(b->sc, "items");
+  MDB_cursor *cur;
+  mdb_cursor_open(txn, c->dbi, &cur);
+  MDB_val k, d;
+  int n = 0, op = MDB_FIRST;
+  kval *vals = calloc((size_t)c->nfields, sizeof *vals);
+  while (!mdb_cursor_get(cur, &k, &d, op)) {
+    op = MDB_NEXT;
+    store_decode(c, d.mv_data, d.mv_size, vals);
+    vals[F_ID] = kv_str(k.mv_data, k.mv_size);
+    int ok = !q->never;
+    for (int i = 0; i < q->ncond && ok; i++) ok = qcond_match(&q->cond[i], &vals[q->cond[i].field]);
+    n += ok;
+  }
+  free(vals);
+  mdb_cursor_close(cur);
+  return n;
+}
+
+static void t_query_vs_scan(void) {
+  tbook b;
+  CHECK(tbook_open(&b, 1 << 22));
+  CHECK(fill(&b, 600));
+  coll_def *c = schema_coll(b.sc, "items");
+  MDB_txn *txn;
+  kam_err e;
+  CHECK(!store_begin(b.st, 0, &txn, &e));
+  const char *fields[] = {"owner", "kind", "amount", "day", "score", "label", "flag", "id"};
+  qop ops[] = {Q_EQ, Q_NE, Q_GE, Q_GT, Q_LE, Q_LT, Q_IN, Q_BETWEEN};
+  int plans[3] = {0};
+  for (int round = 0; round < 400; round++) {
+    query *q = query_new(c);
+    int nc = 1 + (int)(rnd() % 3);
+    for (int k = 0; k < nc; k++) {
+      const char *fn = fields[rnd() % 8];
+      int f = coll_field(c, fn);
+      qop op = ops[rnd() % 8];
+      kval vals[3];
+      char sbuf[3][32];
+      int nv = op == Q_IN ? 3 : op == Q_BETWEEN ? 2 : 1;
+      for (int j = 0; j < nv; j++) {
+        int r = (int)(rnd() % 1000);
+        if (!strcmp(fn, "owner")) { snprintf(sbuf[j], 32, "OW-%06d", 1 + r % 6); vals[j] = kv_str(sbuf[j], strlen(sbuf[j])); }
+        else if (!strcmp(fn, "kind")) { snprintf(sbuf[j], 32, "%c", 'a' + r % 4); vals[j] = kv_str(sbuf[j], 1); }
+        else if (!strcmp(fn, "amount")) vals[j] = kv_int(r * 1000);
+        else if (!strcmp(fn, "score")) vals[j] = kv_num((r % 12) / 4.0);
+        else if (!strcmp(fn, "flag")) vals[j] = kv_bool(r % 2);
+        else if (!strcmp(fn, "id")) { snprintf(sbuf[j], 32, "IT-%06d", r); vals[j] = kv_str(sbuf[j], strlen(sbuf[j])); }
+        else if (!strcmp(fn, "label")) { snprintf(sbuf[j], 32, "nhãn %d", r); vals[j] = kv_str(sbuf[j], strlen(sbuf[j])); }
+        else { date_format(sbuf[j], 2026, 1 + r % 12, 1 + r % 28); vals[j] = kv_str(sbuf[j], 10); }
+      }
+      if (op == Q_BETWEEN && kval_cmp(&vals[0], &vals[1]) > 0) { kval t = vals[0]; vals[0] = vals[1]; vals[1] = t; }
+      if (query_add(q, f, op, vals, nv, &e)) { fprintf(stderr, "%s\n", e.msg); failures++; }
+    }
+    qiter it;
+    CHECK(!qiter_open(&it, txn, q, -1, &e));
+    plans[it.kind]++;
+    int n = 0, rc;
+    while ((rc = qiter_next(&it, &e)) == 1) n++;
+    CHECK(rc == 0);
+    int want = brute(&b, txn, q);
+    if (n != want) {
+      kbuf x = {0};
+      qiter_explain(&it, &x);
+      kbuf_cstr(&x);
+      fprintf(stderr, "round %d: %d rows, expected %d (%s)\n", round, n, want, (char *)x.p);
+      for (int i = 0; i < q->ncond; i++) {
+        kbuf s = {0};
+        kval_show(&s, &q->cond[i].v[0]);
+        kbuf_cstr(&s);
+        fprintf(stderr, "  %s %s %s\n", c->fields[q->cond[i].field].name, qop_names[q->cond[i].op], (char *)s.p);
+        kbuf_free(&s);
+      }
+      kbuf_free(&x);
+      failures++;
+    }
+    qiter_close(&it);
+    query_free(q);
+  }
+  CHECK(plans[PLAN_SCAN] > 0 && plans[PLAN_INDEX] > 0 && plans[PLAN_IDS] > 0);
+  mdb_txn_abort(txn);
+  tbook_close(&b);
+}
+
+static void t_query_in_between(void) {
+  tbook b;
+  CHECK(tbook_open(&b, 1 << 22));
+  CHECK(fill(&b, 240));
+  coll_def *c = schema_coll(b.sc, "items");
+  MDB_txn *txn;
+  kam_err e;
+  CHECK(!store_begin(b.st, 0, &txn, &e));
+  /* owner in {1,2} and day between Feb and Mar: two prefixes, one range each */
+  query *q = query_new(c);
+  kval owners[2] = {kv_str("OW-000001", 9), kv_str("OW-000002", 9)};
+  kval days[2] = {kv_str("2026-02-01", 10), kv_str("2026-03-31", 10)};
+  CHECK(!query_add(q, coll_field(c, "owner"), Q_IN, owners, 2, &e));
+  CHECK(!query_add(q, coll_field(c, "day"), Q_BETWEEN, days, 2, &e));
+  qiter it;
+  CHECK(!qiter_open(&it, txn, q, -1, &e));
+  CHECK(it.kind == PLAN_INDEX && it.ncombo == 2 && it.range);
+  int n = 0;
+  while (qiter_next(&it, &e) == 1) n++;
+  CHECK(n == brute(&b, txn, q) && n > 0);
+  CHECK(it.scanned <= n + 4); /* the range scan does not wander */
+  qiter_close(&it);
+  query_free(q);
+  /* an int field compared with 2.5: amount >= 2.5 is amount >= 3 */
+  q = query_new(c);
+  kval half = kv_num(2500.5);
+  CHECK(!query_add(q, coll_field(c, "amount"), Q_GT, &half, 1, &e));
+  CHECK(q->cond[0].op == Q_GE && q->cond[0].v[0].u.i == 2501);
+  query_free(q);
+  /* a bad enum value is an error, not an empty answer */
+  q = query_new(c);
+  kval z = kv_str("z", 1);
+  CHECK(query_add(q, coll_field(c, "kind"), Q_EQ, &z, 1, &e) == KAM_EDATA && strstr(e.msg, "one of a, b, c, d"));
+  query_free(q);
+  mdb_txn_abort(txn);
+  tbook_close(&b);
+}
+
+static const struct { const char *name; void (*fn)(void); } tests[] = {
+    {"record_roundtrip", t_record_roundtrip}, {"record_find", t_record_find},
+    {"record_malformed", t_record_malformed}, {"keyenc_order", t_keyenc_order},
+    {"keyenc_roundtrip", t_keyenc_roundtrip}, {"money_text", t_money_text}, {"date_text", t_date_text},
+    {"kdate_civil", t_kdate_civil}, {"kdate_months", t_kdate_months}, {"schema_load", t_schema_load},
+    {"schema_errors", t_schema_errors}, {"store_crud", t_store_crud}, {"store_indexes", t_store_indexes},
+    {"store_map_full", t_store_map_full}, {"query_vs_scan", t_query_vs_scan},
+    {"query_in_between", t_query_in_between}, {NULL, NULL}};
+
+int main(int argc, char **argv) {
+  int ran = 0;
+  for (int i = 0; tests[i].name; i++) {
+    if (argc > 1 && strcmp(argv[1], tests[i].name)) continue;
+    tests[i].fn();
+    ran++;
+  }
+  if (!ran) { fprintf(stderr, "no test named %s\n", argc > 1 ? argv[1] : "?"); return 2; }
+  if (failures) { fprintf(stderr, "%d check(s) failed\n", failures); return 1; }
+  return 0;
+}
