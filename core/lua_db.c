@@ -14,7 +14,6 @@
 #define MT_ENTITY "kam.entity"
 #define MT_QUERY "kam.query"
 #define MT_ITER "kam.iter"
-#define CTX_KEY "kam.ctx"
 static char FULL_SENTINEL; /* raised through Lua when the map fills */
 
 /* ---- snapshots ---------------------------------------------------------- */
@@ -25,12 +24,9 @@ struct snap {
   snap *next;
 };
 
-kam_ctx *kam_ctx_get(lua_State *L) {
-  lua_getfield(L, LUA_REGISTRYINDEX, CTX_KEY);
-  kam_ctx *c = lua_touserdata(L, -1);
-  lua_pop(L, 1);
-  return c;
-}
+/* The context lives in the state's extra space: found per row without a
+ * registry lookup. */
+kam_ctx *kam_ctx_get(lua_State *L) { return *(kam_ctx **)lua_getextraspace(L); }
 
 static void snap_unref(kam_ctx *ctx, snap *s) {
   if (!s || --s->refs > 0) return;
@@ -1324,8 +1320,7 @@ static const luaL_Reg query_methods[] = {
 
 void kam_lua_open_db(kam_ctx *ctx) {
   lua_State *L = ctx->L;
-  lua_pushlightuserdata(L, ctx);
-  lua_setfield(L, LUA_REGISTRYINDEX, CTX_KEY);
+  *(kam_ctx **)lua_getextraspace(L) = ctx;
 
   luaL_newmetatable(L, MT_ENTITY);
   lua_pushcfunction(L, entity_index); lua_setfield(L, -2, "__index");

@@ -246,6 +246,19 @@ int qiter_open(qiter *it, MDB_txn *txn, const query *q, int want, kam_err *e) {
         key_put(&it->prefixes, c->fields[ix->f[i]].type, &eqc[i]->v[digits[i]]);
     }
     it->poff[total] = it->prefixes.len;
+    /* equality on a prefix field is what the scan matches: no need to check it
+     * again, unless a long string was cut in the key */
+    it->skip = calloc((size_t)q->ncond + 1, 1);
+    for (int i = 0; i < q->ncond; i++) {
+      const qcond *cc = &q->cond[i];
+      if (cc->op != Q_EQ && cc->op != Q_IN) continue;
+      int pos = -1;
+      for (int k = 0; k < it->eqn; k++) if (ix->f[k] == cc->field && eqc[k] == cc) pos = k;
+      if (pos < 0) continue;
+      int cut = 0;
+      for (int j = 0; j < cc->nv; j++) cut |= cc->v[j].tag == KV_STR && cc->v[j].u.s.len >= KEY_STR_MAX;
+      it->skip[i] = !cut;
+    }
     if ((rc = mdb_cursor_open(txn, ix->dbi, &it->cur))) return lmdb_err(e, rc, ix->name);
   } else if (it->kind == PLAN_SCAN) {
     if ((rc = mdb_cursor_open(txn, c->dbi, &it->cur))) return lmdb_err(e, rc, c->name);
@@ -259,11 +272,14 @@ void qiter_close(qiter *it) {
   kbuf_free(&it->prefixes);
   free(it->poff);
   it->poff = NULL;
+  free(it->skip);
+  it->skip = NULL;
 }
 
 static int passes(qiter *it, kam_err *e) {
   const query *q = it->q;
   for (int i = 0; i < q->ncond; i++) {
+    if (it->skip && it->skip[i]) continue;
     kval v;
     int rc = qiter_field(it, q->cond[i].field, &v, e);
     if (rc < 0) return rc;

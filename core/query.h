@@ -55,6 +55,7 @@ typedef struct qiter {
   int rec_loaded;
   MDB_val rec;
   int scanned;       /* entries visited (for tests of the plan) */
+  unsigned char *skip; /* conditions the scan itself guarantees */
 } qiter;
 
 enum { PLAN_SCAN, PLAN_IDS, PLAN_INDEX };
