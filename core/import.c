@@ -246,7 +246,7 @@ static void put_row(imp *m, const coll_def *c, kval *vals, const char *where) {
   unsigned fl = MDB_NOOVERWRITE;
   if (cs->can_append) {
     size_t n = cs->last_id.len < k.mv_size ? cs->last_id.len : k.mv_size;
-    int cmp = memcmp(k.mv_data, cs->last_id.p, n);
+    int cmp = n ? memcmp(k.mv_data, cs->last_id.p, n) : 0;
     if (cmp > 0 || (cmp == 0 && k.mv_size > cs->last_id.len) || !cs->touched) fl |= MDB_APPEND;
   }
   int rc = mdb_put(m->txn, c->dbi, &k, &d, fl);

@@ -347,7 +347,7 @@ int qiter_next(qiter *it, kam_err *e) {
       if (rc == MDB_NOTFOUND) { it->combo++; it->started = 0; continue; }
       if (rc) return -lmdb_err(e, rc, it->ix->name);
       it->scanned++;
-      if (it->key.mv_size < plen || memcmp(it->key.mv_data, pre, plen)) { it->combo++; it->started = 0; continue; }
+      if (it->key.mv_size < plen || (plen && memcmp(it->key.mv_data, pre, plen))) { it->combo++; it->started = 0; continue; }
       if (!decode_key(it)) return -kam_errf(e, KAM_EINTERNAL, "%s: malformed index entry", it->ix->name);
       if (it->range) {
         const kval *v = &it->comp[it->eqn];
