@@ -289,7 +289,7 @@ static int cmd_init(cli *c) {
   if ((rc = open_lua(c, 1))) return rc;
   char demo[1100];
   snprintf(demo, sizeof demo, "%s/config/demo/demo.lua", c->cfg->root);
-  rc = run_file(c, demo, "@config/demo/demo.lua", c->nargs, 0);
+  rc = run_file(c, demo, "@config/demo/demo.lua", c->nargs, 1); /* prints its summary line */
   if (rc) {
     /* leave no half-made book behind */
     store_close(c->st);

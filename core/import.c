@@ -5,10 +5,12 @@
 #include "ydoc.h"
 #include <cjson/cJSON.h>
 #include <csv.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- index entries, buffered and sorted -------------------------------- */
 
@@ -101,6 +103,79 @@ static void radix_sort(ientry *a, ientry *tmp, size_t n, size_t d) {
   }
 }
 
+/* KAM_TRACE=1 prints how long each phase took, for profiling large imports */
+static double trace_t0;
+static void trace(const char *what) {
+  static int on = -1;
+  if (on < 0) on = getenv("KAM_TRACE") != NULL;
+  if (!on) return;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  double t = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+  if (trace_t0 == 0) trace_t0 = t;
+  fprintf(stderr, "[%8.3f s] %s\n", t - trace_t0, what);
+}
+
+/* ---- sets of ids, for ref checks --------------------------------------- */
+
+/* Every id of a referenced collection, loaded once: checking a ref is then a
+ * hash probe instead of a B-tree search per row (20M searches for 10M
+ * invoices with two refs each). Ids written by the import join the set. */
+typedef struct idset {
+  uint32_t *slot;     /* 0 empty, else offset+1 into the arena */
+  uint32_t *hash;
+  size_t cap, n;
+  ibuf arena;         /* [len:u8][bytes] */
+  int loaded;
+} idset;
+
+static unsigned hash_str(const char *s, size_t n);
+
+static int idset_has(const idset *s, const char *id, size_t n, unsigned h) {
+  if (!s->cap) return 0;
+  for (size_t i = h & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+    if (!s->slot[i]) return 0;
+    if (s->hash[i] == h) {
+      const uint8_t *p = s->arena.e[s->slot[i] - 1].p;
+      if (s->arena.e[s->slot[i] - 1].klen == n && !memcmp(p, id, n)) return 1;
+    }
+  }
+}
+
+static void idset_add(idset *s, const char *id, size_t n) {
+  unsigned h = hash_str(id, n);
+  if (idset_has(s, id, n, h)) return;
+  if ((s->n + 1) * 2 > s->cap) {
+    size_t cap = s->cap ? s->cap * 2 : 1024;
+    uint32_t *slot = calloc(cap, sizeof *slot), *hash = calloc(cap, sizeof *hash);
+    for (size_t i = 0; i < s->cap; i++) {
+      if (!s->slot[i]) continue;
+      size_t j = s->hash[i] & (cap - 1);
+      while (slot[j]) j = (j + 1) & (cap - 1);
+      slot[j] = s->slot[i];
+      hash[j] = s->hash[i];
+    }
+    free(s->slot);
+    free(s->hash);
+    s->slot = slot;
+    s->hash = hash;
+    s->cap = cap;
+  }
+  ibuf_add(&s->arena, (const uint8_t *)id, n, NULL, 0);
+  size_t j = h & (s->cap - 1);
+  while (s->slot[j]) j = (j + 1) & (s->cap - 1);
+  s->slot[j] = (uint32_t)s->arena.n;
+  s->hash[j] = h;
+  s->n++;
+}
+
+static void idset_free(idset *s) {
+  free(s->slot);
+  free(s->hash);
+  ibuf_free(&s->arena);
+  memset(s, 0, sizeof *s);
+}
+
 /* ---- the import -------------------------------------------------------- */
 
 typedef struct coll_state {
@@ -131,12 +206,10 @@ typedef struct imp {
   rec_builder rb;
   pending_ref *pend;
   size_t npend, cappend;
-  /* recently verified refs, per target collection */
-  char (*refcache)[48];
+  idset *ids;        /* per collection, loaded when first referenced */
   int fatal;
 } imp;
 
-#define REFCACHE 4096
 
 static void add_error(imp *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void add_error(imp *m, const char *fmt, ...) {
@@ -214,15 +287,18 @@ static void put_row(imp *m, const coll_def *c, kval *vals, const char *where) {
     }
     if (f->type == FT_REF) {
       const coll_def *t = &m->st->sc->colls[f->ref];
-      unsigned h = hash_str(v->u.s.p, v->u.s.len) % REFCACHE;
-      char *slot = m->refcache[f->ref * REFCACHE + h];
-      if (v->u.s.len < 47 && slot[0] == (char)v->u.s.len && !memcmp(slot + 1, v->u.s.p, v->u.s.len)) continue;
-      MDB_val r;
-      int rc = store_get(m->txn, t, v->u.s.p, v->u.s.len, &r);
-      if (rc == 0) {
-        if (v->u.s.len < 47) { slot[0] = (char)v->u.s.len; memcpy(slot + 1, v->u.s.p, v->u.s.len); }
-        continue;
+      idset *set = &m->ids[f->ref];
+      if (!set->loaded) { /* every id already in the book */
+        MDB_cursor *cur;
+        MDB_val k, d;
+        set->loaded = 1;
+        if (!mdb_cursor_open(m->txn, t->dbi, &cur)) {
+          for (int op = MDB_FIRST; !mdb_cursor_get(cur, &k, &d, op); op = MDB_NEXT)
+            idset_add(set, k.mv_data, k.mv_size);
+          mdb_cursor_close(cur);
+        }
       }
+      if (idset_has(set, v->u.s.p, v->u.s.len, hash_str(v->u.s.p, v->u.s.len))) continue;
       /* maybe later in this import: check again at the end */
       if (m->npend == m->cappend) {
         m->cappend = m->cappend ? m->cappend * 2 : 64;
@@ -247,7 +323,9 @@ static void put_row(imp *m, const coll_def *c, kval *vals, const char *where) {
   if (cs->can_append) {
     size_t n = cs->last_id.len < k.mv_size ? cs->last_id.len : k.mv_size;
     int cmp = n ? memcmp(k.mv_data, cs->last_id.p, n) : 0;
-    if (cmp > 0 || (cmp == 0 && k.mv_size > cs->last_id.len) || !cs->touched) fl |= MDB_APPEND;
+    /* past the last key: append, and skip the search NOOVERWRITE would do
+     * (LMDB itself refuses an append that is not past the last key) */
+    if (cmp > 0 || (cmp == 0 && k.mv_size > cs->last_id.len) || !cs->touched) fl = MDB_APPEND;
   }
   int rc = mdb_put(m->txn, c->dbi, &k, &d, fl);
   if (rc == MDB_KEYEXIST && (fl & MDB_APPEND)) { /* out of order after all: a plain put decides */
@@ -259,6 +337,7 @@ static void put_row(imp *m, const coll_def *c, kval *vals, const char *where) {
   }
   if (rc) { m->fatal = lmdb_err(m->e, rc, c->name); return; }
   if (fl & MDB_APPEND) { kbuf_reset(&cs->last_id); kbuf_put(&cs->last_id, k.mv_data, k.mv_size); }
+  if (m->ids[ci].loaded) idset_add(&m->ids[ci], k.mv_data, k.mv_size);
   cs->touched = 1;
   for (int xi = 0; xi < c->nindexes; xi++) {
     kbuf_reset(&m->kb);
@@ -715,34 +794,76 @@ static int ends_with(const char *s, const char *suf) {
   return a >= b && !strcasecmp(s + a - b, suf);
 }
 
-static int flush_indexes(imp *m) {
-  schema *sc = m->st->sc;
+/* Index entries are sorted on a second thread while this one writes the
+ * previous index into LMDB: a pipeline over the indexes of the import. */
+typedef struct sort_job { ibuf *b; const index_def *ix; } sort_job;
+typedef struct sorter {
+  sort_job *jobs;
+  int njobs, done;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+} sorter;
+
+static void *sort_worker(void *arg) {
+  sorter *so = arg;
+  size_t cap = 0;
   ientry *tmp = NULL;
-  size_t tmpcap = 0;
-  int rc = 0;
-  for (int ci = 0; ci < sc->ncolls && !rc; ci++) {
-    coll_def *c = &sc->colls[ci];
-    for (int xi = 0; xi < c->nindexes && !rc; xi++) {
-      ibuf *b = &m->cs[ci].ix[xi];
-      if (!b->n) continue;
-      if (b->n > tmpcap) { tmpcap = b->n; free(tmp); tmp = malloc(sizeof *tmp * tmpcap); }
-      radix_sort(b->e, tmp, b->n, 0);
-      MDB_stat s;
-      mdb_stat(m->txn, c->indexes[xi].dbi, &s);
-      unsigned fl = s.ms_entries == 0 ? MDB_APPEND : 0;
-      MDB_cursor *cur;
-      if ((rc = mdb_cursor_open(m->txn, c->indexes[xi].dbi, &cur))) { rc = lmdb_err(m->e, rc, c->indexes[xi].name); break; }
-      for (size_t i = 0; i < b->n; i++) {
-        MDB_val k = {b->e[i].klen, (void *)b->e[i].p}, v = {b->e[i].vlen, (void *)(b->e[i].p + b->e[i].klen)};
-        int r = mdb_cursor_put(cur, &k, &v, fl);
-        if (r == MDB_KEYEXIST && fl) r = mdb_cursor_put(cur, &k, &v, 0);
-        if (r) { rc = lmdb_err(m->e, r, c->indexes[xi].name); break; }
-      }
-      mdb_cursor_close(cur);
-      ibuf_free(b);
-    }
+  for (int k = 0; k < so->njobs; k++) {
+    ibuf *b = so->jobs[k].b;
+    if (b->n > cap) { cap = b->n; free(tmp); tmp = malloc(sizeof *tmp * cap); }
+    radix_sort(b->e, tmp, b->n, 0);
+    pthread_mutex_lock(&so->mu);
+    so->done = k + 1;
+    pthread_cond_signal(&so->cv);
+    pthread_mutex_unlock(&so->mu);
   }
   free(tmp);
+  return NULL;
+}
+
+static int flush_indexes(imp *m) {
+  schema *sc = m->st->sc;
+  sorter so = {0};
+  so.jobs = calloc(1024, sizeof *so.jobs);
+  for (int ci = 0; ci < sc->ncolls; ci++)
+    for (int xi = 0; xi < sc->colls[ci].nindexes && so.njobs < 1024; xi++)
+      if (m->cs[ci].ix[xi].n) {
+        so.jobs[so.njobs].b = &m->cs[ci].ix[xi];
+        so.jobs[so.njobs].ix = &sc->colls[ci].indexes[xi];
+        so.njobs++;
+      }
+  pthread_mutex_init(&so.mu, NULL);
+  pthread_cond_init(&so.cv, NULL);
+  pthread_t th;
+  int threaded = so.njobs && pthread_create(&th, NULL, sort_worker, &so) == 0;
+  if (!threaded) sort_worker(&so);
+  int rc = 0;
+  for (int k = 0; k < so.njobs; k++) {
+    pthread_mutex_lock(&so.mu);
+    while (so.done <= k) pthread_cond_wait(&so.cv, &so.mu);
+    pthread_mutex_unlock(&so.mu);
+    if (rc) continue; /* let the worker finish before anything is freed */
+    ibuf *b = so.jobs[k].b;
+    const index_def *ix = so.jobs[k].ix;
+    trace(ix->name);
+    MDB_stat s;
+    mdb_stat(m->txn, ix->dbi, &s);
+    unsigned fl = s.ms_entries == 0 ? MDB_APPEND : 0;
+    MDB_cursor *cur;
+    if ((rc = mdb_cursor_open(m->txn, ix->dbi, &cur))) { rc = lmdb_err(m->e, rc, ix->name); continue; }
+    for (size_t i = 0; i < b->n; i++) {
+      MDB_val key = {b->e[i].klen, (void *)b->e[i].p}, v = {b->e[i].vlen, (void *)(b->e[i].p + b->e[i].klen)};
+      int r = mdb_cursor_put(cur, &key, &v, fl);
+      if (r == MDB_KEYEXIST && fl) r = mdb_cursor_put(cur, &key, &v, 0);
+      if (r) { rc = lmdb_err(m->e, r, ix->name); break; }
+    }
+    mdb_cursor_close(cur);
+  }
+  if (threaded) pthread_join(th, NULL);
+  for (int k = 0; k < so.njobs; k++) ibuf_free(so.jobs[k].b);
+  pthread_mutex_destroy(&so.mu);
+  pthread_cond_destroy(&so.cv);
+  free(so.jobs);
   return rc;
 }
 
@@ -760,17 +881,20 @@ static void free_state(imp *m) {
   free(m->pend);
   m->pend = NULL;
   m->npend = m->cappend = 0;
-  free(m->refcache);
-  m->refcache = NULL;
+  if (m->ids)
+    for (int ci = 0; ci < sc->ncolls; ci++) idset_free(&m->ids[ci]);
+  free(m->ids);
+  m->ids = NULL;
 }
 
 static int import_once(imp *m, char *const *files, int nfiles, char **bufs, size_t *lens) {
   kam_store *st = m->st;
   schema *sc = st->sc;
+  trace("import begins");
   int rc = store_begin(st, 1, &m->txn, m->e);
   if (rc) return rc;
   m->cs = calloc((size_t)sc->ncolls, sizeof *m->cs);
-  m->refcache = calloc((size_t)sc->ncolls * REFCACHE, 48);
+  m->ids = calloc((size_t)sc->ncolls, sizeof *m->ids);
   for (int ci = 0; ci < sc->ncolls; ci++) {
     m->cs[ci].ix = calloc((size_t)sc->colls[ci].nindexes + 1, sizeof(ibuf));
     /* append only past the last stored id */
@@ -799,7 +923,9 @@ static int import_once(imp *m, char *const *files, int nfiles, char **bufs, size
     if (g == MDB_NOTFOUND) add_error(m, "%s: field %s: value \"%s\" is not an id in %s", p->where, fd->name, p->value, t->name);
     else if (g) m->fatal = lmdb_err(m->e, g, t->name);
   }
+  trace("rows written");
   if (!m->fatal && !m->nerr) m->fatal = flush_indexes(m);
+  trace("indexes written");
   if (!m->fatal && !m->nerr) { /* one audit entry per collection imported */
     for (int ci = 0; ci < sc->ncolls && !m->fatal; ci++) {
       if (!m->cs[ci].rows) continue;
@@ -813,6 +939,7 @@ static int import_once(imp *m, char *const *files, int nfiles, char **bufs, size
     return m->fatal;
   }
   rc = store_commit(st, m->txn, m->e);
+  trace("committed");
   return rc;
 }
 
@@ -821,7 +948,11 @@ int import_files(kam_store *st, char *const *files, int nfiles, const import_opt
   char **bufs = calloc((size_t)nfiles + 1, sizeof *bufs);
   size_t *lens = calloc((size_t)nfiles + 1, sizeof *lens);
   int rc = 0;
-  for (int i = 0; i < nfiles && !rc; i++) rc = read_all(files[i], &bufs[i], &lens[i], e);
+  size_t total = 0;
+  for (int i = 0; i < nfiles && !rc; i++) { rc = read_all(files[i], &bufs[i], &lens[i], e); total += lens[i]; }
+  /* records and index entries take about five times the CSV: size the map
+   * once rather than fill it and replay the whole import */
+  if (!rc) rc = store_reserve(st, total * 6 + (64u << 20), e);
   for (int attempt = 0; !rc; attempt++) {
     imp m = {0};
     m.st = st;

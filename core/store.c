@@ -300,6 +300,20 @@ int store_grow(kam_store *st, kam_err *e) {
   return 0;
 }
 
+int store_reserve(kam_store *st, size_t bytes, kam_err *e) {
+  struct stat sb;
+  size_t used = stat(st->path, &sb) ? 0 : (size_t)sb.st_size;
+  size_t want = used + bytes;
+  if (want <= st->mapsize) return 0;
+  want = (want + 0xFFFFF) & ~(size_t)0xFFFFF;
+  int rc = mdb_env_set_mapsize(st->env, want);
+  if (rc) return lmdb_err(e, rc, "growing the map");
+  MDB_envinfo info;
+  mdb_env_info(st->env, &info);
+  st->mapsize = info.me_mapsize;
+  return 0;
+}
+
 int store_get(MDB_txn *txn, const coll_def *c, const char *id, size_t idlen, MDB_val *rec) {
   MDB_val k = {idlen, (void *)id};
   return mdb_get(txn, c->dbi, &k, rec);

@@ -31,6 +31,8 @@ int store_begin(kam_store *st, int write, MDB_txn **txn, kam_err *e);
 int store_commit(kam_store *st, MDB_txn *txn, kam_err *e); /* the txn is gone after */
 /* Doubles the map; only when this process holds no transaction. */
 int store_grow(kam_store *st, kam_err *e);
+/* Makes the map at least `bytes` larger than the data file (bulk loads). */
+int store_reserve(kam_store *st, size_t bytes, kam_err *e);
 
 /* Reads a record by id: 0 found, MDB_NOTFOUND, or another LMDB code. */
 int store_get(MDB_txn *txn, const coll_def *c, const char *id, size_t idlen, MDB_val *rec);
