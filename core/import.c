@@ -103,6 +103,175 @@ static void radix_sort(ientry *a, ientry *tmp, size_t n, size_t d) {
   }
 }
 
+/* Index entries of a bulk load, in blocks of RUN entries. A full block is
+ * sorted at once on a second thread while this one goes on reading rows;
+ * at the end the sorted blocks are merged straight into LMDB, in order, so
+ * every index is written with MDB_APPEND. */
+#define RUN ((size_t)1 << 20)
+
+typedef struct ixbuf {
+  ientry **blocks;
+  size_t nblocks, capblocks, n;
+  ibuf bytes;        /* key and value bytes (only its arena is used) */
+} ixbuf;
+
+typedef struct sorter {
+  pthread_t th;
+  int running, quit;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  struct { ientry *e; size_t n; } *q;
+  size_t nq, capq, next, done;
+} sorter;
+
+static void *sorter_main(void *arg) {
+  sorter *so = arg;
+  ientry *tmp = malloc(sizeof *tmp * RUN);
+  pthread_mutex_lock(&so->mu);
+  for (;;) {
+    while (so->next == so->nq && !so->quit) pthread_cond_wait(&so->cv, &so->mu);
+    if (so->next == so->nq) break;
+    ientry *e = so->q[so->next].e;
+    size_t n = so->q[so->next].n;
+    so->next++;
+    pthread_mutex_unlock(&so->mu);
+    radix_sort(e, tmp, n, 0);
+    pthread_mutex_lock(&so->mu);
+    so->done++;
+    pthread_cond_broadcast(&so->cv);
+  }
+  pthread_mutex_unlock(&so->mu);
+  free(tmp);
+  return NULL;
+}
+
+static void sorter_start(sorter *so) {
+  memset(so, 0, sizeof *so);
+  pthread_mutex_init(&so->mu, NULL);
+  pthread_cond_init(&so->cv, NULL);
+  so->running = pthread_create(&so->th, NULL, sorter_main, so) == 0;
+}
+
+/* Sorts a block, on the second thread when there is one. */
+static void sorter_submit(sorter *so, ientry *e, size_t n) {
+  if (!so->running) {
+    ientry *tmp = malloc(sizeof *tmp * (n ? n : 1));
+    radix_sort(e, tmp, n, 0);
+    free(tmp);
+    return;
+  }
+  pthread_mutex_lock(&so->mu);
+  if (so->nq == so->capq) {
+    so->capq = so->capq ? so->capq * 2 : 64;
+    so->q = realloc(so->q, sizeof *so->q * so->capq);
+  }
+  so->q[so->nq].e = e;
+  so->q[so->nq].n = n;
+  so->nq++;
+  pthread_cond_broadcast(&so->cv);
+  pthread_mutex_unlock(&so->mu);
+}
+
+static void sorter_wait(sorter *so) {
+  if (!so->running) return;
+  pthread_mutex_lock(&so->mu);
+  while (so->done < so->nq) pthread_cond_wait(&so->cv, &so->mu);
+  pthread_mutex_unlock(&so->mu);
+}
+
+static void sorter_stop(sorter *so) {
+  if (so->running) {
+    pthread_mutex_lock(&so->mu);
+    so->quit = 1;
+    pthread_cond_broadcast(&so->cv);
+    pthread_mutex_unlock(&so->mu);
+    pthread_join(so->th, NULL);
+  }
+  pthread_mutex_destroy(&so->mu);
+  pthread_cond_destroy(&so->cv);
+  free(so->q);
+  memset(so, 0, sizeof *so);
+}
+
+static void ixbuf_add(ixbuf *b, sorter *so, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl) {
+  size_t at = b->n % RUN;
+  if (at == 0) {
+    if (b->nblocks == b->capblocks) {
+      b->capblocks = b->capblocks ? b->capblocks * 2 : 8;
+      b->blocks = realloc(b->blocks, sizeof *b->blocks * b->capblocks);
+    }
+    b->blocks[b->nblocks++] = malloc(sizeof(ientry) * RUN);
+  }
+  uint8_t *p = ibuf_alloc(&b->bytes, kl + vl);
+  memcpy(p, k, kl);
+  if (vl) memcpy(p + kl, v, vl);
+  ientry *e = &b->blocks[b->nblocks - 1][at];
+  e->p = p;
+  e->klen = (uint32_t)kl;
+  e->vlen = (uint32_t)vl;
+  b->n++;
+  if (b->n % RUN == 0) sorter_submit(so, b->blocks[b->nblocks - 1], RUN);
+}
+
+/* the last, partial block */
+static void ixbuf_finish(ixbuf *b, sorter *so) {
+  if (b->n % RUN) sorter_submit(so, b->blocks[b->nblocks - 1], b->n % RUN);
+}
+
+static void ixbuf_free(ixbuf *b) {
+  for (size_t i = 0; i < b->nblocks; i++) free(b->blocks[i]);
+  free(b->blocks);
+  ibuf_free(&b->bytes);
+  memset(b, 0, sizeof *b);
+}
+
+/* Merges the sorted blocks into the index with a small heap of block heads. */
+typedef struct mhead { const ientry *e; size_t left; } mhead;
+
+static int mhead_less(const mhead *a, const mhead *b) { return ent_cmp(a->e, b->e, 0) < 0; }
+
+static void heap_down(mhead *h, size_t n, size_t i) {
+  for (;;) {
+    size_t l = 2 * i + 1, r = l + 1, m = i;
+    if (l < n && mhead_less(&h[l], &h[m])) m = l;
+    if (r < n && mhead_less(&h[r], &h[m])) m = r;
+    if (m == i) return;
+    mhead t = h[i]; h[i] = h[m]; h[m] = t;
+    i = m;
+  }
+}
+
+static int ixbuf_write(ixbuf *b, MDB_txn *txn, const index_def *ix, kam_err *e) {
+  MDB_stat st;
+  mdb_stat(txn, ix->dbi, &st);
+  unsigned fl = st.ms_entries == 0 ? MDB_APPEND : 0;
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(txn, ix->dbi, &cur);
+  if (rc) return lmdb_err(e, rc, ix->name);
+  mhead *h = malloc(sizeof *h * (b->nblocks + 1));
+  size_t nh = 0;
+  for (size_t i = 0; i < b->nblocks; i++) {
+    size_t cnt = i + 1 < b->nblocks || b->n % RUN == 0 ? RUN : b->n % RUN;
+    h[nh].e = b->blocks[i];
+    h[nh].left = cnt;
+    nh++;
+  }
+  for (size_t i = nh; i-- > 0;) heap_down(h, nh, i);
+  while (nh && !rc) {
+    const ientry *x = h[0].e;
+    MDB_val key = {x->klen, (void *)x->p}, v = {x->vlen, (void *)(x->p + x->klen)};
+    rc = mdb_cursor_put(cur, &key, &v, fl);
+    if (rc == MDB_KEYEXIST && fl) rc = mdb_cursor_put(cur, &key, &v, 0);
+    if (rc) { rc = lmdb_err(e, rc, ix->name); break; }
+    if (--h[0].left) h[0].e++;
+    else h[0] = h[--nh];
+    heap_down(h, nh, 0);
+  }
+  free(h);
+  mdb_cursor_close(cur);
+  return rc;
+}
+
 /* KAM_TRACE=1 prints how long each phase took, for profiling large imports */
 static double trace_t0;
 static void trace(const char *what) {
@@ -121,57 +290,73 @@ static void trace(const char *what) {
 /* Every id of a referenced collection, loaded once: checking a ref is then a
  * hash probe instead of a B-tree search per row (20M searches for 10M
  * invoices with two refs each). Ids written by the import join the set. */
+typedef struct idslot {
+  uint32_t hash;     /* 0: empty */
+  uint8_t len;       /* 0xFF: the id is in the arena (long ids) */
+  char id[27];
+} idslot;           /* 32 bytes: one probe, one cache line */
+
 typedef struct idset {
-  uint32_t *slot;     /* 0 empty, else offset+1 into the arena */
-  uint32_t *hash;
+  idslot *slot;
   size_t cap, n;
-  ibuf arena;         /* [len:u8][bytes] */
+  ibuf arena;        /* long ids */
   int loaded;
 } idset;
 
 static unsigned hash_str(const char *s, size_t n);
 
+static int slot_is(const idset *s, const idslot *sl, const char *id, size_t n) {
+  if (sl->len != 0xFF) return sl->len == n && !memcmp(sl->id, id, n);
+  uint32_t at;
+  memcpy(&at, sl->id, 4);
+  const ientry *e = &s->arena.e[at];
+  return e->klen == n && !memcmp(e->p, id, n);
+}
+
 static int idset_has(const idset *s, const char *id, size_t n, unsigned h) {
   if (!s->cap) return 0;
+  h |= 1; /* never 0 */
   for (size_t i = h & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
-    if (!s->slot[i]) return 0;
-    if (s->hash[i] == h) {
-      const uint8_t *p = s->arena.e[s->slot[i] - 1].p;
-      if (s->arena.e[s->slot[i] - 1].klen == n && !memcmp(p, id, n)) return 1;
-    }
+    const idslot *sl = &s->slot[i];
+    if (!sl->hash) return 0;
+    if (sl->hash == h && slot_is(s, sl, id, n)) return 1;
   }
 }
 
 static void idset_add(idset *s, const char *id, size_t n) {
-  unsigned h = hash_str(id, n);
+  unsigned h = hash_str(id, n) | 1;
   if (idset_has(s, id, n, h)) return;
   if ((s->n + 1) * 2 > s->cap) {
     size_t cap = s->cap ? s->cap * 2 : 1024;
-    uint32_t *slot = calloc(cap, sizeof *slot), *hash = calloc(cap, sizeof *hash);
+    idslot *slot = calloc(cap, sizeof *slot);
     for (size_t i = 0; i < s->cap; i++) {
-      if (!s->slot[i]) continue;
-      size_t j = s->hash[i] & (cap - 1);
-      while (slot[j]) j = (j + 1) & (cap - 1);
+      if (!s->slot[i].hash) continue;
+      size_t j = s->slot[i].hash & (cap - 1);
+      while (slot[j].hash) j = (j + 1) & (cap - 1);
       slot[j] = s->slot[i];
-      hash[j] = s->hash[i];
     }
     free(s->slot);
-    free(s->hash);
     s->slot = slot;
-    s->hash = hash;
     s->cap = cap;
   }
-  ibuf_add(&s->arena, (const uint8_t *)id, n, NULL, 0);
   size_t j = h & (s->cap - 1);
-  while (s->slot[j]) j = (j + 1) & (s->cap - 1);
-  s->slot[j] = (uint32_t)s->arena.n;
-  s->hash[j] = h;
+  while (s->slot[j].hash) j = (j + 1) & (s->cap - 1);
+  idslot *sl = &s->slot[j];
+  sl->hash = h;
+  if (n <= sizeof sl->id) {
+    sl->len = (uint8_t)n;
+    memcpy(sl->id, id, n);
+  } else {
+    uint32_t at = (uint32_t)s->arena.n;
+    ibuf_add(&s->arena, (const uint8_t *)id, n, NULL, 0);
+    sl->len = 0xFF;
+    memcpy(sl->id, &at, 4);
+  }
   s->n++;
 }
 
 static void idset_free(idset *s) {
   free(s->slot);
-  free(s->hash);
   ibuf_free(&s->arena);
   memset(s, 0, sizeof *s);
 }
@@ -179,8 +364,9 @@ static void idset_free(idset *s) {
 /* ---- the import -------------------------------------------------------- */
 
 typedef struct coll_state {
-  ibuf *ix;          /* one per index */
+  ixbuf *ix;         /* one per index */
   kbuf last_id;      /* append while ids ascend past everything stored */
+  uint64_t max_seq;  /* highest id number seen, for the collection's sequence */
   int can_append;
   long rows;
   int touched;
@@ -189,7 +375,7 @@ typedef struct coll_state {
 typedef struct pending_ref {
   int coll, field;
   char *value;
-  char *where;
+  char *at;
 } pending_ref;
 
 typedef struct imp {
@@ -207,6 +393,7 @@ typedef struct imp {
   pending_ref *pend;
   size_t npend, cappend;
   idset *ids;        /* per collection, loaded when first referenced */
+  sorter sorter;
   int fatal;
 } imp;
 
@@ -244,16 +431,30 @@ static int utf8_valid(const char *s, size_t n) {
 
 /* Writes one row (vals by field position; strings valid for the call).
  * where: "file:line" for messages. */
-static void put_row(imp *m, const coll_def *c, kval *vals, const char *where) {
+/* Where a row came from, formatted only for messages. */
+typedef struct row_loc { const char *file; long line; const char *label; } row_loc;
+
+static const char *loc_str(const row_loc *loc, char *buf, size_t n) {
+  if (loc->label) return loc->label;
+  snprintf(buf, n, "%s:%ld", loc->file, loc->line);
+  return buf;
+}
+
+static void put_row(imp *m, const coll_def *c, kval *vals, const row_loc *loc) {
+  char wbuf[600];
+#define where loc_str(loc, wbuf, sizeof wbuf)
   kam_err e = {0};
   char idbuf[256], why[600];
   int ci = (int)(c - m->st->sc->colls);
   coll_state *cs = &m->cs[ci];
   if (vals[F_ID].tag == KV_NULL) {
-    if (store_next_id(m->st, m->txn, c, idbuf, sizeof idbuf, &e)) { m->fatal = e.code; *m->e = e; return; }
+    /* explicit ids seen so far go to the sequence first, so none is reused */
+    if ((cs->max_seq && store_note_seq(m->st, m->txn, c, cs->max_seq, &e)) ||
+        store_next_id(m->st, m->txn, c, idbuf, sizeof idbuf, &e)) { m->fatal = e.code; *m->e = e; return; }
     vals[F_ID] = kv_str(idbuf, strlen(idbuf));
-  } else if (store_note_id(m->st, m->txn, c, vals[F_ID].u.s.p, vals[F_ID].u.s.len, &e)) {
-    m->fatal = e.code; *m->e = e; return;
+  } else if (vals[F_ID].tag == KV_STR) { /* the sequence is written once, at the end */
+    uint64_t num;
+    if (id_number(c, vals[F_ID].u.s.p, vals[F_ID].u.s.len, &num) && num > cs->max_seq) cs->max_seq = num;
   }
   kval *id = &vals[F_ID];
   if (id->tag != KV_STR || !id->u.s.len || id->u.s.len > 200 || memchr(id->u.s.p, ' ', id->u.s.len)) {
@@ -309,8 +510,8 @@ static void put_row(imp *m, const coll_def *c, kval *vals, const char *where) {
       p->field = i;
       p->value = strndup(v->u.s.p, v->u.s.len);
       size_t wl = strlen(where) + id->u.s.len + strlen(c->name) + 8;
-      p->where = malloc(wl);
-      snprintf(p->where, wl, "%s: %s %.*s", where, c->name, (int)id->u.s.len, id->u.s.p);
+      p->at = malloc(wl);
+      snprintf(p->at, wl, "%s: %s %.*s", where, c->name, (int)id->u.s.len, id->u.s.p);
     }
   }
   if (m->nerr) return; /* keep checking rows, but stop writing */
@@ -344,10 +545,11 @@ static void put_row(imp *m, const coll_def *c, kval *vals, const char *where) {
     kbuf_reset(&m->vb);
     index_key(&m->kb, c, &c->indexes[xi], vals);
     index_val(&m->vb, c, &c->indexes[xi], vals);
-    ibuf_add(&cs->ix[xi], m->kb.p, m->kb.len, m->vb.p, m->vb.len);
+    ixbuf_add(&cs->ix[xi], &m->sorter, m->kb.p, m->kb.len, m->vb.p, m->vb.len);
   }
   cs->rows++;
   m->rows++;
+#undef where
 }
 
 /* ---- CSV ----------------------------------------------------------------- */
@@ -412,7 +614,7 @@ static void csv_row(int c, void *data) {
   imp *m = cs->m;
   const coll_def *col = cs->c;
   for (int i = 0; i < col->nfields; i++) cs->vals[i] = kv_null();
-  char where[600], why[600];
+  char why[600];
   char conv[64][32];
   int bad = 0;
   for (int i = 0; i < cs->ncols && i < cs->col; i++) {
@@ -444,8 +646,8 @@ static void csv_row(int c, void *data) {
       json_to_kval((const char *)cs->cells[i].p, cs->cells[i].len, &nested[nn], &cs->vals[f]);
       nn++;
     }
-    snprintf(where, sizeof where, "%s:%ld", cs->file, cs->row_line);
-    put_row(m, col, cs->vals, where);
+    row_loc loc = {cs->file, cs->row_line, NULL};
+    put_row(m, col, cs->vals, &loc);
   }
   for (int i = 0; i < nn; i++) kbuf_free(&nested[i]);
   cs->col = 0;
@@ -656,7 +858,8 @@ static void import_yaml_list(imp *m, ydoc *d, const coll_def *c, yaml_node_t *li
         bad = 1;
       }
     }
-    if (!bad) put_row(m, c, vals, where);
+    row_loc loc = {NULL, 0, where};
+    if (!bad) put_row(m, c, vals, &loc);
   }
   for (int i = 0; i < c->nfields; i++) kbuf_free(&nested[i]);
   free(nested);
@@ -753,7 +956,8 @@ static void import_json_list(imp *m, const char *path, const coll_def *c, cJSON 
         size_t l = strlen(where);
         snprintf(where + l, sizeof where - l, " (%.*s)", (int)vals[F_ID].u.s.len, vals[F_ID].u.s.p);
       }
-      put_row(m, c, vals, where);
+      row_loc loc = {NULL, 0, where};
+      put_row(m, c, vals, &loc);
     }
   }
   for (int i = 0; i < c->nfields; i++) kbuf_free(&nested[i]);
@@ -794,76 +998,21 @@ static int ends_with(const char *s, const char *suf) {
   return a >= b && !strcasecmp(s + a - b, suf);
 }
 
-/* Index entries are sorted on a second thread while this one writes the
- * previous index into LMDB: a pipeline over the indexes of the import. */
-typedef struct sort_job { ibuf *b; const index_def *ix; } sort_job;
-typedef struct sorter {
-  sort_job *jobs;
-  int njobs, done;
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-} sorter;
-
-static void *sort_worker(void *arg) {
-  sorter *so = arg;
-  size_t cap = 0;
-  ientry *tmp = NULL;
-  for (int k = 0; k < so->njobs; k++) {
-    ibuf *b = so->jobs[k].b;
-    if (b->n > cap) { cap = b->n; free(tmp); tmp = malloc(sizeof *tmp * cap); }
-    radix_sort(b->e, tmp, b->n, 0);
-    pthread_mutex_lock(&so->mu);
-    so->done = k + 1;
-    pthread_cond_signal(&so->cv);
-    pthread_mutex_unlock(&so->mu);
-  }
-  free(tmp);
-  return NULL;
-}
-
 static int flush_indexes(imp *m) {
   schema *sc = m->st->sc;
-  sorter so = {0};
-  so.jobs = calloc(1024, sizeof *so.jobs);
   for (int ci = 0; ci < sc->ncolls; ci++)
-    for (int xi = 0; xi < sc->colls[ci].nindexes && so.njobs < 1024; xi++)
-      if (m->cs[ci].ix[xi].n) {
-        so.jobs[so.njobs].b = &m->cs[ci].ix[xi];
-        so.jobs[so.njobs].ix = &sc->colls[ci].indexes[xi];
-        so.njobs++;
-      }
-  pthread_mutex_init(&so.mu, NULL);
-  pthread_cond_init(&so.cv, NULL);
-  pthread_t th;
-  int threaded = so.njobs && pthread_create(&th, NULL, sort_worker, &so) == 0;
-  if (!threaded) sort_worker(&so);
+    for (int xi = 0; xi < sc->colls[ci].nindexes; xi++) ixbuf_finish(&m->cs[ci].ix[xi], &m->sorter);
+  sorter_wait(&m->sorter);
+  trace("index blocks sorted");
   int rc = 0;
-  for (int k = 0; k < so.njobs; k++) {
-    pthread_mutex_lock(&so.mu);
-    while (so.done <= k) pthread_cond_wait(&so.cv, &so.mu);
-    pthread_mutex_unlock(&so.mu);
-    if (rc) continue; /* let the worker finish before anything is freed */
-    ibuf *b = so.jobs[k].b;
-    const index_def *ix = so.jobs[k].ix;
-    trace(ix->name);
-    MDB_stat s;
-    mdb_stat(m->txn, ix->dbi, &s);
-    unsigned fl = s.ms_entries == 0 ? MDB_APPEND : 0;
-    MDB_cursor *cur;
-    if ((rc = mdb_cursor_open(m->txn, ix->dbi, &cur))) { rc = lmdb_err(m->e, rc, ix->name); continue; }
-    for (size_t i = 0; i < b->n; i++) {
-      MDB_val key = {b->e[i].klen, (void *)b->e[i].p}, v = {b->e[i].vlen, (void *)(b->e[i].p + b->e[i].klen)};
-      int r = mdb_cursor_put(cur, &key, &v, fl);
-      if (r == MDB_KEYEXIST && fl) r = mdb_cursor_put(cur, &key, &v, 0);
-      if (r) { rc = lmdb_err(m->e, r, ix->name); break; }
+  for (int ci = 0; ci < sc->ncolls && !rc; ci++)
+    for (int xi = 0; xi < sc->colls[ci].nindexes && !rc; xi++) {
+      ixbuf *b = &m->cs[ci].ix[xi];
+      if (!b->n) continue;
+      rc = ixbuf_write(b, m->txn, &sc->colls[ci].indexes[xi], m->e);
+      ixbuf_free(b);
+      trace(sc->colls[ci].indexes[xi].name);
     }
-    mdb_cursor_close(cur);
-  }
-  if (threaded) pthread_join(th, NULL);
-  for (int k = 0; k < so.njobs; k++) ibuf_free(so.jobs[k].b);
-  pthread_mutex_destroy(&so.mu);
-  pthread_cond_destroy(&so.cv);
-  free(so.jobs);
   return rc;
 }
 
@@ -871,13 +1020,13 @@ static void free_state(imp *m) {
   schema *sc = m->st->sc;
   if (m->cs)
     for (int ci = 0; ci < sc->ncolls; ci++) {
-      for (int xi = 0; xi < sc->colls[ci].nindexes; xi++) ibuf_free(&m->cs[ci].ix[xi]);
+      for (int xi = 0; xi < sc->colls[ci].nindexes; xi++) ixbuf_free(&m->cs[ci].ix[xi]);
       free(m->cs[ci].ix);
       kbuf_free(&m->cs[ci].last_id);
     }
   free(m->cs);
   m->cs = NULL;
-  for (size_t i = 0; i < m->npend; i++) { free(m->pend[i].value); free(m->pend[i].where); }
+  for (size_t i = 0; i < m->npend; i++) { free(m->pend[i].value); free(m->pend[i].at); }
   free(m->pend);
   m->pend = NULL;
   m->npend = m->cappend = 0;
@@ -896,7 +1045,7 @@ static int import_once(imp *m, char *const *files, int nfiles, char **bufs, size
   m->cs = calloc((size_t)sc->ncolls, sizeof *m->cs);
   m->ids = calloc((size_t)sc->ncolls, sizeof *m->ids);
   for (int ci = 0; ci < sc->ncolls; ci++) {
-    m->cs[ci].ix = calloc((size_t)sc->colls[ci].nindexes + 1, sizeof(ibuf));
+    m->cs[ci].ix = calloc((size_t)sc->colls[ci].nindexes + 1, sizeof(ixbuf));
     /* append only past the last stored id */
     MDB_cursor *cur;
     MDB_val k, d;
@@ -920,9 +1069,11 @@ static int import_once(imp *m, char *const *files, int nfiles, char **bufs, size
     const coll_def *t = &sc->colls[fd->ref];
     MDB_val r;
     int g = store_get(m->txn, t, p->value, strlen(p->value), &r);
-    if (g == MDB_NOTFOUND) add_error(m, "%s: field %s: value \"%s\" is not an id in %s", p->where, fd->name, p->value, t->name);
+    if (g == MDB_NOTFOUND) add_error(m, "%s: field %s: value \"%s\" is not an id in %s", p->at, fd->name, p->value, t->name);
     else if (g) m->fatal = lmdb_err(m->e, g, t->name);
   }
+  for (int ci = 0; ci < sc->ncolls && !m->fatal; ci++)
+    if (m->cs[ci].max_seq) m->fatal = store_note_seq(st, m->txn, &sc->colls[ci], m->cs[ci].max_seq, m->e);
   trace("rows written");
   if (!m->fatal && !m->nerr) m->fatal = flush_indexes(m);
   trace("indexes written");
@@ -960,7 +1111,9 @@ int import_files(kam_store *st, char *const *files, int nfiles, const import_opt
     m.e = e;
     m.max_err = o->max_errors > 0 ? o->max_errors : 10;
     datetime_now(m.now);
+    sorter_start(&m.sorter);
     rc = import_once(&m, files, nfiles, bufs, lens);
+    sorter_stop(&m.sorter); /* drains its queue: blocks are freed only after */
     long rows = m.rows;
     int nerr = m.nerr;
     if (nerr && !rc) {

@@ -506,7 +506,7 @@ int store_next_id(kam_store *st, MDB_txn *txn, const coll_def *c, char *out, siz
   }
 }
 
-int store_note_id(kam_store *st, MDB_txn *txn, const coll_def *c, const char *id, size_t n, kam_err *e) {
+int id_number(const coll_def *c, const char *id, size_t n, uint64_t *out) {
   size_t pl = strlen(c->prefix);
   if (n <= pl || n - pl > 18 || memcmp(id, c->prefix, pl)) return 0;
   uint64_t v = 0;
@@ -514,10 +514,21 @@ int store_note_id(kam_store *st, MDB_txn *txn, const coll_def *c, const char *id
     if (id[i] < '0' || id[i] > '9') return 0;
     v = v * 10 + (uint64_t)(id[i] - '0');
   }
+  *out = v;
+  return 1;
+}
+
+int store_note_seq(kam_store *st, MDB_txn *txn, const coll_def *c, uint64_t v, kam_err *e) {
   char key[200];
   snprintf(key, sizeof key, "seq:%s", c->name);
   if (v <= seq_get(txn, st, key)) return 0;
   return meta_put(txn, st, key, &v, 8, e);
+}
+
+int store_note_id(kam_store *st, MDB_txn *txn, const coll_def *c, const char *id, size_t n, kam_err *e) {
+  uint64_t v;
+  if (!id_number(c, id, n, &v)) return 0;
+  return store_note_seq(st, txn, c, v, e);
 }
 
 int store_audit(kam_store *st, MDB_txn *txn, const char *user, int op, const char *coll,

@@ -62,6 +62,9 @@ int store_delete(kam_store *st, MDB_txn *txn, const coll_def *c, const char *id,
 /* Next id of a collection: prefix + 6 digits (CL-000042). */
 int store_next_id(kam_store *st, MDB_txn *txn, const coll_def *c, char *out, size_t outlen,
                   kam_err *e);
+/* The number in an id of the collection's form (CL-000042 -> 42). */
+int id_number(const coll_def *c, const char *id, size_t n, uint64_t *out);
+int store_note_seq(kam_store *st, MDB_txn *txn, const coll_def *c, uint64_t v, kam_err *e);
 /* Keeps the sequence ahead of an explicit id of the collection's form. */
 int store_note_id(kam_store *st, MDB_txn *txn, const coll_def *c, const char *id, size_t n,
                   kam_err *e);
