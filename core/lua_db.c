@@ -18,22 +18,34 @@ static char FULL_SENTINEL; /* raised through Lua when the map fills */
 
 /* ---- snapshots ---------------------------------------------------------- */
 
-struct snap {
-  MDB_txn *txn;
-  int refs, alive;
-  snap *next;
-};
-
 /* The context lives in the state's extra space: found per row without a
  * registry lookup. */
 kam_ctx *kam_ctx_get(lua_State *L) { return *(kam_ctx **)lua_getextraspace(L); }
 
-static void snap_unref(kam_ctx *ctx, snap *s) {
-  if (!s || --s->refs > 0) return;
-  if (s->alive) mdb_txn_abort(s->txn);
-  for (snap **p = &ctx->snaps; *p; p = &(*p)->next)
-    if (*p == s) { *p = s->next; break; }
-  free(s);
+struct snap {
+  MDB_txn *txn;
+  unsigned long serial;
+  int refs;            /* open iterators on it */
+  int alive;
+  snap *next;
+};
+
+/* Entities carry their snapshot's serial, not a pointer or a reference: no
+ * finalizer per entity, so scanning millions of rows keeps the heap flat.
+ * A snapshot stays open until its statement ends; the struct is freed when
+ * it has ended and no iterator points at it. */
+static void snap_free_dead(kam_ctx *ctx) {
+  for (snap **p = &ctx->snaps; *p;) {
+    snap *s = *p;
+    if (!s->alive && !s->refs) { *p = s->next; free(s); }
+    else p = &s->next;
+  }
+}
+
+static void snap_release(kam_ctx *ctx, snap *s) {
+  if (!s) return;
+  s->refs--;
+  if (!s->alive && !s->refs) snap_free_dead(ctx);
 }
 
 static void snap_end(snap *s) {
@@ -41,9 +53,31 @@ static void snap_end(snap *s) {
   s->alive = 0;
 }
 
+static int snap_alive(kam_ctx *ctx, unsigned long serial) {
+  for (snap *s = ctx->snaps; s; s = s->next)
+    if (s->serial == serial) return s->alive;
+  return 0;
+}
+
 void kam_end_snapshots(kam_ctx *ctx) {
   for (snap *s = ctx->snaps; s; s = s->next) snap_end(s);
-  if (ctx->rsnap) { snap *s = ctx->rsnap; ctx->rsnap = NULL; snap_unref(ctx, s); }
+  ctx->rsnap = NULL;
+  snap_free_dead(ctx);
+}
+
+/* After a commit later reads need a fresh snapshot; the old one stays for
+ * the entities read from it, up to a bound on open readers. */
+#define MAX_OPEN_SNAPS 64
+static void snap_detach(kam_ctx *ctx) {
+  ctx->rsnap = NULL;
+  int open = 0;
+  for (snap *s = ctx->snaps; s; s = s->next) open += s->alive;
+  if (open >= MAX_OPEN_SNAPS) { /* end the oldest ones */
+    int keep = MAX_OPEN_SNAPS / 2;
+    for (snap *s = ctx->snaps; s; s = s->next)
+      if (s->alive && keep-- <= 0) snap_end(s);
+    snap_free_dead(ctx);
+  }
 }
 
 /* The transaction reads run in: the write txn inside kam.tx, else the read
@@ -59,8 +93,9 @@ static MDB_txn *read_txn(lua_State *L, kam_ctx *ctx, snap **out) {
       if (store_begin(ctx->st, 0, &txn, &e)) luaL_error(L, "%s", e.msg);
     }
     snap *s = calloc(1, sizeof *s);
+    static unsigned long serials;
     s->txn = txn;
-    s->refs = 1;
+    s->serial = ++serials;
     s->alive = 1;
     s->next = ctx->snaps;
     ctx->snaps = s;
@@ -230,7 +265,7 @@ static const char *to_field(lua_State *L, int idx, const field_def *f, kval *out
 
 typedef struct lentity {
   const coll_def *c;
-  snap *s;             /* NULL: owns a copy */
+  unsigned long serial; /* its snapshot; 0: owns a copy (read inside kam.tx) */
   const uint8_t *rec;
   size_t len;
   size_t idlen;
@@ -242,12 +277,12 @@ static void push_entity(lua_State *L, kam_ctx *ctx, const coll_def *c, snap *s, 
   size_t extra = idlen + 1 + (s ? 0 : len);
   lentity *e = lua_newuserdatauv(L, sizeof *e + extra, 0);
   e->c = c;
-  e->s = s;
+  e->serial = s ? s->serial : 0;
   e->idlen = idlen;
   memcpy(e->data, id, idlen);
   e->data[idlen] = 0;
   e->len = len;
-  if (s) { e->rec = rec; s->refs++; }
+  if (s) e->rec = rec;
   else { memcpy(e->data + idlen + 1, rec, len); e->rec = (uint8_t *)e->data + idlen + 1; }
   (void)ctx;
   luaL_setmetatable(L, MT_ENTITY);
@@ -259,7 +294,7 @@ const coll_def *kam_entity_coll(lua_State *L, int idx) { return ((lentity *)luaL
 
 static lentity *check_live(lua_State *L, int idx) {
   lentity *e = luaL_checkudata(L, idx, MT_ENTITY);
-  if (e->s && !e->s->alive)
+  if (e->serial && !snap_alive(kam_ctx_get(L), e->serial))
     luaL_error(L, "%s %s: this entity was read in a snapshot that has ended; read it again with db.%s:get(\"%s\")",
                e->c->name, e->data, e->c->name, e->data);
   return e;
@@ -287,12 +322,6 @@ static int entity_newindex(lua_State *L) {
   lentity *e = luaL_checkudata(L, 1, MT_ENTITY);
   return luaL_error(L, "%s %s is read-only; change it with db.%s:update(id, {%s = ...}) inside kam.tx",
                     e->c->name, e->data, e->c->name, luaL_optstring(L, 2, "field"));
-}
-
-static int entity_gc(lua_State *L) {
-  lentity *e = luaL_checkudata(L, 1, MT_ENTITY);
-  if (e->s) { snap_unref(kam_ctx_get(L), e->s); e->s = NULL; }
-  return 0;
 }
 
 static int entity_tostring(lua_State *L) {
@@ -523,7 +552,7 @@ static void liter_release(lua_State *L, liter *li) {
   if (li->s || (ctx->wtxn && ctx->wserial == li->wserial)) qiter_close(&li->it);
   else { li->it.cur = NULL; qiter_close(&li->it); }
   li->open = 0;
-  if (li->s) { snap_unref(ctx, li->s); li->s = NULL; }
+  if (li->s) { snap_release(ctx, li->s); li->s = NULL; }
 }
 
 static int iter_gc(lua_State *L) {
@@ -1271,7 +1300,7 @@ static int l_tx(lua_State *L) {
       if (!rc) {
         /* later reads must see what was written: a fresh snapshot; entities
          * read before keep their old one until the statement ends */
-        if (ctx->rsnap) { snap *s = ctx->rsnap; ctx->rsnap = NULL; snap_unref(ctx, s); }
+        snap_detach(ctx);
         return lua_gettop(L) - 2;
       }
       if (rc != KAM_EFULL) return luaL_error(L, "kam.tx: %s", e.msg);
@@ -1325,7 +1354,6 @@ void kam_lua_open_db(kam_ctx *ctx) {
   luaL_newmetatable(L, MT_ENTITY);
   lua_pushcfunction(L, entity_index); lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, entity_newindex); lua_setfield(L, -2, "__newindex");
-  lua_pushcfunction(L, entity_gc); lua_setfield(L, -2, "__gc");
   lua_pushcfunction(L, entity_tostring); lua_setfield(L, -2, "__tostring");
   lua_pushcfunction(L, entity_eq); lua_setfield(L, -2, "__eq");
   lua_pushcfunction(L, entity_pairs); lua_setfield(L, -2, "__pairs");
