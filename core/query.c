@@ -290,6 +290,7 @@ static int passes(qiter *it, kam_err *e) {
 
 /* Decodes the components of the current index key and the id after them. */
 static int decode_key(qiter *it) {
+  if (it->decoded) return 1;
   const uint8_t *p = it->key.mv_data, *end = p + it->key.mv_size;
   for (int i = 0; i < it->ix->nf; i++) {
     size_t k = key_get(p, end, it->q->c->fields[it->ix->f[i]].type, &it->comp[i]);
@@ -297,6 +298,7 @@ static int decode_key(qiter *it) {
     p += k;
   }
   it->id = kv_str((const char *)p, (size_t)(end - p));
+  it->decoded = 1;
   return 1;
 }
 
@@ -348,8 +350,11 @@ int qiter_next(qiter *it, kam_err *e) {
       if (rc) return -lmdb_err(e, rc, it->ix->name);
       it->scanned++;
       if (it->key.mv_size < plen || (plen && memcmp(it->key.mv_data, pre, plen))) { it->combo++; it->started = 0; continue; }
-      if (!decode_key(it)) return -kam_errf(e, KAM_EINTERNAL, "%s: malformed index entry", it->ix->name);
+      /* the key is decoded when something needs it: a range bound, a
+       * condition, a field or the id (a covered sum needs none of them) */
+      it->decoded = 0;
       if (it->range) {
+        if (!decode_key(it)) return -kam_errf(e, KAM_EINTERNAL, "%s: malformed index entry", it->ix->name);
         const kval *v = &it->comp[it->eqn];
         if (it->lo && it->lo_open && kval_cmp(v, it->lo) == 0) continue;
         if (it->hi) {
@@ -368,6 +373,8 @@ int qiter_next(qiter *it, kam_err *e) {
 }
 
 int qiter_record(qiter *it, MDB_val *rec, kam_err *e) {
+  if (it->kind == PLAN_INDEX && !it->decoded && !decode_key(it))
+    return -kam_errf(e, KAM_EINTERNAL, "%s: malformed index entry", it->ix->name);
   if (!it->rec_loaded) {
     int rc = store_get(it->txn, it->q->c, it->id.u.s.p, it->id.u.s.len, &it->rec);
     if (rc) return -lmdb_err(e, rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc, it->q->c->name);
@@ -378,8 +385,16 @@ int qiter_record(qiter *it, MDB_val *rec, kam_err *e) {
 }
 
 int qiter_field(qiter *it, int field, kval *out, kam_err *e) {
-  if (field == F_ID) { *out = it->id; return 1; }
   const coll_def *c = it->q->c;
+  if (it->kind == PLAN_INDEX && !it->decoded) {
+    for (int i = 0; i < it->ix->nc; i++) /* carried values need no key */
+      if (it->ix->carry[i] == field) {
+        if (!rec_find(it->val.mv_data, it->val.mv_size, c->fields[field].fid, out)) *out = kv_null();
+        return 1;
+      }
+    if (!decode_key(it)) return -kam_errf(e, KAM_EINTERNAL, "%s: malformed index entry", it->ix->name);
+  }
+  if (field == F_ID) { *out = it->id; return 1; }
   if (it->kind == PLAN_INDEX) {
     for (int i = 0; i < it->ix->nf; i++)
       if (it->ix->f[i] == field) {

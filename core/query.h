@@ -50,8 +50,9 @@ typedef struct qiter {
   int started;
   /* current row */
   MDB_val key, val;  /* index entry, or id -> record for a primary scan */
-  kval id;
+  kval id;          /* the current row's id: read it through qiter_field */
   kval comp[IDX_MAXF];
+  int decoded;       /* comp and id hold the current index key */
   int rec_loaded;
   MDB_val rec;
   int scanned;       /* entries visited (for tests of the plan) */
