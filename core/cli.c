@@ -185,7 +185,8 @@ static int lua_fail(lua_State *L) {
   while (*p && shown < 8) {
     const char *e = strchr(p + 1, '\n');
     size_t n = e ? (size_t)(e - p) : strlen(p);
-    if (memmem(p, n, ".lua:", 5) || memmem(p, n, "[string", 7)) {
+    /* the user's own frames: not C functions, not kam's wrappers */
+    if (!memmem(p, n, "[C]", 3) && !memmem(p, n, "(...tail calls...)", 18) && !memmem(p, n, "=export", 7)) {
       if (!shown++) fputs("  in:\n", stderr);
       fprintf(stderr, "  %.*s\n", (int)n - 1, p + 1);
     }
@@ -349,7 +350,7 @@ static int push_filtered(cli *c, const char *coll, const char *where) {
     kbuf_str(&src, "local __e = ... ; return function(__r) local _ENV = setmetatable({}, {__index = function(_, k) "
                    "if k == 'kam' or k == 'db' or k == 'math' or k == 'string' then return __e[k] end return __r[k] end}) return (");
     kbuf_str(&src, where);
-    kbuf_str(&src, "\n) end");
+    kbuf_str(&src, " ) end");
   } else {
     kbuf_str(&src, "return ");
     kbuf_str(&src, where);
@@ -359,7 +360,7 @@ static int push_filtered(cli *c, const char *coll, const char *where) {
     return lua_fail(L);
   }
   kbuf_free(&src);
-  lua_pushglobaltable(L);
+  if (expr) lua_pushglobaltable(L);
   if (sandbox_pcall(L, expr ? 1 : 0, 1) != LUA_OK) return lua_fail(L);
   if (!lua_istable(L, -1) && !lua_isfunction(L, -1)) return fail(KAM_EUSAGE, "--where: expected a table, a function or an expression");
   lua_getfield(L, -2, "where");
@@ -453,39 +454,25 @@ static int l_export_row(lua_State *L) {
   kbuf_reset(&x->b);
   if (x->fmt == FMT_JSON) kbuf_str(&x->b, x->n ? ",\n  {" : "\n  {");
   int first = 1;
+  kbuf tmp = {0};
   for (int i = 0; i < c->nfields; i++) {
-    kam_entity_field(L, 1, i);
-    kval v = kv_null();
-    kbuf tmp = {0};
-    int t = lua_type(L, -1);
-    if (t == LUA_TSTRING) { size_t n; const char *s = lua_tolstring(L, -1, &n); v = kv_str(s, n); }
-    else if (t == LUA_TNUMBER) v = lua_isinteger(L, -1) ? kv_int(lua_tointeger(L, -1)) : kv_num(lua_tonumber(L, -1));
-    else if (t == LUA_TBOOLEAN) v = kv_bool(lua_toboolean(L, -1));
+    kval v;
+    kam_entity_kval(L, 1, i, &v); /* stored values: lists and maps keep their order */
     if (x->fmt == FMT_CSV) {
       if (i) kbuf_byte(&x->b, ',');
-      if (t == LUA_TTABLE || v.tag == KV_STR || v.tag == KV_NUM) {
-        if (t == LUA_TTABLE) {
-          /* list and map fields travel as JSON text in one cell */
-          lua_getglobal(L, "__kam_json");
-          lua_pushvalue(L, -2);
-          lua_call(L, 1, 1);
-          size_t n;
-          const char *s = lua_tolstring(L, -1, &n);
-          kbuf_put(&tmp, s, n);
-          lua_pop(L, 1);
-        } else if (v.tag == KV_NUM) kbuf_printf(&tmp, "%.17g", v.u.n);
-        else kbuf_put(&tmp, v.u.s.p, v.u.s.len);
-        int q = 0;
-        for (size_t k = 0; k < tmp.len; k++) if (tmp.p[k] == ',' || tmp.p[k] == '"' || tmp.p[k] == '\n' || tmp.p[k] == '\r') q = 1;
-        if (q) {
-          kbuf_byte(&x->b, '"');
-          for (size_t k = 0; k < tmp.len; k++) { if (tmp.p[k] == '"') kbuf_byte(&x->b, '"'); kbuf_byte(&x->b, tmp.p[k]); }
-          kbuf_byte(&x->b, '"');
-        } else kbuf_put(&x->b, tmp.p, tmp.len);
-      } else if (v.tag != KV_NULL) {
-        json_kval(&x->b, &v);
-      }
-    } else if (t != LUA_TNIL) {
+      if (v.tag == KV_NULL) continue;
+      kbuf_reset(&tmp);
+      if (v.tag == KV_STR) kbuf_put(&tmp, v.u.s.p, v.u.s.len);
+      else if (v.tag == KV_NUM) kbuf_printf(&tmp, "%.17g", v.u.n);
+      else json_kval(&tmp, &v);
+      int q = 0;
+      for (size_t k = 0; k < tmp.len && !q; k++) q = tmp.p[k] == ',' || tmp.p[k] == '"' || tmp.p[k] == '\n' || tmp.p[k] == '\r';
+      if (q) {
+        kbuf_byte(&x->b, '"');
+        for (size_t k = 0; k < tmp.len; k++) { if (tmp.p[k] == '"') kbuf_byte(&x->b, '"'); kbuf_byte(&x->b, tmp.p[k]); }
+        kbuf_byte(&x->b, '"');
+      } else kbuf_put(&x->b, tmp.p, tmp.len);
+    } else if (v.tag != KV_NULL) {
       if (x->fmt == FMT_JSON) {
         kbuf_str(&x->b, first ? "" : ", ");
         json_str(&x->b, c->fields[i].name, strlen(c->fields[i].name));
@@ -495,38 +482,16 @@ static int l_export_row(lua_State *L) {
         kbuf_printf(&x->b, "%s: ", c->fields[i].name);
       }
       first = 0;
-      if (t == LUA_TTABLE) {
-        lua_getglobal(L, "__kam_json");
-        lua_pushvalue(L, -2);
-        lua_call(L, 1, 1);
-        size_t n;
-        const char *s = lua_tolstring(L, -1, &n);
-        kbuf_put(&x->b, s, n);
-        lua_pop(L, 1);
-      } else json_kval(&x->b, &v);
+      json_kval(&x->b, &v); /* JSON values are YAML flow values too */
       if (x->fmt == FMT_YAML) kbuf_byte(&x->b, '\n');
     }
-    kbuf_free(&tmp);
-    lua_pop(L, 1);
   }
+  kbuf_free(&tmp);
   if (x->fmt == FMT_CSV) kbuf_str(&x->b, "\r\n");
   if (x->fmt == FMT_JSON) kbuf_byte(&x->b, '}');
   fwrite(x->b.p, 1, x->b.len, stdout);
   x->n++;
   return 0;
-}
-
-static int l_json(lua_State *L) {
-  out_opts o = {FMT_JSON, 0, 0, NULL, 0};
-  char *buf;
-  size_t n;
-  FILE *f = open_memstream(&buf, &n);
-  out_value(L, 1, &o, f);
-  fclose(f);
-  while (n && buf[n - 1] == '\n') n--;
-  lua_pushlstring(L, buf, n);
-  free(buf);
-  return 1;
 }
 
 static int cmd_export(cli *c) {
@@ -540,8 +505,6 @@ static int cmd_export(cli *c) {
   if ((rc = push_filtered(c, c->args[0], opt(c, "--where")))) return rc;
   lua_State *L = c->ctx.L;
   export_st x = {fmt, schema_coll(c->sc, c->args[0]), 0, {0}};
-  lua_pushcfunction(L, l_json);
-  lua_setglobal(L, "__kam_json");
   if (fmt == FMT_CSV) {
     for (int i = 0; i < x.c->nfields; i++) printf("%s%s", i ? "," : "", x.c->fields[i].name);
     printf("\r\n");

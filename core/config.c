@@ -9,7 +9,8 @@ static char *dupn(const char *s) { return s ? strdup(s) : NULL; }
 
 static const char *const top_keys[] = {"db", "schema", "auth", "timezone", "map_size_mb", "users",
                                        "roles", "schedules", "policy", "report", "lang", "agency",
-                                       "alerts", NULL};
+                                       "alerts", "limits", NULL};
+static const char *const limit_keys[] = {"script_seconds", "memory_mb", "policy_seconds", NULL};
 static const char *const user_keys[] = {"id", "name", "role", "team", "staff", "os_user", "email", NULL};
 
 static int known(const char *const *list, const char *k) {
@@ -49,6 +50,8 @@ int config_load(kam_config **out, const char *path, kam_err *e) {
   snprintf(c->root, sizeof c->root, "%s", dir);
   c->utc_offset = 7 * 3600;
   c->map_size = (size_t)1 << 30;
+  c->script_seconds = 600;
+  c->memory_bytes = (size_t)2048 << 20;
   int rc = ydoc_load_file(&c->doc, path, e);
   if (rc) { free(c); return rc; }
   ydoc *d = &c->doc;
@@ -84,6 +87,20 @@ int config_load(kam_config **out, const char *path, kam_err *e) {
     long v = s ? strtol(s, &end, 10) : 0;
     if (!s || *end || v < 1 || v > (1L << 22)) { rc = ydoc_errf(d, n, e, KAM_EDATA, "map_size_mb: expected a whole number of MiB"); goto fail; }
     c->map_size = (size_t)v << 20;
+  }
+  if ((n = ydoc_map_get(d, root, "limits"))) {
+    if ((rc = expect_keys(d, n, limit_keys, "limits", e))) goto fail;
+    const char *names[] = {"script_seconds", "memory_mb"};
+    for (int i = 0; i < 2; i++) {
+      yaml_node_t *v = ydoc_map_get(d, n, names[i]);
+      if (!v) continue;
+      const char *s = ydoc_scalar(v);
+      char *end;
+      long x = s ? strtol(s, &end, 10) : -1;
+      if (!s || *end || x < 0 || x > 1000000) { rc = ydoc_errf(d, v, e, KAM_EDATA, "limits.%s: expected a whole number", names[i]); goto fail; }
+      if (i == 0) c->script_seconds = (int)x;
+      else c->memory_bytes = (size_t)x << 20;
+    }
   }
   if ((n = ydoc_map_get(d, root, "users"))) {
     if (n->type != YAML_SEQUENCE_NODE) { rc = ydoc_errf(d, n, e, KAM_EDATA, "users: expected a list"); goto fail; }

@@ -17,6 +17,8 @@ typedef struct kam_config {
   int auth_trust;        /* `auth: trust`: --as is honoured for anyone */
   int utc_offset;        /* seconds, from `timezone: +07:00` */
   size_t map_size;       /* initial map size in bytes */
+  int script_seconds;    /* a script or chunk running longer is stopped (0: never) */
+  size_t memory_bytes;   /* the Lua heap may not grow past this (0: no cap) */
   kam_user *users; int nusers;
   ydoc doc;              /* kept for kam.config */
 } kam_config;

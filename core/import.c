@@ -904,7 +904,59 @@ static void json_pos(const char *buf, const char *at, long *line, long *col) {
   }
 }
 
-static void import_json_list(imp *m, const char *path, const coll_def *c, cJSON *arr) {
+/* cJSON keeps no positions, so the records' places are found with a small
+ * scan of the text: the offsets of the objects at the records' depth, in
+ * document order (the order rows are read in). */
+typedef struct jpos {
+  const char *buf;
+  size_t len;
+  size_t *rec;    /* start of each record */
+  size_t nrec, next;
+} jpos;
+
+static void jpos_scan(jpos *j, const char *buf, size_t len, int depth_of_records) {
+  size_t cap = 0;
+  int depth = 0, in_str = 0;
+  j->buf = buf;
+  j->len = len;
+  for (size_t i = 0; i < len; i++) {
+    char ch = buf[i];
+    if (in_str) {
+      if (ch == '\\') i++;
+      else if (ch == '"') in_str = 0;
+      continue;
+    }
+    if (ch == '"') in_str = 1;
+    else if (ch == '{' || ch == '[') {
+      depth++;
+      if (ch == '{' && depth == depth_of_records) {
+        if (j->nrec == cap) { cap = cap ? cap * 2 : 256; j->rec = realloc(j->rec, sizeof *j->rec * cap); }
+        j->rec[j->nrec++] = i;
+      }
+    } else if (ch == '}' || ch == ']') depth--;
+  }
+}
+
+static void jpos_linecol(const jpos *j, size_t off, long *line, long *col) {
+  json_pos(j->buf, j->buf + off, line, col);
+}
+
+/* "file:line:col" of the record, or of one of its keys when key is given */
+static void jpos_where(const jpos *j, size_t rec, const char *key, const char *path, char *out, size_t n) {
+  long line, col;
+  if (!j || rec >= j->nrec) { snprintf(out, n, "%s", path); return; }
+  size_t off = j->rec[rec];
+  if (key) {
+    size_t end = rec + 1 < j->nrec ? j->rec[rec + 1] : j->len;
+    size_t kl = strlen(key);
+    for (size_t i = off; i + kl + 2 <= end; i++)
+      if (j->buf[i] == '"' && !memcmp(j->buf + i + 1, key, kl) && j->buf[i + kl + 1] == '"') { off = i; break; }
+  }
+  jpos_linecol(j, off, &line, &col);
+  snprintf(out, n, "%s:%ld:%ld", path, line, col);
+}
+
+static void import_json_list(imp *m, const char *path, const coll_def *c, cJSON *arr, jpos *jp) {
   if (!cJSON_IsArray(arr)) { add_error(m, "%s: %s: expected an array of objects", path, c->name); return; }
   kval *vals = calloc((size_t)c->nfields, sizeof *vals);
   kbuf *nested = calloc((size_t)c->nfields, sizeof *nested);
@@ -913,18 +965,21 @@ static void import_json_list(imp *m, const char *path, const coll_def *c, cJSON 
   int idx = 0;
   for (cJSON *row = arr->child; row && !m->fatal; row = row->next, idx++) {
     char where[600], why[600];
-    snprintf(where, sizeof where, "%s: %s[%d]", path, c->name, idx);
+    size_t rec = jp->next++;
+    jpos_where(jp, rec, NULL, path, where, sizeof where);
+    char at[600];
+#define AT(key) (jpos_where(jp, rec, (key), path, at, sizeof at), at)
     if (!cJSON_IsObject(row)) { add_error(m, "%s: expected an object", where); continue; }
     for (int i = 0; i < c->nfields; i++) vals[i] = kv_null();
     int bad = 0;
     for (cJSON *fv = row->child; fv; fv = fv->next) {
       int f = coll_field(c, fv->string);
-      if (f < 0) { add_error(m, "%s: unknown field '%s'", where, fv->string); bad = 1; continue; }
+      if (f < 0) { add_error(m, "%s: %s: unknown field '%s'", AT(fv->string), c->name, fv->string); bad = 1; continue; }
       const field_def *fd = &c->fields[f];
       if (cJSON_IsNull(fv)) continue;
       if (fd->type == FT_LIST || fd->type == FT_MAP) {
         if (fd->type == FT_LIST ? !cJSON_IsArray(fv) : !cJSON_IsObject(fv)) {
-          add_error(m, "%s: field %s: expected %s", where, fv->string, fd->type == FT_LIST ? "an array" : "an object");
+          add_error(m, "%s: %s field %s: expected %s", AT(fv->string), c->name, fv->string, fd->type == FT_LIST ? "an array" : "an object");
           bad = 1;
           continue;
         }
@@ -933,7 +988,7 @@ static void import_json_list(imp *m, const char *path, const coll_def *c, cJSON 
         val_get(nested[f].p, nested[f].p + nested[f].len, &vals[f]);
       } else if (cJSON_IsString(fv)) {
         if (!field_from_text(fd, fv->valuestring, strlen(fv->valuestring), &vals[f], conv[f], why, sizeof why)) {
-          add_error(m, "%s: field %s: value \"%.80s\" is not %s", where, fv->string, fv->valuestring, why);
+          add_error(m, "%s: %s field %s: value \"%.80s\" is not %s", AT(fv->string), c->name, fv->string, fv->valuestring, why);
           bad = 1;
         }
       } else if (cJSON_IsBool(fv)) {
@@ -947,15 +1002,11 @@ static void import_json_list(imp *m, const char *path, const coll_def *c, cJSON 
           vals[f] = kv_str(conv[f], strlen(conv[f]));
         } else vals[f] = d == (double)(int64_t)d && d > -9e18 && d < 9e18 ? kv_int((int64_t)d) : kv_num(d);
       } else {
-        add_error(m, "%s: field %s: expected a plain value", where, fv->string);
+        add_error(m, "%s: %s field %s: expected a plain value", AT(fv->string), c->name, fv->string);
         bad = 1;
       }
     }
     if (!bad) {
-      if (vals[F_ID].tag == KV_STR) {
-        size_t l = strlen(where);
-        snprintf(where + l, sizeof where - l, " (%.*s)", (int)vals[F_ID].u.s.len, vals[F_ID].u.s.p);
-      }
       row_loc loc = {NULL, 0, where};
       put_row(m, c, vals, &loc);
     }
@@ -976,18 +1027,22 @@ static void import_json(imp *m, const char *path, char *buf, size_t len) {
     add_error(m, "%s:%ld:%ld: malformed JSON", path, line, col);
     return;
   }
+  jpos jp = {0};
   if (cJSON_IsArray(root)) {
+    jpos_scan(&jp, buf, len, 2);
     const coll_def *c = target_coll(m, path);
-    if (c) import_json_list(m, path, c, root);
+    if (c) import_json_list(m, path, c, root, &jp);
   } else if (cJSON_IsObject(root)) {
+    jpos_scan(&jp, buf, len, 3);
     for (cJSON *k = root->child; k; k = k->next) {
       const coll_def *c = schema_coll(m->st->sc, k->string);
       if (!c) { add_error(m, "%s: no collection '%s' (see config/schema.yaml)", path, k->string); continue; }
-      import_json_list(m, path, c, k);
+      import_json_list(m, path, c, k, &jp);
     }
   } else {
     add_error(m, "%s: expected {\"collection\": [records]} or a list of records", path);
   }
+  free(jp.rec);
   cJSON_Delete(root);
 }
 

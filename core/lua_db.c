@@ -308,6 +308,13 @@ void kam_entity_field(lua_State *L, int idx, int field) {
   kam_push_kval(L, &v);
 }
 
+int kam_entity_kval(lua_State *L, int idx, int field, kval *out) {
+  lentity *e = check_live(L, idx);
+  if (field == F_ID) { *out = kv_str(e->data, e->idlen); return 1; }
+  if (!rec_find(e->rec, e->len, e->c->fields[field].fid, out)) *out = kv_null();
+  return 1;
+}
+
 static int entity_index(lua_State *L) {
   lentity *e = check_live(L, 1);
   size_t n;
@@ -1329,11 +1336,14 @@ static int db_index(lua_State *L) {
   const char *name = luaL_checkstring(L, 2);
   coll_def *c = schema_coll(ctx->sc, name);
   if (!c) return luaL_error(L, "db.%s: no such collection (see config/schema.yaml)", name);
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1; /* made before */
+  lua_pop(L, 1);
   lquery *lq = push_query(L, c, NULL);
   lq->is_coll = 1;
   lua_pushvalue(L, 2);
   lua_pushvalue(L, -2);
-  lua_rawset(L, 1); /* cache the collection object in db */
+  lua_rawset(L, lua_upvalueindex(1)); /* cached outside db, so db stays read-only */
   return 1;
 }
 
@@ -1375,7 +1385,8 @@ void kam_lua_open_db(kam_ctx *ctx) {
 
   lua_newtable(L); /* db */
   lua_newtable(L);
-  lua_pushcfunction(L, db_index); lua_setfield(L, -2, "__index");
+  lua_newtable(L);
+  lua_pushcclosure(L, db_index, 1); lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, db_newindex); lua_setfield(L, -2, "__newindex");
   lua_setmetatable(L, -2);
   lua_pushvalue(L, -1);

@@ -38,6 +38,8 @@ void kam_push_kval(lua_State *L, const kval *v);
 int kam_is_entity(lua_State *L, int idx);
 int kam_is_query(lua_State *L, int idx);
 const coll_def *kam_entity_coll(lua_State *L, int idx);
+/* The stored value of field i (valid while the entity is). */
+int kam_entity_kval(lua_State *L, int idx, int field, kval *out);
 /* Pushes field i of an entity (nil if absent). */
 void kam_entity_field(lua_State *L, int idx, int field);
 /* Pushes query results as a list of entities (for output). */

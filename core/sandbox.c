@@ -322,6 +322,28 @@ static void push_yaml(lua_State *L, ydoc *d, yaml_node_t *n, int depth) {
 
 static int ro_newindex(lua_State *L) { return luaL_error(L, "kam.config is read-only; edit config/kam.yaml"); }
 
+/* pairs() and # see through the read-only proxy to its contents */
+static int ro_next(lua_State *L) {
+  lua_settop(L, 2);
+  if (lua_next(L, 1)) return 2;
+  lua_pushnil(L);
+  return 1;
+}
+static int ro_pairs(lua_State *L) {
+  lua_getmetatable(L, 1);
+  lua_getfield(L, -1, "__index");
+  lua_pushcfunction(L, ro_next);
+  lua_insert(L, -2);
+  lua_pushnil(L);
+  return 3;
+}
+static int ro_len(lua_State *L) {
+  lua_getmetatable(L, 1);
+  lua_getfield(L, -1, "__index");
+  lua_pushinteger(L, (lua_Integer)lua_rawlen(L, -1));
+  return 1;
+}
+
 /* wraps the table on top into a read-only proxy, recursively */
 static void make_readonly(lua_State *L) {
   int t = lua_gettop(L);
@@ -340,10 +362,95 @@ static void make_readonly(lua_State *L) {
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, ro_newindex);
   lua_setfield(L, -2, "__newindex");
-  lua_pushvalue(L, t);
-  lua_setfield(L, -2, "__pairs_src");
+  lua_pushcfunction(L, ro_pairs);
+  lua_setfield(L, -2, "__pairs");
+  lua_pushcfunction(L, ro_len);
+  lua_setfield(L, -2, "__len");
   lua_setmetatable(L, -2);
   lua_replace(L, t);
+}
+
+/* ---- limits ------------------------------------------------------------------ */
+
+/* The heap is counted by the allocator; past the cap an allocation fails and
+ * Lua raises "not enough memory" (a string.rep bomb ends there). */
+typedef struct heap { size_t used, cap; } heap;
+static heap the_heap;
+
+static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  heap *h = ud;
+  if (!ptr) osize = 0;
+  if (nsize == 0) { free(ptr); h->used -= osize; return NULL; }
+  if (h->cap && nsize > osize && h->used + (nsize - osize) > h->cap) return NULL;
+  void *p = realloc(ptr, nsize);
+  if (p) h->used += nsize - osize;
+  return p;
+}
+
+/* The time budget: a count hook every million instructions compares the
+ * clock with the deadline. Once past it, the hook fires every few thousand
+ * instructions, so a pcall that swallows the error cannot keep the script
+ * alive. */
+static double deadline;
+static int budget_seconds;
+static int killed; /* the budget ran out: no pcall may catch that */
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void budget_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  if (now_s() < deadline) return;
+  killed = 1;
+  lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1000);
+  luaL_error(L, "stopped: the script ran longer than %d s (limits.script_seconds in kam.yaml)", budget_seconds);
+}
+
+static int panic(lua_State *L) {
+  fprintf(stderr, "kam: internal Lua error: %s\n", lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
+  return 0; /* Lua aborts */
+}
+
+/* pcall, xpcall and coroutine.resume pass a stop on instead of catching it */
+static int l_pcall(lua_State *L) {
+  luaL_checkany(L, 1);
+  int st = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+  if (st != LUA_OK && killed) return lua_error(L);
+  lua_pushboolean(L, st == LUA_OK);
+  lua_insert(L, 1);
+  return lua_gettop(L);
+}
+
+static int l_xpcall(lua_State *L) {
+  int n = lua_gettop(L);
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_pushvalue(L, 2);
+  lua_insert(L, 1);
+  lua_remove(L, 3); /* handler, f, args */
+  int st = lua_pcall(L, n - 2, LUA_MULTRET, 1);
+  if (st != LUA_OK && killed) return lua_error(L);
+  lua_pushboolean(L, st == LUA_OK);
+  lua_replace(L, 1);
+  return lua_gettop(L);
+}
+
+static int l_resume(lua_State *L) {
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  if (killed && !lua_toboolean(L, 1)) return lua_error(L);
+  return lua_gettop(L);
+}
+
+void sandbox_arm(lua_State *L, int seconds) {
+  budget_seconds = seconds;
+  killed = 0;
+  if (seconds <= 0) { lua_sethook(L, NULL, 0, 0); return; }
+  deadline = now_s() + seconds;
+  lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1000000);
 }
 
 /* ---- the state ------------------------------------------------------------ */
@@ -359,8 +466,11 @@ static void open_lib(lua_State *L, const char *name, lua_CFunction f) {
 }
 
 int sandbox_open(kam_ctx *ctx, kam_err *e) {
-  lua_State *L = luaL_newstate();
+  the_heap.used = 0;
+  the_heap.cap = ctx->cfg->memory_bytes;
+  lua_State *L = lua_newstate(limited_alloc, &the_heap);
   if (!L) return kam_errf(e, KAM_EINTERNAL, "lua: out of memory");
+  lua_atpanic(L, panic);
   ctx->L = L;
   open_lib(L, LUA_GNAME, luaopen_base);
   open_lib(L, LUA_TABLIBNAME, luaopen_table);
@@ -382,6 +492,13 @@ int sandbox_open(kam_ctx *ctx, kam_err *e) {
   lua_pushnil(L); lua_setfield(L, -2, "dump");
   lua_pop(L, 1);
   lua_pushcfunction(L, l_load); lua_setglobal(L, "load");
+  lua_pushcfunction(L, l_pcall); lua_setglobal(L, "pcall");
+  lua_pushcfunction(L, l_xpcall); lua_setglobal(L, "xpcall");
+  lua_getglobal(L, "coroutine");
+  lua_getfield(L, -1, "resume");
+  lua_pushcclosure(L, l_resume, 1);
+  lua_setfield(L, -2, "resume");
+  lua_pop(L, 1);
   lua_newtable(L); lua_setfield(L, LUA_REGISTRYINDEX, "kam.loaded");
   lua_pushcfunction(L, l_require); lua_setglobal(L, "require");
 
@@ -407,6 +524,7 @@ int sandbox_open(kam_ctx *ctx, kam_err *e) {
   lua_pushliteral(L, "0.1.0"); lua_setfield(L, -2, "version");
   lua_setglobal(L, "kam");
   kam_lua_open_db(ctx);
+  sandbox_arm(L, ctx->cfg->script_seconds);
   return 0;
 }
 

@@ -14,6 +14,8 @@ int sandbox_load(lua_State *L, const char *buf, size_t len, const char *name);
 /* Runs the function on top with n args in protected mode with a traceback;
  * on error leaves the message on the stack and returns non-zero. */
 int sandbox_pcall(lua_State *L, int nargs, int nres);
+/* Starts the time budget of a script (0: none). */
+void sandbox_arm(lua_State *L, int seconds);
 /* Formats integer đồng as 1.234.567 ₫ into out. */
 void fmt_money(char *out, size_t n, long long v, int with_symbol);
 

@@ -315,6 +315,7 @@ int store_reserve(kam_store *st, size_t bytes, kam_err *e) {
 }
 
 int store_get(MDB_txn *txn, const coll_def *c, const char *id, size_t idlen, MDB_val *rec) {
+  if (idlen == 0 || idlen > 400) return MDB_NOTFOUND; /* no such id can exist */
   MDB_val k = {idlen, (void *)id};
   return mdb_get(txn, c->dbi, &k, rec);
 }

@@ -5,8 +5,19 @@
 #include <stdio.h>
 #include <string.h>
 
-static int load(ydoc *d, yaml_parser_t *p, kam_err *e) {
+static int load(ydoc *d, yaml_parser_t *p, kam_err *e, const char *buf, size_t len) {
   if (!yaml_parser_load(p, &d->doc)) {
+    if (p->error == YAML_READER_ERROR && buf) {
+      /* the reader (bad UTF-8) reports a byte offset, not a position */
+      size_t line = 1, col = 1;
+      for (size_t i = 0; i < p->problem_offset && i < len; i++) {
+        if (buf[i] == '\n') { line++; col = 1; } else if (((unsigned char)buf[i] & 0xC0) != 0x80) col++;
+      }
+      int rc = kam_errf(e, KAM_EDATA, "%s:%zu:%zu: %s (save the file as UTF-8)", d->path, line, col,
+                        p->problem ? p->problem : "invalid text");
+      yaml_parser_delete(p);
+      return rc;
+    }
     int rc = kam_errf(e, KAM_EDATA, "%s:%zu:%zu: %s%s%s", d->path,
                       p->problem_mark.line + 1, p->problem_mark.column + 1,
                       p->problem ? p->problem : "invalid YAML",
@@ -27,7 +38,7 @@ int ydoc_load_file(ydoc *d, const char *path, kam_err *e) {
   yaml_parser_t p;
   yaml_parser_initialize(&p);
   yaml_parser_set_input_file(&p, f);
-  int rc = load(d, &p, e);
+  int rc = load(d, &p, e, NULL, 0);
   fclose(f);
   return rc;
 }
@@ -38,7 +49,7 @@ int ydoc_load_buf(ydoc *d, const char *name, const char *buf, size_t len, kam_er
   yaml_parser_t p;
   yaml_parser_initialize(&p);
   yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
-  return load(d, &p, e);
+  return load(d, &p, e, buf, len);
 }
 
 void ydoc_free(ydoc *d) {

@@ -1,0 +1,260 @@
+-- aggregate_test.lua — count, sum, avg, min, max (money, numbers, dates) and
+-- group with each aggregate, over whole collections, filters, predicates,
+-- sorted and limited queries. Expected values come from fixtures.yaml.
+-- helpers (each test file carries its own copy: require reads only rules/
+-- and scripts/)
+local passed, failed = 0, 0
+
+local function show(v)
+  if type(v) == "string" then return string.format("%q", v) end
+  if type(v) ~= "table" then return tostring(v) end
+  local keys = {}
+  for k in pairs(v) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  local out = {}
+  for _, k in ipairs(keys) do out[#out + 1] = tostring(k) .. "=" .. show(v[k]) end
+  return "{" .. table.concat(out, ", ") .. "}"
+end
+
+local function same(a, b)
+  if type(a) ~= "table" or type(b) ~= "table" then
+    if type(a) == "number" and type(b) == "number" then return a == b end
+    return a == b
+  end
+  for k, v in pairs(a) do if not same(v, b[k]) then return false end end
+  for k in pairs(b) do if a[k] == nil then return false end end
+  return true
+end
+
+local function test(name, fn)
+  local ok, err = pcall(fn)
+  if ok then passed = passed + 1
+  else
+    failed = failed + 1
+    print(("FAIL %s: %s"):format(name, tostring(err)))
+  end
+end
+
+-- eq(got, want): deep equality for tables
+local function eq(got, want, what)
+  if not same(got, want) then
+    error(("%sexpected %s, got %s"):format(what and (what .. ": ") or "", show(want), show(got)), 2)
+  end
+end
+
+local function near(got, want, what)
+  if type(got) ~= "number" or math.abs(got - want) > 1e-9 * math.max(1, math.abs(want)) then
+    error(("%sexpected about %s, got %s"):format(what and (what .. ": ") or "", show(want), show(got)), 2)
+  end
+end
+
+-- expect_error(fn, "substring", ...): fn raises, and the message holds every substring
+local function expect_error(fn, ...)
+  local ok, err = pcall(fn)
+  if ok then error("expected an error, got none", 2) end
+  err = tostring(err)
+  for _, s in ipairs{...} do
+    if not err:find(s, 1, true) then error(("error %q lacks %q"):format(err, s), 2) end
+  end
+  return err
+end
+
+local function sorted(t) table.sort(t) return t end
+
+local function finish()
+  print(("%d passed, %d failed"):format(passed, failed))
+  if failed > 0 then error(("%d test(s) failed"):format(failed), 0) end
+end
+
+-- ---- sum --------------------------------------------------------------------
+
+test("sum: money over a collection is an exact integer", function()
+  local s = db.invoices:sum("amount")
+  eq(s, 4740000000)
+  eq(math.type(s), "integer")
+  eq(db.clients:sum("annual_budget"), 39100000000)
+  eq(db.opportunities:sum("value"), 4400000000)
+end)
+
+test("sum: filtered", function()
+  eq(db.invoices:where{status = "overdue"}:sum("amount"), 905000000)
+  eq(db.invoices:where{status = "paid"}:sum("amount"), 2265000000)
+  eq(db.invoices:where{client = "CL-000001"}:sum("amount"), 2200000000)
+  eq(db.invoices:where{issued = {">=", kam.months_ago(12)}}:sum("amount"), 4235000000)
+  eq(db.invoices:where{client = "CL-000001", issued = {">=", kam.months_ago(12)}}:sum("amount"), 1700000000)
+  eq(db.invoices:where{client = "CL-000002", issued = {">=", kam.months_ago(12)}}:sum("amount"), 950000000)
+  eq(db.invoices:where{status = "overdue", due = {"<", "2026-09-01"}}:sum("amount"), 475000000)
+  eq(db.payments:where{invoice = "INV-000010"}:sum("amount"), 600000000)
+end)
+
+test("sum: nothing to add is 0", function()
+  eq(db.invoices:where{client = "CL-000012"}:sum("amount"), 0)
+  eq(db.payments:where{method = "card"}:sum("amount"), 0)
+  eq(math.type(db.payments:where{method = "card"}:sum("amount")), "integer")
+end)
+
+test("sum: over a predicate, a sort and a limit", function()
+  eq(db.invoices:where(function(i) return i.amount >= 250000000 end):sum("amount"), 3550000000)
+  eq(db.invoices:all():sort("amount", "desc"):limit(3):sum("amount"), 1800000000)
+  eq(db.invoices:all():limit(3):sum("amount") > 0, true)
+end)
+
+test("sum: numbers", function()
+  near(db.clients:sum("csat"), 4.6 + 4.1 + 3.8 + 4.9 + 3.5 + 2.9 + 4.3)
+  near(db.opportunities:where{stage = {"in", {"proposal", "negotiation"}}}:sum("probability"), 0.6 + 0.8 + 0.3 + 0.5)
+end)
+
+test("sum: the same through an index and through a scan", function()
+  local by_index = db.invoices:where{client = "CL-000005", issued = {">=", "2026-01-01"}}:sum("amount")
+  local by_scan = db.invoices:where(function(i) return i.client == "CL-000005" and i.issued >= "2026-01-01" end):sum("amount")
+  eq(by_index, 300000000)
+  eq(by_scan, by_index)
+  for _, st in ipairs{"draft", "issued", "paid", "overdue", "disputed"} do
+    local a = db.invoices:where{status = st}:sum("amount")
+    local b = 0
+    for inv in db.invoices:all():each() do if inv.status == st then b = b + inv.amount end end
+    eq(a, b, st)
+  end
+end)
+
+test("sum: an unknown field is an error", function()
+  expect_error(function() return db.invoices:sum("nope") end, "invoices", "nope")
+end)
+
+-- ---- avg ----------------------------------------------------------------------
+
+test("avg", function()
+  near(db.invoices:avg("amount"), 237000000)
+  near(db.invoices:where{status = "overdue"}:avg("amount"), 181000000)
+  near(db.opportunities:where{stage = "negotiation"}:avg("value"), 675000000)
+  near(db.clients:where{tier = "A"}:avg("annual_budget"), 26000000000 / 3)
+  -- nil values are left out, not counted as 0
+  near(db.clients:avg("csat"), (4.6 + 4.1 + 3.8 + 4.9 + 3.5 + 2.9 + 4.3) / 7)
+end)
+
+test("avg: of nothing is nil", function()
+  eq(db.invoices:where{client = "CL-000012"}:avg("amount"), nil)
+end)
+
+-- ---- min and max --------------------------------------------------------------
+
+test("min and max: money", function()
+  eq(db.invoices:min("amount"), 5000000)
+  eq(db.invoices:max("amount"), 700000000)
+  eq(math.type(db.invoices:max("amount")), "integer")
+  eq(db.invoices:where{status = "paid"}:min("amount"), 25000000)
+  eq(db.invoices:where{status = "paid"}:max("amount"), 600000000)
+  eq(db.clients:where{status = "active"}:min("annual_budget"), 500000000)
+end)
+
+test("min and max: dates", function()
+  eq(db.invoices:min("issued"), "2025-06-01")
+  eq(db.invoices:max("issued"), "2026-11-25")
+  eq(db.invoices:max("due"), "2026-12-25")
+  eq(db.invoices:where{status = "paid"}:min("paid_date"), "2025-11-10")
+  eq(db.invoices:where{status = "paid"}:max("paid_date"), "2026-09-20")
+  eq(db.invoices:where{client = "CL-000001"}:max("issued"), "2026-11-20")
+  eq(db.activities:where{client = "CL-000001"}:max("date"), "2026-11-24")
+  eq(db.staff:min("hire_date"), "2016-01-04")
+end)
+
+test("min and max: numbers, enums, strings; nil values are skipped", function()
+  near(db.clients:min("csat"), 2.9)
+  near(db.clients:max("csat"), 4.9)
+  eq(db.clients:min("tier"), "A")
+  eq(db.clients:max("tier"), "D")
+  eq(db.clients:min("name"), "Biti's")
+  eq(db.clients:max("name"), "Ăn Vặt Cô Ba")
+  eq(db.invoices:where{status = "overdue"}:max("paid_date"), nil)
+end)
+
+test("min and max: of nothing is nil", function()
+  eq(db.invoices:where{client = "CL-000012"}:min("amount"), nil)
+  eq(db.invoices:where{client = "CL-000012"}:max("issued"), nil)
+end)
+
+test("min and max: over a predicate and a limit", function()
+  eq(db.invoices:where(function(i) return i.client == "CL-000002" end):max("amount"), 400000000)
+  eq(db.invoices:all():sort("amount", "desc"):limit(4):min("amount"), 450000000)
+end)
+
+-- ---- count --------------------------------------------------------------------
+
+test("count", function()
+  eq(db.invoices:count(), 20)
+  eq(db.invoices:where{status = "issued"}:count(), 5)
+  eq(db.invoices:where{status = "disputed"}:count(), 1)
+  eq(db.invoices:where{issued = {"between", "2026-01-01", "2026-12-31"}}:count(), 17)
+  eq(db.clients:where(function(c) return c.strategic end):count(), 3)
+end)
+
+-- ---- group --------------------------------------------------------------------
+
+test("group: count (also the default)", function()
+  local by_tier = {A = 3, B = 3, C = 3, D = 2, ["(none)"] = 1}
+  eq(db.clients:all():group("tier", "count"), by_tier)
+  eq(db.clients:all():group("tier"), by_tier)
+  eq(db.invoices:all():group("status", "count"), {paid = 8, overdue = 5, issued = 5, disputed = 1, draft = 1})
+  eq(db.invoices:where{status = "overdue"}:group("client", "count"),
+     {["CL-000001"] = 1, ["CL-000002"] = 1, ["CL-000005"] = 2, ["CL-000010"] = 1})
+  eq(db.clients:all():group("city", "count"),
+     {["Hồ Chí Minh"] = 6, ["Hà Nội"] = 4, ["Đà Nẵng"] = 1, ["Tuyên Quang"] = 1})
+  eq(db.clients:all():group("strategic", "count"), {[true] = 3, [false] = 9})
+end)
+
+test("group: sum", function()
+  eq(db.opportunities:where{stage = {"in", {"proposal", "negotiation"}}}:group("owner", "sum", "value"),
+     {["ST-000002"] = 1050000000, ["ST-000004"] = 1500000000})
+  local by_status = db.invoices:all():group("status", "sum", "amount")
+  eq(by_status, {draft = 15000000, issued = 1475000000, paid = 2265000000, disputed = 80000000, overdue = 905000000})
+  eq(math.type(by_status.paid), "integer")
+  eq(db.invoices:all():group("client", "sum", "amount"), {
+    ["CL-000001"] = 2200000000, ["CL-000002"] = 950000000, ["CL-000003"] = 245000000,
+    ["CL-000004"] = 40000000, ["CL-000005"] = 300000000, ["CL-000006"] = 80000000,
+    ["CL-000007"] = 40000000, ["CL-000009"] = 820000000, ["CL-000010"] = 5000000,
+    ["CL-000011"] = 60000000})
+  eq(db.invoices:where{issued = {">=", kam.months_ago(12)}}:group("client", "sum", "amount")["CL-000001"], 1700000000)
+end)
+
+test("group: avg", function()
+  local g = db.opportunities:all():group("stage", "avg", "value")
+  near(g.proposal, 600000000)
+  near(g.negotiation, 675000000)
+  near(g.qualified, 500000000)
+  near(g.won, 700000000)
+  near(g.lost, 400000000)
+  near(g.lead, 125000000)
+  local n = 0
+  for _ in pairs(g) do n = n + 1 end
+  eq(n, 6)
+end)
+
+test("group: min and max", function()
+  eq(db.opportunities:all():group("stage", "min", "value"), {
+    proposal = 300000000, negotiation = 150000000, qualified = 500000000,
+    won = 700000000, lost = 400000000, lead = 100000000})
+  eq(db.opportunities:all():group("stage", "max", "value"), {
+    proposal = 900000000, negotiation = 1200000000, qualified = 500000000,
+    won = 700000000, lost = 400000000, lead = 150000000})
+  local last = db.invoices:all():group("client", "max", "issued")
+  eq(last["CL-000001"], "2026-11-20")
+  eq(last["CL-000010"], "2025-06-01")
+  eq(db.invoices:all():group("client", "min", "issued")["CL-000002"], "2026-01-10")
+  eq(db.activities:all():group("by", "max", "date"),
+     {["ST-000001"] = "2026-11-25", ["ST-000002"] = "2026-11-18", ["ST-000003"] = "2026-07-07",
+      ["ST-000004"] = "2026-11-01", ["ST-000005"] = "2026-11-26"})
+end)
+
+test("group: over a predicate and an empty query", function()
+  eq(db.invoices:where(function(i) return i.amount >= 400000000 end):group("client", "sum", "amount"),
+     {["CL-000001"] = 1650000000, ["CL-000002"] = 400000000, ["CL-000009"] = 600000000})
+  eq(db.invoices:where{client = "CL-000012"}:group("status", "sum", "amount"), {})
+end)
+
+test("group: mistakes are errors", function()
+  expect_error(function() return db.invoices:all():group("status", "median", "amount") end, "median")
+  expect_error(function() return db.invoices:all():group("nope", "count") end, "nope")
+  expect_error(function() return db.invoices:all():group("status", "sum", "nope") end, "nope")
+end)
+
+finish()

@@ -1,0 +1,167 @@
+-- sandbox_test.lua — scripts run without io, os.execute/getenv/exit,
+-- package, debug, dofile/loadfile, string.dump or binary chunks; require
+-- loads only from rules/ and scripts/ and refuses paths.
+-- helpers (each test file carries its own copy: require reads only rules/
+-- and scripts/)
+local passed, failed = 0, 0
+
+local function show(v)
+  if type(v) == "string" then return string.format("%q", v) end
+  if type(v) ~= "table" then return tostring(v) end
+  local keys = {}
+  for k in pairs(v) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  local out = {}
+  for _, k in ipairs(keys) do out[#out + 1] = tostring(k) .. "=" .. show(v[k]) end
+  return "{" .. table.concat(out, ", ") .. "}"
+end
+
+local function same(a, b)
+  if type(a) ~= "table" or type(b) ~= "table" then
+    if type(a) == "number" and type(b) == "number" then return a == b end
+    return a == b
+  end
+  for k, v in pairs(a) do if not same(v, b[k]) then return false end end
+  for k in pairs(b) do if a[k] == nil then return false end end
+  return true
+end
+
+local function test(name, fn)
+  local ok, err = pcall(fn)
+  if ok then passed = passed + 1
+  else
+    failed = failed + 1
+    print(("FAIL %s: %s"):format(name, tostring(err)))
+  end
+end
+
+-- eq(got, want): deep equality for tables
+local function eq(got, want, what)
+  if not same(got, want) then
+    error(("%sexpected %s, got %s"):format(what and (what .. ": ") or "", show(want), show(got)), 2)
+  end
+end
+
+local function near(got, want, what)
+  if type(got) ~= "number" or math.abs(got - want) > 1e-9 * math.max(1, math.abs(want)) then
+    error(("%sexpected about %s, got %s"):format(what and (what .. ": ") or "", show(want), show(got)), 2)
+  end
+end
+
+-- expect_error(fn, "substring", ...): fn raises, and the message holds every substring
+local function expect_error(fn, ...)
+  local ok, err = pcall(fn)
+  if ok then error("expected an error, got none", 2) end
+  err = tostring(err)
+  for _, s in ipairs{...} do
+    if not err:find(s, 1, true) then error(("error %q lacks %q"):format(err, s), 2) end
+  end
+  return err
+end
+
+local function sorted(t) table.sort(t) return t end
+
+local function finish()
+  print(("%d passed, %d failed"):format(passed, failed))
+  if failed > 0 then error(("%d test(s) failed"):format(failed), 0) end
+end
+
+test("no io", function()
+  eq(io, nil)
+  eq(_G.io, nil)
+end)
+
+test("os: only the clock and the calendar", function()
+  eq(os.execute, nil)
+  eq(os.getenv, nil)
+  eq(os.exit, nil)
+  eq(os.remove, nil)
+  eq(os.rename, nil)
+  eq(os.tmpname, nil)
+  eq(os.setlocale, nil)
+  eq(type(os.time), "function")
+  eq(type(os.clock), "function")
+  eq(os.date("!%Y", 0), "1970")
+end)
+
+test("no package, debug, dofile, loadfile, string.dump", function()
+  eq(package, nil)
+  eq(debug, nil)
+  eq(dofile, nil)
+  eq(loadfile, nil)
+  eq(string.dump, nil)
+  eq(("").dump, nil)
+  eq(_G.package, nil)
+  eq(rawget(_G, "debug"), nil)
+end)
+
+test("load: text chunks work", function()
+  eq(load("return 1 + 1")(), 2)
+  eq(load("return x", "chunk", "t", {x = 5})(), 5)
+  local f, err = load("return +")
+  eq(f, nil)
+  eq(type(err), "string")
+end)
+
+-- a complete Lua 5.4 binary chunk of `return 42` (string.dump(f, true) of a
+-- stock lua5.4, written out by hand since string.dump is gone here)
+local BINARY = "\x1b\x4c\x75\x61\x54\x00\x19\x93\x0d\x0a\x1a\x0a\x04\x08\x08\x78\x56\x00\x00\x00"
+  .. "\x00\x00\x00\x00\x00\x00\x00\x00\x28\x77\x40\x01\x80\x80\x80\x00\x01\x02\x84\x51\x00\x00"
+  .. "\x00\x01\x80\x14\x80\x46\x00\x02\x01\x46\x00\x01\x01\x80\x81\x01\x00\x00\x80\x80\x80\x80\x80"
+
+test("load: binary chunks are refused", function()
+  local ok, f, err = pcall(load, BINARY)
+  eq(ok and f ~= nil, false, "a binary chunk must not load")
+  if ok then eq(tostring(err):find("binary", 1, true) ~= nil or tostring(err):find("text", 1, true) ~= nil, true, "message: " .. tostring(err)) end
+  local ok2, f2 = pcall(load, BINARY, "bin", "b")
+  eq(ok2 and f2 ~= nil, false, "mode 'b' must not load a binary chunk either")
+  local ok3, f3 = pcall(load, BINARY, "bin", "bt")
+  eq(ok3 and f3 ~= nil, false, "mode 'bt' neither")
+end)
+
+test("load: a reader function is refused (it could hand over binary pieces)", function()
+  local parts, i = {BINARY}, 0
+  local ok, f = pcall(load, function() i = i + 1 return parts[i] end)
+  eq(ok and f ~= nil, false)
+end)
+
+test("require: a module of scripts/ loads", function()
+  local text = require "lib.text"
+  eq(type(text), "table")
+  eq(type(text.table), "function")
+  eq(require "lib.text", text) -- loaded once
+end)
+
+test("require: a missing module says where it looked", function()
+  expect_error(function() require "no_such_module_here" end, "no_such_module_here", "rules/", "scripts/")
+  expect_error(function() require "lib.no_such" end, "lib.no_such")
+end)
+
+test("require: paths are refused", function()
+  expect_error(function() require "../etc/passwd" end, "../etc/passwd")
+  expect_error(function() require "lib/text" end, "lib/text")
+  expect_error(function() require "/etc/passwd" end, "/etc/passwd")
+  expect_error(function() require "lib..text" end, "lib..text")
+  expect_error(function() require ".hidden" end, ".hidden")
+  expect_error(function() require "" end, "require")
+  expect_error(function() require "..%2fetc" end, "require")
+end)
+
+test("the standard libraries that are safe are there", function()
+  eq(type(string.format), "function")
+  eq(type(table.concat), "function")
+  eq(type(math.floor), "function")
+  eq(type(utf8.len), "function")
+  eq(utf8.len("Nguyễn"), 6)
+  eq(type(coroutine.wrap), "function")
+  eq(type(pcall), "function")
+  eq(type(print), "function")
+end)
+
+test("the string metatable gives nothing more", function()
+  local mt = getmetatable("")
+  eq(type(mt.__index), "table")
+  eq(mt.__index.dump, nil)
+end)
+
+finish()
