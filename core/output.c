@@ -105,6 +105,15 @@ void json_kval(kbuf *b, const kval *v) {
 
 static void json_lua(lua_State *L, int idx, kbuf *b, int depth);
 
+/* orders keys of any type: numbers before strings, then by value */
+static int key_less(lua_State *L) {
+  int ta = lua_type(L, 1), tb = lua_type(L, 2);
+  if (ta != tb) { lua_pushboolean(L, ta < tb); return 1; }
+  if (ta == LUA_TNUMBER || ta == LUA_TSTRING) { lua_pushboolean(L, lua_compare(L, 1, 2, LUA_OPLT)); return 1; }
+  lua_pushboolean(L, 0);
+  return 1;
+}
+
 static int is_array(lua_State *L, int idx) {
   lua_Integer n = (lua_Integer)lua_rawlen(L, idx), cnt = 0;
   lua_pushnil(L);
@@ -158,21 +167,39 @@ static void json_lua(lua_State *L, int idx, kbuf *b, int depth) {
       }
       kbuf_byte(b, ']');
     } else {
-      kbuf_byte(b, '{');
-      int first = 1;
+      /* keys in sorted order, so the same table always prints the same */
+      lua_newtable(L);
+      int keys = lua_gettop(L);
+      lua_Integer nk = 0;
       lua_pushnil(L);
       while (lua_next(L, idx)) {
-        if (!first) kbuf_byte(b, ',');
-        first = 0;
-        lua_pushvalue(L, -2);
+        lua_pop(L, 1);
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, keys, ++nk);
+      }
+      lua_getglobal(L, "table");
+      if (lua_istable(L, -1)) {
+        lua_getfield(L, -1, "sort");
+        lua_pushvalue(L, keys);
+        lua_pushcfunction(L, key_less);
+        lua_call(L, 2, 0);
+      }
+      lua_pop(L, 1);
+      kbuf_byte(b, '{');
+      for (lua_Integer i = 1; i <= nk; i++) {
+        if (i > 1) kbuf_byte(b, ',');
+        lua_rawgeti(L, keys, i);
+        lua_pushvalue(L, -1);
         size_t n;
         const char *k = luaL_tolstring(L, -1, &n);
         json_str(b, k, n);
         lua_pop(L, 2);
         kbuf_byte(b, ':');
+        lua_rawget(L, idx);
         json_lua(L, -1, b, depth + 1);
         lua_pop(L, 1);
       }
+      lua_pop(L, 1);
       kbuf_byte(b, '}');
     }
     return;
