@@ -7,6 +7,7 @@
 #include "kdate.h"
 #include "lua_db.h"
 #include "output.h"
+#include "policy.h"
 #include "sandbox.h"
 #include "store.h"
 #include <errno.h>
@@ -56,6 +57,9 @@ static const char *usage_text =
     "  run SCRIPT [ARGS...]               run a script (- reads standard input)\n"
     "  stats                              what the book holds\n"
     "  summary                            one screen about the book\n"
+    "  policy list|show|eval|whatif|history   decisions with reasons (kam policy --help)\n"
+    "  test [PATH...] [--coverage]        run policy tests\n"
+    "  check [PATH...]                    lint policies, scripts and config\n"
     "\n"
     "kam COMMAND --help tells more. Money is whole đồng; dates are YYYY-MM-DD.\n";
 
@@ -69,6 +73,15 @@ static const cmd_help helps[] = {
     {"eval", "usage: kam eval 'LUA'\n\nRuns the chunk against the book and prints what it returns, in --format.\nWrites go through kam.tx(function() ... end).\n"},
     {"run", "usage: kam run SCRIPT.lua [ARGS...]\n\nRuns a Lua script; its arguments are in the table arg (arg[0] is the script).\nA name without a folder is also looked for in scripts/. - reads standard input.\n"},
     {"stats", "usage: kam stats\n\nThe book's file, map, and the entities and index entries of each collection.\n"},
+    {"policy", "usage: kam policy list | show NAME | eval NAME [--id ID] [--explain] [--commit] [--strict]\n"
+               "       kam policy whatif NAME --with FILE [--sum FIELD_OR_EXPR] | history ID [NAME]\n\n"
+               "eval decides for every subject (or --id) in one snapshot and shows what changed since the\n"
+               "last committed decision; --commit stores the decisions and sets the policy's field.\n"
+               "whatif compares the committed version (or rules/NAME.lua) with FILE over the whole book\n"
+               "and writes nothing. history shows one subject's decisions and whether the data or the\n"
+               "policy changed them.\n"},
+    {"test", "usage: kam test [PATH...] [--coverage]\n\nRuns the policy tests (*_test.lua, rules/ by default); each test gets a fresh book\nfrom its fixture. Ends with \"N passed, N failed\".\n"},
+    {"check", "usage: kam check [PATH...]\n\nCompiles policies and scripts (rules/ and scripts/ by default) without running them and\nreports syntax errors, globals, unknown names and fields, and threshold bands that\noverlap or leave gaps. kam.yaml and schema.yaml are checked too.\n"},
     {"summary", "usage: kam summary\n\nOne screen: clients by tier and industry, revenue over 12 months, overdue\ninvoices by owner, pipeline by stage.\n"},
     {NULL, NULL}};
 
@@ -103,7 +116,7 @@ static int check_opts(cli *c, const char *cmd, const char *const *allowed) {
 /* options that take a value */
 static int takes_value(const char *o) {
   static const char *const v[] = {"--db", "--config", "--as", "--format", "--into", "--where",
-                                   "--fields", "--sort", "--limit", NULL};
+                                   "--fields", "--sort", "--limit", "--id", "--with", "--sum", NULL};
   for (int i = 0; v[i]; i++) if (!strcmp(v[i], o)) return 1;
   return 0;
 }
@@ -373,7 +386,7 @@ static int push_filtered(cli *c, const char *coll, const char *where) {
 }
 
 static int cmd_ls(cli *c) {
-  static const char *const ok[] = {"--where", "--fields", "--sort", "--limit", NULL};
+  static const char *const ok[] = {"--where", "--fields", "--sort", "--limit", "--id", "--with", "--sum", NULL};
   int rc = check_opts(c, "ls", ok);
   if (rc) return rc;
   if (c->nargs != 1) return fail(KAM_EUSAGE, "ls: which collection? (kam ls COLLECTION)");
@@ -624,11 +637,60 @@ static int cmd_summary(cli *c) {
   return run_file(c, path, "@scripts/summary.lua", 0, 1);
 }
 
+/* kam policy ..., kam test, kam check: the policy engine (policy.c) */
+static int run_policy(cli *c, const char *cmd, const char *const *ok) {
+  int rc = check_opts(c, cmd, ok);
+  if (rc) return rc;
+  /* test and check need no book of the user's: a temporary one will do */
+  char tmp[300] = "";
+  struct stat sb;
+  if (strcmp(cmd, "policy") && stat(book_path(c), &sb)) {
+    snprintf(tmp, sizeof tmp, "%s/kam-check.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(tmp)) return fail(KAM_EINTERNAL, "%s: cannot make a temporary folder", cmd);
+    strcat(tmp, "/book.db");
+    c->db = tmp;
+    rc = open_book(c, STORE_CREATE);
+  } else {
+    rc = open_book(c, STORE_MUST_EXIST);
+  }
+  if (!rc) rc = open_lua(c, 1);
+  if (!rc) rc = policy_command(&c->ctx, cmd, c->args, c->nargs, c->opts, c->nopts, c->fmt);
+  if (tmp[0]) {
+    sandbox_close(&c->ctx);
+    store_close(c->st);
+    c->st = NULL;
+    char lock[320];
+    snprintf(lock, sizeof lock, "%s-lock", tmp);
+    unlink(tmp);
+    unlink(lock);
+    *strrchr(tmp, '/') = 0;
+    rmdir(tmp);
+  }
+  return rc;
+}
+
+static int cmd_policy(cli *c) {
+  static const char *const ok[] = {"--id", "--explain", "--commit", "--strict", "--with", "--sum", NULL};
+  if (c->nargs < 1) return fail(KAM_EUSAGE, "policy: list, show NAME, eval NAME, whatif NAME --with FILE or history ID");
+  return run_policy(c, "policy", ok);
+}
+
+static int cmd_test(cli *c) {
+  static const char *const ok[] = {"--coverage", NULL};
+  return run_policy(c, "test", ok);
+}
+
+static int cmd_check(cli *c) {
+  static const char *const ok[] = {NULL};
+  return run_policy(c, "check", ok);
+}
+
 typedef struct command { const char *name; int (*fn)(cli *); int needs_config; } command;
 static const command commands[] = {
     {"init", cmd_init, 1}, {"import", cmd_import, 1}, {"export", cmd_export, 1},
     {"get", cmd_get, 1}, {"ls", cmd_ls, 1}, {"eval", cmd_eval, 1}, {"run", cmd_run, 1},
-    {"stats", cmd_stats, 1}, {"summary", cmd_summary, 1}, {NULL, NULL, 0}};
+    {"stats", cmd_stats, 1}, {"summary", cmd_summary, 1}, {"policy", cmd_policy, 1},
+    {"test", cmd_test, 1}, {"check", cmd_check, 1}, {NULL, NULL, 0}};
 
 int kam_main(int argc, char **argv) {
   cli c;

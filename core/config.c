@@ -51,6 +51,7 @@ int config_load(kam_config **out, const char *path, kam_err *e) {
   c->utc_offset = 7 * 3600;
   c->map_size = (size_t)1 << 30;
   c->script_seconds = 600;
+  c->policy_seconds = 1;
   c->memory_bytes = (size_t)2048 << 20;
   int rc = ydoc_load_file(&c->doc, path, e);
   if (rc) { free(c); return rc; }
@@ -90,8 +91,8 @@ int config_load(kam_config **out, const char *path, kam_err *e) {
   }
   if ((n = ydoc_map_get(d, root, "limits"))) {
     if ((rc = expect_keys(d, n, limit_keys, "limits", e))) goto fail;
-    const char *names[] = {"script_seconds", "memory_mb"};
-    for (int i = 0; i < 2; i++) {
+    const char *names[] = {"script_seconds", "memory_mb", "policy_seconds"};
+    for (int i = 0; i < 3; i++) {
       yaml_node_t *v = ydoc_map_get(d, n, names[i]);
       if (!v) continue;
       const char *s = ydoc_scalar(v);
@@ -99,7 +100,8 @@ int config_load(kam_config **out, const char *path, kam_err *e) {
       long x = s ? strtol(s, &end, 10) : -1;
       if (!s || *end || x < 0 || x > 1000000) { rc = ydoc_errf(d, v, e, KAM_EDATA, "limits.%s: expected a whole number", names[i]); goto fail; }
       if (i == 0) c->script_seconds = (int)x;
-      else c->memory_bytes = (size_t)x << 20;
+      else if (i == 1) c->memory_bytes = (size_t)x << 20;
+      else c->policy_seconds = (int)x;
     }
   }
   if ((n = ydoc_map_get(d, root, "users"))) {

@@ -18,6 +18,7 @@ typedef struct kam_config {
   int utc_offset;        /* seconds, from `timezone: +07:00` */
   size_t map_size;       /* initial map size in bytes */
   int script_seconds;    /* a script or chunk running longer is stopped (0: never) */
+  int policy_seconds;    /* the same for one evaluation of a policy */
   size_t memory_bytes;   /* the Lua heap may not grow past this (0: no cap) */
   kam_user *users; int nusers;
   ydoc doc;              /* kept for kam.config */

@@ -466,6 +466,34 @@ static int all_entities(lua_State *L, int idx, const coll_def **c) {
   return 1;
 }
 
+void out_records(lua_State *L, int idx, int cols, const out_opts *o, FILE *f) {
+  idx = lua_absindex(L, idx);
+  cols = lua_absindex(L, cols);
+  if (o->fmt == FMT_JSON || o->fmt == FMT_LUA || o->fmt == FMT_YAML) { out_value(L, idx, o, f); return; }
+  int n = (int)lua_rawlen(L, idx), ncol = (int)lua_rawlen(L, cols);
+  grid g;
+  grid_init(&g, ncol, n + 1);
+  for (int ci = 0; ci < ncol; ci++) {
+    lua_rawgeti(L, cols, ci + 1);
+    cell_text(L, -1, &g.cells[ci], FT_STRING, 0);
+    lua_pop(L, 1);
+    g.right[ci] = 1;
+  }
+  for (int i = 1; i <= n; i++) {
+    lua_rawgeti(L, idx, i);
+    for (int ci = 0; ci < ncol; ci++) {
+      lua_rawgeti(L, cols, ci + 1);
+      lua_gettable(L, -2);
+      if (lua_type(L, -1) != LUA_TNUMBER && !lua_isnil(L, -1)) g.right[ci] = 0;
+      cell_text(L, -1, &g.cells[i * ncol + ci], FT_NUMBER, o->fmt == FMT_TABLE);
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  grid_print(&g, o, f);
+  grid_free(&g);
+}
+
 static int cmp_keys(const void *a, const void *b) {
   const kbuf *x = a, *y = b;
   size_t n = x->len < y->len ? x->len : y->len;

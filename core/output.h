@@ -23,6 +23,9 @@ typedef struct out_opts {
 void out_value(lua_State *L, int idx, const out_opts *o, FILE *f);
 /* Renders a Lua list of entities of collection c. */
 void out_entities(lua_State *L, int idx, const coll_def *c, const out_opts *o, FILE *f);
+/* Renders a Lua list of records (tables) with the given column names (a Lua
+ * list at cols), in that order. */
+void out_records(lua_State *L, int idx, int cols, const out_opts *o, FILE *f);
 /* JSON string escaping into a buffer. */
 void json_str(kbuf *b, const char *s, size_t n);
 /* A stored value as JSON (lists and maps nested). */

@@ -1,0 +1,653 @@
+/* policy.c — see policy.h. The bindings below form the table `K` that the
+ * driver (policy.lua) receives; nothing of it is visible to policies. */
+#include "policy.h"
+#include "import.h"
+#include "kdate.h"
+#include "output.h"
+#include "record.h"
+#include "sandbox.h"
+#include "sha256.h"
+#include "store.h"
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+extern const unsigned char policy_lua[];
+extern const unsigned int policy_lua_len;
+
+typedef struct pstate {
+  kam_ctx *ctx;
+  int fmt;
+  char label[300];      /* "policy tiering, clients CL-0042" while a subject is evaluated */
+  int policy_seconds;
+  char tmpdir[256];     /* fresh books for kam test */
+  int nbooks;
+  kam_store *orig;      /* the book kam test started from */
+} pstate;
+
+static pstate *P_(lua_State *L) { return lua_touserdata(L, lua_upvalueindex(1)); }
+
+static int fail_kam(lua_State *L, kam_err *e) { return luaL_error(L, "%s", e->msg); }
+
+/* ---- files, hashes, chunks ----------------------------------------------- */
+
+static int k_read(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  FILE *f = fopen(path, "rb");
+  if (!f) { lua_pushnil(L); lua_pushfstring(L, "%s: cannot open: %s", path, strerror(errno)); return 2; }
+  kbuf b = {0};
+  char tmp[65536];
+  size_t k;
+  while ((k = fread(tmp, 1, sizeof tmp, f)) > 0) kbuf_put(&b, tmp, k);
+  fclose(f);
+  lua_pushlstring(L, b.len ? (const char *)b.p : "", b.len);
+  kbuf_free(&b);
+  return 1;
+}
+
+static int k_exists(lua_State *L) {
+  struct stat sb;
+  lua_pushboolean(L, stat(luaL_checkstring(L, 1), &sb) == 0 && S_ISREG(sb.st_mode));
+  return 1;
+}
+
+static int k_root(lua_State *L) {
+  lua_pushstring(L, P_(L)->ctx->cfg->root);
+  return 1;
+}
+
+/* files of a folder ending in suffix, sorted */
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int k_ls(lua_State *L) {
+  const char *dir = luaL_checkstring(L, 1), *suffix = luaL_optstring(L, 2, "");
+  DIR *d = opendir(dir);
+  lua_newtable(L);
+  if (!d) return 1;
+  char **names = NULL;
+  int n = 0, cap = 0;
+  struct dirent *de;
+  size_t sl = strlen(suffix);
+  while ((de = readdir(d))) {
+    size_t l = strlen(de->d_name);
+    if (de->d_name[0] == '.' || l < sl || strcmp(de->d_name + l - sl, suffix)) continue;
+    if (n == cap) { cap = cap ? cap * 2 : 32; names = realloc(names, sizeof *names * (size_t)cap); }
+    names[n++] = strdup(de->d_name);
+  }
+  closedir(d);
+  qsort(names, (size_t)n, sizeof *names, cmp_str);
+  for (int i = 0; i < n; i++) { lua_pushstring(L, names[i]); lua_rawseti(L, -2, i + 1); free(names[i]); }
+  free(names);
+  return 1;
+}
+
+static int k_sha256(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  char hex[65];
+  sha256_hex(s, n, hex);
+  lua_pushstring(L, hex);
+  return 1;
+}
+
+static int k_compile(lua_State *L) {
+  size_t n;
+  const char *src = luaL_checklstring(L, 1, &n);
+  const char *name = luaL_checkstring(L, 2);
+  if (sandbox_load(L, src, n, name) != LUA_OK) { lua_pushnil(L); lua_insert(L, -2); return 2; }
+  return 1;
+}
+
+/* Runs a compiled chunk in a fresh environment (its globals fall back to the
+ * sandbox's): every evaluation starts from nothing another left behind. */
+static int k_instantiate(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_settop(L, 1);
+  lua_newtable(L);
+  lua_newtable(L);
+  lua_pushglobaltable(L);
+  lua_setfield(L, -2, "__index");
+  lua_setmetatable(L, -2);
+  if (!lua_setupvalue(L, 1, 1)) lua_pop(L, 1);
+  lua_call(L, 0, 1);
+  return 1;
+}
+
+static int k_funcline(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_Debug ar;
+  lua_pushvalue(L, 1);
+  lua_getinfo(L, ">S", &ar);
+  lua_pushinteger(L, ar.linedefined);
+  lua_pushinteger(L, ar.lastlinedefined);
+  return 2;
+}
+
+/* the bytecode listing of a file, for kam check (luac from Debian's lua5.4) */
+static int k_luac(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  for (const char *p = path; *p; p++)
+    if (*p == '\'' || *p == '\\') { lua_pushnil(L); return 1; }
+  char cmd[2200];
+  snprintf(cmd, sizeof cmd, "luac5.4 -p -l -l '%s' 2>/dev/null", path);
+  FILE *f = popen(cmd, "r");
+  if (!f) { lua_pushnil(L); return 1; }
+  kbuf b = {0};
+  char tmp[65536];
+  size_t k;
+  while ((k = fread(tmp, 1, sizeof tmp, f)) > 0) kbuf_put(&b, tmp, k);
+  int st = pclose(f);
+  if (st != 0 || !b.len) { kbuf_free(&b); lua_pushnil(L); return 1; }
+  lua_pushlstring(L, (const char *)b.p, b.len);
+  kbuf_free(&b);
+  return 1;
+}
+
+/* ---- budgets -------------------------------------------------------------- */
+
+static int k_arm(lua_State *L) {
+  pstate *ps = P_(L);
+  snprintf(ps->label, sizeof ps->label, "%s", luaL_optstring(L, 1, ""));
+  sandbox_arm(L, ps->policy_seconds);
+  return 0;
+}
+
+static int k_disarm(lua_State *L) {
+  pstate *ps = P_(L);
+  ps->label[0] = 0;
+  sandbox_arm(L, ps->ctx->cfg->script_seconds);
+  return 0;
+}
+
+/* ---- JSON ------------------------------------------------------------------ */
+
+static int k_json(lua_State *L) {
+  luaL_checkany(L, 1);
+  out_opts o = {FMT_JSON, 0, 0, NULL, 0};
+  char *buf = NULL;
+  size_t n = 0;
+  FILE *f = open_memstream(&buf, &n);
+  out_value(L, 1, &o, f);
+  fclose(f);
+  while (n && buf[n - 1] == '\n') n--;
+  lua_pushlstring(L, buf, n);
+  free(buf);
+  return 1;
+}
+
+static void push_cjson(lua_State *L, const cJSON *j, int depth) {
+  luaL_checkstack(L, 4, "json");
+  if (depth > 64 || cJSON_IsNull(j)) lua_pushnil(L);
+  else if (cJSON_IsBool(j)) lua_pushboolean(L, cJSON_IsTrue(j));
+  else if (cJSON_IsNumber(j)) {
+    double d = j->valuedouble;
+    if (d == (double)(lua_Integer)d && d > -9e15 && d < 9e15) lua_pushinteger(L, (lua_Integer)d);
+    else lua_pushnumber(L, d);
+  } else if (cJSON_IsString(j)) lua_pushstring(L, j->valuestring);
+  else {
+    lua_newtable(L);
+    lua_Integer i = 1;
+    for (const cJSON *c = j->child; c; c = c->next) {
+      push_cjson(L, c, depth + 1);
+      if (cJSON_IsObject(j)) lua_setfield(L, -2, c->string);
+      else lua_rawseti(L, -2, i++);
+    }
+  }
+}
+
+static int k_unjson(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  cJSON *j = cJSON_ParseWithLength(s, n);
+  if (!j) { lua_pushnil(L); return 1; }
+  push_cjson(L, j, 0);
+  cJSON_Delete(j);
+  return 1;
+}
+
+/* K.print(value [, columns]): records with columns print in that order */
+static int k_print(lua_State *L) {
+  pstate *ps = P_(L);
+  out_opts o = {(out_fmt)ps->fmt, 1, 60, NULL, 0};
+  if (lua_istable(L, 2)) out_records(L, 1, 2, &o, stdout);
+  else out_value(L, 1, &o, stdout);
+  return 0;
+}
+
+static int k_format(lua_State *L) {
+  lua_pushstring(L, out_fmt_names[P_(L)->fmt]);
+  return 1;
+}
+
+/* ---- decisions, runs and policy sources -------------------------------- */
+
+/* Read txns here are short and separate from the statement's snapshot: the
+ * decisions are not part of what a policy reads. */
+static MDB_txn *begin_read(lua_State *L, kam_ctx *ctx) {
+  if (ctx->wtxn) return ctx->wtxn;
+  MDB_txn *txn;
+  kam_err e;
+  if (store_begin(ctx->st, 0, &txn, &e)) { fail_kam(L, &e); return NULL; }
+  return txn;
+}
+static void end_read(kam_ctx *ctx, MDB_txn *txn) { if (txn != ctx->wtxn) mdb_txn_abort(txn); }
+
+static void decision_prefix(kbuf *k, const char *id, size_t idlen, const char *policy) {
+  kbuf_put(k, id, idlen);
+  kbuf_byte(k, 0);
+  if (policy) { kbuf_str(k, policy); kbuf_byte(k, 0); }
+}
+
+static void push_decision(lua_State *L, const MDB_val *v) {
+  rec_iter it;
+  uint32_t fid;
+  kval x;
+  lua_newtable(L);
+  static const char *names[] = {"", "policy", "hash", "collection", "id", "result", "reasons", "time", "user", "run"};
+  if (!rec_iter_init(&it, v->mv_data, v->mv_size)) return;
+  while (rec_next(&it, &fid, &x)) {
+    if (fid < 1 || fid > DC_RUN) continue;
+    kam_push_kval(L, &x);
+    lua_setfield(L, -2, names[fid]);
+  }
+}
+
+/* K.last(id, policy) -> the newest decision or nil */
+static int k_last(lua_State *L) {
+  pstate *ps = P_(L);
+  size_t idlen;
+  const char *id = luaL_checklstring(L, 1, &idlen);
+  const char *policy = luaL_checkstring(L, 2);
+  MDB_txn *txn = begin_read(L, ps->ctx);
+  kbuf k = {0};
+  decision_prefix(&k, id, idlen, policy);
+  size_t plen = k.len;
+  for (int i = 0; i < 8; i++) kbuf_byte(&k, 0xFF);
+  MDB_cursor *cur;
+  MDB_val key = {k.len, k.p}, v;
+  int found = 0;
+  if (!mdb_cursor_open(txn, ps->ctx->st->decisions, &cur)) {
+    int rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+    rc = rc == MDB_NOTFOUND ? mdb_cursor_get(cur, &key, &v, MDB_LAST) : mdb_cursor_get(cur, &key, &v, MDB_PREV);
+    if (!rc && key.mv_size >= plen && !memcmp(key.mv_data, k.p, plen)) { push_decision(L, &v); found = 1; }
+    mdb_cursor_close(cur);
+  }
+  kbuf_free(&k);
+  end_read(ps->ctx, txn);
+  if (!found) lua_pushnil(L);
+  return 1;
+}
+
+/* K.history(id [, policy]) -> decisions, oldest first */
+static int k_history(lua_State *L) {
+  pstate *ps = P_(L);
+  size_t idlen;
+  const char *id = luaL_checklstring(L, 1, &idlen);
+  const char *policy = luaL_optstring(L, 2, NULL);
+  MDB_txn *txn = begin_read(L, ps->ctx);
+  kbuf k = {0};
+  decision_prefix(&k, id, idlen, policy);
+  MDB_cursor *cur;
+  MDB_val key = {k.len, k.p}, v;
+  lua_newtable(L);
+  lua_Integer n = 0;
+  if (!mdb_cursor_open(txn, ps->ctx->st->decisions, &cur)) {
+    for (int rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE); !rc; rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
+      if (key.mv_size < k.len || memcmp(key.mv_data, k.p, k.len)) break;
+      push_decision(L, &v);
+      lua_rawseti(L, -2, ++n);
+    }
+    mdb_cursor_close(cur);
+  }
+  kbuf_free(&k);
+  end_read(ps->ctx, txn);
+  /* oldest first across policies: by time, then run */
+  return 1;
+}
+
+static uint64_t next_seq(MDB_txn *txn, kam_store *st, const char *key, kam_err *e, int *rc) {
+  MDB_val v;
+  uint64_t n = 0;
+  if (!meta_get(txn, st, key, &v) && v.mv_size == 8) memcpy(&n, v.mv_data, 8);
+  n++;
+  *rc = meta_put(txn, st, key, &n, 8, e);
+  return n;
+}
+
+static kam_ctx *need_write(lua_State *L) {
+  kam_ctx *ctx = P_(L)->ctx;
+  if (!ctx->wtxn) luaL_error(L, "decisions are written only inside kam.tx");
+  return ctx;
+}
+
+/* K.put(run, policy, hash, coll, id, result_json, reasons) */
+static int k_put(lua_State *L) {
+  kam_ctx *ctx = need_write(L);
+  lua_Integer run = luaL_checkinteger(L, 1);
+  const char *policy = luaL_checkstring(L, 2), *hash = luaL_checkstring(L, 3), *coll = luaL_checkstring(L, 4);
+  size_t idlen, rlen;
+  const char *id = luaL_checklstring(L, 5, &idlen);
+  const char *res = luaL_checklstring(L, 6, &rlen);
+  luaL_checktype(L, 7, LUA_TTABLE);
+  kam_err e;
+  int rc;
+  uint64_t seq = next_seq(ctx->wtxn, ctx->st, "decision_seq", &e, &rc);
+  if (rc) return fail_kam(L, &e);
+  kbuf k = {0}, reasons = {0}, rec = {0};
+  decision_prefix(&k, id, idlen, policy);
+  for (int i = 7; i >= 0; i--) kbuf_byte(&k, (uint8_t)(seq >> (8 * i)));
+  lua_Integer nr = (lua_Integer)lua_rawlen(L, 7);
+  kbuf_uvarint(&reasons, (uint64_t)nr);
+  for (lua_Integer i = 1; i <= nr; i++) {
+    lua_rawgeti(L, 7, i);
+    size_t n;
+    const char *s = luaL_tolstring(L, -1, &n);
+    kval v = kv_str(s, n);
+    val_put(&reasons, &v);
+    lua_pop(L, 2);
+  }
+  char now[40];
+  datetime_now(now);
+  rec_builder rb = {0};
+  kval lv;
+  lv.tag = KV_LIST;
+  lv.u.s.p = (const char *)reasons.p;
+  lv.u.s.len = reasons.len;
+  rb_add(&rb, DC_POLICY, kv_str(policy, strlen(policy)));
+  rb_add(&rb, DC_HASH, kv_str(hash, strlen(hash)));
+  rb_add(&rb, DC_COLL, kv_str(coll, strlen(coll)));
+  rb_add(&rb, DC_ID, kv_str(id, idlen));
+  rb_add(&rb, DC_RESULT, kv_str(res, rlen));
+  rb_add(&rb, DC_REASONS, lv);
+  rb_add(&rb, DC_TIME, kv_str(now, strlen(now)));
+  rb_add(&rb, DC_USER, kv_str(ctx->user_id, strlen(ctx->user_id)));
+  rb_add(&rb, DC_RUN, kv_int(run));
+  rb_finish(&rb, &rec);
+  MDB_val key = {k.len, k.p}, val = {rec.len, rec.p};
+  rc = mdb_put(ctx->wtxn, ctx->st->decisions, &key, &val, 0);
+  rb_free(&rb);
+  kbuf_free(&k);
+  kbuf_free(&reasons);
+  kbuf_free(&rec);
+  if (rc) { lmdb_err(&e, rc, "decisions"); return fail_kam(L, &e); }
+  return 0;
+}
+
+/* K.run(policy, hash, mode, counts) -> run id; the run's record in `runs` */
+static int k_run(lua_State *L) {
+  kam_ctx *ctx = need_write(L);
+  const char *policy = luaL_checkstring(L, 1), *hash = luaL_checkstring(L, 2), *mode = luaL_checkstring(L, 3);
+  kam_err e;
+  int rc;
+  uint64_t run = next_seq(ctx->wtxn, ctx->st, "run_seq", &e, &rc);
+  if (rc) return fail_kam(L, &e);
+  char now[40];
+  datetime_now(now);
+  uint8_t kb[8];
+  for (int i = 0; i < 8; i++) kb[i] = (uint8_t)(run >> (56 - 8 * i));
+  rec_builder rb = {0};
+  kbuf rec = {0};
+  rb_add(&rb, 1, kv_str(policy, strlen(policy)));
+  rb_add(&rb, 2, kv_str(hash, strlen(hash)));
+  rb_add(&rb, 3, kv_str(mode, strlen(mode)));
+  rb_add(&rb, 4, kv_str(now, strlen(now)));
+  rb_add(&rb, 5, kv_str(ctx->user_id, strlen(ctx->user_id)));
+  rb_add(&rb, 6, kv_int(luaL_optinteger(L, 4, 0)));
+  rb_add(&rb, 7, kv_int(luaL_optinteger(L, 5, 0)));
+  rb_add(&rb, 8, kv_int(luaL_optinteger(L, 6, 0)));
+  rb_finish(&rb, &rec);
+  MDB_val key = {8, kb}, val = {rec.len, rec.p};
+  rc = mdb_put(ctx->wtxn, ctx->st->runs, &key, &val, 0);
+  rb_free(&rb);
+  kbuf_free(&rec);
+  if (rc) { lmdb_err(&e, rc, "runs"); return fail_kam(L, &e); }
+  lua_pushinteger(L, (lua_Integer)run);
+  return 1;
+}
+
+/* Policy texts are kept by hash, so a what-if can compare with the version
+ * whose decisions are in the book even after the file was edited. */
+static int k_save_source(lua_State *L) {
+  kam_ctx *ctx = need_write(L);
+  const char *name = luaL_checkstring(L, 1), *hash = luaL_checkstring(L, 2);
+  size_t n;
+  const char *src = luaL_checklstring(L, 3, &n);
+  char key[400];
+  kam_err e;
+  snprintf(key, sizeof key, "src:%s:%s", name, hash);
+  if (meta_put(ctx->wtxn, ctx->st, key, src, n, &e)) return fail_kam(L, &e);
+  snprintf(key, sizeof key, "cur:%s", name);
+  if (meta_put(ctx->wtxn, ctx->st, key, hash, strlen(hash), &e)) return fail_kam(L, &e);
+  return 0;
+}
+
+static int k_source(lua_State *L) {
+  pstate *ps = P_(L);
+  const char *name = luaL_checkstring(L, 1);
+  const char *hash = luaL_optstring(L, 2, NULL);
+  MDB_txn *txn = begin_read(L, ps->ctx);
+  char key[400];
+  MDB_val v;
+  int n = 0;
+  if (!hash) {
+    snprintf(key, sizeof key, "cur:%s", name);
+    if (!meta_get(txn, ps->ctx->st, key, &v)) { lua_pushlstring(L, v.mv_data, v.mv_size); hash = lua_tostring(L, -1); n = 1; }
+  }
+  if (hash) {
+    snprintf(key, sizeof key, "src:%s:%s", name, hash);
+    if (!meta_get(txn, ps->ctx->st, key, &v)) { lua_pushlstring(L, v.mv_data, v.mv_size); n++; }
+    else if (n) { lua_pushnil(L); n++; }
+  }
+  end_read(ps->ctx, txn);
+  if (!n) { lua_pushnil(L); return 1; }
+  if (n == 2) lua_insert(L, -2); /* source, hash */
+  return n;
+}
+
+/* ---- fresh books for kam test --------------------------------------------- */
+
+static int k_fresh_book(lua_State *L) {
+  pstate *ps = P_(L);
+  kam_ctx *ctx = ps->ctx;
+  if (ctx->wtxn) return luaL_error(L, "a fresh book cannot start inside kam.tx");
+  kam_end_snapshots(ctx);
+  if (!ps->tmpdir[0]) {
+    snprintf(ps->tmpdir, sizeof ps->tmpdir, "%s/kam-test.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(ps->tmpdir)) return luaL_error(L, "kam test: cannot make a temporary folder");
+    ps->orig = ctx->st;
+  } else if (ctx->st != ps->orig) {
+    char old[400];
+    snprintf(old, sizeof old, "%s/book%d.db", ps->tmpdir, ps->nbooks);
+    store_close(ctx->st);
+    unlink(old);
+    strcat(old, "-lock");
+    unlink(old);
+  }
+  char path[400];
+  snprintf(path, sizeof path, "%s/book%d.db", ps->tmpdir, ++ps->nbooks);
+  kam_err e;
+  kam_store *st;
+  if (store_open(&st, path, ctx->sc, STORE_CREATE, 16u << 20, &e)) return fail_kam(L, &e);
+  ctx->st = st;
+  return 0;
+}
+
+static void drop_test_books(pstate *ps) {
+  if (!ps->tmpdir[0]) return;
+  kam_ctx *ctx = ps->ctx;
+  if (ctx->st != ps->orig) {
+    kam_end_snapshots(ctx);
+    store_close(ctx->st);
+    ctx->st = ps->orig;
+  }
+  DIR *d = opendir(ps->tmpdir);
+  if (d) {
+    struct dirent *de;
+    char p[600];
+    while ((de = readdir(d)))
+      if (de->d_name[0] != '.') { snprintf(p, sizeof p, "%s/%s", ps->tmpdir, de->d_name); unlink(p); }
+    closedir(d);
+  }
+  rmdir(ps->tmpdir);
+  ps->tmpdir[0] = 0;
+}
+
+/* K.import(json_text) — fixtures, through the same validated import */
+static int k_import(lua_State *L) {
+  pstate *ps = P_(L);
+  size_t n;
+  const char *text = luaL_checklstring(L, 1, &n);
+  kam_ctx *ctx = ps->ctx;
+  kam_end_snapshots(ctx);
+  char path[400];
+  snprintf(path, sizeof path, "%s/fixture.json", ps->tmpdir[0] ? ps->tmpdir : "/tmp");
+  FILE *f = fopen(path, "wb");
+  if (!f) return luaL_error(L, "fixture: cannot write %s", path);
+  fwrite(text, 1, n, f);
+  fclose(f);
+  char *files[1] = {path};
+  import_opts io = {NULL, 0, ctx->user_id, 5};
+  import_stats stats;
+  kam_err e;
+  int rc = import_files(ctx->st, files, 1, &io, &stats, &e);
+  unlink(path);
+  if (rc) {
+    /* name the fixture, not the temporary file */
+    const char *m = strstr(e.msg, "fixture.json");
+    return luaL_error(L, "fixture%s", m ? m + 12 : e.msg);
+  }
+  lua_pushinteger(L, stats.rows);
+  return 1;
+}
+
+/* ---- coverage -------------------------------------------------------------- */
+
+static void cover_hook(lua_State *L, lua_Debug *ar) {
+  if (ar->event != LUA_HOOKLINE) return;
+  if (!lua_getinfo(L, "S", ar) || ar->source[0] != '@' || strncmp(ar->source, "@rules/", 7)) return;
+  if (strstr(ar->source, "_test.lua")) return;
+  lua_getfield(L, LUA_REGISTRYINDEX, "kam.coverage");
+  if (!lua_istable(L, -1)) { lua_pop(L, 1); return; }
+  if (lua_getfield(L, -1, ar->source + 1) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, ar->source + 1);
+  }
+  lua_rawgeti(L, -1, ar->currentline);
+  lua_Integer n = lua_tointeger(L, -1) + 1;
+  lua_pop(L, 1);
+  lua_pushinteger(L, n);
+  lua_rawseti(L, -2, ar->currentline);
+  lua_pop(L, 2);
+}
+
+static int k_coverage(lua_State *L) {
+  if (lua_toboolean(L, 1)) {
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, "kam.coverage");
+    lua_sethook(L, cover_hook, LUA_MASKLINE, 0); /* no time budget while measuring */
+    return 0;
+  }
+  lua_sethook(L, NULL, 0, 0);
+  sandbox_arm(L, P_(L)->ctx->cfg->script_seconds);
+  lua_getfield(L, LUA_REGISTRYINDEX, "kam.coverage");
+  return 1;
+}
+
+/* lines of a function and the functions it defines, for coverage totals */
+static int k_activelines(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_Debug ar;
+  lua_pushvalue(L, 1);
+  lua_getinfo(L, ">L", &ar);
+  return 1;
+}
+
+/* K.schema(coll) -> {name, prefix, fields = {{name, type, required, has_default, values, ref}}} or nil */
+static int k_schema(lua_State *L) {
+  const coll_def *c = schema_coll(P_(L)->ctx->sc, luaL_checkstring(L, 1));
+  if (!c) { lua_pushnil(L); return 1; }
+  lua_newtable(L);
+  lua_pushstring(L, c->name); lua_setfield(L, -2, "name");
+  lua_pushstring(L, c->prefix); lua_setfield(L, -2, "prefix");
+  lua_newtable(L);
+  for (int i = 0; i < c->nfields; i++) {
+    const field_def *f = &c->fields[i];
+    lua_newtable(L);
+    lua_pushstring(L, f->name); lua_setfield(L, -2, "name");
+    lua_pushstring(L, ftype_names[f->type]); lua_setfield(L, -2, "type");
+    lua_pushboolean(L, f->required); lua_setfield(L, -2, "required");
+    lua_pushboolean(L, f->has_def || i < 3); lua_setfield(L, -2, "has_default");
+    if (f->ref_name) { lua_pushstring(L, f->ref_name); lua_setfield(L, -2, "ref"); }
+    if (f->nvalues) {
+      lua_newtable(L);
+      for (int k = 0; k < f->nvalues; k++) { lua_pushstring(L, f->values[k]); lua_rawseti(L, -2, k + 1); }
+      lua_setfield(L, -2, "values");
+    }
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_setfield(L, -2, "fields");
+  return 1;
+}
+
+/* ---- the command ------------------------------------------------------------ */
+
+static const luaL_Reg kfuncs[] = {
+    {"read", k_read}, {"exists", k_exists}, {"root", k_root}, {"ls", k_ls}, {"sha256", k_sha256},
+    {"compile", k_compile}, {"instantiate", k_instantiate}, {"funcline", k_funcline},
+    {"luac", k_luac}, {"arm", k_arm}, {"disarm", k_disarm}, {"json", k_json}, {"unjson", k_unjson},
+    {"print", k_print}, {"format", k_format}, {"last", k_last}, {"history", k_history},
+    {"put", k_put}, {"run", k_run}, {"save_source", k_save_source}, {"source", k_source},
+    {"fresh_book", k_fresh_book}, {"import", k_import}, {"coverage", k_coverage},
+    {"activelines", k_activelines}, {"schema", k_schema}, {NULL, NULL}};
+
+int policy_command(kam_ctx *ctx, const char *cmd, char **args, int nargs, char **opts, int nopts, int fmt) {
+  lua_State *L = ctx->L;
+  pstate ps;
+  memset(&ps, 0, sizeof ps);
+  ps.ctx = ctx;
+  ps.fmt = fmt;
+  ps.policy_seconds = ctx->cfg->policy_seconds;
+  if (luaL_loadbufferx(L, (const char *)policy_lua, policy_lua_len, "=policy", "t") != LUA_OK) {
+    fprintf(stderr, "kam: %s\n", lua_tostring(L, -1));
+    return KAM_EINTERNAL;
+  }
+  lua_newtable(L);
+  lua_pushlightuserdata(L, &ps);
+  luaL_setfuncs(L, kfuncs, 1);
+  lua_pushstring(L, cmd);
+  lua_newtable(L);
+  for (int i = 0; i < nargs; i++) { lua_pushstring(L, args[i]); lua_rawseti(L, -2, i + 1); }
+  lua_newtable(L);
+  for (int i = 0; i < nopts; i++) {
+    const char *o = opts[i] + 2;
+    const char *eq = strchr(o, '=');
+    if (eq) { lua_pushlstring(L, o, (size_t)(eq - o)); lua_pushstring(L, eq + 1); }
+    else { lua_pushstring(L, o); lua_pushboolean(L, 1); }
+    lua_rawset(L, -3);
+  }
+  int st = sandbox_pcall(L, 4, 1);
+  int rc;
+  if (st != LUA_OK) {
+    const char *msg = lua_tostring(L, -1);
+    if (!msg) msg = "(error without a message)";
+    const char *tb = strstr(msg, "\nstack traceback:");
+    int n = tb ? (int)(tb - msg) : (int)strlen(msg);
+    if (ps.label[0]) fprintf(stderr, "kam: %s: %.*s\n", ps.label, n, msg);
+    else fprintf(stderr, "kam: %.*s\n", n, msg);
+    if (ps.label[0]) fputs("kam: nothing was committed\n", stderr);
+    rc = KAM_EDATA;
+  } else {
+    rc = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : 0;
+  }
+  lua_settop(L, 0);
+  kam_end_snapshots(ctx);
+  drop_test_books(&ps);
+  return rc;
+}
