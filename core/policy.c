@@ -219,6 +219,12 @@ static int k_print(lua_State *L) {
   return 0;
 }
 
+/* K.warn(msg): a line on stderr in the kam: where: what form */
+static int k_warn(lua_State *L) {
+  fprintf(stderr, "kam: %s\n", luaL_checkstring(L, 1));
+  return 0;
+}
+
 static int k_format(lua_State *L) {
   lua_pushstring(L, out_fmt_names[P_(L)->fmt]);
   return 1;
@@ -602,7 +608,7 @@ static const luaL_Reg kfuncs[] = {
     {"read", k_read}, {"exists", k_exists}, {"root", k_root}, {"ls", k_ls}, {"sha256", k_sha256},
     {"compile", k_compile}, {"instantiate", k_instantiate}, {"funcline", k_funcline},
     {"luac", k_luac}, {"arm", k_arm}, {"disarm", k_disarm}, {"json", k_json}, {"unjson", k_unjson},
-    {"print", k_print}, {"format", k_format}, {"last", k_last}, {"history", k_history},
+    {"print", k_print}, {"format", k_format}, {"warn", k_warn}, {"last", k_last}, {"history", k_history},
     {"put", k_put}, {"run", k_run}, {"save_source", k_save_source}, {"source", k_source},
     {"fresh_book", k_fresh_book}, {"import", k_import}, {"coverage", k_coverage},
     {"activelines", k_activelines}, {"schema", k_schema}, {NULL, NULL}};

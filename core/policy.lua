@@ -192,7 +192,7 @@ local function eval(name)
     K.print(out, opts.explain and {"id", "name", "result", "last", "changed", "reasons"} or {"id", "name", "result", "last", "changed"})
   end
   for _, f in ipairs(failures) do
-    kam.log("error", "policy %s, %s %s: %s", pol.name, pol.subject, f.id, f.error)
+    K.warn(string.format("policy %s, %s %s: %s", pol.name, pol.subject, f.id, f.error))
   end
   local committed = ""
   if opts.commit then
@@ -530,6 +530,7 @@ local function run_tests()
     end
   end
   print(string.format("%d passed, %d failed", passed, failed))
+  if failed > 0 then K.warn(string.format("%d of %d tests failed", failed, passed + failed)) end
   return failed > 0 and 1 or 0
 end
 
@@ -660,6 +661,7 @@ local function check()
   for _, p in ipairs(problems) do print(p) end
   print(string.format("config/kam.yaml and config/schema.yaml: valid; %d file%s checked, %d problem%s",
     #files, #files == 1 and "" or "s", #problems, #problems == 1 and "" or "s"))
+  if #problems > 0 then K.warn(string.format("check: %d problem%s", #problems, #problems == 1 and "" or "s")) end
   return #problems > 0 and 1 or 0
 end
 

@@ -1,9 +1,11 @@
 /* sandbox.c — see sandbox.h. */
 #include "sandbox.h"
 #include "kdate.h"
+#include "progress.h"
 #include <lauxlib.h>
 #include <lualib.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,7 +195,30 @@ static int l_log(lua_State *L) {
   lua_call(L, n - 1, 1);
   char now[40];
   datetime_now(now);
+  progress_hide();
   fprintf(stderr, "%s [%s] %s\n", now, level, lua_tostring(L, -1));
+  return 0;
+}
+
+/* print writes where results go (the REPL's .output), after taking a
+ * progress bar off the line. */
+static FILE *print_out;
+
+void sandbox_set_output(FILE *f) { print_out = f; }
+
+static int l_print(lua_State *L) {
+  FILE *f = print_out ? print_out : stdout;
+  int n = lua_gettop(L);
+  progress_hide();
+  for (int i = 1; i <= n; i++) {
+    size_t len;
+    const char *s = luaL_tolstring(L, i, &len);
+    if (i > 1) fputc('\t', f);
+    fwrite(s, 1, len, f);
+    lua_pop(L, 1);
+  }
+  fputc('\n', f);
+  fflush(f);
   return 0;
 }
 
@@ -376,24 +401,31 @@ static void make_readonly(lua_State *L) {
  * Lua raises "not enough memory" (a string.rep bomb ends there). */
 typedef struct heap { size_t used, cap; } heap;
 static heap the_heap;
+static int killed; /* a budget ran out: no pcall may catch that */
 
 static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   heap *h = ud;
   if (!ptr) osize = 0;
   if (nsize == 0) { free(ptr); h->used -= osize; return NULL; }
-  if (h->cap && nsize > osize && h->used + (nsize - osize) > h->cap) return NULL;
+  if (h->cap && nsize > osize && h->used + (nsize - osize) > h->cap) {
+    killed = 1; /* like the time budget: the script ends, whatever pcalls it */
+    return NULL;
+  }
   void *p = realloc(ptr, nsize);
   if (p) h->used += nsize - osize;
   return p;
 }
 
-/* The time budget: a count hook every million instructions compares the
- * clock with the deadline. Once past it, the hook fires every few thousand
- * instructions, so a pcall that swallows the error cannot keep the script
- * alive. */
+/* The time budget and Ctrl-C share one hook. The budget: a count hook every
+ * million instructions compares the clock with the deadline. Ctrl-C: the
+ * signal handler only sets a flag and asks for the hook at the next
+ * instruction (as lua.c's laction does). Once either fires, the hook comes
+ * back every few thousand instructions, so a pcall that swallows the error
+ * cannot keep the script alive. */
 static double deadline;
 static int budget_seconds;
-static int killed; /* the budget ran out: no pcall may catch that */
+static int killed; /* the budget ran out or Ctrl-C: no pcall may catch that */
+static volatile sig_atomic_t stop_requested;
 
 static double now_s(void) {
   struct timespec ts;
@@ -401,12 +433,26 @@ static double now_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void budget_hook(lua_State *L, lua_Debug *ar) {
+static void sandbox_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
-  if (now_s() < deadline) return;
+  if (stop_requested) sandbox_raise_stop(L);
+  if (budget_seconds <= 0 || now_s() < deadline) return;
   killed = 1;
-  lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1000);
+  lua_sethook(L, sandbox_hook, LUA_MASKCOUNT, 1000);
   luaL_error(L, "stopped: the script ran longer than %d s (limits.script_seconds in kam.yaml)", budget_seconds);
+}
+
+void sandbox_interrupt(lua_State *L) {
+  stop_requested = 1;
+  lua_sethook(L, sandbox_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+}
+
+int sandbox_stopping(void) { return stop_requested; }
+
+int sandbox_raise_stop(lua_State *L) {
+  killed = 1;
+  lua_sethook(L, sandbox_hook, LUA_MASKCOUNT, 1000);
+  return luaL_error(L, "interrupted");
 }
 
 static int panic(lua_State *L) {
@@ -448,9 +494,10 @@ static int l_resume(lua_State *L) {
 void sandbox_arm(lua_State *L, int seconds) {
   budget_seconds = seconds;
   killed = 0;
+  stop_requested = 0;
   if (seconds <= 0) { lua_sethook(L, NULL, 0, 0); return; }
   deadline = now_s() + seconds;
-  lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1000000);
+  lua_sethook(L, sandbox_hook, LUA_MASKCOUNT, 1000000);
 }
 
 /* ---- the state ------------------------------------------------------------ */
@@ -458,7 +505,7 @@ void sandbox_arm(lua_State *L, int seconds) {
 static const luaL_Reg kam_funcs[] = {
     {"today", l_today}, {"now", l_now}, {"months_ago", l_months_ago}, {"days_ago", l_days_ago},
     {"date_add", l_date_add}, {"days_between", l_days_between}, {"period", l_period},
-    {"log", l_log}, {NULL, NULL}};
+    {"log", l_log}, {"progress", progress_lua}, {NULL, NULL}};
 
 static void open_lib(lua_State *L, const char *name, lua_CFunction f) {
   luaL_requiref(L, name, f, 1);
@@ -492,6 +539,7 @@ int sandbox_open(kam_ctx *ctx, kam_err *e) {
   lua_pushnil(L); lua_setfield(L, -2, "dump");
   lua_pop(L, 1);
   lua_pushcfunction(L, l_load); lua_setglobal(L, "load");
+  lua_pushcfunction(L, l_print); lua_setglobal(L, "print");
   lua_pushcfunction(L, l_pcall); lua_setglobal(L, "pcall");
   lua_pushcfunction(L, l_xpcall); lua_setglobal(L, "xpcall");
   lua_getglobal(L, "coroutine");
@@ -530,6 +578,7 @@ int sandbox_open(kam_ctx *ctx, kam_err *e) {
 
 void sandbox_close(kam_ctx *ctx) {
   if (!ctx->L) return;
+  progress_reset();
   kam_end_snapshots(ctx);
   lua_close(ctx->L); /* __gc of entities and iterators releases the rest */
   ctx->L = NULL;
