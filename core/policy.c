@@ -29,6 +29,8 @@ typedef struct pstate {
   char tmpdir[256];     /* fresh books for kam test */
   int nbooks;
   kam_store *orig;      /* the book kam test started from */
+  MDB_txn *dtxn;        /* one read txn for decision look-ups during a run */
+  MDB_cursor *dcur;
 } pstate;
 
 static pstate *P_(lua_State *L) { return lua_touserdata(L, lua_upvalueindex(1)); }
@@ -168,7 +170,7 @@ static int k_disarm(lua_State *L) {
 
 static int k_json(lua_State *L) {
   luaL_checkany(L, 1);
-  out_opts o = {FMT_JSON, 0, 0, NULL, 0};
+  out_opts o = {.fmt = FMT_JSON};
   char *buf = NULL;
   size_t n = 0;
   FILE *f = open_memstream(&buf, &n);
@@ -213,7 +215,7 @@ static int k_unjson(lua_State *L) {
 /* K.print(value [, columns]): records with columns print in that order */
 static int k_print(lua_State *L) {
   pstate *ps = P_(L);
-  out_opts o = {(out_fmt)ps->fmt, 1, 60, NULL, 0};
+  out_opts o = {.fmt = (out_fmt)ps->fmt, .headers = 1, .max_width = 60};
   if (lua_istable(L, 2)) out_records(L, 1, 2, &o, stdout);
   else out_value(L, 1, &o, stdout);
   return 0;
@@ -263,30 +265,42 @@ static void push_decision(lua_State *L, const MDB_val *v) {
   }
 }
 
-/* K.last(id, policy) -> the newest decision or nil */
+/* K.last(id, policy) -> the newest decision or nil. One read transaction
+ * and cursor serve every look-up of a run. */
 static int k_last(lua_State *L) {
   pstate *ps = P_(L);
   size_t idlen;
   const char *id = luaL_checklstring(L, 1, &idlen);
   const char *policy = luaL_checkstring(L, 2);
-  MDB_txn *txn = begin_read(L, ps->ctx);
+  MDB_cursor *cur = ps->dcur;
+  if (ps->ctx->wtxn) {
+    if (mdb_cursor_open(ps->ctx->wtxn, ps->ctx->st->decisions, &cur)) { lua_pushnil(L); return 1; }
+  } else if (!cur) {
+    kam_err e;
+    if (store_begin(ps->ctx->st, 0, &ps->dtxn, &e)) return fail_kam(L, &e);
+    if (mdb_cursor_open(ps->dtxn, ps->ctx->st->decisions, &ps->dcur)) { lua_pushnil(L); return 1; }
+    cur = ps->dcur;
+  }
   kbuf k = {0};
   decision_prefix(&k, id, idlen, policy);
   size_t plen = k.len;
   for (int i = 0; i < 8; i++) kbuf_byte(&k, 0xFF);
-  MDB_cursor *cur;
   MDB_val key = {k.len, k.p}, v;
   int found = 0;
-  if (!mdb_cursor_open(txn, ps->ctx->st->decisions, &cur)) {
-    int rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
-    rc = rc == MDB_NOTFOUND ? mdb_cursor_get(cur, &key, &v, MDB_LAST) : mdb_cursor_get(cur, &key, &v, MDB_PREV);
-    if (!rc && key.mv_size >= plen && !memcmp(key.mv_data, k.p, plen)) { push_decision(L, &v); found = 1; }
-    mdb_cursor_close(cur);
-  }
+  int rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
+  rc = rc == MDB_NOTFOUND ? mdb_cursor_get(cur, &key, &v, MDB_LAST) : mdb_cursor_get(cur, &key, &v, MDB_PREV);
+  if (!rc && key.mv_size >= plen && !memcmp(key.mv_data, k.p, plen)) { push_decision(L, &v); found = 1; }
+  if (cur != ps->dcur) mdb_cursor_close(cur);
   kbuf_free(&k);
-  end_read(ps->ctx, txn);
   if (!found) lua_pushnil(L);
   return 1;
+}
+
+static void end_dtxn(pstate *ps) {
+  if (ps->dcur) mdb_cursor_close(ps->dcur);
+  if (ps->dtxn) mdb_txn_abort(ps->dtxn);
+  ps->dcur = NULL;
+  ps->dtxn = NULL;
 }
 
 /* K.history(id [, policy]) -> decisions, oldest first */
@@ -460,6 +474,7 @@ static int k_source(lua_State *L) {
 static int k_fresh_book(lua_State *L) {
   pstate *ps = P_(L);
   kam_ctx *ctx = ps->ctx;
+  end_dtxn(ps);
   if (ctx->wtxn) return luaL_error(L, "a fresh book cannot start inside kam.tx");
   kam_end_snapshots(ctx);
   if (!ps->tmpdir[0]) {
@@ -653,6 +668,7 @@ int policy_command(kam_ctx *ctx, const char *cmd, char **args, int nargs, char *
     rc = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : 0;
   }
   lua_settop(L, 0);
+  end_dtxn(&ps);
   kam_end_snapshots(ctx);
   drop_test_books(&ps);
   return rc;

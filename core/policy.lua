@@ -70,11 +70,27 @@ local function evaluate(pol, e)
   return ok, res, reasons
 end
 
-local function name_of(e)
-  local ok, n = pcall(function() return e.name end)
-  if ok and n then return n end
-  ok, n = pcall(function() return e.title or e.description end)
-  return ok and n or ""
+-- the field that names a subject, per collection
+local label_field = {}
+local function name_of(e, coll)
+  local f = label_field[coll]
+  if f == nil then
+    f = false
+    local sch = K.schema(coll)
+    for _, want in ipairs{"name", "title", "description", "kind"} do
+      for _, x in ipairs(sch.fields) do if not f and x.name == want then f = want end end
+    end
+    label_field[coll] = f
+  end
+  return f and e[f] or ""
+end
+
+-- results as stored: JSON, with the common scalars done here
+local function to_json(v)
+  local t = type(v)
+  if t == "string" and not v:find('[%c"\\]') then return '"' .. v .. '"' end
+  if math.type(v) == "integer" or t == "boolean" then return tostring(v) end
+  return K.json(v)
 end
 
 ------------------------------------------------------------------ kam policy list / show
@@ -171,14 +187,14 @@ local function eval(name)
     if not ok then
       if opts.strict then die("policy %s, %s %s: %s", pol.name, pol.subject, e.id, tostring(res)) end
       failures[#failures + 1] = {id = e.id, error = tostring(res)}
-      out[#out + 1] = {id = e.id, name = name_of(e), result = "(error)", last = last and show(K.unjson(last.result)) or "", changed = ""}
+      out[#out + 1] = {id = e.id, name = name_of(e, pol.subject), result = "(error)", last = last and show(K.unjson(last.result)) or "", changed = ""}
       return
     end
-    local json = K.json(res)
+    local json = to_json(res)
     local ch = not last or last.result ~= json
     if ch then changed = changed + 1 end
     rows[#rows + 1] = {id = e.id, result = res, json = json, reasons = reasons, changed = ch}
-    out[#out + 1] = {id = e.id, name = name_of(e), result = show(res),
+    out[#out + 1] = {id = e.id, name = name_of(e, pol.subject), result = show(res),
                      last = last and show(K.unjson(last.result)) or "", changed = ch and "yes" or ""}
     if opts.explain then out[#out].reasons = reasons end
   end)
@@ -278,7 +294,7 @@ local function whatif(name)
     t.amount = t.amount + m
     if a ~= b then
       nchanged = nchanged + 1
-      changes[#changes + 1] = {id = e.id, name = name_of(e), from = a, to = b, amount = m,
+      changes[#changes + 1] = {id = e.id, name = name_of(e, pol.subject), from = a, to = b, amount = m,
                                before = ok1 and w1 or {tostring(r1)}, after = ok2 and w2 or {tostring(r2)}}
     end
   end)
