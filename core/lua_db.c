@@ -6,7 +6,9 @@
  * leaves kam.tx. */
 #include "lua_db.h"
 #include "keyenc.h"
+#include "progress.h"
 #include "query.h"
+#include "sandbox.h"
 #include <lauxlib.h>
 #include <stdlib.h>
 #include <string.h>
@@ -550,6 +552,7 @@ typedef struct liter {
   snap *s;
   unsigned long wserial;
   int open;
+  progress pg;         /* each(): a bar on a terminal when the loop runs long */
 } liter;
 
 static void liter_release(lua_State *L, liter *li) {
@@ -559,6 +562,7 @@ static void liter_release(lua_State *L, liter *li) {
   if (li->s || (ctx->wtxn && ctx->wserial == li->wserial)) qiter_close(&li->it);
   else { li->it.cur = NULL; qiter_close(&li->it); }
   li->open = 0;
+  progress_end(&li->pg);
   if (li->s) { snap_release(ctx, li->s); li->s = NULL; }
 }
 
@@ -599,6 +603,7 @@ static void check_iter_alive(lua_State *L, liter *li) {
 static int iter_step(lua_State *L, liter *li) {
   kam_err e;
   check_iter_alive(L, li);
+  if (sandbox_stopping()) { liter_release(L, li); return sandbox_raise_stop(L); } /* Ctrl-C */
   int rc = qiter_next(&li->it, &e);
   if (rc < 0) { liter_release(L, li); return luaL_error(L, "%s", e.msg); }
   return rc;
@@ -1060,6 +1065,7 @@ static int each_step(lua_State *L) {
   for (;;) {
     if (!li->open || (lq->limit >= 0 && n >= lq->limit)) { liter_release(L, li); return 0; }
     if (!iter_step(L, li)) { liter_release(L, li); return 0; }
+    progress_tick(&li->pg, li->it.scanned);
     push_row_entity(L, li);
     lua_pushvalue(L, -1);
     if (!preds_pass(L, qidx, li)) { lua_pop(L, 1); continue; }
@@ -1088,7 +1094,10 @@ static int q_each(lua_State *L) {
     return 1;
   }
   lua_pushvalue(L, 1);
-  open_iter(L, lq, -1);
+  liter *li = open_iter(L, lq, -1);
+  /* a full scan knows how far it has to go; an index range does not */
+  long total = li->it.kind == PLAN_SCAN ? (long)store_count(li->it.txn, lq->q->c) : 0;
+  progress_start(&li->pg, lq->q->c->name, total, 1.0);
   lua_pushinteger(L, 0);
   lua_pushvalue(L, -2); /* the iterator again, as the to-be-closed value */
   lua_insert(L, -4);

@@ -401,7 +401,7 @@ static void make_readonly(lua_State *L) {
  * Lua raises "not enough memory" (a string.rep bomb ends there). */
 typedef struct heap { size_t used, cap; } heap;
 static heap the_heap;
-static int killed; /* a budget ran out: no pcall may catch that */
+static int killed; /* a budget ran out or Ctrl-C: no pcall may catch that */
 
 static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   heap *h = ud;
@@ -424,7 +424,6 @@ static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
  * cannot keep the script alive. */
 static double deadline;
 static int budget_seconds;
-static int killed; /* the budget ran out or Ctrl-C: no pcall may catch that */
 static volatile sig_atomic_t stop_requested;
 
 static double now_s(void) {

@@ -5,6 +5,7 @@
 #ifndef KAM_SANDBOX_H
 #define KAM_SANDBOX_H
 #include "lua_db.h"
+#include <stdio.h>
 
 /* Creates ctx->L with the sandbox, kam.* and db. */
 int sandbox_open(kam_ctx *ctx, kam_err *e);
@@ -14,8 +15,19 @@ int sandbox_load(lua_State *L, const char *buf, size_t len, const char *name);
 /* Runs the function on top with n args in protected mode with a traceback;
  * on error leaves the message on the stack and returns non-zero. */
 int sandbox_pcall(lua_State *L, int nargs, int nres);
-/* Starts the time budget of a script (0: none). */
+/* Starts the time budget of a script (0: none) and forgets an earlier
+ * Ctrl-C: the REPL re-arms before each statement. */
 void sandbox_arm(lua_State *L, int seconds);
+/* Ctrl-C: stops the running chunk at its next instruction with the error
+ * "interrupted", which no pcall inside it can catch. Safe in a signal
+ * handler (it only sets a flag and a hook). */
+void sandbox_interrupt(lua_State *L);
+/* Has Ctrl-C been pressed since the last sandbox_arm? For loops in C. */
+int sandbox_stopping(void);
+/* Raises the "interrupted" error; C must have released what it holds. */
+int sandbox_raise_stop(lua_State *L);
+/* Where print writes (NULL: standard output). */
+void sandbox_set_output(FILE *f);
 /* Formats integer đồng as 1.234.567 ₫ into out. */
 void fmt_money(char *out, size_t n, long long v, int with_symbol);
 
