@@ -58,7 +58,7 @@ function P.decide(plan, why)
     why("the period starts on %s", p.from)
     return {period = p.name, actual = actual, target = target, attainment = M.rate(attainment), status = "not_started"}
   end
-  if elapsed >= 1 then
+  if kam.today() > p.to then
     local band = B.find(T.final, M.rate(attainment))
     why("the period has ended: attainment %s, %s", M.pct(attainment), band.status)
     return {period = p.name, actual = actual, target = target, attainment = M.rate(attainment), status = band.status}
@@ -66,7 +66,7 @@ function P.decide(plan, why)
   local expected = target * elapsed
   local pace = actual / expected
   local band = B.find(T.pace, M.rate(pace))
-  why("%s of the period elapsed: %s expected by today, pace %s: %s", M.pct(elapsed), M.fmt(expected), M.pct(pace),
+  why("%s of the period elapsed (it ends %s): %s expected by today, pace %s: %s", M.pct(elapsed), p.to, M.fmt(expected), M.pct(pace),
     band.status)
   return {period = p.name, actual = actual, target = target, attainment = M.rate(attainment),
           expected = M.whole(expected), pace = M.rate(pace), status = band.status}
