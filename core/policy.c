@@ -29,6 +29,7 @@ typedef struct pstate {
   char tmpdir[256];     /* fresh books for kam test */
   int nbooks;
   kam_store *orig;      /* the book kam test started from */
+  int covering;         /* kam test --coverage: the line hook stays, budgets wait */
   MDB_txn *dtxn;        /* one read txn for decision look-ups during a run */
   MDB_cursor *dcur;
 } pstate;
@@ -152,17 +153,21 @@ static int k_luac(lua_State *L) {
 
 /* ---- budgets -------------------------------------------------------------- */
 
+/* Each evaluation: its budget, and modules loaded afresh (kam.loaded emptied;
+ * their compiled chunks are kept). */
 static int k_arm(lua_State *L) {
   pstate *ps = P_(L);
   snprintf(ps->label, sizeof ps->label, "%s", luaL_optstring(L, 1, ""));
-  sandbox_arm(L, ps->policy_seconds);
+  lua_newtable(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, "kam.loaded");
+  if (!ps->covering) sandbox_arm(L, ps->policy_seconds);
   return 0;
 }
 
 static int k_disarm(lua_State *L) {
   pstate *ps = P_(L);
   ps->label[0] = 0;
-  sandbox_arm(L, ps->ctx->cfg->script_seconds);
+  if (!ps->covering) sandbox_arm(L, ps->ctx->cfg->script_seconds);
   return 0;
 }
 
@@ -569,6 +574,7 @@ static void cover_hook(lua_State *L, lua_Debug *ar) {
 }
 
 static int k_coverage(lua_State *L) {
+  P_(L)->covering = lua_toboolean(L, 1);
   if (lua_toboolean(L, 1)) {
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, "kam.coverage");

@@ -295,14 +295,23 @@ static int l_require(lua_State *L) {
   for (int i = 0; i < 2; i++) {
     char path[2048];
     snprintf(path, sizeof path, "%s/%s/%s.lua", ctx->cfg->root, dirs[i], rel);
-    char *buf;
-    size_t n;
-    if (read_file(path, &buf, &n)) continue;
-    char chunk[600];
-    snprintf(chunk, sizeof chunk, "@%s/%s.lua", dirs[i], rel);
-    int st = sandbox_load(L, buf, n, chunk);
-    free(buf);
-    if (st != LUA_OK) return lua_error(L);
+    /* compiled once; run again whenever kam.loaded was reset (each policy
+     * evaluation), so a module's locals never carry over */
+    lua_getfield(L, LUA_REGISTRYINDEX, "kam.chunks");
+    if (lua_getfield(L, -1, path) != LUA_TFUNCTION) {
+      lua_pop(L, 1);
+      char *buf;
+      size_t n;
+      if (read_file(path, &buf, &n)) { lua_pop(L, 1); continue; }
+      char chunk[600];
+      snprintf(chunk, sizeof chunk, "@%s/%s.lua", dirs[i], rel);
+      int st = sandbox_load(L, buf, n, chunk);
+      free(buf);
+      if (st != LUA_OK) return lua_error(L);
+      lua_pushvalue(L, -1);
+      lua_setfield(L, -3, path);
+    }
+    lua_remove(L, -2);
     lua_pushstring(L, name);
     lua_call(L, 1, 1);
     if (lua_isnil(L, -1)) { lua_pop(L, 1); lua_pushboolean(L, 1); }
@@ -547,6 +556,7 @@ int sandbox_open(kam_ctx *ctx, kam_err *e) {
   lua_setfield(L, -2, "resume");
   lua_pop(L, 1);
   lua_newtable(L); lua_setfield(L, LUA_REGISTRYINDEX, "kam.loaded");
+  lua_newtable(L); lua_setfield(L, LUA_REGISTRYINDEX, "kam.chunks");
   lua_pushcfunction(L, l_require); lua_setglobal(L, "require");
 
   luaL_newlib(L, kam_funcs);
