@@ -9,6 +9,9 @@
 
 const char *const out_fmt_names[] = {"table", "json", "csv", "yaml", "lua", NULL};
 
+static int fit_width; /* see out_set_width */
+void out_set_width(int cols) { fit_width = cols > 0 ? cols : 0; }
+
 int out_fmt_parse(const char *s, out_fmt *f) {
   for (int i = 0; out_fmt_names[i]; i++)
     if (!strcmp(out_fmt_names[i], s)) { *f = (out_fmt)i; return 1; }
@@ -67,10 +70,14 @@ void json_str(kbuf *b, const char *s, size_t n) {
   kbuf_byte(b, '"');
 }
 
+/* the shortest of %.15g and %.17g that reads back as the same number */
 static void json_num(kbuf *b, double d) {
   if (!isfinite(d)) { kbuf_str(b, "null"); return; }
-  if (d == floor(d) && fabs(d) < 1e15) kbuf_printf(b, "%.1f", d);
-  else kbuf_printf(b, "%.17g", d);
+  if (d == floor(d) && fabs(d) < 1e15) { kbuf_printf(b, "%.0f", d); return; }
+  char s[40];
+  snprintf(s, sizeof s, "%.15g", d);
+  if (strtod(s, NULL) != d) snprintf(s, sizeof s, "%.17g", d);
+  kbuf_str(b, s);
 }
 
 void json_kval(kbuf *b, const kval *v) {
@@ -211,6 +218,311 @@ static void json_lua(lua_State *L, int idx, kbuf *b, int depth) {
   lua_pop(L, 1);
 }
 
+/* ---- Lua values as Lua, and as YAML ------------------------------------------ */
+
+/* Pushes the items of a table-like value as two lists, keys (false for an
+ * array item) and values: an entity's fields in schema order, a query's
+ * rows, a table's array part then its other keys sorted (through __pairs,
+ * so read-only proxies such as kam.config show their contents). */
+static void push_items(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  luaL_checkstack(L, 8, "output nesting");
+  lua_newtable(L);
+  int keys = lua_gettop(L);
+  lua_newtable(L);
+  int vals = keys + 1;
+  lua_Integer n = 0;
+  if (kam_is_entity(L, idx)) {
+    const coll_def *c = kam_entity_coll(L, idx);
+    for (int i = 0; i < c->nfields; i++) {
+      kam_entity_field(L, idx, i);
+      if (lua_isnil(L, -1)) { lua_pop(L, 1); continue; }
+      lua_rawseti(L, vals, ++n);
+      lua_pushstring(L, c->fields[i].name);
+      lua_rawseti(L, keys, n);
+    }
+    return;
+  }
+  if (kam_is_query(L, idx)) {
+    kam_query_list(L, idx);
+    lua_Integer m = (lua_Integer)lua_rawlen(L, -1);
+    for (lua_Integer i = 1; i <= m; i++) {
+      lua_rawgeti(L, -1, i);
+      lua_rawseti(L, vals, i);
+      lua_pushboolean(L, 0);
+      lua_rawseti(L, keys, i);
+    }
+    lua_pop(L, 1);
+    return;
+  }
+  if (luaL_getmetafield(L, idx, "__pairs") != LUA_TNIL) {
+    lua_pushvalue(L, idx);
+    lua_call(L, 1, 3);
+    int it = lua_gettop(L) - 2;
+    for (;;) {
+      lua_pushvalue(L, it);
+      lua_pushvalue(L, it + 1);
+      lua_pushvalue(L, it + 2);
+      lua_call(L, 2, 1);
+      if (lua_isnil(L, -1)) { lua_pop(L, 1); break; }
+      lua_pushvalue(L, -1);
+      lua_rawseti(L, keys, ++n);
+      lua_replace(L, it + 2);
+    }
+    lua_pop(L, 3);
+  } else {
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+      lua_pop(L, 1);
+      lua_pushvalue(L, -1);
+      lua_rawseti(L, keys, ++n);
+    }
+  }
+  lua_getglobal(L, "table");
+  if (lua_istable(L, -1) && lua_getfield(L, -1, "sort") == LUA_TFUNCTION) {
+    lua_pushvalue(L, keys);
+    lua_pushcfunction(L, key_less);
+    lua_call(L, 2, 0);
+    lua_pop(L, 1);
+  } else lua_pop(L, 2);
+  lua_Integer arr = 0;
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, keys, i);
+    lua_pushvalue(L, -1);
+    lua_gettable(L, idx);
+    lua_rawseti(L, vals, i);
+    if (arr == i - 1 && lua_isinteger(L, -1) && lua_tointeger(L, -1) == i) {
+      arr = i;
+      lua_pushboolean(L, 0);
+      lua_rawseti(L, keys, i);
+    }
+    lua_pop(L, 1);
+  }
+}
+
+static int is_collection(lua_State *L, int idx) {
+  return lua_istable(L, idx) || kam_is_entity(L, idx) || kam_is_query(L, idx);
+}
+
+static int is_ident(const char *s, size_t n) {
+  static const char *const kw[] = {"and", "break", "do", "else", "elseif", "end", "false", "for",
+                                   "function", "goto", "if", "in", "local", "nil", "not", "or",
+                                   "repeat", "return", "then", "true", "until", "while", NULL};
+  if (!n || (s[0] >= '0' && s[0] <= '9')) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_')) return 0;
+  for (int i = 0; kw[i]; i++) if (strlen(kw[i]) == n && !memcmp(kw[i], s, n)) return 0;
+  return 1;
+}
+
+static void lua_quote(kbuf *b, const char *s, size_t n) {
+  kbuf_byte(b, '"');
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c == '"' || c == '\\') { kbuf_byte(b, '\\'); kbuf_byte(b, c); }
+    else if (c == '\n') kbuf_str(b, "\\n");
+    else if (c == '\t') kbuf_str(b, "\\t");
+    else if (c == '\r') kbuf_str(b, "\\r");
+    else if (c < 0x20 || c == 0x7f) kbuf_printf(b, "\\%d", c);
+    else kbuf_byte(b, c);
+  }
+  kbuf_byte(b, '"');
+}
+
+static void lua_scalar(lua_State *L, int idx, kbuf *b) {
+  switch (lua_type(L, idx)) {
+  case LUA_TNIL: kbuf_str(b, "nil"); return;
+  case LUA_TBOOLEAN: kbuf_str(b, lua_toboolean(L, idx) ? "true" : "false"); return;
+  case LUA_TNUMBER:
+    if (!lua_isinteger(L, idx)) {
+      double d = lua_tonumber(L, idx);
+      if (d != d) { kbuf_str(b, "0/0"); return; }
+      if (isinf(d)) { kbuf_str(b, d > 0 ? "math.huge" : "-math.huge"); return; }
+    }
+    break;
+  case LUA_TSTRING: { size_t n; const char *s = lua_tolstring(L, idx, &n); lua_quote(b, s, n); return; }
+  default: break;
+  }
+  size_t n;
+  const char *s = luaL_tolstring(L, idx, &n);
+  if (lua_type(L, idx) != LUA_TNUMBER) kbuf_byte(b, '<');
+  kbuf_put(b, s, n);
+  if (lua_type(L, idx) != LUA_TNUMBER) kbuf_byte(b, '>');
+  lua_pop(L, 1);
+}
+
+static void lua_key(lua_State *L, int idx, kbuf *b) {
+  size_t n;
+  if (lua_type(L, idx) == LUA_TSTRING) {
+    const char *s = lua_tolstring(L, idx, &n);
+    if (is_ident(s, n)) { kbuf_put(b, s, n); return; }
+  }
+  kbuf_byte(b, '[');
+  lua_scalar(L, idx, b);
+  kbuf_byte(b, ']');
+}
+
+/* Marks the table at idx as being printed (seen is a stack index); returns 0
+ * for a table already on the way down (a cycle). */
+static int enter(lua_State *L, int idx, int seen, int on) {
+  if (!lua_istable(L, idx)) return 1;
+  if (on) {
+    lua_pushvalue(L, idx);
+    int was = lua_rawget(L, seen) != LUA_TNIL;
+    lua_pop(L, 1);
+    if (was) return 0;
+  }
+  lua_pushvalue(L, idx);
+  if (on) lua_pushboolean(L, 1); else lua_pushnil(L);
+  lua_rawset(L, seen);
+  return 1;
+}
+
+/* Writes the value on one line; returns 0 when it grew past limit columns
+ * (bytes bound the work; display columns decide). */
+static int lua_inline(lua_State *L, int idx, kbuf *b, size_t limit, int seen, int depth) {
+  idx = lua_absindex(L, idx);
+  size_t start = b->len;
+  if (!is_collection(L, idx)) {
+    lua_scalar(L, idx, b);
+    return b->len - start <= limit || utf8_width((const char *)b->p + start, b->len - start) <= limit;
+  }
+  if (depth > 16) { kbuf_str(b, "{...}"); return 1; }
+  if (!enter(L, idx, seen, 1)) { kbuf_str(b, "<cycle>"); return 1; }
+  push_items(L, idx);
+  int keys = lua_gettop(L) - 1;
+  lua_Integer n = (lua_Integer)lua_rawlen(L, keys);
+  kbuf_byte(b, '{');
+  int ok = 1;
+  for (lua_Integer i = 1; i <= n && ok; i++) {
+    if (i > 1) kbuf_str(b, ", ");
+    lua_rawgeti(L, keys, i);
+    if (lua_toboolean(L, -1)) { lua_key(L, lua_gettop(L), b); kbuf_str(b, " = "); }
+    lua_pop(L, 1);
+    lua_rawgeti(L, keys + 1, i);
+    ok = lua_inline(L, -1, b, limit, seen, depth + 1) && b->len - start <= 4 * limit;
+    lua_pop(L, 1);
+  }
+  kbuf_byte(b, '}');
+  lua_pop(L, 2);
+  enter(L, idx, seen, 0);
+  return ok && utf8_width((const char *)b->p + start, b->len - start) <= limit;
+}
+
+static void pad(kbuf *b, int n) { for (int i = 0; i < n; i++) kbuf_byte(b, ' '); }
+
+static void lua_block(lua_State *L, int idx, kbuf *b, int indent, int avail, int width, int seen, int depth) {
+  idx = lua_absindex(L, idx);
+  size_t start = b->len;
+  if (!is_collection(L, idx)) { lua_scalar(L, idx, b); return; } /* a long string stays whole */
+  if (lua_inline(L, idx, b, avail > 20 ? (size_t)avail : 20, seen, depth)) return;
+  b->len = start;
+  if (!enter(L, idx, seen, 1)) { kbuf_str(b, "<cycle>"); return; }
+  push_items(L, idx);
+  int keys = lua_gettop(L) - 1;
+  lua_Integer n = (lua_Integer)lua_rawlen(L, keys);
+  kbuf_str(b, "{\n");
+  for (lua_Integer i = 1; i <= n; i++) {
+    pad(b, indent + 2);
+    size_t k0 = b->len;
+    lua_rawgeti(L, keys, i);
+    if (lua_toboolean(L, -1)) { lua_key(L, lua_gettop(L), b); kbuf_str(b, " = "); }
+    lua_pop(L, 1);
+    lua_rawgeti(L, keys + 1, i);
+    lua_block(L, -1, b, indent + 2, width - indent - 3 - (int)(b->len - k0), width, seen, depth + 1);
+    lua_pop(L, 1);
+    kbuf_str(b, ",\n");
+  }
+  pad(b, indent);
+  kbuf_byte(b, '}');
+  lua_pop(L, 2);
+  enter(L, idx, seen, 0);
+}
+
+void lua_text(lua_State *L, int idx, kbuf *b, int width) {
+  idx = lua_absindex(L, idx);
+  if (width <= 0) width = 100;
+  lua_newtable(L);
+  lua_block(L, idx, b, 0, width, width, lua_gettop(L), 0);
+  lua_pop(L, 1);
+}
+
+static void yaml_scalar(lua_State *L, int idx, kbuf *b) {
+  if (lua_isnil(L, idx)) kbuf_str(b, "null");
+  else json_lua(L, idx, b, 1); /* JSON scalars are YAML flow scalars */
+}
+
+static void yaml_key(lua_State *L, int idx, kbuf *b) {
+  size_t n;
+  const char *s = lua_type(L, idx) == LUA_TSTRING ? lua_tolstring(L, idx, &n) : NULL;
+  if (s && is_ident(s, n)) kbuf_put(b, s, n);
+  else if (s) json_str(b, s, n);
+  else yaml_scalar(L, idx, b);
+}
+
+/* A non-empty collection as a YAML block; the first line's indentation is
+ * already written when first_inline (after "- "). */
+static void yaml_block(lua_State *L, int idx, kbuf *b, int indent, int first_inline, int seen, int depth) {
+  idx = lua_absindex(L, idx);
+  if (depth > 32 || !enter(L, idx, seen, 1)) { kbuf_str(b, "null\n"); return; }
+  push_items(L, idx);
+  int keys = lua_gettop(L) - 1;
+  lua_Integer n = (lua_Integer)lua_rawlen(L, keys);
+  for (lua_Integer i = 1; i <= n; i++) {
+    if (i > 1 || !first_inline) pad(b, indent);
+    lua_rawgeti(L, keys, i);
+    int is_item = !lua_toboolean(L, -1);
+    if (is_item) kbuf_str(b, "- ");
+    else { yaml_key(L, lua_gettop(L), b); kbuf_byte(b, ':'); }
+    lua_pop(L, 1);
+    lua_rawgeti(L, keys + 1, i);
+    int v = lua_gettop(L);
+    int empty = 0;
+    if (lua_istable(L, v)) { lua_pushnil(L); empty = !lua_next(L, v); if (!empty) lua_pop(L, 2); }
+    if (!is_collection(L, v) || empty) {
+      if (!is_item) kbuf_byte(b, ' ');
+      if (empty) kbuf_str(b, "[]");
+      else yaml_scalar(L, v, b);
+      kbuf_byte(b, '\n');
+    } else if (is_item) yaml_block(L, v, b, indent + 2, 1, seen, depth + 1);
+    else { kbuf_byte(b, '\n'); yaml_block(L, v, b, indent + 2, 0, seen, depth + 1); }
+    lua_pop(L, 1);
+  }
+  if (!n) kbuf_str(b, "[]\n");
+  lua_pop(L, 2);
+  enter(L, idx, seen, 0);
+}
+
+static void yaml_value(lua_State *L, int idx, kbuf *b) {
+  idx = lua_absindex(L, idx);
+  if (!is_collection(L, idx)) { yaml_scalar(L, idx, b); kbuf_byte(b, '\n'); return; }
+  lua_newtable(L);
+  yaml_block(L, idx, b, 0, 0, lua_gettop(L), 0);
+  lua_pop(L, 1);
+}
+
+/* Does a nested table of the map at idx (of the records, for a list of
+ * records) need more than a cell? */
+static int nested_wide(lua_State *L, int idx, size_t cell, int records) {
+  int wide = 0;
+  kbuf t = {0};
+  lua_newtable(L);
+  int seen = lua_gettop(L);
+  lua_pushnil(L);
+  while (!wide && lua_next(L, idx)) {
+    if (lua_istable(L, -1) && records) wide = nested_wide(L, lua_gettop(L), cell, 0);
+    else if (lua_istable(L, -1)) {
+      kbuf_reset(&t);
+      wide = !lua_inline(L, -1, &t, cell, seen, 1);
+    }
+    lua_pop(L, 1);
+  }
+  if (wide) lua_pop(L, 1); /* the key lua_next left */
+  lua_pop(L, 1);
+  kbuf_free(&t);
+  return wide;
+}
+
 /* ---- cells ----------------------------------------------------------------- */
 
 /* A value as cell text. money: with separators and ₫; human: integers with
@@ -239,6 +551,12 @@ static void cell_text(lua_State *L, int idx, kbuf *b, ftype t, int human) {
     if (kam_is_entity(L, idx)) { kam_entity_field(L, idx, F_ID); cell_text(L, -1, b, FT_STRING, human); lua_pop(L, 1); break; }
     /* fallthrough */
   default:
+    if (lua_istable(L, idx) && human) { /* nested tables read as Lua */
+      lua_newtable(L);
+      if (!lua_inline(L, idx, b, 200, lua_gettop(L), 1)) kbuf_str(b, "\xe2\x80\xa6");
+      lua_pop(L, 1);
+      break;
+    }
     if (lua_istable(L, idx)) { json_lua(L, idx, b, 1); break; }
     { size_t n; const char *s = luaL_tolstring(L, idx, &n); kbuf_put(b, s, n); lua_pop(L, 1); }
   }
@@ -266,6 +584,31 @@ typedef struct grid {
   int *right;      /* right-align the column (numbers) */
 } grid;
 
+/* Fits the columns into width: each column in order takes its least width
+ * (a number all of it, text up to 12) while it fits; what is left widens
+ * the shown text columns from the left. Returns how many columns show. */
+static int grid_fit(const grid *g, size_t *w, size_t width) {
+  size_t total = 0;
+  int shown = 0;
+  for (int c = 0; c < g->ncol; c++) {
+    size_t least = g->right[c] || w[c] < 12 ? w[c] : 12;
+    size_t need = least + (c ? 2 : 0);
+    if (c && total + need > width) break;
+    total += need;
+    shown++;
+  }
+  size_t left = width > total ? width - total : 0;
+  for (int c = 0; c < shown; c++) {
+    size_t least = g->right[c] || w[c] < 12 ? w[c] : 12;
+    size_t more = w[c] - least;
+    if (more > left) more = left;
+    w[c] = least + more;
+    left -= more;
+  }
+  if (total > width && w[0] > width) w[0] = width; /* one column wider than the screen */
+  return shown;
+}
+
 static void grid_print(grid *g, const out_opts *o, FILE *f) {
   if (o->fmt == FMT_CSV) {
     kbuf line = {0};
@@ -291,33 +634,45 @@ static void grid_print(grid *g, const out_opts *o, FILE *f) {
       if (cw > maxw) cw = maxw;
       if (cw > w[c]) w[c] = cw;
     }
+  int ncol = g->ncol;
+  if (fit_width > 0 && o->fmt == FMT_TABLE) ncol = grid_fit(g, w, (size_t)fit_width);
   kbuf line = {0};
   for (int r = o->headers ? 0 : 1; r < g->nrow; r++) {
     kbuf_reset(&line);
-    for (int c = 0; c < g->ncol; c++) {
+    for (int c = 0; c < ncol; c++) {
       kbuf *cell = &g->cells[r * g->ncol + c];
       int cut;
-      size_t n = utf8_cut((const char *)cell->p, cell->len, maxw, &cut);
+      size_t n = utf8_cut((const char *)cell->p, cell->len, w[c], &cut);
       size_t cw = utf8_width((const char *)cell->p, n) + (size_t)cut;
       size_t pad = w[c] > cw ? w[c] - cw : 0;
       if (c) kbuf_str(&line, "  ");
       if (g->right[c] && r > 0) for (size_t k = 0; k < pad; k++) kbuf_byte(&line, ' ');
       kbuf_put(&line, cell->p, n);
       if (cut) kbuf_str(&line, "\xe2\x80\xa6");
-      if (!(g->right[c] && r > 0) && c < g->ncol - 1) for (size_t k = 0; k < pad; k++) kbuf_byte(&line, ' ');
+      if (!(g->right[c] && r > 0) && c < ncol - 1) for (size_t k = 0; k < pad; k++) kbuf_byte(&line, ' ');
     }
     while (line.len && line.p[line.len - 1] == ' ') line.len--;
     kbuf_byte(&line, '\n');
     fwrite(line.p, 1, line.len, f);
     if (r == 0) { /* a rule under the header */
       kbuf_reset(&line);
-      for (int c = 0; c < g->ncol; c++) {
+      for (int c = 0; c < ncol; c++) {
         if (c) kbuf_str(&line, "  ");
         for (size_t k = 0; k < w[c]; k++) kbuf_str(&line, "\xe2\x94\x80");
       }
       kbuf_byte(&line, '\n');
       fwrite(line.p, 1, line.len, f);
     }
+  }
+  if (ncol < g->ncol) { /* say what the terminal could not hold */
+    kbuf_reset(&line);
+    kbuf_printf(&line, "(%d more column%s not shown:", g->ncol - ncol, g->ncol - ncol == 1 ? "" : "s");
+    for (int c = ncol; c < g->ncol; c++) {
+      kbuf_str(&line, c > ncol ? ", " : " ");
+      kbuf_put(&line, g->cells[c].p, g->cells[c].len);
+    }
+    kbuf_str(&line, ")\n");
+    fwrite(line.p, 1, line.len, f);
   }
   kbuf_free(&line);
   free(w);
@@ -494,6 +849,42 @@ void out_records(lua_State *L, int idx, int cols, const out_opts *o, FILE *f) {
   grid_free(&g);
 }
 
+/* The n records of the list at idx as a grid; names (a stack index) lists
+ * the ncol keys in column order. */
+static void records_grid(lua_State *L, int idx, lua_Integer n, int names, int ncol, const out_opts *o, FILE *f) {
+  grid g;
+  grid_init(&g, ncol, (int)n + 1);
+  for (int ci = 0; ci < ncol; ci++) {
+    lua_rawgeti(L, names, ci + 1);
+    cell_text(L, -1, &g.cells[ci], FT_STRING, 0);
+    lua_pop(L, 1);
+    g.right[ci] = 1;
+  }
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, idx, i);
+    for (int ci = 0; ci < ncol; ci++) {
+      lua_rawgeti(L, names, ci + 1);
+      lua_rawget(L, -2);
+      if (lua_type(L, -1) != LUA_TNUMBER && !lua_isnil(L, -1)) g.right[ci] = 0;
+      cell_text(L, -1, &g.cells[i * ncol + ci], FT_NUMBER, o->fmt == FMT_TABLE);
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  grid_print(&g, o, f);
+  grid_free(&g);
+}
+
+void out_rows(lua_State *L, int idx, const char *const *cols, const out_opts *o, FILE *f) {
+  idx = lua_absindex(L, idx);
+  if (o->fmt != FMT_TABLE && o->fmt != FMT_CSV) { out_value(L, idx, o, f); return; }
+  lua_newtable(L);
+  int names = lua_gettop(L), ncol = 0;
+  for (; cols[ncol]; ncol++) { lua_pushstring(L, cols[ncol]); lua_rawseti(L, names, ncol + 1); }
+  records_grid(L, idx, (lua_Integer)lua_rawlen(L, idx), names, ncol, o, f);
+  lua_pop(L, 1);
+}
+
 static int cmp_keys(const void *a, const void *b) {
   const kbuf *x = a, *y = b;
   size_t n = x->len < y->len ? x->len : y->len;
@@ -505,7 +896,8 @@ void out_value(lua_State *L, int idx, const out_opts *o, FILE *f) {
   idx = lua_absindex(L, idx);
   if (o->fmt == FMT_JSON || o->fmt == FMT_LUA) {
     kbuf b = {0};
-    json_lua(L, idx, &b, 0);
+    if (o->fmt == FMT_LUA) lua_text(L, idx, &b, fit_width > 0 ? fit_width : 100);
+    else json_lua(L, idx, &b, 0);
     kbuf_byte(&b, '\n');
     fwrite(b.p, 1, b.len, f);
     kbuf_free(&b);
@@ -533,6 +925,16 @@ void out_value(lua_State *L, int idx, const out_opts *o, FILE *f) {
   if (lua_istable(L, idx)) {
     const coll_def *c;
     if (all_entities(L, idx, &c)) { out_entities(L, idx, c, o, f); return; }
+    int proxy = luaL_getmetafield(L, idx, "__pairs") != LUA_TNIL; /* kam.config */
+    if (proxy) lua_pop(L, 1);
+    if (o->fmt == FMT_YAML || (o->fmt == FMT_TABLE && (proxy || nested_wide(L, idx, 60, is_array(L, idx))))) {
+      kbuf b = {0};
+      if (o->fmt == FMT_YAML) yaml_value(L, idx, &b);
+      else { lua_text(L, idx, &b, fit_width > 0 ? fit_width : 100); kbuf_byte(&b, '\n'); }
+      fwrite(b.p, 1, b.len, f);
+      kbuf_free(&b);
+      return;
+    }
     if (is_array(L, idx)) {
       lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
       /* a list of records: columns from their keys, in first-seen order */
@@ -561,27 +963,7 @@ void out_value(lua_State *L, int idx, const out_opts *o, FILE *f) {
           }
           lua_pop(L, 1);
         }
-        grid g;
-        grid_init(&g, ncol, (int)n + 1);
-        for (int ci = 0; ci < ncol; ci++) {
-          lua_rawgeti(L, names, ci + 1);
-          cell_text(L, -1, &g.cells[ci], FT_STRING, 0);
-          lua_pop(L, 1);
-          g.right[ci] = 1;
-        }
-        for (lua_Integer i = 1; i <= n; i++) {
-          lua_rawgeti(L, idx, i);
-          for (int ci = 0; ci < ncol; ci++) {
-            lua_rawgeti(L, names, ci + 1);
-            lua_rawget(L, -2);
-            if (lua_type(L, -1) != LUA_TNUMBER && !lua_isnil(L, -1)) g.right[ci] = 0;
-            cell_text(L, -1, &g.cells[i * ncol + ci], FT_NUMBER, o->fmt == FMT_TABLE);
-            lua_pop(L, 1);
-          }
-          lua_pop(L, 1);
-        }
-        grid_print(&g, o, f);
-        grid_free(&g);
+        records_grid(L, idx, n, names, ncol, o, f);
         lua_pop(L, 2);
         return;
       }

@@ -19,13 +19,25 @@ typedef struct out_opts {
   const int *fields; int nfields; /* columns for entities (NULL: the schema's) */
 } out_opts;
 
-/* Renders the Lua value at idx. */
+/* Tables (and Lua text) fit lines of this many columns: the terminal's width
+ * while the REPL prints to it; 0 (the default) for no limit. */
+void out_set_width(int cols);
+
+/* Renders the Lua value at idx. In table mode an entity shows as field /
+ * value lines, a query or a list of entities as a table of the schema's
+ * columns, a map as key / value rows, nested tables as Lua. */
 void out_value(lua_State *L, int idx, const out_opts *o, FILE *f);
+/* Renders a list of records (Lua tables) with the columns in that order
+ * (NULL-terminated); modes other than table and CSV print it as a value. */
+void out_rows(lua_State *L, int idx, const char *const *cols, const out_opts *o, FILE *f);
 /* Renders a Lua list of entities of collection c. */
 void out_entities(lua_State *L, int idx, const coll_def *c, const out_opts *o, FILE *f);
 /* Renders a Lua list of records (tables) with the given column names (a Lua
  * list at cols), in that order. */
 void out_records(lua_State *L, int idx, int cols, const out_opts *o, FILE *f);
+/* The value at idx as Lua text: inline when it fits in width columns, else
+ * one key per line, indented (the `lua` mode; nested tables in a table). */
+void lua_text(lua_State *L, int idx, kbuf *b, int width);
 /* JSON string escaping into a buffer. */
 void json_str(kbuf *b, const char *s, size_t n);
 /* A stored value as JSON (lists and maps nested). */
