@@ -8,6 +8,7 @@
 #include "lua_db.h"
 #include "output.h"
 #include "policy.h"
+#include "repl.h"
 #include "sandbox.h"
 #include "store.h"
 #include <errno.h>
@@ -55,6 +56,7 @@ static const char *usage_text =
     "  ls COLL [--where LUA] [--fields a,b] [--sort F[:desc]] [--limit N]\n"
     "  eval 'LUA'                         run a chunk, print what it returns\n"
     "  run SCRIPT [ARGS...]               run a script (- reads standard input)\n"
+    "  repl [--bail]                      a Lua prompt over the book (.help inside)\n"
     "  stats                              what the book holds\n"
     "  summary                            one screen about the book\n"
     "  policy list|show|eval|whatif|history   decisions with reasons (kam policy --help)\n"
@@ -72,6 +74,7 @@ static const cmd_help helps[] = {
     {"ls", "usage: kam ls COLLECTION [--where LUA] [--fields a,b] [--sort FIELD[:desc]] [--limit N]\n\n--where takes a filter table ({status = \"overdue\"}), a function, or an\nexpression over the fields (amount > 1e8 and status == \"overdue\").\n"},
     {"eval", "usage: kam eval 'LUA'\n\nRuns the chunk against the book and prints what it returns, in --format.\nWrites go through kam.tx(function() ... end).\n"},
     {"run", "usage: kam run SCRIPT.lua [ARGS...]\n\nRuns a Lua script; its arguments are in the table arg (arg[0] is the script).\nA name without a folder is also looked for in scripts/. - reads standard input.\n"},
+    {"repl", "usage: kam repl [--bail] [--format table|json|csv|yaml|lua]\n\nA Lua prompt over the book: an expression prints its value, a statement runs;\nwrites go through kam.tx. .help lists the dot commands (.schema, .mode, .read ...).\nWith input that is not a terminal (kam repl < file.lua) statements run without\nprompts; --bail stops at the first error with exit 1. History: $KAM_HISTORY or\n~/.kam_history.\n"},
     {"stats", "usage: kam stats\n\nThe book's file, map, and the entities and index entries of each collection.\n"},
     {"policy", "usage: kam policy list | show NAME | eval NAME [--id ID] [--explain] [--commit] [--strict]\n"
                "       kam policy whatif NAME --with FILE [--sum FIELD_OR_EXPR] | history ID [NAME]\n\n"
@@ -669,6 +672,16 @@ static int run_policy(cli *c, const char *cmd, const char *const *ok) {
   return rc;
 }
 
+static int cmd_repl(cli *c) {
+  static const char *const ok[] = {"--bail", NULL};
+  int rc = check_opts(c, "repl", ok);
+  if (rc) return rc;
+  if (c->nargs) return fail(KAM_EUSAGE, "repl: no arguments (kam repl < FILE reads statements from a file)");
+  if ((rc = open_book(c, STORE_MUST_EXIST)) || (rc = open_lua(c, 1))) return rc;
+  repl_opts o = {c->fmt, opt(c, "--bail") != NULL, book_path(c)};
+  return repl_run(&c->ctx, &o);
+}
+
 static int cmd_policy(cli *c) {
   static const char *const ok[] = {"--id", "--explain", "--commit", "--strict", "--with", "--sum", NULL};
   if (c->nargs < 1) return fail(KAM_EUSAGE, "policy: list, show NAME, eval NAME, whatif NAME --with FILE or history ID");
@@ -688,7 +701,7 @@ static int cmd_check(cli *c) {
 typedef struct command { const char *name; int (*fn)(cli *); int needs_config; } command;
 static const command commands[] = {
     {"init", cmd_init, 1}, {"import", cmd_import, 1}, {"export", cmd_export, 1},
-    {"get", cmd_get, 1}, {"ls", cmd_ls, 1}, {"eval", cmd_eval, 1}, {"run", cmd_run, 1},
+    {"get", cmd_get, 1}, {"ls", cmd_ls, 1}, {"eval", cmd_eval, 1}, {"run", cmd_run, 1}, {"repl", cmd_repl, 1},
     {"stats", cmd_stats, 1}, {"summary", cmd_summary, 1}, {"policy", cmd_policy, 1},
     {"test", cmd_test, 1}, {"check", cmd_check, 1}, {NULL, NULL, 0}};
 
