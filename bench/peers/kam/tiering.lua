@@ -1,0 +1,36 @@
+-- Full-book tiering (bench/jobs.md), as a kam script:
+--   KAM_TODAY=2026-11-26 kam run bench/peers/kam/tiering.lua
+-- Per client, the question a tiering policy asks: 12-month revenue by
+-- status from the invoices index [client, issued] (amount and status are
+-- carried, so no record is opened), cost from the spend index
+-- [project, date] (amount carried) over the client's projects.
+-- The rule is the benchmark's own, simpler than the shipped policy
+-- (rules/tiering.lua): bench/jobs.md says how they differ.
+local since = kam.months_ago(12)
+local invoices, projects, spend = db.invoices, db.projects, db.spend
+
+local function tier(rev, cost, overdue)
+  if rev <= 0 then return "D" end
+  local margin100, overdue100 = 100 * (rev - cost), 100 * overdue
+  if rev >= 5000000000 and margin100 >= 25 * rev and overdue100 <= 10 * rev then return "A" end
+  if rev >= 1000000000 and margin100 >= 15 * rev and overdue100 <= 15 * rev then return "B" end
+  if rev >= 200000000 and margin100 >= 0 then return "C" end
+  return "D"
+end
+
+local n = {A = 0, B = 0, C = 0, D = 0}
+local total_rev, total_cost, total_overdue = 0, 0, 0
+for _, id in ipairs(db.clients:all():ids()) do
+  local by = invoices:where{client = id, issued = {">=", since}}:group("status", "sum", "amount")
+  local rev = (by.issued or 0) + (by.paid or 0) + (by.overdue or 0) + (by.disputed or 0)
+  local overdue = by.overdue or 0
+  local cost = 0
+  for _, p in ipairs(projects:where{client = id}:ids()) do
+    cost = cost + spend:where{project = p, date = {">=", since}}:sum("amount")
+  end
+  local t = tier(rev, cost, overdue)
+  n[t] = n[t] + 1
+  total_rev, total_cost, total_overdue = total_rev + rev, total_cost + cost, total_overdue + overdue
+end
+return string.format("A=%d B=%d C=%d D=%d revenue=%d cost=%d overdue=%d",
+  n.A, n.B, n.C, n.D, total_rev, total_cost, total_overdue)
