@@ -160,7 +160,7 @@ static int k_arm(lua_State *L) {
   snprintf(ps->label, sizeof ps->label, "%s", luaL_optstring(L, 1, ""));
   lua_newtable(L);
   lua_setfield(L, LUA_REGISTRYINDEX, "kam.loaded");
-  if (!ps->covering) sandbox_arm(L, ps->policy_seconds);
+  if (!ps->covering) sandbox_arm_for(L, ps->policy_seconds, "limits.policy_seconds");
   return 0;
 }
 

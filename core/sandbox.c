@@ -6,6 +6,7 @@
 #include <lualib.h>
 #include <errno.h>
 #include <signal.h>
+#include <sys/time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -425,29 +426,31 @@ static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   return p;
 }
 
-/* The time budget and Ctrl-C share one hook. The budget: a count hook every
- * million instructions compares the clock with the deadline. Ctrl-C: the
- * signal handler only sets a flag and asks for the hook at the next
- * instruction (as lua.c's laction does). Once either fires, the hook comes
- * back every few thousand instructions, so a pcall that swallows the error
- * cannot keep the script alive. */
-static double deadline;
+/* The time budget and Ctrl-C share one hook, and neither keeps a hook on
+ * while a script runs: a count hook slows the interpreter about twice over.
+ * The budget is an interval timer; when it rings (SIGALRM), or at Ctrl-C,
+ * the signal handler only asks for the hook at the next instruction (as
+ * lua.c's laction does). Once either fires, the hook comes back every few
+ * thousand instructions, so a pcall that swallows the error cannot keep the
+ * script alive. */
 static int budget_seconds;
-static volatile sig_atomic_t stop_requested;
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+static const char *budget_name = "limits.script_seconds";
+static volatile sig_atomic_t stop_requested, expired;
+static lua_State *armed_L;
 
 static void sandbox_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
   if (stop_requested) sandbox_raise_stop(L);
-  if (budget_seconds <= 0 || now_s() < deadline) return;
+  if (!expired) { lua_sethook(L, NULL, 0, 0); return; }
   killed = 1;
   lua_sethook(L, sandbox_hook, LUA_MASKCOUNT, 1000);
-  luaL_error(L, "stopped: the script ran longer than %d s (limits.script_seconds in kam.yaml)", budget_seconds);
+  luaL_error(L, "stopped: it ran longer than %d s (%s in kam.yaml)", budget_seconds, budget_name);
+}
+
+static void on_alarm(int sig) {
+  (void)sig;
+  expired = 1;
+  if (armed_L) lua_sethook(armed_L, sandbox_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
 }
 
 void sandbox_interrupt(lua_State *L) {
@@ -499,13 +502,30 @@ static int l_resume(lua_State *L) {
   return lua_gettop(L);
 }
 
-void sandbox_arm(lua_State *L, int seconds) {
+void sandbox_arm(lua_State *L, int seconds) { sandbox_arm_for(L, seconds, "limits.script_seconds"); }
+
+void sandbox_arm_for(lua_State *L, int seconds, const char *limit) {
+  static int installed;
+  budget_name = limit;
+  if (!installed) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    installed = 1;
+  }
   budget_seconds = seconds;
   killed = 0;
   stop_requested = 0;
-  if (seconds <= 0) { lua_sethook(L, NULL, 0, 0); return; }
-  deadline = now_s() + seconds;
-  lua_sethook(L, sandbox_hook, LUA_MASKCOUNT, 1000000);
+  expired = 0;
+  armed_L = L;
+  lua_sethook(L, NULL, 0, 0);
+  struct itimerval it;
+  memset(&it, 0, sizeof it);
+  it.it_value.tv_sec = seconds > 0 ? seconds : 0;
+  setitimer(ITIMER_REAL, &it, NULL);
 }
 
 /* ---- the state ------------------------------------------------------------ */
