@@ -16,6 +16,7 @@
 #include "store.h"
 #include <ctype.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <histedit.h>
 #include <lauxlib.h>
@@ -64,6 +65,47 @@ static int term_width(FILE *f) {
   struct winsize ws;
   if (!isatty(fileno(f)) || ioctl(fileno(f), TIOCGWINSZ, &ws) || !ws.ws_col) return 0;
   return ws.ws_col;
+}
+
+/* ---- libedit, loaded on demand ----------------------------------------------- */
+
+/* libedit and the libraries it needs are loaded when the REPL starts on a
+ * terminal, not at every start of kam (about 0.2 ms a process, which every
+ * `kam eval` in a loop would pay). Without it the prompt still works, with
+ * plain lines. */
+static struct {
+  EditLine *(*init)(const char *, FILE *, FILE *, FILE *);
+  void (*end)(EditLine *);
+  int (*set)(EditLine *, int, ...);
+  int (*wset)(EditLine *, int, ...);
+  int (*get)(EditLine *, int, ...);
+  const char *(*gets)(EditLine *, int *);
+  const LineInfo *(*line)(EditLine *);
+  int (*insertstr)(EditLine *, const char *);
+  int (*source)(EditLine *, const char *);
+  unsigned char (*fn_complete)(EditLine *, int);
+  History *(*hinit)(void);
+  void (*hend)(History *);
+  int (*history)(History *, HistEvent *, int, ...);
+} ed;
+static void *ed_lib;
+
+static int load_libedit(void) {
+  if (ed_lib) return 1;
+  void *h = dlopen("libedit.so.2", RTLD_NOW | RTLD_LOCAL);
+  if (!h) h = dlopen("libedit.so", RTLD_NOW | RTLD_LOCAL);
+  if (!h) return 0;
+  struct { void **fn; const char *name; } syms[] = {
+      {(void **)&ed.init, "el_init"}, {(void **)&ed.end, "el_end"}, {(void **)&ed.set, "el_set"},
+      {(void **)&ed.wset, "el_wset"}, {(void **)&ed.get, "el_get"}, {(void **)&ed.gets, "el_gets"},
+      {(void **)&ed.line, "el_line"}, {(void **)&ed.insertstr, "el_insertstr"},
+      {(void **)&ed.source, "el_source"}, {(void **)&ed.fn_complete, "_el_fn_complete"},
+      {(void **)&ed.hinit, "history_init"}, {(void **)&ed.hend, "history_end"},
+      {(void **)&ed.history, "history"}};
+  for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++)
+    if (!(*syms[i].fn = dlsym(h, syms[i].name))) { dlclose(h); return 0; }
+  ed_lib = h;
+  return 1;
 }
 
 /* ---- messages --------------------------------------------------------------- */
@@ -262,7 +304,7 @@ static int compile(repl *r, const char *src, size_t len, const char *name, int f
 
 static char *el_prompt(EditLine *el) {
   repl *r;
-  el_get(el, EL_CLIENTDATA, &r);
+  ed.get(el, EL_CLIENTDATA, &r);
   return (char *)r->prompt;
 }
 
@@ -270,7 +312,7 @@ static char *el_prompt(EditLine *el) {
 static unsigned char el_ctrl_c(EditLine *el, int ch) {
   (void)ch;
   repl *r;
-  el_get(el, EL_CLIENTDATA, &r);
+  ed.get(el, EL_CLIENTDATA, &r);
   r->ctrl_c = 1;
   return CC_NEWLINE;
 }
@@ -281,7 +323,8 @@ static unsigned char el_complete(EditLine *el, int ch);
  * -1 when Ctrl-C ended it. */
 static int read_line(repl *r, const char *prompt, kbuf *out) {
   kbuf_reset(out);
-  if (!r->tty) {
+  if (!r->el) {
+    if (r->tty) { fputs(prompt, stdout); fflush(stdout); }
     char *line = NULL;
     size_t cap = 0;
     ssize_t n = getline(&line, &cap, stdin);
@@ -297,7 +340,7 @@ static int read_line(repl *r, const char *prompt, kbuf *out) {
   for (;;) {
     int n;
     errno = 0;
-    const char *line = el_gets(r->el, &n);
+    const char *line = ed.gets(r->el, &n);
     if (r->ctrl_c) {
       if (line && n > 0) kbuf_put(out, line, (size_t)n); /* so the caller knows it was not empty */
       fputs("^C\n", stdout);
@@ -316,11 +359,11 @@ static void remember(repl *r, const char *chunk, size_t n) {
   if (!r->hist || !n) return;
   HistEvent ev;
   char *s = strndup(chunk, n);
-  history(r->hist, &ev, H_ENTER, s);
+  ed.history(r->hist, &ev, H_ENTER, s);
   free(s);
   if (r->hist_path[0]) {
     mode_t old = umask(077); /* statements may name clients: keep the file private */
-    history(r->hist, &ev, H_SAVE, r->hist_path);
+    ed.history(r->hist, &ev, H_SAVE, r->hist_path);
     umask(old);
   }
 }
@@ -913,8 +956,8 @@ static void list_candidates(repl *r, lua_State *L, int list) {
 
 static unsigned char el_complete(EditLine *el, int ch) {
   repl *r;
-  el_get(el, EL_CLIENTDATA, &r);
-  const LineInfo *li = el_line(el);
+  ed.get(el, EL_CLIENTDATA, &r);
+  const LineInfo *li = ed.line(el);
   lua_State *L = r->L;
   int top = lua_gettop(L);
   lua_pushlightuserdata(L, r);
@@ -923,7 +966,7 @@ static unsigned char el_complete(EditLine *el, int ch) {
   int st = sandbox_pcall(L, 1, 3);
   kam_end_snapshots(r->ctx);
   if (st != LUA_OK) { lua_settop(L, top); return CC_ERROR; }
-  if (lua_toboolean(L, -1)) { lua_settop(L, top); return _el_fn_complete(el, ch); }
+  if (lua_toboolean(L, -1)) { lua_settop(L, top); return ed.fn_complete(el, ch); }
   size_t start = (size_t)lua_tointeger(L, -2);
   int list = top + 1;
   size_t typed = (size_t)(li->cursor - li->buffer) - start;
@@ -944,7 +987,7 @@ static unsigned char el_complete(EditLine *el, int ch) {
     }
     if (common > typed) {
       char *ins = strndup(first + typed, common - typed);
-      el_insertstr(el, ins);
+      ed.insertstr(el, ins);
       free(ins);
       res = CC_REFRESH;
     } else if (n > 1) {
@@ -961,28 +1004,30 @@ static unsigned char el_complete(EditLine *el, int ch) {
 
 static void open_editor(repl *r) {
   setlocale(LC_CTYPE, ""); /* multibyte input: Vietnamese names */
-  r->el = el_init("kam", stdin, stdout, stderr);
-  el_set(r->el, EL_CLIENTDATA, r);
-  el_set(r->el, EL_PROMPT, el_prompt);
-  el_set(r->el, EL_EDITOR, "emacs");
-  el_set(r->el, EL_SIGNAL, 1);
+  if (!load_libedit()) return;
+  r->el = ed.init("kam", stdin, stdout, stderr);
+  if (!r->el) return;
+  ed.set(r->el, EL_CLIENTDATA, r);
+  ed.set(r->el, EL_PROMPT, el_prompt);
+  ed.set(r->el, EL_EDITOR, "emacs");
+  ed.set(r->el, EL_SIGNAL, 1);
   /* Ctrl-C arrives as a key while editing, not as a signal */
-  el_set(r->el, EL_SETTY, "-d", "-isig", NULL);
+  ed.set(r->el, EL_SETTY, "-d", "-isig", NULL);
   /* the wide form keeps our static names (the narrow one copies and leaks them) */
-  el_wset(r->el, EL_ADDFN, L"kam-interrupt", L"drop the line", el_ctrl_c);
-  el_set(r->el, EL_BIND, "^C", "kam-interrupt", NULL);
-  el_wset(r->el, EL_ADDFN, L"kam-complete", L"complete a name", el_complete);
-  el_set(r->el, EL_BIND, "^I", "kam-complete", NULL);
-  el_source(r->el, NULL); /* the user's ~/.editrc */
-  r->hist = history_init();
+  ed.wset(r->el, EL_ADDFN, L"kam-interrupt", L"drop the line", el_ctrl_c);
+  ed.set(r->el, EL_BIND, "^C", "kam-interrupt", NULL);
+  ed.wset(r->el, EL_ADDFN, L"kam-complete", L"complete a name", el_complete);
+  ed.set(r->el, EL_BIND, "^I", "kam-complete", NULL);
+  ed.source(r->el, NULL); /* the user's ~/.editrc */
+  r->hist = ed.hinit();
   HistEvent ev;
-  history(r->hist, &ev, H_SETSIZE, HISTORY_MAX);
-  history(r->hist, &ev, H_SETUNIQUE, 1);
-  el_set(r->el, EL_HIST, history, r->hist);
+  ed.history(r->hist, &ev, H_SETSIZE, HISTORY_MAX);
+  ed.history(r->hist, &ev, H_SETUNIQUE, 1);
+  ed.set(r->el, EL_HIST, ed.history, r->hist);
   const char *hp = getenv("KAM_HISTORY");
   if (hp) snprintf(r->hist_path, sizeof r->hist_path, "%s", hp);
   else if (getenv("HOME")) snprintf(r->hist_path, sizeof r->hist_path, "%s/.kam_history", getenv("HOME"));
-  if (r->hist_path[0]) history(r->hist, &ev, H_LOAD, r->hist_path);
+  if (r->hist_path[0]) ed.history(r->hist, &ev, H_LOAD, r->hist_path);
 }
 
 static void greet(repl *r) {
@@ -1065,8 +1110,8 @@ int repl_run(kam_ctx *ctx, const repl_opts *opts) {
   kbuf_free(&line);
   kbuf_free(&chunk);
   dot_output(&r, "");
-  if (r.el) el_end(r.el);
-  if (r.hist) history_end(r.hist);
+  if (r.el) ed.end(r.el);
+  if (r.hist) ed.hend(r.hist);
   if (r.interrupted) return 130;
   return r.nerr && !r.tty ? 1 : 0;
 }
