@@ -83,7 +83,7 @@ static int k_ls(lua_State *L) {
     names[n++] = strdup(de->d_name);
   }
   closedir(d);
-  qsort(names, (size_t)n, sizeof *names, cmp_str);
+  if (n) qsort(names, (size_t)n, sizeof *names, cmp_str);
   for (int i = 0; i < n; i++) { lua_pushstring(L, names[i]); lua_rawseti(L, -2, i + 1); free(names[i]); }
   free(names);
   return 1;
