@@ -267,6 +267,12 @@ static const char *to_field(lua_State *L, int idx, const field_def *f, kval *out
 
 typedef struct lentity {
   const coll_def *c;
+  /* Read from an index scan, an entity starts as its index entry: fields the
+   * index holds (its key, its carried values) are read from there, and the
+   * record is looked up only when another field is read. */
+  const index_def *ix;
+  const uint8_t *ikey, *ival;
+  size_t iklen, ivlen;
   unsigned long serial; /* its snapshot; 0: owns a copy (read inside kam.tx) */
   const uint8_t *rec;
   size_t len;
@@ -284,9 +290,71 @@ static void push_entity(lua_State *L, kam_ctx *ctx, const coll_def *c, snap *s, 
   memcpy(e->data, id, idlen);
   e->data[idlen] = 0;
   e->len = len;
+  e->ix = NULL;
   if (s) e->rec = rec;
   else { memcpy(e->data + idlen + 1, rec, len); e->rec = (uint8_t *)e->data + idlen + 1; }
   (void)ctx;
+  luaL_setmetatable(L, MT_ENTITY);
+}
+
+static lentity *check_live(lua_State *L, int idx);
+
+/* The record of an entity, looked up now if it started as an index entry. */
+static const uint8_t *entity_rec(lua_State *L, lentity *e) {
+  if (e->rec) return e->rec;
+  kam_ctx *ctx = kam_ctx_get(L);
+  MDB_txn *txn = NULL;
+  for (snap *s = ctx->snaps; s; s = s->next)
+    if (s->serial == e->serial && s->alive) txn = s->txn;
+  MDB_val rec;
+  if (!txn || store_get(txn, e->c, e->data, e->idlen, &rec))
+    luaL_error(L, "%s %s: its record cannot be read", e->c->name, e->data);
+  e->rec = rec.mv_data;
+  e->len = rec.mv_size;
+  return e->rec;
+}
+
+/* A field from the index entry when it holds it: 1 found, 0 not held. */
+static int entity_from_index(const lentity *e, int field, kval *out) {
+  const index_def *ix = e->ix;
+  for (int i = 0; i < ix->nc; i++)
+    if (ix->carry[i] == field) {
+      if (!rec_find(e->ival, e->ivlen, e->c->fields[field].fid, out)) *out = kv_null();
+      return 1;
+    }
+  const uint8_t *p = e->ikey, *end = e->ikey + e->iklen;
+  for (int i = 0; i < ix->nf; i++) {
+    size_t k = key_get(p, end, e->c->fields[ix->f[i]].type, out);
+    if (!k) return 0;
+    if (ix->f[i] == field) return !(out->tag == KV_STR && out->u.s.len >= KEY_STR_MAX);
+    p += k;
+  }
+  return 0;
+}
+
+/* One field of an entity, from wherever it is. */
+static void entity_get(lua_State *L, lentity *e, int field, kval *out) {
+  if (field == F_ID) { *out = kv_str(e->data, e->idlen); return; }
+  if (!e->rec && e->ix && entity_from_index(e, field, out)) return;
+  const uint8_t *rec = entity_rec(L, e);
+  if (!rec_find(rec, e->len, e->c->fields[field].fid, out)) *out = kv_null();
+}
+
+/* An entity from the current row of an index scan, without its record. */
+static void push_index_entity(lua_State *L, const coll_def *c, snap *s, const qiter *it) {
+  lentity *e = lua_newuserdatauv(L, sizeof *e + it->id.u.s.len + 1, 0);
+  e->c = c;
+  e->serial = s->serial;
+  e->idlen = it->id.u.s.len;
+  memcpy(e->data, it->id.u.s.p, e->idlen);
+  e->data[e->idlen] = 0;
+  e->rec = NULL;
+  e->len = 0;
+  e->ix = it->ix;
+  e->ikey = it->key.mv_data;
+  e->iklen = it->key.mv_size;
+  e->ival = it->val.mv_data;
+  e->ivlen = it->val.mv_size;
   luaL_setmetatable(L, MT_ENTITY);
 }
 
@@ -306,14 +374,13 @@ void kam_entity_field(lua_State *L, int idx, int field) {
   lentity *e = check_live(L, idx);
   if (field == F_ID) { lua_pushlstring(L, e->data, e->idlen); return; }
   kval v;
-  if (!rec_find(e->rec, e->len, e->c->fields[field].fid, &v)) v = kv_null();
+  entity_get(L, e, field, &v);
   kam_push_kval(L, &v);
 }
 
 int kam_entity_kval(lua_State *L, int idx, int field, kval *out) {
   lentity *e = check_live(L, idx);
-  if (field == F_ID) { *out = kv_str(e->data, e->idlen); return 1; }
-  if (!rec_find(e->rec, e->len, e->c->fields[field].fid, out)) *out = kv_null();
+  entity_get(L, e, field, out);
   return 1;
 }
 
@@ -349,9 +416,10 @@ static int entity_eq(lua_State *L) {
 static int entity_next(lua_State *L) {
   lentity *e = check_live(L, 1);
   int i = lua_isnil(L, 2) ? 0 : coll_field(e->c, luaL_checkstring(L, 2)) + 1;
+  const uint8_t *rec = entity_rec(L, e);
   for (; i > 0 && i < e->c->nfields; i++) {
     kval v;
-    if (rec_find(e->rec, e->len, e->c->fields[i].fid, &v)) break;
+    if (rec_find(rec, e->len, e->c->fields[i].fid, &v)) break;
   }
   if (i >= e->c->nfields) return 0;
   lua_pushstring(L, e->c->fields[i].name);
@@ -612,6 +680,12 @@ static int iter_step(lua_State *L, liter *li) {
 static void push_row_entity(lua_State *L, liter *li) {
   kam_err e;
   MDB_val rec;
+  if (li->s && li->it.kind == PLAN_INDEX && !li->it.rec_loaded) { /* the record waits until needed */
+    kval id;
+    if (qiter_field(&li->it, F_ID, &id, &e) < 0) { liter_release(L, li); luaL_error(L, "%s", e.msg); }
+    push_index_entity(L, li->it.q->c, li->s, &li->it);
+    return;
+  }
   if (qiter_record(&li->it, &rec, &e) < 0) { liter_release(L, li); luaL_error(L, "%s", e.msg); }
   push_entity(L, kam_ctx_get(L), li->it.q->c, li->s, li->it.id.u.s.p, li->it.id.u.s.len, rec.mv_data, rec.mv_size);
 }
@@ -694,7 +768,7 @@ static void query_materialize(lua_State *L, int qidx) {
       lua_pop(L, 1); /* the list keeps it alive */
       rows[i].pos = (int)i;
       if (lq->sort_field == F_ID) rows[i].key = kv_str(e->data, e->idlen);
-      else if (!rec_find(e->rec, e->len, e->c->fields[lq->sort_field].fid, &rows[i].key)) rows[i].key = kv_null();
+      else entity_get(L, e, lq->sort_field, &rows[i].key);
     }
     sort_desc = lq->desc;
     qsort(rows, (size_t)n, sizeof *rows, cmp_rows);
@@ -744,7 +818,7 @@ typedef struct row_ctx {
 static int row_field(row_ctx *r, int field, kval *out) {
   if (r->ent) {
     if (field == F_ID) { *out = kv_str(r->ent->data, r->ent->idlen); return 1; }
-    if (!rec_find(r->ent->rec, r->ent->len, r->c->fields[field].fid, out)) *out = kv_null();
+    entity_get(r->L, r->ent, field, out);
     return 1;
   }
   kam_err e;

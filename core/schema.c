@@ -25,8 +25,8 @@ coll_def *schema_coll(schema *s, const char *name) {
 }
 
 int coll_field_n(const coll_def *c, const char *name, size_t n) {
-  for (int i = 0; i < c->nfields; i++)
-    if (strlen(c->fields[i].name) == n && !memcmp(c->fields[i].name, name, n)) return i;
+  for (int i = 0; i < c->nfields; i++) /* on every field read: lengths first */
+    if (c->fields[i].namelen == n && n && c->fields[i].name[0] == name[0] && !memcmp(c->fields[i].name, name, n)) return i;
   return -1;
 }
 int coll_field(const coll_def *c, const char *name) { return coll_field_n(c, name, strlen(name)); }
@@ -244,6 +244,7 @@ static int load_field(ydoc *d, coll_def *c, field_def *f, const char *name, yaml
                       kam_err *e) {
   memset(f, 0, sizeof *f);
   f->name = xstrdup(name);
+  f->namelen = strlen(name);
   f->ref = -1;
   if (ydoc_scalar(spec)) { /* shorthand: `name: string` */
     const char *t = ydoc_scalar(spec);
@@ -386,6 +387,7 @@ static int load_coll(ydoc *d, schema *s, coll_def *c, const char *name, yaml_nod
   const char *implicit[] = {"id", "created_at", "updated_at"};
   for (int i = 0; i < 3; i++) {
     c->fields[i].name = xstrdup(implicit[i]);
+    c->fields[i].namelen = strlen(implicit[i]);
     c->fields[i].type = i ? FT_DATETIME : FT_STRING;
     c->fields[i].ref = -1;
   }

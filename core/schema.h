@@ -14,6 +14,7 @@ extern const char *const ftype_names[];
 
 typedef struct field_def {
   char *name;
+  size_t namelen;
   ftype type;
   int required, indexed;
   char **values; int nvalues;    /* enum */
