@@ -36,7 +36,11 @@ local function load_policy(path, src)
   if not src then
     local err
     src, err = K.read(path)
-    if not src then die("%s", err) end
+    if not src then
+      local bare = r:match("^rules/([%w_%-]+)%.lua$")
+      if bare and not K.exists(path) then die("no policy '%s' in rules/ (kam policy list)", bare) end
+      die("%s", err)
+    end
   end
   local chunk, err = K.compile(src, "@" .. r)
   if not chunk then die("%s", err) end

@@ -251,7 +251,10 @@ int store_open(kam_store **out, const char *path, schema *sc, int flags, size_t 
   *out = st;
   return 0;
 lfail:
-  rc = kam_errf(e, rc == EACCES ? KAM_EPERM : KAM_EINTERNAL, "%s: %s", path, mdb_strerror(rc));
+  if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH)
+    rc = kam_errf(e, KAM_EDATA, "%s: not a kam book (%s)", path, mdb_strerror(rc));
+  else
+    rc = kam_errf(e, rc == EACCES ? KAM_EPERM : KAM_EINTERNAL, "%s: %s", path, mdb_strerror(rc));
 fail:
   if (st->env) mdb_env_close(st->env);
   free(st);
