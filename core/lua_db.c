@@ -16,6 +16,28 @@
 #define MT_ENTITY "kam.entity"
 #define MT_QUERY "kam.query"
 #define MT_ITER "kam.iter"
+enum { MTI_ENTITY, MTI_QUERY, MTI_ITER };
+
+/* The userdata at idx if its metatable is the one of `which`, else NULL. */
+static void *udata_of(lua_State *L, int idx, int which) {
+  void *p = lua_touserdata(L, idx);
+  if (!p || !lua_getmetatable(L, idx)) return NULL;
+  const void *mt = lua_topointer(L, -1);
+  lua_pop(L, 1);
+  return mt == kam_ctx_get(L)->mt_ptr[which] ? p : NULL;
+}
+
+static void *check_udata(lua_State *L, int idx, int which, const char *what) {
+  void *p = udata_of(L, idx, which);
+  if (!p) luaL_typeerror(L, idx, what);
+  return p;
+}
+
+static void set_mt(lua_State *L, int which) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, kam_ctx_get(L)->mt_ref[which]);
+  lua_setmetatable(L, -2);
+}
+
 static char FULL_SENTINEL; /* raised through Lua when the map fills */
 
 /* ---- snapshots ---------------------------------------------------------- */
@@ -114,7 +136,6 @@ static void push_coll_value(lua_State *L, const kval *v, int depth);
 void kam_push_kval(lua_State *L, const kval *v) { push_coll_value(L, v, 0); }
 
 static void push_coll_value(lua_State *L, const kval *v, int depth) {
-  luaL_checkstack(L, 4, "value nesting");
   switch (v->tag) {
   case KV_NULL: lua_pushnil(L); break;
   case KV_TRUE: lua_pushboolean(L, 1); break;
@@ -127,6 +148,7 @@ static void push_coll_value(lua_State *L, const kval *v, int depth) {
     const char *k;
     size_t kl;
     kval x;
+    luaL_checkstack(L, 4, "value nesting");
     lua_newtable(L);
     if (depth > 64) break;
     citer_init(&it, v);
@@ -294,7 +316,7 @@ static void push_entity(lua_State *L, kam_ctx *ctx, const coll_def *c, snap *s, 
   if (s) e->rec = rec;
   else { memcpy(e->data + idlen + 1, rec, len); e->rec = (uint8_t *)e->data + idlen + 1; }
   (void)ctx;
-  luaL_setmetatable(L, MT_ENTITY);
+  set_mt(L, MTI_ENTITY);
 }
 
 static lentity *check_live(lua_State *L, int idx);
@@ -355,15 +377,15 @@ static void push_index_entity(lua_State *L, const coll_def *c, snap *s, const qi
   e->iklen = it->key.mv_size;
   e->ival = it->val.mv_data;
   e->ivlen = it->val.mv_size;
-  luaL_setmetatable(L, MT_ENTITY);
+  set_mt(L, MTI_ENTITY);
 }
 
-int kam_is_entity(lua_State *L, int idx) { return luaL_testudata(L, idx, MT_ENTITY) != NULL; }
-int kam_is_query(lua_State *L, int idx) { return luaL_testudata(L, idx, MT_QUERY) != NULL; }
-const coll_def *kam_entity_coll(lua_State *L, int idx) { return ((lentity *)luaL_checkudata(L, idx, MT_ENTITY))->c; }
+int kam_is_entity(lua_State *L, int idx) { return udata_of(L, idx, MTI_ENTITY) != NULL; }
+int kam_is_query(lua_State *L, int idx) { return udata_of(L, idx, MTI_QUERY) != NULL; }
+const coll_def *kam_entity_coll(lua_State *L, int idx) { return ((lentity *)check_udata(L, idx, MTI_ENTITY, "entity"))->c; }
 
 static lentity *check_live(lua_State *L, int idx) {
-  lentity *e = luaL_checkudata(L, idx, MT_ENTITY);
+  lentity *e = check_udata(L, idx, MTI_ENTITY, "entity");
   if (e->serial && !snap_alive(kam_ctx_get(L), e->serial))
     luaL_error(L, "%s %s: this entity was read in a snapshot that has ended; read it again with db.%s:get(\"%s\")",
                e->c->name, e->data, e->c->name, e->data);
@@ -384,30 +406,34 @@ int kam_entity_kval(lua_State *L, int idx, int field, kval *out) {
   return 1;
 }
 
+/* e.field: the hot path of every policy, so one type check and no copies. */
 static int entity_index(lua_State *L) {
   lentity *e = check_live(L, 1);
   size_t n;
   const char *k = luaL_checklstring(L, 2, &n);
   int f = coll_field_n(e->c, k, n);
   if (f < 0) return luaL_error(L, "%s has no field '%s'", e->c->name, k);
-  kam_entity_field(L, 1, f);
+  if (f == F_ID) { lua_pushlstring(L, e->data, e->idlen); return 1; }
+  kval v;
+  entity_get(L, e, f, &v);
+  kam_push_kval(L, &v);
   return 1;
 }
 
 static int entity_newindex(lua_State *L) {
-  lentity *e = luaL_checkudata(L, 1, MT_ENTITY);
+  lentity *e = check_udata(L, 1, MTI_ENTITY, "entity");
   return luaL_error(L, "%s %s is read-only; change it with db.%s:update(id, {%s = ...}) inside kam.tx",
                     e->c->name, e->data, e->c->name, luaL_optstring(L, 2, "field"));
 }
 
 static int entity_tostring(lua_State *L) {
-  lentity *e = luaL_checkudata(L, 1, MT_ENTITY);
+  lentity *e = check_udata(L, 1, MTI_ENTITY, "entity");
   lua_pushfstring(L, "%s %s", e->c->name, e->data);
   return 1;
 }
 
 static int entity_eq(lua_State *L) {
-  lentity *a = luaL_checkudata(L, 1, MT_ENTITY), *b = luaL_checkudata(L, 2, MT_ENTITY);
+  lentity *a = check_udata(L, 1, MTI_ENTITY, "entity"), *b = check_udata(L, 2, MTI_ENTITY, "entity");
   lua_pushboolean(L, a->c == b->c && a->idlen == b->idlen && !memcmp(a->data, b->data, a->idlen));
   return 1;
 }
@@ -446,7 +472,7 @@ typedef struct lquery {
 } lquery;
 /* uservalue 1: list of predicate functions; 2: sort comparator */
 
-static lquery *check_query(lua_State *L, int idx) { return luaL_checkudata(L, idx, MT_QUERY); }
+static lquery *check_query(lua_State *L, int idx) { return check_udata(L, idx, MTI_QUERY, "query"); }
 
 static lquery *push_query(lua_State *L, const coll_def *c, const lquery *from) {
   lquery *lq = lua_newuserdatauv(L, sizeof *lq, 2);
@@ -455,7 +481,7 @@ static lquery *push_query(lua_State *L, const coll_def *c, const lquery *from) {
   lq->desc = 0;
   lq->limit = -1;
   lq->is_coll = 0;
-  luaL_setmetatable(L, MT_QUERY);
+  set_mt(L, MTI_QUERY);
   if (from) {
     lq->sort_field = from->sort_field;
     lq->desc = from->desc;
@@ -470,7 +496,7 @@ static lquery *push_query(lua_State *L, const coll_def *c, const lquery *from) {
 const coll_def *kam_query_coll(lua_State *L, int idx) { return check_query(L, idx)->q->c; }
 
 static int query_gc(lua_State *L) {
-  lquery *lq = luaL_checkudata(L, 1, MT_QUERY);
+  lquery *lq = check_udata(L, 1, MTI_QUERY, "query");
   query_free(lq->q);
   lq->q = NULL;
   return 0;
@@ -635,7 +661,7 @@ static void liter_release(lua_State *L, liter *li) {
 }
 
 static int iter_gc(lua_State *L) {
-  liter_release(L, luaL_checkudata(L, 1, MT_ITER));
+  liter_release(L, check_udata(L, 1, MTI_ITER, "iterator"));
   return 0;
 }
 
@@ -643,7 +669,7 @@ static liter *open_iter(lua_State *L, lquery *lq, int want) {
   kam_ctx *ctx = kam_ctx_get(L);
   liter *li = lua_newuserdatauv(L, sizeof *li, 0);
   memset(li, 0, sizeof *li);
-  luaL_setmetatable(L, MT_ITER);
+  set_mt(L, MTI_ITER);
   snap *s;
   MDB_txn *txn = read_txn(L, ctx, &s);
   kam_err e;
@@ -1445,6 +1471,9 @@ void kam_lua_open_db(kam_ctx *ctx) {
   *(kam_ctx **)lua_getextraspace(L) = ctx;
 
   luaL_newmetatable(L, MT_ENTITY);
+  lua_pushvalue(L, -1);
+  ctx->mt_ptr[MTI_ENTITY] = lua_topointer(L, -1);
+  ctx->mt_ref[MTI_ENTITY] = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pushcfunction(L, entity_index); lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, entity_newindex); lua_setfield(L, -2, "__newindex");
   lua_pushcfunction(L, entity_tostring); lua_setfield(L, -2, "__tostring");
@@ -1454,6 +1483,9 @@ void kam_lua_open_db(kam_ctx *ctx) {
   lua_pop(L, 1);
 
   luaL_newmetatable(L, MT_QUERY);
+  lua_pushvalue(L, -1);
+  ctx->mt_ptr[MTI_QUERY] = lua_topointer(L, -1);
+  ctx->mt_ref[MTI_QUERY] = luaL_ref(L, LUA_REGISTRYINDEX);
   luaL_newlib(L, query_methods);
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, query_gc); lua_setfield(L, -2, "__gc");
@@ -1462,6 +1494,9 @@ void kam_lua_open_db(kam_ctx *ctx) {
   lua_pop(L, 1);
 
   luaL_newmetatable(L, MT_ITER);
+  lua_pushvalue(L, -1);
+  ctx->mt_ptr[MTI_ITER] = lua_topointer(L, -1);
+  ctx->mt_ref[MTI_ITER] = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pushcfunction(L, iter_gc); lua_setfield(L, -2, "__gc");
   lua_pushcfunction(L, iter_gc); lua_setfield(L, -2, "__close");
   lua_pop(L, 1);

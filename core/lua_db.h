@@ -26,6 +26,10 @@ typedef struct kam_ctx {
   int full;               /* the map filled during this kam.tx */
   long n_ins, n_upd, n_del;
   int allow_write;        /* 0 for read-only commands */
+  /* entity, query and iterator metatables: registry refs and identities, so
+   * that checking a userdata's type costs no string lookup */
+  int mt_ref[3];
+  const void *mt_ptr[3];
 } kam_ctx;
 
 void kam_lua_open_db(kam_ctx *ctx);   /* registers db, kam.tx and the metatables */

@@ -94,6 +94,7 @@ end
 
 -- results as stored: JSON, with the common scalars done here
 local function to_json(v)
+  if v == nil then return "null" end
   local t = type(v)
   if t == "string" and not v:find('[%c"\\]') then return '"' .. v .. '"' end
   if math.type(v) == "integer" or t == "boolean" then return tostring(v) end

@@ -289,6 +289,18 @@ static int l_require(lua_State *L) {
   lua_getfield(L, LUA_REGISTRYINDEX, "kam.loaded");
   if (lua_getfield(L, -1, name) != LUA_TNIL) return 1;
   lua_pop(L, 1);
+  /* a module compiled before runs again without looking for its file */
+  lua_getfield(L, LUA_REGISTRYINDEX, "kam.chunks");
+  if (lua_getfield(L, -1, name) == LUA_TFUNCTION) {
+    lua_remove(L, -2);
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 1);
+    if (lua_isnil(L, -1)) { lua_pop(L, 1); lua_pushboolean(L, 1); }
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, name);
+    return 1;
+  }
+  lua_pop(L, 2);
   char rel[512];
   snprintf(rel, sizeof rel, "%s", name);
   for (char *p = rel; *p; p++) if (*p == '.') *p = '/';
@@ -311,6 +323,8 @@ static int l_require(lua_State *L) {
       if (st != LUA_OK) return lua_error(L);
       lua_pushvalue(L, -1);
       lua_setfield(L, -3, path);
+      lua_pushvalue(L, -1);
+      lua_setfield(L, -3, name);
     }
     lua_remove(L, -2);
     lua_pushstring(L, name);
@@ -544,6 +558,9 @@ int sandbox_open(kam_ctx *ctx, kam_err *e) {
   the_heap.used = 0;
   the_heap.cap = ctx->cfg->memory_bytes;
   lua_State *L = lua_newstate(limited_alloc, &the_heap);
+  /* generational: scripts and policies make many short-lived objects (query
+   * objects, entities, reasons); young collections skip the long-lived ones */
+  if (L) lua_gc(L, LUA_GCGEN, 0, 0);
   if (!L) return kam_errf(e, KAM_EINTERNAL, "lua: out of memory");
   lua_atpanic(L, panic);
   ctx->L = L;

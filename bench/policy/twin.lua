@@ -273,6 +273,7 @@ end
 io.stderr:write(fmt("@load %.3f\n", clock() - t0))
 
 local P = P0
+if os.getenv("TWIN_GC") then collectgarbage(os.getenv("TWIN_GC")) end
 local subjects = tables[P.subject].list
 local out, n = {}, 0
 local t1 = clock()
