@@ -48,6 +48,7 @@ kam_ctx *kam_ctx_get(lua_State *L) { return *(kam_ctx **)lua_getextraspace(L); }
 
 struct snap {
   MDB_txn *txn;
+  qcursors curs;       /* cursors its queries reuse */
   unsigned long serial;
   int refs;            /* open iterators on it */
   int alive;
@@ -73,6 +74,7 @@ static void snap_release(kam_ctx *ctx, snap *s) {
 }
 
 static void snap_end(snap *s) {
+  qcursors_close(&s->curs);
   if (s->alive) mdb_txn_abort(s->txn);
   s->alive = 0;
 }
@@ -119,6 +121,7 @@ static MDB_txn *read_txn(lua_State *L, kam_ctx *ctx, snap **out) {
     snap *s = calloc(1, sizeof *s);
     static unsigned long serials;
     s->txn = txn;
+    s->curs.txn = txn;
     s->serial = ++serials;
     s->alive = 1;
     s->next = ctx->snaps;
@@ -464,7 +467,8 @@ static int entity_pairs(lua_State *L) {
 /* ---- queries ------------------------------------------------------------ */
 
 typedef struct lquery {
-  query *q;
+  query *q;            /* &qb while alive */
+  query qb;
   int sort_field; /* -1: none */
   int desc;
   lua_Integer limit; /* <0: none */
@@ -486,10 +490,11 @@ static lquery *push_query(lua_State *L, const coll_def *c, const lquery *from) {
     lq->sort_field = from->sort_field;
     lq->desc = from->desc;
     lq->limit = from->limit;
-    lq->q = query_clone(from->q);
+    query_copy(&lq->qb, from->q);
   } else {
-    lq->q = query_new(c);
+    query_init(&lq->qb, c);
   }
+  lq->q = &lq->qb;
   return lq;
 }
 
@@ -497,7 +502,7 @@ const coll_def *kam_query_coll(lua_State *L, int idx) { return check_query(L, id
 
 static int query_gc(lua_State *L) {
   lquery *lq = check_udata(L, 1, MTI_QUERY, "query");
-  query_free(lq->q);
+  if (lq->q) query_release(lq->q);
   lq->q = NULL;
   return 0;
 }
@@ -673,7 +678,7 @@ static liter *open_iter(lua_State *L, lquery *lq, int want) {
   snap *s;
   MDB_txn *txn = read_txn(L, ctx, &s);
   kam_err e;
-  if (qiter_open(&li->it, txn, lq->q, want, &e)) {
+  if (qiter_open_cached(&li->it, txn, lq->q, want, s ? &s->curs : NULL, &e)) {
     qiter_close(&li->it);
     luaL_error(L, "%s", e.msg);
   }

@@ -3,21 +3,34 @@
 #include "keyenc.h"
 #include "store.h"
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 const char *const qop_names[] = {"=", "~=", ">=", ">", "<=", "<", "in", "between"};
 
-query *query_new(const coll_def *c) {
-  query *q = calloc(1, sizeof *q);
+void query_init(query *q, const coll_def *c) {
+  memset(q, 0, offsetof(query, cond_small));
   q->c = c;
+}
+
+query *query_new(const coll_def *c) {
+  query *q = malloc(sizeof *q);
+  query_init(q, c);
   return q;
 }
 
-static kval copy_val(const kval *v) {
+static int in_text(const query *q, const char *p) {
+  return p >= q->text_small && p < q->text_small + Q_SMALL_TEXT;
+}
+
+static kval copy_val(query *q, const kval *v) {
   kval r = *v;
   if (v->tag == KV_STR || v->tag == KV_LIST || v->tag == KV_MAP) {
-    char *p = malloc(v->u.s.len + 1);
+    size_t n = v->u.s.len + 1;
+    char *p;
+    if (q->text_used + n <= Q_SMALL_TEXT) { p = q->text_small + q->text_used; q->text_used += n; }
+    else p = malloc(n);
     memcpy(p, v->u.s.p, v->u.s.len);
     p[v->u.s.len] = 0;
     r.u.s.p = p;
@@ -25,37 +38,58 @@ static kval copy_val(const kval *v) {
   return r;
 }
 
-static void free_val(kval *v) {
-  if (v->tag == KV_STR || v->tag == KV_LIST || v->tag == KV_MAP) free((void *)v->u.s.p);
+static void free_val(query *q, kval *v) {
+  if ((v->tag == KV_STR || v->tag == KV_LIST || v->tag == KV_MAP) && !in_text(q, v->u.s.p)) free((void *)v->u.s.p);
 }
 
 static void push_cond(query *q, int field, qop op, kval *v, int nv) {
   if (q->ncond == q->cap) {
-    q->cap = q->cap ? q->cap * 2 : 4;
-    q->cond = realloc(q->cond, sizeof *q->cond * (size_t)q->cap);
+    if (!q->cond) {
+      q->cond = q->cond_small;
+      q->cap = Q_SMALL_CONDS;
+    } else {
+      int cap = q->cap * 2;
+      qcond *n = malloc(sizeof *n * (size_t)cap);
+      memcpy(n, q->cond, sizeof *n * (size_t)q->ncond);
+      if (q->cond != q->cond_small) free(q->cond);
+      q->cond = n;
+      q->cap = cap;
+    }
   }
   qcond *c = &q->cond[q->ncond++];
   c->field = field;
   c->op = op;
   c->nv = nv;
-  c->v = malloc(sizeof(kval) * (size_t)(nv ? nv : 1));
-  for (int i = 0; i < nv; i++) c->v[i] = copy_val(&v[i]);
+  int k = nv ? nv : 1;
+  if (q->vals_used + k <= Q_SMALL_VALS) { c->v = q->val_small + q->vals_used; q->vals_used += k; }
+  else c->v = malloc(sizeof(kval) * (size_t)k);
+  for (int i = 0; i < nv; i++) c->v[i] = copy_val(q, &v[i]);
+}
+
+void query_copy(query *dst, const query *src) {
+  query_init(dst, src->c);
+  dst->never = src->never;
+  for (int i = 0; i < src->ncond; i++) push_cond(dst, src->cond[i].field, src->cond[i].op, src->cond[i].v, src->cond[i].nv);
 }
 
 query *query_clone(const query *q) {
-  query *r = query_new(q->c);
-  r->never = q->never;
-  for (int i = 0; i < q->ncond; i++) push_cond(r, q->cond[i].field, q->cond[i].op, q->cond[i].v, q->cond[i].nv);
+  query *r = malloc(sizeof *r);
+  query_copy(r, q);
   return r;
+}
+
+void query_release(query *q) {
+  for (int i = 0; i < q->ncond; i++) {
+    for (int j = 0; j < q->cond[i].nv; j++) free_val(q, &q->cond[i].v[j]);
+    if (q->cond[i].v < q->val_small || q->cond[i].v >= q->val_small + Q_SMALL_VALS) free(q->cond[i].v);
+  }
+  if (q->cond != q->cond_small) free(q->cond);
+  query_init(q, q->c);
 }
 
 void query_free(query *q) {
   if (!q) return;
-  for (int i = 0; i < q->ncond; i++) {
-    for (int j = 0; j < q->cond[i].nv; j++) free_val(&q->cond[i].v[j]);
-    free(q->cond[i].v);
-  }
-  free(q->cond);
+  query_release(q);
   free(q);
 }
 
@@ -185,10 +219,47 @@ static int index_has(const index_def *ix, int field) {
   return 0;
 }
 
+void qcursors_close(qcursors *qc) {
+  for (int i = 0; i < qc->n; i++) mdb_cursor_close(qc->cur[i]);
+  qc->n = 0;
+  qc->txn = NULL;
+}
+
+static int cursor_take(qiter *it, MDB_dbi dbi) {
+  it->dbi = dbi;
+  qcursors *qc = it->cache;
+  if (qc && qc->txn == it->txn)
+    for (int i = 0; i < qc->n; i++)
+      if (qc->dbi[i] == dbi) {
+        it->cur = qc->cur[i];
+        qc->n--;
+        qc->dbi[i] = qc->dbi[qc->n];
+        qc->cur[i] = qc->cur[qc->n];
+        return 0;
+      }
+  return mdb_cursor_open(it->txn, dbi, &it->cur);
+}
+
+static void cursor_give_back(qiter *it) {
+  qcursors *qc = it->cache;
+  if (qc && qc->txn == it->txn && qc->n < QC_MAX) {
+    qc->dbi[qc->n] = it->dbi;
+    qc->cur[qc->n++] = it->cur;
+  } else {
+    mdb_cursor_close(it->cur);
+  }
+  it->cur = NULL;
+}
+
 int qiter_open(qiter *it, MDB_txn *txn, const query *q, int want, kam_err *e) {
-  memset(it, 0, sizeof *it);
+  return qiter_open_cached(it, txn, q, want, NULL, e);
+}
+
+int qiter_open_cached(qiter *it, MDB_txn *txn, const query *q, int want, qcursors *cache, kam_err *e) {
+  memset(it, 0, offsetof(qiter, poff_small));
   it->q = q;
   it->txn = txn;
+  it->cache = cache;
   const coll_def *c = q->c;
   if (find_cond(q, F_ID, 1)) {
     it->kind = PLAN_IDS;
@@ -220,8 +291,9 @@ int qiter_open(qiter *it, MDB_txn *txn, const query *q, int want, kam_err *e) {
         if (cc->op == Q_GE || cc->op == Q_GT) { lo = &cc->v[0]; lo_open = cc->op == Q_GT; }
         if (cc->op == Q_LE || cc->op == Q_LT) { hi = &cc->v[0]; hi_open = cc->op == Q_LT; }
         if (cc->op == Q_BETWEEN) { lo = &cc->v[0]; hi = &cc->v[1]; }
-        if (lo && (!it->lo || kval_cmp(lo, it->lo) == 1)) { it->lo = lo; it->lo_open = lo_open; }
-        if (hi && (!it->hi || kval_cmp(hi, it->hi) == -1)) { it->hi = hi; it->hi_open = hi_open; }
+        int r;
+        if (lo && (!it->lo || (r = kval_cmp(lo, it->lo)) == 1 || (r == 0 && lo_open))) { it->lo = lo; it->lo_open = it->lo_open || lo_open; }
+        if (hi && (!it->hi || (r = kval_cmp(hi, it->hi)) == -1 || (r == 0 && hi_open))) { it->hi = hi; it->hi_open = it->hi_open || hi_open; }
       }
     }
     /* prefixes: cartesian product of the equality values */
@@ -234,9 +306,15 @@ int qiter_open(qiter *it, MDB_txn *txn, const query *q, int want, kam_err *e) {
       total *= counts[i];
     }
     it->ncombo = total;
-    it->poff = malloc(sizeof(size_t) * (size_t)(total + 1));
+    it->poff = total + 1 <= 9 ? it->poff_small : malloc(sizeof(size_t) * (size_t)(total + 1));
+    int any_cut = 0;
+    for (int i = 0; i < it->eqn; i++)
+      for (int j = 0; j < eqc[i]->nv; j++)
+        any_cut |= eqc[i]->v[j].tag == KV_STR && eqc[i]->v[j].u.s.len >= KEY_STR_MAX;
+    int kept = 0;
     for (int k = 0; k < total; k++) {
-      it->poff[k] = it->prefixes.len;
+      size_t start = it->prefixes.len;
+      it->poff[kept] = start;
       int rem;
       /* build in field order */
       int digits[IDX_MAXF];
@@ -244,13 +322,38 @@ int qiter_open(qiter *it, MDB_txn *txn, const query *q, int want, kam_err *e) {
       for (int i = it->eqn - 1; i >= 0; i--) { digits[i] = rem % counts[i]; rem /= counts[i]; }
       for (int i = 0; i < it->eqn; i++)
         key_put(&it->prefixes, c->fields[ix->f[i]].type, &eqc[i]->v[digits[i]]);
+      /* two long strings cut to the same key: scan their prefix once */
+      int dup = 0;
+      for (int j = 0; any_cut && j < kept && !dup; j++)
+        dup = it->poff[j + 1] - it->poff[j] == it->prefixes.len - start &&
+              !memcmp(it->prefixes.p + it->poff[j], it->prefixes.p + start, it->prefixes.len - start);
+      if (dup) it->prefixes.len = start;
+      else kept++;
     }
-    it->poff[total] = it->prefixes.len;
+    it->ncombo = kept;
+    it->poff[kept] = it->prefixes.len;
     /* equality on a prefix field is what the scan matches: no need to check it
      * again, unless a long string was cut in the key */
-    it->skip = calloc((size_t)q->ncond + 1, 1);
+    size_t nc = (size_t)q->ncond + 1;
+    if (nc <= 32) { memset(it->skip_small, 0, sizeof it->skip_small); it->skip = it->skip_small; }
+    else it->skip = calloc(2 * nc, 1);
+    it->bounded = it->skip + (nc <= 32 ? 32 : nc);
+    /* the seek and the stop at the upper bound do every range condition on
+     * the range field (the tightest bounds imply the others), unless a bound
+     * is a string long enough to be cut in the key */
+    int exact_range = it->range;
+    for (int i = 0; i < q->ncond && exact_range; i++) {
+      const qcond *cc = &q->cond[i];
+      if (cc->field != ix->f[it->eqn]) continue;
+      for (int j = 0; j < cc->nv; j++)
+        if (cc->v[j].tag == KV_STR && cc->v[j].u.s.len >= KEY_STR_MAX) exact_range = 0;
+    }
     for (int i = 0; i < q->ncond; i++) {
       const qcond *cc = &q->cond[i];
+      if (exact_range && cc->field == ix->f[it->eqn] && cc->op != Q_EQ && cc->op != Q_IN && cc->op != Q_NE) {
+        it->bounded[i] = 1;
+        continue;
+      }
       if (cc->op != Q_EQ && cc->op != Q_IN) continue;
       int pos = -1;
       for (int k = 0; k < it->eqn; k++) if (ix->f[k] == cc->field && eqc[k] == cc) pos = k;
@@ -259,27 +362,30 @@ int qiter_open(qiter *it, MDB_txn *txn, const query *q, int want, kam_err *e) {
       for (int j = 0; j < cc->nv; j++) cut |= cc->v[j].tag == KV_STR && cc->v[j].u.s.len >= KEY_STR_MAX;
       it->skip[i] = !cut;
     }
-    if ((rc = mdb_cursor_open(txn, ix->dbi, &it->cur))) return lmdb_err(e, rc, ix->name);
+    if ((rc = cursor_take(it, ix->dbi))) return lmdb_err(e, rc, ix->name);
   } else if (it->kind == PLAN_SCAN) {
-    if ((rc = mdb_cursor_open(txn, c->dbi, &it->cur))) return lmdb_err(e, rc, c->name);
+    if ((rc = cursor_take(it, c->dbi))) return lmdb_err(e, rc, c->name);
   }
   return 0;
 }
 
 void qiter_close(qiter *it) {
-  if (it->cur) mdb_cursor_close(it->cur);
-  it->cur = NULL;
+  if (it->cur) cursor_give_back(it);
   kbuf_free(&it->prefixes);
-  free(it->poff);
+  if (it->poff != it->poff_small) free(it->poff);
   it->poff = NULL;
-  free(it->skip);
-  it->skip = NULL;
+  if (it->skip != it->skip_small) free(it->skip);
+  it->skip = it->bounded = NULL;
 }
 
 static int passes(qiter *it, kam_err *e) {
   const query *q = it->q;
   for (int i = 0; i < q->ncond; i++) {
     if (it->skip && it->skip[i]) continue;
+    if (it->bounded && it->bounded[i]) { /* exact unless the key cut a long string */
+      const kval *v = &it->comp[it->eqn];
+      if (v->tag != KV_NULL && !(v->tag == KV_STR && v->u.s.len >= KEY_STR_MAX)) continue;
+    }
     kval v;
     int rc = qiter_field(it, q->cond[i].field, &v, e);
     if (rc < 0) return rc;

@@ -21,16 +21,44 @@ typedef struct qcond {
   kval *v;
 } qcond;
 
+/* A policy makes a few small queries per subject: those live in the struct
+ * itself, so where{} allocates nothing; bigger ones spill to the heap. The
+ * struct must not be moved once it holds conditions. */
+#define Q_SMALL_CONDS 6
+#define Q_SMALL_VALS 12
+#define Q_SMALL_TEXT 256
+
 typedef struct query {
   const coll_def *c;
   int ncond, cap;
   qcond *cond;
   int never; /* a condition no value can meet */
+  int vals_used;
+  size_t text_used;
+  qcond cond_small[Q_SMALL_CONDS];
+  kval val_small[Q_SMALL_VALS];
+  char text_small[Q_SMALL_TEXT];
 } query;
 
 query *query_new(const coll_def *c);
 query *query_clone(const query *q);
 void query_free(query *q);
+/* The same for a query that lives inside another struct. */
+void query_init(query *q, const coll_def *c);
+void query_copy(query *dst, const query *src); /* dst: not yet initialised */
+void query_release(query *q);
+
+/* Cursors kept open for the queries of one read transaction: a query takes
+ * the one for its database and gives it back, so a run of small queries
+ * opens no cursor and re-seeks from where the last one stopped. */
+#define QC_MAX 8
+typedef struct qcursors {
+  MDB_txn *txn;
+  int n;
+  MDB_dbi dbi[QC_MAX];
+  MDB_cursor *cur[QC_MAX];
+} qcursors;
+void qcursors_close(qcursors *qc); /* before or after its txn ends */
 /* Adds a condition; values are copied and coerced to the field's type. */
 int query_add(query *q, int field, qop op, const kval *vals, int nv, kam_err *e);
 
@@ -57,6 +85,11 @@ typedef struct qiter {
   MDB_val rec;
   int scanned;       /* entries visited (for tests of the plan) */
   unsigned char *skip; /* conditions the scan itself guarantees */
+  unsigned char *bounded; /* range conditions the scan guarantees unless the key holds a cut string */
+  qcursors *cache;   /* where the cursor came from and goes back to */
+  MDB_dbi dbi;
+  size_t poff_small[9];
+  unsigned char skip_small[2 * 32];
 } qiter;
 
 enum { PLAN_SCAN, PLAN_IDS, PLAN_INDEX };
@@ -64,6 +97,8 @@ enum { PLAN_SCAN, PLAN_IDS, PLAN_INDEX };
 /* want: a field the caller will read from every row (-1 if none); an index
  * that carries it is preferred. */
 int qiter_open(qiter *it, MDB_txn *txn, const query *q, int want, kam_err *e);
+/* The same, with a cursor from cache (may be NULL; its txn must be txn). */
+int qiter_open_cached(qiter *it, MDB_txn *txn, const query *q, int want, qcursors *cache, kam_err *e);
 /* 1: a row; 0: done; <0: error (e set). */
 int qiter_next(qiter *it, kam_err *e);
 void qiter_close(qiter *it);

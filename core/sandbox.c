@@ -1,5 +1,6 @@
 /* sandbox.c — see sandbox.h. */
 #include "sandbox.h"
+#include "pool.h"
 #include "kdate.h"
 #include "progress.h"
 #include <lauxlib.h>
@@ -430,12 +431,12 @@ static int killed; /* a budget ran out or Ctrl-C: no pcall may catch that */
 static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   heap *h = ud;
   if (!ptr) osize = 0;
-  if (nsize == 0) { free(ptr); h->used -= osize; return NULL; }
+  if (nsize == 0) { pool_realloc(ptr, osize, 0); h->used -= osize; return NULL; }
   if (h->cap && nsize > osize && h->used + (nsize - osize) > h->cap) {
     killed = 1; /* like the time budget: the script ends, whatever pcalls it */
     return NULL;
   }
-  void *p = realloc(ptr, nsize);
+  void *p = pool_realloc(ptr, osize, nsize);
   if (p) h->used += nsize - osize;
   return p;
 }
@@ -628,4 +629,5 @@ void sandbox_close(kam_ctx *ctx) {
   kam_end_snapshots(ctx);
   lua_close(ctx->L); /* __gc of entities and iterators releases the rest */
   ctx->L = NULL;
+  pool_release();
 }

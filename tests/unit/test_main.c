@@ -2,6 +2,7 @@
  * is a function; `unit_tests NAME` runs one and exits non-zero on failure. */
 #include "keyenc.h"
 #include "kdate.h"
+#include "pool.h"
 #include "query.h"
 #include "record.h"
 #include "schema.h"
@@ -288,7 +289,7 @@ static const char *TEST_SCHEMA =
     "      amount: {type: money, required: true}\n"
     "      score: {type: number}\n"
     "      day: {type: date, index: true}\n"
-    "      label: {type: string}\n"
+    "      label: {type: string, index: true}\n"
     "      flag: {type: bool, default: false}\n"
     "    indexes:\n      - {on: [owner, day], carry: [amount]}\n      - {on: [kind, amount]}\n";
 
@@ -323,18 +324,20 @@ static int put_item(tbook *b, MDB_txn *txn, int i, kam_err *e) {
   coll_def *c = schema_coll(b->sc, "items");
   kval v[16];
   for (int k = 0; k < c->nfields; k++) v[k] = kv_null();
-  char id[32], owner[32], day[11], label[64];
+  char id[32], owner[32], day[11], label[KEY_STR_MAX + 64];
   snprintf(id, sizeof id, "IT-%06d", i);
   snprintf(owner, sizeof owner, "OW-%06d", 1 + i % 5);
   date_format(day, 2026, 1 + i % 12, 1 + i % 28);
-  snprintf(label, sizeof label, "nhãn %d", i);
+  /* some labels longer than an index key holds, sharing their first bytes */
+  if (i % 11 == 0) snprintf(label, sizeof label, "%0*d nhãn %d", KEY_STR_MAX, 0, i);
+  else snprintf(label, sizeof label, "nhãn %d", i);
   static const char *kinds[] = {"a", "b", "c", "d"};
   v[F_ID] = kv_str(id, strlen(id));
   v[coll_field(c, "owner")] = kv_str(owner, strlen(owner));
   v[coll_field(c, "kind")] = kv_str(kinds[i % 4], 1);
   v[coll_field(c, "amount")] = kv_int((i * 7919) % 1000 * 1000);
   v[coll_field(c, "score")] = kv_num((i % 10) / 4.0);
-  v[coll_field(c, "day")] = kv_str(day, 10);
+  if (i % 7) v[coll_field(c, "day")] = kv_str(day, 10); /* every 7th has no day */
   v[coll_field(c, "label")] = kv_str(label, strlen(label));
   return store_write(b->st, txn, c, v, NULL, 0, OP_INSERT, &WO, e);
 }
@@ -526,15 +529,17 @@ static void t_query_vs_scan(void) {
   const char *fields[] = {"owner", "kind", "amount", "day", "score", "label", "flag", "id"};
   qop ops[] = {Q_EQ, Q_NE, Q_GE, Q_GT, Q_LE, Q_LT, Q_IN, Q_BETWEEN};
   int plans[3] = {0};
-  for (int round = 0; round < 400; round++) {
+  qcursors cache = {.txn = txn};
+  for (int round = 0; round < 1200; round++) {
     query *q = query_new(c);
-    int nc = 1 + (int)(rnd() % 3);
+    /* mostly a few conditions; sometimes more than a query holds inline */
+    int nc = 1 + (int)(rnd() % (round % 5 ? 3 : 9));
     for (int k = 0; k < nc; k++) {
       const char *fn = fields[rnd() % 8];
       int f = coll_field(c, fn);
       qop op = ops[rnd() % 8];
       kval vals[3];
-      char sbuf[3][32];
+      char sbuf[3][KEY_STR_MAX + 40];
       int nv = op == Q_IN ? 3 : op == Q_BETWEEN ? 2 : 1;
       for (int j = 0; j < nv; j++) {
         int r = (int)(rnd() % 1000);
@@ -544,14 +549,19 @@ static void t_query_vs_scan(void) {
         else if (!strcmp(fn, "score")) vals[j] = kv_num((r % 12) / 4.0);
         else if (!strcmp(fn, "flag")) vals[j] = kv_bool(r % 2);
         else if (!strcmp(fn, "id")) { snprintf(sbuf[j], 32, "IT-%06d", r); vals[j] = kv_str(sbuf[j], strlen(sbuf[j])); }
-        else if (!strcmp(fn, "label")) { snprintf(sbuf[j], 32, "nhãn %d", r); vals[j] = kv_str(sbuf[j], strlen(sbuf[j])); }
+        else if (!strcmp(fn, "label")) {
+          if (r % 3 == 0) snprintf(sbuf[j], sizeof sbuf[j], "%0*d nhãn %d", KEY_STR_MAX, 0, r);
+          else snprintf(sbuf[j], 32, "nhãn %d", r);
+          vals[j] = kv_str(sbuf[j], strlen(sbuf[j]));
+        }
         else { date_format(sbuf[j], 2026, 1 + r % 12, 1 + r % 28); vals[j] = kv_str(sbuf[j], 10); }
       }
       if (op == Q_BETWEEN && kval_cmp(&vals[0], &vals[1]) > 0) { kval t = vals[0]; vals[0] = vals[1]; vals[1] = t; }
       if (query_add(q, f, op, vals, nv, &e)) { fprintf(stderr, "%s\n", e.msg); failures++; }
     }
     qiter it;
-    CHECK(!qiter_open(&it, txn, q, -1, &e));
+    /* every other round takes its cursor from the cache the last one left */
+    CHECK(!qiter_open_cached(&it, txn, q, -1, round % 2 ? &cache : NULL, &e));
     plans[it.kind]++;
     int n = 0, rc;
     while ((rc = qiter_next(&it, &e)) == 1) n++;
@@ -576,8 +586,45 @@ static void t_query_vs_scan(void) {
     query_free(q);
   }
   CHECK(plans[PLAN_SCAN] > 0 && plans[PLAN_INDEX] > 0 && plans[PLAN_IDS] > 0);
+  CHECK(cache.n > 0);
+  qcursors_close(&cache);
   mdb_txn_abort(txn);
   tbook_close(&b);
+}
+
+/* Lua's blocks: contents survive growing and shrinking across size classes
+ * and out of the pool; freed blocks come back for new ones. */
+static void t_pool_realloc(void) {
+  enum { N = 400 };
+  unsigned char *b[N];
+  size_t sz[N];
+  for (int i = 0; i < N; i++) {
+    sz[i] = 1 + (size_t)(rnd() % (2 * POOL_MAX));
+    b[i] = pool_realloc(NULL, 0, sz[i]);
+    CHECK(b[i] != NULL);
+    memset(b[i], i & 0xFF, sz[i]);
+  }
+  for (int round = 0; round < 4; round++)
+    for (int i = 0; i < N; i++) {
+      size_t n = 1 + (size_t)(rnd() % (3 * POOL_MAX));
+      unsigned char *p = pool_realloc(b[i], sz[i], n);
+      CHECK(p != NULL);
+      size_t keep = n < sz[i] ? n : sz[i];
+      int same = 1;
+      for (size_t k = 0; k < keep; k++) same &= p[k] == (i & 0xFF);
+      CHECK(same);
+      memset(p, i & 0xFF, n);
+      b[i] = p;
+      sz[i] = n;
+    }
+  for (int i = 0; i < N; i++) CHECK(pool_realloc(b[i], sz[i], 0) == NULL);
+  void *x = pool_realloc(NULL, 0, 40), *y;
+  pool_realloc(x, 40, 0);
+  y = pool_realloc(NULL, 0, 33); /* the same class: the freed block again (not under ASan) */
+  (void)x;
+  CHECK(y != NULL);
+  pool_realloc(y, 33, 0);
+  pool_release();
 }
 
 static void t_query_in_between(void) {
@@ -625,7 +672,7 @@ static const struct { const char *name; void (*fn)(void); } tests[] = {
     {"kdate_civil", t_kdate_civil}, {"kdate_months", t_kdate_months}, {"schema_load", t_schema_load},
     {"schema_errors", t_schema_errors}, {"store_crud", t_store_crud}, {"store_indexes", t_store_indexes},
     {"store_map_full", t_store_map_full}, {"query_vs_scan", t_query_vs_scan},
-    {"query_in_between", t_query_in_between}, {NULL, NULL}};
+    {"query_in_between", t_query_in_between}, {"pool_realloc", t_pool_realloc}, {NULL, NULL}};
 
 int main(int argc, char **argv) {
   int ran = 0;
