@@ -513,15 +513,17 @@ static lquery *derive(lua_State *L, int idx) {
   lquery *src = check_query(L, idx);
   lquery *lq = push_query(L, src->q->c, src);
   int top = lua_gettop(L);
-  lua_newtable(L);
-  if (lua_getiuservalue(L, idx, 1) == LUA_TTABLE) {
+  /* the predicate list is copied only when there is one: most queries are
+   * plain filters, and a table each would be garbage per where{} */
+  if (lua_getiuservalue(L, idx, 1) == LUA_TTABLE && lua_rawlen(L, -1) > 0) {
     lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
-    for (lua_Integer i = 1; i <= n; i++) { lua_rawgeti(L, -1, i); lua_rawseti(L, -3, i); }
+    lua_createtable(L, (int)n + 1, 0);
+    for (lua_Integer i = 1; i <= n; i++) { lua_rawgeti(L, -2, i); lua_rawseti(L, -2, i); }
+    lua_setiuservalue(L, top, 1);
   }
   lua_pop(L, 1);
-  lua_setiuservalue(L, top, 1);
-  lua_getiuservalue(L, idx, 2);
-  lua_setiuservalue(L, top, 2);
+  if (lua_getiuservalue(L, idx, 2) != LUA_TNIL) lua_setiuservalue(L, top, 2);
+  else lua_pop(L, 1);
   return lq;
 }
 
@@ -534,7 +536,12 @@ static int q_where(lua_State *L) {
   check_query(L, 1);
   if (lua_type(L, 2) == LUA_TFUNCTION) {
     derive(L, 1);
-    lua_getiuservalue(L, -1, 1);
+    if (lua_getiuservalue(L, -1, 1) != LUA_TTABLE) {
+      lua_pop(L, 1);
+      lua_newtable(L);
+      lua_pushvalue(L, -1);
+      lua_setiuservalue(L, -3, 1);
+    }
     lua_pushvalue(L, 2);
     lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
     lua_pop(L, 1);

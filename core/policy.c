@@ -167,7 +167,7 @@ static int k_arm(lua_State *L) {
 static int k_disarm(lua_State *L) {
   pstate *ps = P_(L);
   ps->label[0] = 0;
-  if (!ps->covering) sandbox_arm(L, ps->ctx->cfg->script_seconds);
+  if (!ps->covering) sandbox_disarm_for(L, ps->ctx->cfg->script_seconds);
   return 0;
 }
 

@@ -10,7 +10,7 @@
 #define KAM_POOL_H
 #include <stddef.h>
 
-#define POOL_MAX 256
+#define POOL_MAX 1024
 
 /* realloc with the block's old size (0 for a new one): the contract of
  * lua_Alloc, minus the memory cap. nsize 0 frees and returns NULL. */

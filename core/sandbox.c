@@ -443,13 +443,21 @@ static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 
 /* The time budget and Ctrl-C share one hook, and neither keeps a hook on
  * while a script runs: a count hook slows the interpreter about twice over.
- * The budget is an interval timer; when it rings (SIGALRM), or at Ctrl-C,
- * the signal handler only asks for the hook at the next instruction (as
- * lua.c's laction does). Once either fires, the hook comes back every few
- * thousand instructions, so a pcall that swallows the error cannot keep the
- * script alive. */
-static int budget_seconds;
-static const char *budget_name = "limits.script_seconds";
+ * While a budget is armed an interval timer ticks (SIGALRM, 20 times a
+ * second); a budget is a deadline in ticks, so arming one per policy
+ * evaluation is a store, not a system call. When a tick finds a deadline
+ * passed, or at Ctrl-C, the signal handler only asks for the hook at the next
+ * instruction (as lua.c's laction does). Once either fires, the hook comes
+ * back every few thousand instructions, so a pcall that swallows the error
+ * cannot keep the script alive. */
+#define TICKS_PER_SECOND 20
+static volatile sig_atomic_t ticks;           /* since the ticker started */
+static volatile sig_atomic_t script_deadline; /* in ticks; 0: none */
+static volatile sig_atomic_t policy_deadline;
+static volatile sig_atomic_t policy_fired;    /* which budget ran out */
+static int ticking;
+static int budget_seconds, policy_seconds;
+static const char *budget_name = "limits.script_seconds", *policy_name = "limits.policy_seconds";
 static volatile sig_atomic_t stop_requested, expired;
 static lua_State *armed_L;
 
@@ -459,13 +467,45 @@ static void sandbox_hook(lua_State *L, lua_Debug *ar) {
   if (!expired) { lua_sethook(L, NULL, 0, 0); return; }
   killed = 1;
   lua_sethook(L, sandbox_hook, LUA_MASKCOUNT, 1000);
+  if (policy_fired) luaL_error(L, "stopped: it ran longer than %d s (%s in kam.yaml)", policy_seconds, policy_name);
   luaL_error(L, "stopped: it ran longer than %d s (%s in kam.yaml)", budget_seconds, budget_name);
 }
 
 static void on_alarm(int sig) {
   (void)sig;
+  sig_atomic_t t = ++ticks;
+  int pol = policy_deadline && t >= policy_deadline;
+  if (!pol && !(script_deadline && t >= script_deadline)) return;
+  policy_fired = pol;
   expired = 1;
   if (armed_L) lua_sethook(armed_L, sandbox_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+}
+
+static void ticker(int on) {
+  static int installed;
+  if (!installed) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    installed = 1;
+  }
+  if (on == ticking) return;
+  struct itimerval it;
+  memset(&it, 0, sizeof it);
+  if (on) {
+    it.it_interval.tv_usec = 1000000 / TICKS_PER_SECOND;
+    it.it_value = it.it_interval;
+  }
+  setitimer(ITIMER_REAL, &it, NULL);
+  ticking = on;
+}
+
+/* a deadline `seconds` from now, in ticks; 0 for none */
+static sig_atomic_t deadline(int seconds) {
+  return seconds > 0 ? ticks + (sig_atomic_t)seconds * TICKS_PER_SECOND : 0;
 }
 
 void sandbox_interrupt(lua_State *L) {
@@ -517,30 +557,37 @@ static int l_resume(lua_State *L) {
   return lua_gettop(L);
 }
 
-void sandbox_arm(lua_State *L, int seconds) { sandbox_arm_for(L, seconds, "limits.script_seconds"); }
-
-void sandbox_arm_for(lua_State *L, int seconds, const char *limit) {
-  static int installed;
-  budget_name = limit;
-  if (!installed) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_alarm;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGALRM, &sa, NULL);
-    installed = 1;
-  }
+void sandbox_arm(lua_State *L, int seconds) {
+  budget_name = "limits.script_seconds";
   budget_seconds = seconds;
   killed = 0;
   stop_requested = 0;
   expired = 0;
   armed_L = L;
   lua_sethook(L, NULL, 0, 0);
-  struct itimerval it;
-  memset(&it, 0, sizeof it);
-  it.it_value.tv_sec = seconds > 0 ? seconds : 0;
-  setitimer(ITIMER_REAL, &it, NULL);
+  policy_deadline = 0;
+  script_deadline = deadline(seconds);
+  ticker(seconds > 0);
+}
+
+void sandbox_arm_for(lua_State *L, int seconds, const char *limit) {
+  policy_name = limit;
+  policy_seconds = seconds;
+  killed = 0;
+  expired = 0;
+  armed_L = L;
+  lua_sethook(L, NULL, 0, 0);
+  policy_deadline = deadline(seconds);
+  if (seconds > 0) ticker(1);
+}
+
+void sandbox_disarm_for(lua_State *L, int script_seconds) {
+  (void)L;
+  policy_deadline = 0;
+  /* the rest of the command has the script budget again, from now */
+  script_deadline = deadline(script_seconds);
+  budget_seconds = script_seconds;
+  if (script_seconds <= 0) ticker(0);
 }
 
 /* ---- the state ------------------------------------------------------------ */
@@ -627,6 +674,8 @@ void sandbox_close(kam_ctx *ctx) {
   if (!ctx->L) return;
   progress_reset();
   kam_end_snapshots(ctx);
+  ticker(0);
+  armed_L = NULL;
   lua_close(ctx->L); /* __gc of entities and iterators releases the rest */
   ctx->L = NULL;
   pool_release();

@@ -18,8 +18,11 @@ int sandbox_pcall(lua_State *L, int nargs, int nres);
 /* Starts the time budget of a script (0: none) and forgets an earlier
  * Ctrl-C: the REPL re-arms before each statement. */
 void sandbox_arm(lua_State *L, int seconds);
-/* The same, naming the setting in the message (limits.policy_seconds). */
+/* A budget of its own for one policy evaluation, inside the script's,
+ * naming the setting in the message (limits.policy_seconds). No system call. */
 void sandbox_arm_for(lua_State *L, int seconds, const char *limit);
+/* Ends that budget; the script's starts again from now. */
+void sandbox_disarm_for(lua_State *L, int script_seconds);
 /* Ctrl-C: stops the running chunk at its next instruction with the error
  * "interrupted", which no pcall inside it can catch. Safe in a signal
  * handler (it only sets a flag and a hook). */

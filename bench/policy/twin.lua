@@ -4,14 +4,24 @@
 -- each collection grouped by the field its queries name (invoices by client, spend by
 -- project ...), a where{} that filters a group with its conditions compiled once per query.
 --
---   lua5.4 bench/policy/twin.lua RULES CSVDIR POLICY TODAY [--explain]
+--   lua5.4 bench/policy/twin.lua RULES CSVDIR POLICY TODAY [--explain] [--runs N] [--check FILE]
 --
 -- Prints one line per subject, "id,result" (with --explain, "id,result,reason|reason|...")
--- in id order, and on stderr "@load SECONDS" and "@eval SECONDS" (CPU seconds; the load is
--- not part of the comparison).
+-- in id order, and on stderr "@load SECONDS" and one "@eval SECONDS" per run (CPU seconds;
+-- the load is not part of the comparison). --check FILE compares the results with the JSON
+-- of `kam policy eval POLICY --format json [--explain]` and says how many differ.
 local rules, dir, policy, today = arg[1], arg[2], arg[3], arg[4]
-local explain = arg[5] == "--explain"
-assert(rules and dir and policy and today, "usage: twin.lua RULES CSVDIR POLICY TODAY [--explain]")
+assert(rules and dir and policy and today, "usage: twin.lua RULES CSVDIR POLICY TODAY [--explain] [--runs N] [--check FILE]")
+local explain, runs, check = false, 1, nil
+do
+  local i = 5
+  while arg[i] do
+    if arg[i] == "--explain" then explain = true; i = i + 1
+    elseif arg[i] == "--runs" then runs = assert(tonumber(arg[i + 1]), "--runs N"); i = i + 2
+    elseif arg[i] == "--check" then check = assert(arg[i + 1], "--check FILE"); i = i + 2
+    else error("twin.lua: unknown option " .. arg[i]) end
+  end
+end
 
 local here = arg[0]:match("^(.*)/[^/]*$") or "."
 package.path = here .. "/../peers/lua/?.lua;" .. rules .. "/?.lua;" .. package.path
@@ -275,17 +285,59 @@ io.stderr:write(fmt("@load %.3f\n", clock() - t0))
 local P = P0
 if os.getenv("TWIN_GC") then collectgarbage(os.getenv("TWIN_GC")) end
 local subjects = tables[P.subject].list
-local out, n = {}, 0
-local t1 = clock()
-for _, s in ipairs(subjects) do
-  local reasons = {}
-  local function why(f, ...) reasons[#reasons + 1] = fmt(f, ...) end
-  local ok, res = pcall(P.decide, s, why)
-  n = n + 1
-  if not ok then res = "error: " .. tostring(res) end
-  out[n] = explain and (s.id .. "," .. tostring(res == nil and "" or res) .. "," .. table.concat(reasons, "|"))
-           or (s.id .. "," .. tostring(res == nil and "" or res))
+local results, reasons_of = {}, {}
+for run = 1, runs do
+  local t1 = clock()
+  for i, s in ipairs(subjects) do
+    local reasons = {}
+    local function why(f, ...) reasons[#reasons + 1] = fmt(f, ...) end
+    local ok, res = pcall(P.decide, s, why)
+    if not ok then res = "error: " .. tostring(res) end
+    results[i] = res == nil and "" or tostring(res)
+    reasons_of[i] = reasons
+  end
+  io.stderr:write(fmt("@eval %.3f subjects=%d\n", clock() - t1, #subjects))
 end
-local t2 = clock()
-io.stderr:write(fmt("@eval %.3f subjects=%d\n", t2 - t1, n))
+
+local out = {}
+for i, s in ipairs(subjects) do
+  out[i] = explain and (s.id .. "," .. results[i] .. "," .. table.concat(reasons_of[i], "|")) or (s.id .. "," .. results[i])
+end
 io.write(table.concat(out, "\n"), "\n")
+
+-- the same answers as kam? (its JSON: one object per subject, keys in order)
+if check then
+  local f = assert(io.open(check, "rb"))
+  local text = f:read("a")
+  f:close()
+  local kam = {}
+  for obj in text:gmatch("%b{}") do
+    local id = obj:match('"id":"(.-)"')
+    local res = obj:match('"result":"(.-)"') or obj:match('"result":([^,}]*)') or ""
+    if res == "null" then res = "" end
+    local rs = obj:match('"reasons":(%b[])')
+    if id then kam[id] = {res, rs} end
+  end
+  local differ, missing, shown = 0, 0, 0
+  for i, s in ipairs(subjects) do
+    local k = kam[s.id]
+    if not k then missing = missing + 1
+    else
+      local same = k[1] == results[i]
+      if same and explain and k[2] then
+        local list = {}
+        for r in k[2]:gmatch('"(.-)"[,%]]') do list[#list + 1] = r end
+        same = table.concat(list, "|") == table.concat(reasons_of[i], "|")
+      end
+      if not same then
+        differ = differ + 1
+        if shown < 3 then
+          shown = shown + 1
+          io.stderr:write(fmt("differs: %s kam %s, twin %s\n", s.id, k[1], results[i]))
+        end
+      end
+    end
+  end
+  io.stderr:write(fmt("@check subjects=%d differ=%d missing=%d\n", #subjects, differ, missing))
+  if differ > 0 or missing > 0 then os.exit(1) end
+end

@@ -106,6 +106,7 @@ snapshot "$T/s1"
 start=$(date +%s)
 expect_fail 1 'policy loop, clients CL-0005' kam policy eval loop --commit
 check 'a runaway policy is stopped quickly' [ $(( $(date +%s) - start )) -le 4 ]
+check 'the error names the per-evaluation budget' grep -q 'limits.policy_seconds' "$ERR"
 check 'nothing was committed' grep -q 'nothing was committed' "$ERR"
 expect_unchanged "$T/s1" 'runaway policy'
 cat > rules/bomb.lua <<'LUA'
