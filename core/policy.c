@@ -32,6 +32,7 @@ typedef struct pstate {
   int covering;         /* kam test --coverage: the line hook stays, budgets wait */
   MDB_txn *dtxn;        /* one read txn for decision look-ups during a run */
   MDB_cursor *dcur;
+  unsigned evaluations;  /* so far: the collector is re-tuned every 512 */
 } pstate;
 
 static pstate *P_(lua_State *L) { return lua_touserdata(L, lua_upvalueindex(1)); }
@@ -161,6 +162,7 @@ static int k_arm(lua_State *L) {
   lua_newtable(L);
   lua_setfield(L, LUA_REGISTRYINDEX, "kam.loaded");
   if (!ps->covering) sandbox_arm_for(L, ps->policy_seconds, "limits.policy_seconds");
+  if ((ps->evaluations++ & 511) == 0) sandbox_gc_tune(L);
   return 0;
 }
 

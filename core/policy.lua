@@ -201,7 +201,8 @@ local function eval(name)
     local json = to_json(res)
     local ch = not last or last.result ~= json
     if ch then changed = changed + 1 end
-    rows[#rows + 1] = {id = e.id, result = res, json = json, reasons = reasons, changed = ch}
+    -- kept for the commit only: a big book's reasons are a lot to hold (and to collect)
+    if opts.commit then rows[#rows + 1] = {id = e.id, result = res, json = json, reasons = reasons, changed = ch} end
     out[#out + 1] = {id = e.id, name = name_of(e, pol.subject), result = show(res),
                      last = last and show(K.unjson(last.result)) or "", changed = ch and "yes" or ""}
     if opts.explain then out[#out].reasons = reasons end

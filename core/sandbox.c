@@ -581,6 +581,18 @@ void sandbox_arm_for(lua_State *L, int seconds, const char *limit) {
   if (seconds > 0) ticker(1);
 }
 
+void sandbox_gc_tune(lua_State *L) {
+  /* a minor collection comes after the heap grew by minormul percent: on a
+   * big heap (a long policy run keeps its results) that young generation
+   * outgrows the caches, and every new object is a cache miss. Keep it
+   * near 2 MiB. */
+  int kib = lua_gc(L, LUA_GCCOUNT);
+  int pct = kib > 0 ? (int)(2048LL * 100 / kib) : 20;
+  if (pct < 2) pct = 2;
+  if (pct > 20) pct = 20;
+  lua_gc(L, LUA_GCGEN, pct, 0);
+}
+
 void sandbox_disarm_for(lua_State *L, int script_seconds) {
   (void)L;
   policy_deadline = 0;
