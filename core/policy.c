@@ -33,6 +33,8 @@ typedef struct pstate {
   MDB_txn *dtxn;        /* one read txn for decision look-ups during a run */
   MDB_cursor *dcur;
   unsigned evaluations;  /* so far: the collector is re-tuned every 512 */
+  kbuf staged;          /* decisions of eval --commit, encoded as they are made */
+  lua_Integer nstaged;
 } pstate;
 
 static pstate *P_(lua_State *L) { return lua_touserdata(L, lua_upvalueindex(1)); }
@@ -352,57 +354,102 @@ static kam_ctx *need_write(lua_State *L) {
   return ctx;
 }
 
-/* K.put(run, policy, hash, coll, id, result_json, reasons) */
-static int k_put(lua_State *L) {
-  kam_ctx *ctx = need_write(L);
-  lua_Integer run = luaL_checkinteger(L, 1);
-  const char *policy = luaL_checkstring(L, 2), *hash = luaL_checkstring(L, 3), *coll = luaL_checkstring(L, 4);
+/* K.stage(id, result_json, reasons): a decision to commit later, encoded now
+ * outside the Lua heap, so a big run does not keep every reason as Lua
+ * strings until its end. */
+static int k_stage(lua_State *L) {
+  pstate *ps = P_(L);
   size_t idlen, rlen;
-  const char *id = luaL_checklstring(L, 5, &idlen);
-  const char *res = luaL_checklstring(L, 6, &rlen);
-  luaL_checktype(L, 7, LUA_TTABLE);
-  kam_err e;
-  int rc;
-  uint64_t seq = next_seq(ctx->wtxn, ctx->st, "decision_seq", &e, &rc);
-  if (rc) return fail_kam(L, &e);
-  kbuf k = {0}, reasons = {0}, rec = {0};
-  decision_prefix(&k, id, idlen, policy);
-  for (int i = 7; i >= 0; i--) kbuf_byte(&k, (uint8_t)(seq >> (8 * i)));
-  lua_Integer nr = (lua_Integer)lua_rawlen(L, 7);
+  const char *id = luaL_checklstring(L, 1, &idlen);
+  const char *res = luaL_checklstring(L, 2, &rlen);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  kbuf reasons = {0};
+  lua_Integer nr = (lua_Integer)lua_rawlen(L, 3);
   kbuf_uvarint(&reasons, (uint64_t)nr);
   for (lua_Integer i = 1; i <= nr; i++) {
-    lua_rawgeti(L, 7, i);
+    lua_rawgeti(L, 3, i);
     size_t n;
-    const char *s = luaL_tolstring(L, -1, &n);
-    kval v = kv_str(s, n);
+    const char *str = luaL_tolstring(L, -1, &n);
+    kval v = kv_str(str, n);
     val_put(&reasons, &v);
     lua_pop(L, 2);
   }
+  kbuf *b = &ps->staged;
+  kbuf_uvarint(b, idlen);
+  kbuf_put(b, id, idlen);
+  kbuf_uvarint(b, rlen);
+  kbuf_put(b, res, rlen);
+  kbuf_uvarint(b, reasons.len);
+  kbuf_put(b, reasons.p, reasons.len);
+  kbuf_free(&reasons);
+  ps->nstaged++;
+  return 0;
+}
+
+static const uint8_t *staged_str(const uint8_t *p, const uint8_t *end, const char **s, size_t *n) {
+  uint64_t len;
+  size_t k = uvarint_get(p, end, &len);
+  if (!k || (uint64_t)(end - p - k) < len) return NULL;
+  *s = (const char *)p + k;
+  *n = (size_t)len;
+  return p + k + len;
+}
+
+/* K.put_staged(run, policy, hash, coll) -> count: writes the staged decisions
+ * with one range of sequence numbers and one time, and forgets them. */
+static int k_put_staged(lua_State *L) {
+  pstate *ps = P_(L);
+  kam_ctx *ctx = need_write(L);
+  lua_Integer run = luaL_checkinteger(L, 1);
+  const char *policy = luaL_checkstring(L, 2), *hash = luaL_checkstring(L, 3), *coll = luaL_checkstring(L, 4);
+  kam_err e;
+  MDB_val v;
+  uint64_t seq = 0;
+  if (!meta_get(ctx->wtxn, ctx->st, "decision_seq", &v) && v.mv_size == 8) memcpy(&seq, v.mv_data, 8);
   char now[40];
   datetime_now(now);
-  rec_builder rb = {0};
-  kval lv;
-  lv.tag = KV_LIST;
-  lv.u.s.p = (const char *)reasons.p;
-  lv.u.s.len = reasons.len;
-  rb_add(&rb, DC_POLICY, kv_str(policy, strlen(policy)));
-  rb_add(&rb, DC_HASH, kv_str(hash, strlen(hash)));
-  rb_add(&rb, DC_COLL, kv_str(coll, strlen(coll)));
-  rb_add(&rb, DC_ID, kv_str(id, idlen));
-  rb_add(&rb, DC_RESULT, kv_str(res, rlen));
-  rb_add(&rb, DC_REASONS, lv);
-  rb_add(&rb, DC_TIME, kv_str(now, strlen(now)));
-  rb_add(&rb, DC_USER, kv_str(ctx->user_id, strlen(ctx->user_id)));
-  rb_add(&rb, DC_RUN, kv_int(run));
-  rb_finish(&rb, &rec);
-  MDB_val key = {k.len, k.p}, val = {rec.len, rec.p};
-  rc = mdb_put(ctx->wtxn, ctx->st->decisions, &key, &val, 0);
-  rb_free(&rb);
+  const uint8_t *p = ps->staged.p, *end = p + ps->staged.len;
+  kbuf k = {0}, rec = {0};
+  int rc = 0;
+  lua_Integer n = 0;
+  while (p && p < end) {
+    const char *id, *res, *rs;
+    size_t idlen, rlen, rslen;
+    if (!(p = staged_str(p, end, &id, &idlen)) || !(p = staged_str(p, end, &res, &rlen)) ||
+        !(p = staged_str(p, end, &rs, &rslen)))
+      break;
+    seq++;
+    n++;
+    kbuf_reset(&k);
+    kbuf_reset(&rec);
+    decision_prefix(&k, id, idlen, policy);
+    for (int i = 7; i >= 0; i--) kbuf_byte(&k, (uint8_t)(seq >> (8 * i)));
+    rec_builder rb = {0};
+    kval lv;
+    lv.tag = KV_LIST;
+    lv.u.s.p = rs;
+    lv.u.s.len = rslen;
+    rb_add(&rb, DC_POLICY, kv_str(policy, strlen(policy)));
+    rb_add(&rb, DC_HASH, kv_str(hash, strlen(hash)));
+    rb_add(&rb, DC_COLL, kv_str(coll, strlen(coll)));
+    rb_add(&rb, DC_ID, kv_str(id, idlen));
+    rb_add(&rb, DC_RESULT, kv_str(res, rlen));
+    rb_add(&rb, DC_REASONS, lv);
+    rb_add(&rb, DC_TIME, kv_str(now, strlen(now)));
+    rb_add(&rb, DC_USER, kv_str(ctx->user_id, strlen(ctx->user_id)));
+    rb_add(&rb, DC_RUN, kv_int(run));
+    rb_finish(&rb, &rec);
+    rb_free(&rb);
+    MDB_val key = {k.len, k.p}, val = {rec.len, rec.p};
+    if ((rc = mdb_put(ctx->wtxn, ctx->st->decisions, &key, &val, 0))) break;
+  }
   kbuf_free(&k);
-  kbuf_free(&reasons);
   kbuf_free(&rec);
   if (rc) { lmdb_err(&e, rc, "decisions"); return fail_kam(L, &e); }
-  return 0;
+  if (n != ps->nstaged) return luaL_error(L, "staged decisions: %d of %d readable", (int)n, (int)ps->nstaged);
+  if (meta_put(ctx->wtxn, ctx->st, "decision_seq", &seq, 8, &e)) return fail_kam(L, &e);
+  lua_pushinteger(L, n);
+  return 1;
 }
 
 /* K.run(policy, hash, mode, counts) -> run id; the run's record in `runs` */
@@ -632,7 +679,7 @@ static const luaL_Reg kfuncs[] = {
     {"compile", k_compile}, {"instantiate", k_instantiate}, {"funcline", k_funcline},
     {"luac", k_luac}, {"arm", k_arm}, {"disarm", k_disarm}, {"json", k_json}, {"unjson", k_unjson},
     {"print", k_print}, {"format", k_format}, {"warn", k_warn}, {"last", k_last}, {"history", k_history},
-    {"put", k_put}, {"run", k_run}, {"save_source", k_save_source}, {"source", k_source},
+    {"stage", k_stage}, {"put_staged", k_put_staged}, {"run", k_run}, {"save_source", k_save_source}, {"source", k_source},
     {"fresh_book", k_fresh_book}, {"import", k_import}, {"coverage", k_coverage},
     {"activelines", k_activelines}, {"schema", k_schema}, {NULL, NULL}};
 
@@ -677,6 +724,7 @@ int policy_command(kam_ctx *ctx, const char *cmd, char **args, int nargs, char *
   }
   lua_settop(L, 0);
   end_dtxn(&ps);
+  kbuf_free(&ps.staged);
   kam_end_snapshots(ctx);
   drop_test_books(&ps);
   return rc;

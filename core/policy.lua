@@ -187,7 +187,7 @@ end
 local function eval(name)
   local pol = load_policy(policy_path(name))
   local rows, out, failures = {}, {}, {}
-  local n, changed = 0, 0
+  local n, changed, staged = 0, 0, 0
   each_subject(pol, opts.id, function(e)
     local ok, res, reasons = evaluate(pol, e)
     n = n + 1
@@ -201,8 +201,13 @@ local function eval(name)
     local json = to_json(res)
     local ch = not last or last.result ~= json
     if ch then changed = changed + 1 end
-    -- kept for the commit only: a big book's reasons are a lot to hold (and to collect)
-    if opts.commit then rows[#rows + 1] = {id = e.id, result = res, json = json, reasons = reasons, changed = ch} end
+    -- for the commit: the decision, kept by the engine (not as Lua strings), and
+    -- the field to set where it differs
+    if opts.commit then
+      K.stage(e.id, json, reasons)
+      if pol.writes then rows[#rows + 1] = {id = e.id, result = res} end
+      staged = staged + 1
+    end
     out[#out + 1] = {id = e.id, name = name_of(e, pol.subject), result = show(res),
                      last = last and show(K.unjson(last.result)) or "", changed = ch and "yes" or ""}
     if opts.explain then out[#out].reasons = reasons end
@@ -224,15 +229,13 @@ local function eval(name)
     kam.tx(function()
       local run = K.run(pol.name, pol.hash, "eval", n, changed, #failures)
       K.save_source(pol.name, pol.hash, pol.src)
+      K.put_staged(run, pol.name, pol.hash, pol.subject)
+      local coll = db[pol.subject]
       for _, r in ipairs(rows) do
-        K.put(run, pol.name, pol.hash, pol.subject, r.id, r.json, r.reasons)
-        if pol.writes then
-          local cur = db[pol.subject]:get(r.id)[pol.writes]
-          if cur ~= r.result then db[pol.subject]:update(r.id, {[pol.writes] = r.result}) end
-        end
+        if coll:get(r.id)[pol.writes] ~= r.result then coll:update(r.id, {[pol.writes] = r.result}) end
       end
     end)
-    committed = string.format("; %d decisions committed", #rows)
+    committed = string.format("; %d decisions committed", staged)
   end
   local line = string.format("%s: %d evaluated, %d changed, %d failed%s", pol.name, n, changed, #failures,
     opts.commit and committed or " (not committed: --commit stores them)")
