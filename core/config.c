@@ -10,7 +10,7 @@ static char *dupn(const char *s) { return s ? strdup(s) : NULL; }
 static const char *const top_keys[] = {"db", "schema", "auth", "timezone", "map_size_mb", "users",
                                        "roles", "schedules", "policy", "report", "lang", "agency",
                                        "alerts", "limits", NULL};
-static const char *const limit_keys[] = {"script_seconds", "memory_mb", "policy_seconds", NULL};
+static const char *const limit_keys[] = {"script_seconds", "memory_mb", "policy_seconds", "policy_memory_mb", NULL};
 static const char *const user_keys[] = {"id", "name", "role", "team", "staff", "os_user", "email", NULL};
 
 static int known(const char *const *list, const char *k) {
@@ -53,6 +53,7 @@ int config_load(kam_config **out, const char *path, kam_err *e) {
   c->script_seconds = 600;
   c->policy_seconds = 1;
   c->memory_bytes = (size_t)2048 << 20;
+  c->policy_memory_bytes = (size_t)256 << 20;
   int rc = ydoc_load_file(&c->doc, path, e);
   if (rc) { free(c); return rc; }
   ydoc *d = &c->doc;
@@ -91,8 +92,8 @@ int config_load(kam_config **out, const char *path, kam_err *e) {
   }
   if ((n = ydoc_map_get(d, root, "limits"))) {
     if ((rc = expect_keys(d, n, limit_keys, "limits", e))) goto fail;
-    const char *names[] = {"script_seconds", "memory_mb", "policy_seconds"};
-    for (int i = 0; i < 3; i++) {
+    const char *names[] = {"script_seconds", "memory_mb", "policy_seconds", "policy_memory_mb"};
+    for (int i = 0; i < 4; i++) {
       yaml_node_t *v = ydoc_map_get(d, n, names[i]);
       if (!v) continue;
       const char *s = ydoc_scalar(v);
@@ -101,7 +102,8 @@ int config_load(kam_config **out, const char *path, kam_err *e) {
       if (!s || *end || x < 0 || x > 1000000) { rc = ydoc_errf(d, v, e, KAM_EDATA, "limits.%s: expected a whole number", names[i]); goto fail; }
       if (i == 0) c->script_seconds = (int)x;
       else if (i == 1) c->memory_bytes = (size_t)x << 20;
-      else c->policy_seconds = (int)x;
+      else if (i == 2) c->policy_seconds = (int)x;
+      else c->policy_memory_bytes = (size_t)x << 20;
     }
   }
   if ((n = ydoc_map_get(d, root, "users"))) {

@@ -20,6 +20,7 @@ typedef struct kam_config {
   int script_seconds;    /* a script or chunk running longer is stopped (0: never) */
   int policy_seconds;    /* the same for one evaluation of a policy */
   size_t memory_bytes;   /* the Lua heap may not grow past this (0: no cap) */
+  size_t policy_memory_bytes; /* nor by more than this during one policy evaluation (0: no cap) */
   kam_user *users; int nusers;
   ydoc doc;              /* kept for kam.config */
 } kam_config;

@@ -713,6 +713,7 @@ int policy_command(kam_ctx *ctx, const char *cmd, char **args, int nargs, char *
   if (st != LUA_OK) {
     const char *msg = lua_tostring(L, -1);
     if (!msg) msg = "(error without a message)";
+    if (ps.label[0] && sandbox_memory_stop()) msg = sandbox_memory_stop();
     const char *tb = strstr(msg, "\nstack traceback:");
     int n = tb ? (int)(tb - msg) : (int)strlen(msg);
     if (ps.label[0]) fprintf(stderr, "kam: %s: %.*s\n", ps.label, n, msg);

@@ -424,17 +424,27 @@ static void make_readonly(lua_State *L) {
 
 /* The heap is counted by the allocator; past the cap an allocation fails and
  * Lua raises "not enough memory" (a string.rep bomb ends there). */
-typedef struct heap { size_t used, cap; } heap;
+typedef struct heap {
+  size_t used, cap;
+  size_t eval_base, eval_cap; /* one policy evaluation: growth over eval_base (0: no cap) */
+  int eval_hit;               /* the last stop was eval_cap */
+} heap;
 static heap the_heap;
+static size_t armed_ctx_policy_memory; /* limits.policy_memory_mb, in bytes */
 static int killed; /* a budget ran out or Ctrl-C: no pcall may catch that */
 
 static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   heap *h = ud;
   if (!ptr) osize = 0;
   if (nsize == 0) { pool_realloc(ptr, osize, 0); h->used -= osize; return NULL; }
-  if (h->cap && nsize > osize && h->used + (nsize - osize) > h->cap) {
-    killed = 1; /* like the time budget: the script ends, whatever pcalls it */
-    return NULL;
+  if (nsize > osize) {
+    size_t after = h->used + (nsize - osize);
+    int eval_over = h->eval_cap && after > h->eval_base && after - h->eval_base > h->eval_cap;
+    if ((h->cap && after > h->cap) || eval_over) {
+      killed = 1; /* like the time budget: the script ends, whatever pcalls it */
+      h->eval_hit = eval_over;
+      return NULL;
+    }
   }
   void *p = pool_realloc(ptr, osize, nsize);
   if (p) h->used += nsize - osize;
@@ -571,6 +581,9 @@ void sandbox_arm(lua_State *L, int seconds) {
 }
 
 void sandbox_arm_for(lua_State *L, int seconds, const char *limit) {
+  the_heap.eval_base = the_heap.used;
+  the_heap.eval_cap = armed_ctx_policy_memory;
+  the_heap.eval_hit = 0;
   policy_name = limit;
   policy_seconds = seconds;
   killed = 0;
@@ -593,8 +606,17 @@ void sandbox_gc_tune(lua_State *L) {
   lua_gc(L, LUA_GCGEN, pct, 0);
 }
 
+const char *sandbox_memory_stop(void) {
+  static char msg[160];
+  if (!killed || !the_heap.eval_hit) return NULL;
+  snprintf(msg, sizeof msg, "stopped: it used more than %zu MiB (limits.policy_memory_mb in kam.yaml)",
+           the_heap.eval_cap >> 20);
+  return msg;
+}
+
 void sandbox_disarm_for(lua_State *L, int script_seconds) {
   (void)L;
+  the_heap.eval_cap = 0;
   policy_deadline = 0;
   /* the rest of the command has the script budget again, from now */
   script_deadline = deadline(script_seconds);
@@ -617,6 +639,8 @@ static void open_lib(lua_State *L, const char *name, lua_CFunction f) {
 int sandbox_open(kam_ctx *ctx, kam_err *e) {
   the_heap.used = 0;
   the_heap.cap = ctx->cfg->memory_bytes;
+  the_heap.eval_cap = 0;
+  armed_ctx_policy_memory = ctx->cfg->policy_memory_bytes;
   lua_State *L = lua_newstate(limited_alloc, &the_heap);
   /* generational: scripts and policies make many short-lived objects (query
    * objects, entities, reasons); young collections skip the long-lived ones */

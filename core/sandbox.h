@@ -19,11 +19,15 @@ int sandbox_pcall(lua_State *L, int nargs, int nres);
  * Ctrl-C: the REPL re-arms before each statement. */
 void sandbox_arm(lua_State *L, int seconds);
 /* A budget of its own for one policy evaluation, inside the script's,
- * naming the setting in the message (limits.policy_seconds). No system call. */
+ * naming the setting in the message (limits.policy_seconds), and a cap on
+ * how much the heap may grow meanwhile (limits.policy_memory_mb). No system
+ * call. */
 void sandbox_arm_for(lua_State *L, int seconds, const char *limit);
 /* Sizes the young generation of the collector to the heap; for long runs
  * of small evaluations, called now and then. */
 void sandbox_gc_tune(lua_State *L);
+/* When the last stop was the per-evaluation memory cap: a message naming it. */
+const char *sandbox_memory_stop(void);
 /* Ends that budget; the script's starts again from now. */
 void sandbox_disarm_for(lua_State *L, int script_seconds);
 /* Ctrl-C: stops the running chunk at its next instruction with the error

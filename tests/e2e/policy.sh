@@ -6,7 +6,7 @@ setup
 # a project of our own: the shipped config and scripts, and policies written here
 mkdir -p proj/rules/lib
 cp -r "$KAM_SRC/config" "$KAM_SRC/scripts" proj/
-printf 'limits: {memory_mb: 256}\n' >>proj/config/kam.yaml
+printf 'limits: {memory_mb: 256, policy_memory_mb: 32}\n' >>proj/config/kam.yaml
 CONFIG=$T/proj/config/kam.yaml
 rm -f "$BOOK" "$BOOK-lock"
 kam init --demo >/dev/null
@@ -119,7 +119,7 @@ end
 return P
 LUA
 expect_fail 1 'policy bomb, clients CL-0001: ' kam policy eval bomb --commit
-check 'a memory bomb: stopped by the memory cap or the time budget' grep -Eq 'not enough memory|stopped: it ran longer' "$ERR"
+check 'a memory bomb: stopped by the per-evaluation memory cap, which the error names' grep -q 'stopped: it used more than 32 MiB (limits.policy_memory_mb in kam.yaml)' "$ERR"
 expect_unchanged "$T/s1" 'memory bomb'
 cat > rules/deep.lua <<'LUA'
 local P = {name = "deep", subject = "clients"}
@@ -129,7 +129,7 @@ return P
 LUA
 expect_fail 1 'policy deep, clients CL-0001: ' kam policy eval deep --strict
 # runaway recursion ends in Lua's stack limit, or the budget or memory cap first (slow builds)
-check 'runaway recursion: a clear stop' grep -Eq 'stack overflow|stopped: it ran longer|not enough memory' "$ERR"
+check 'runaway recursion: a clear stop' grep -Eq 'stack overflow|stopped: it ran longer|stopped: it used more than|not enough memory' "$ERR"
 rm rules/loop.lua rules/bomb.lua rules/deep.lua rules/flaky.lua rules/leaky.lua
 
 # kam test: fixtures, decide, failures with file:line, exit codes
