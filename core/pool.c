@@ -67,7 +67,11 @@ void *pool_realloc(void *ptr, size_t osize, size_t nsize) {
   if (ptr && !small_old && !small_new) return realloc(ptr, nsize);
   if (small_old && small_new && (osize + CLASS - 1) / CLASS == (nsize + CLASS - 1) / CLASS) return ptr;
   void *p = small_new ? pool_get(nsize) : malloc(nsize);
-  if (!p) return NULL;
+  if (!p) {
+    /* Lua counts on a shrink never failing: keep the block, it is big enough
+     * (freed later as the smaller size, it only wastes its tail) */
+    return ptr && nsize <= osize ? ptr : NULL;
+  }
   if (ptr) {
     memcpy(p, ptr, osize < nsize ? osize : nsize);
     if (small_old) pool_put(ptr, osize);
