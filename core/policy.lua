@@ -74,7 +74,7 @@ local function evaluate(pol, e)
   end
   local ok, res = pcall(P.decide, e, why)
   K.disarm()
-  return ok, res, reasons
+  return ok, res, reasons, P
 end
 
 -- the field that names a subject, per collection
@@ -260,7 +260,9 @@ local function measure_fn(pol_new, pol_old)
   end
   local P = pol_new.P.measure and pol_new or (pol_old.P.measure and pol_old)
   if P then
-    return function(e) local Pm = K.instantiate(P.chunk) return Pm.measure(e) end, "measure"
+    -- the instance that just decided about this subject (fresh for it), else a new one
+    return function(e, inst) local Pm = inst or K.instantiate(P.chunk) return Pm.measure(e) end, "measure",
+      P == pol_new and "new" or "old"
   end
   return nil
 end
@@ -281,12 +283,12 @@ local function whatif(name)
   local base = load_policy(cur_path, base_src)
   local cand = load_policy(with:sub(1, 1) == "/" and with or with)
   if cand.subject ~= base.subject then die("the candidate decides about %s, the policy about %s", cand.subject, base.subject) end
-  local measure, mname = measure_fn(cand, base)
+  local measure, mname, mfrom = measure_fn(cand, base)
   local trans, order, changes = {}, {}, {}
   local n, nchanged, failed, total = 0, 0, 0, 0
   each_subject(base, opts.id, function(e)
-    local ok1, r1, w1 = evaluate(base, e)
-    local ok2, r2, w2 = evaluate(cand, e)
+    local ok1, r1, w1, P1 = evaluate(base, e)
+    local ok2, r2, w2, P2 = evaluate(cand, e)
     n = n + 1
     local a = ok1 and (r1 == nil and "(none)" or show(r1)) or "(error)"
     local b = ok2 and (r2 == nil and "(none)" or show(r2)) or "(error)"
@@ -294,7 +296,7 @@ local function whatif(name)
     local m = 0
     if measure then
       K.arm(string.format("policy %s, %s %s (measure)", cand.name, cand.subject, e.id))
-      local ok, v = pcall(measure, e)
+      local ok, v = pcall(measure, e, mfrom == "new" and P2 or mfrom == "old" and P1 or nil)
       K.disarm()
       m = ok and tonumber(v) or 0
     end
