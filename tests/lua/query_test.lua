@@ -394,4 +394,35 @@ test("tostring of entities and queries", function()
   eq(type(tostring(db.clients:where{tier = "A"})), "string")
 end)
 
+test("nested scans of one index each keep their place; reused cursors start afresh", function()
+  local alone = {}
+  for _, c in ipairs(db.clients:all():ids()) do alone[c] = db.invoices:where{client = c}:sum("amount") end
+  eq(alone["CL-000001"], 500000000 + 300000000 + 450000000 + 250000000 + 700000000, "CL-000001 alone")
+  local seen = 0
+  for inv in db.invoices:where{client = "CL-000001"}:each() do
+    seen = seen + 1
+    eq(inv.client, "CL-000001", "outer row")
+    -- inner queries on the same index while the outer scan is open, twice
+    for _, c in ipairs{"CL-000002", "CL-000001", "CL-000009"} do
+      eq(db.invoices:where{client = c}:sum("amount"), alone[c], "inner sum of " .. c)
+    end
+  end
+  eq(seen, 5, "the outer scan saw every invoice of CL-000001 once")
+  -- many small queries in a row, each on a cursor the one before gave back
+  for round = 1, 3 do
+    for c, want in pairs(alone) do eq(db.invoices:where{client = c}:sum("amount"), want, "round " .. round) end
+  end
+end)
+
+test("range bounds the index scan enforces: > and >= on the same day, between", function()
+  local q = db.invoices:where{client = "CL-000001", issued = {">=", "2025-12-01"}}
+  eq(ids(q), {"INV-000002", "INV-000005", "INV-000011", "INV-000018"}, ">=")
+  eq(ids(q:where{issued = {">", "2025-12-01"}}), {"INV-000005", "INV-000011", "INV-000018"}, ">= and > on the same day")
+  eq(ids(q:where{issued = {"<", "2026-08-10"}}), {"INV-000002", "INV-000005"}, "a lower and an upper bound")
+  eq(ids(q:where{issued = {"<=", "2026-08-10"}}), {"INV-000002", "INV-000005", "INV-000011"}, "<= keeps the day")
+  eq(db.invoices:where{client = "CL-000001", issued = {"between", "2026-03-05", "2026-08-10"}}:sum("amount"),
+     450000000 + 250000000, "between keeps both ends")
+  eq(db.invoices:where{client = "CL-000001", issued = {">", "2026-11-20"}}:count(), 0, "> the last day")
+end)
+
 finish()
