@@ -1055,6 +1055,7 @@ int repl_run(kam_ctx *ctx, const repl_opts *opts) {
   const char *term = getenv("TERM");
   r.color = r.tty && isatty(1) && !getenv("NO_COLOR") && term && strcmp(term, "dumb");
   if (r.tty) { open_editor(&r); greet(&r); }
+  sandbox_arm(r.L, 0); /* no budget ticking while the prompt waits; each statement arms its own */
   kbuf line = {0}, chunk = {0};
   while (!r.quit) {
     int rc = read_line(&r, PROMPT, &line);
