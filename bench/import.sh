@@ -18,7 +18,7 @@ $kam --db "$work/kam.db" import "$work"/csv/{teams,staff,clients,contracts}.csv 
 t_kam=$(secs $kam --db "$work/kam.db" import "$work/csv/invoices.csv")
 
 cols="id TEXT PRIMARY KEY, client TEXT, contract TEXT, amount INTEGER, tax INTEGER, issued TEXT, due TEXT, status TEXT, paid_date TEXT, note TEXT"
-idx="CREATE INDEX i1 ON invoices(client, issued, amount, status, due);
+idx="CREATE INDEX i1 ON invoices(client, issued, amount, status, due, paid_date);
 CREATE INDEX i2 ON invoices(status, due, amount, client);
 CREATE INDEX i3 ON invoices(contract);
 CREATE INDEX i4 ON invoices(issued);
