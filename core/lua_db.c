@@ -1281,6 +1281,8 @@ static int raise_write(lua_State *L, kam_ctx *ctx, kam_err *e) {
   return luaL_error(L, "%s", e->msg);
 }
 
+int kam_raise_write(lua_State *L, kam_err *e) { return raise_write(L, kam_ctx_get(L), e); }
+
 /* Converts the fields of the table at idx into vals; returns 0 or sets e. */
 static int table_to_vals(lua_State *L, int idx, const coll_def *c, kval *vals, kbuf *bufs, kam_err *e) {
   lua_pushnil(L);

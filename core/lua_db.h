@@ -33,6 +33,9 @@ typedef struct kam_ctx {
 } kam_ctx;
 
 void kam_lua_open_db(kam_ctx *ctx);   /* registers db, kam.tx and the metatables */
+/* Raises a write's error; a full map is raised so that kam.tx grows the map
+ * and runs its function again. */
+int kam_raise_write(lua_State *L, kam_err *e);
 kam_ctx *kam_ctx_get(lua_State *L);
 /* Ends every snapshot of the statement (entities from it become unusable). */
 void kam_end_snapshots(kam_ctx *ctx);

@@ -39,7 +39,11 @@ typedef struct pstate {
 
 static pstate *P_(lua_State *L) { return lua_touserdata(L, lua_upvalueindex(1)); }
 
-static int fail_kam(lua_State *L, kam_err *e) { return luaL_error(L, "%s", e->msg); }
+/* a full map inside kam.tx grows and replays, like any other write */
+static int fail_kam(lua_State *L, kam_err *e) {
+  if (e->code == KAM_EFULL) return kam_raise_write(L, e);
+  return luaL_error(L, "%s", e->msg);
+}
 
 /* ---- files, hashes, chunks ----------------------------------------------- */
 

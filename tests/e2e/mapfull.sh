@@ -21,4 +21,19 @@ check 'the book grew past its first map' [ "$(stat -c %s "$T/small.db")" -gt 104
 { echo "id,name,role,team"; for i in $(seq 1 30000); do echo "ST-X$i,Người $i,account_manager,TM-1"; done; } >staff.csv
 expect_out 'imported 30000 rows' $S import staff.csv
 expect_eq '50000' $S eval 'return db.staff:count()'
+# a policy commit whose decisions outgrow the map: grown, replayed, all of them stored
+mkdir -p small/rules
+cat > small/rules/wordy.lua <<'LUA'
+local P = {name = "wordy", subject = "staff", writes = "level"}
+function P.decide(s, why)
+  for i = 1, 4 do why("%s", string.rep("lý do dài ", 300) .. i) end
+  return "Chuyên viên"
+end
+return P
+LUA
+size_before=$(stat -c %s "$T/small.db")
+expect_ok $S policy eval wordy --commit
+expect_eq '50000' $S eval 'return db.staff:where{level = "Chuyên viên"}:count()'
+expect_out 'first decision' $S policy history ST-020000 wordy
+check 'the book grew for the decisions' [ "$(stat -c %s "$T/small.db")" -gt "$size_before" ]
 finish
