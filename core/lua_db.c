@@ -960,6 +960,97 @@ static int visit_minmax(row_ctx *r, void *ud) {
   return 0;
 }
 
+/* ---- aggregates remembered within a snapshot --------------------------- */
+
+/* kam policy whatif runs the current and the candidate policy on the same
+ * subject, one after the other, in one snapshot: the second asks the same
+ * counts and sums. While remembering is on, a count or sum over plain
+ * conditions (no predicate, sort or limit) is kept by its snapshot and its
+ * conditions; a snapshot's answers never change. */
+#define MEMO_SLOTS 512
+#define MEMO_KEY_MAX 480
+typedef struct memo_slot {
+  unsigned long serial; /* 0: empty */
+  uint64_t h;
+  size_t klen;
+  char *key;
+  int is_int;
+  lua_Integer i;
+  lua_Number n;
+} memo_slot;
+static memo_slot memo[MEMO_SLOTS];
+static int memo_on;
+
+void kam_memo(int on) {
+  memo_on = on;
+  if (on) return;
+  for (int i = 0; i < MEMO_SLOTS; i++) { free(memo[i].key); memset(&memo[i], 0, sizeof memo[i]); }
+}
+
+typedef struct memo_key { unsigned long serial; uint64_t h; size_t len; char b[MEMO_KEY_MAX]; } memo_key;
+
+static int memo_add(memo_key *k, const void *p, size_t n) {
+  if (k->len + n > MEMO_KEY_MAX) return 0;
+  memcpy(k->b + k->len, p, n);
+  k->len += n;
+  return 1;
+}
+
+/* The key of aggregate `kind` of `field` over the query at qidx; 0 when it
+ * is not to be remembered. Holds nothing on the heap (errors may follow). */
+static int memo_key_of(lua_State *L, int qidx, lquery *lq, int kind, int field, memo_key *k) {
+  if (!memo_on) return 0;
+  kam_ctx *ctx = kam_ctx_get(L);
+  if (ctx->wtxn || lq->limit >= 0 || lq->sort_field >= 0 || has_preds(L, qidx) || has_sortfn(L, qidx)) return 0;
+  snap *s;
+  read_txn(L, ctx, &s);
+  if (!s) return 0;
+  k->serial = s->serial;
+  k->len = 0;
+  const query *q = lq->q;
+  int ok = memo_add(k, &kind, sizeof kind) && memo_add(k, &q->c, sizeof q->c) && memo_add(k, &field, sizeof field) &&
+           memo_add(k, &q->never, sizeof q->never);
+  for (int i = 0; ok && i < q->ncond; i++) {
+    const qcond *c = &q->cond[i];
+    ok = memo_add(k, &c->field, sizeof c->field) && memo_add(k, &c->op, sizeof c->op) && memo_add(k, &c->nv, sizeof c->nv);
+    for (int j = 0; ok && j < c->nv; j++) {
+      const kval *v = &c->v[j];
+      uint8_t tag = (uint8_t)v->tag;
+      ok = memo_add(k, &tag, 1);
+      if (!ok) break;
+      if (v->tag == KV_INT) ok = memo_add(k, &v->u.i, sizeof v->u.i);
+      else if (v->tag == KV_NUM) ok = memo_add(k, &v->u.n, sizeof v->u.n);
+      else if (v->tag == KV_STR || v->tag == KV_LIST || v->tag == KV_MAP)
+        ok = memo_add(k, &v->u.s.len, sizeof v->u.s.len) && memo_add(k, v->u.s.p, v->u.s.len);
+    }
+  }
+  if (!ok) return 0;
+  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  for (size_t i = 0; i < k->len; i++) { h ^= (uint8_t)k->b[i]; h *= 1099511628211ull; }
+  k->h = h;
+  return 1;
+}
+
+static memo_slot *memo_find(const memo_key *k) {
+  memo_slot *m = &memo[k->h % MEMO_SLOTS];
+  if (m->serial == k->serial && m->h == k->h && m->klen == k->len && !memcmp(m->key, k->b, k->len)) return m;
+  return NULL;
+}
+
+static void memo_put(const memo_key *k, int is_int, lua_Integer i, lua_Number n) {
+  memo_slot *m = &memo[k->h % MEMO_SLOTS];
+  char *key = m->klen >= k->len && m->key ? m->key : realloc(m->key, k->len ? k->len : 1);
+  if (!key) return;
+  memcpy(key, k->b, k->len);
+  m->key = key;
+  m->klen = k->len;
+  m->serial = k->serial;
+  m->h = k->h;
+  m->is_int = is_int;
+  m->i = i;
+  m->n = n;
+}
+
 static int q_count(lua_State *L) {
   lquery *lq = check_query(L, 1);
   if (!lq->q->ncond && !lq->q->never && !has_preds(L, 1)) { /* O(1) from LMDB's own count */
@@ -971,8 +1062,13 @@ static int q_count(lua_State *L) {
     lua_pushinteger(L, n);
     return 1;
   }
+  memo_key k;
+  int mk = memo_key_of(L, 1, lq, 'c', -1, &k);
+  memo_slot *m = mk ? memo_find(&k) : NULL;
+  if (m) { lua_pushinteger(L, m->i); return 1; }
   lua_Integer n = 0;
   query_visit(L, 1, -1, visit_count, &n);
+  if (mk) memo_put(&k, 1, n, 0);
   lua_pushinteger(L, n);
   return 1;
 }
@@ -1002,7 +1098,16 @@ static int q_sum(lua_State *L) {
   if (lua_type(L, 2) == LUA_TFUNCTION) agg_fn(L, &a);
   else {
     a.field = field_arg(L, lq, 2, "sum");
+    memo_key k;
+    int mk = memo_key_of(L, 1, lq, 's', a.field, &k);
+    memo_slot *m = mk ? memo_find(&k) : NULL;
+    if (m) {
+      if (m->is_int) lua_pushinteger(L, m->i);
+      else lua_pushnumber(L, m->n);
+      return 1;
+    }
     query_visit(L, 1, a.field, visit_sum, &a);
+    if (mk) memo_put(&k, a.is_int, a.isum, a.nsum);
   }
   if (a.is_int) lua_pushinteger(L, a.isum);
   else lua_pushnumber(L, a.nsum);

@@ -33,6 +33,9 @@ typedef struct kam_ctx {
 } kam_ctx;
 
 void kam_lua_open_db(kam_ctx *ctx);   /* registers db, kam.tx and the metatables */
+/* Remembers counts and sums within a snapshot while on (kam policy whatif
+ * asks each subject's questions twice); off forgets them. */
+void kam_memo(int on);
 /* Raises a write's error; a full map is raised so that kam.tx grows the map
  * and runs its function again. */
 int kam_raise_write(lua_State *L, kam_err *e);

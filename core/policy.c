@@ -179,6 +179,12 @@ static int k_disarm(lua_State *L) {
   return 0;
 }
 
+/* K.memo(on): counts and sums remembered within the snapshot (whatif) */
+static int k_memo(lua_State *L) {
+  kam_memo(lua_toboolean(L, 1));
+  return 0;
+}
+
 /* ---- JSON ------------------------------------------------------------------ */
 
 static int k_json(lua_State *L) {
@@ -683,7 +689,7 @@ static const luaL_Reg kfuncs[] = {
     {"compile", k_compile}, {"instantiate", k_instantiate}, {"funcline", k_funcline},
     {"luac", k_luac}, {"arm", k_arm}, {"disarm", k_disarm}, {"json", k_json}, {"unjson", k_unjson},
     {"print", k_print}, {"format", k_format}, {"warn", k_warn}, {"last", k_last}, {"history", k_history},
-    {"stage", k_stage}, {"put_staged", k_put_staged}, {"run", k_run}, {"save_source", k_save_source}, {"source", k_source},
+    {"stage", k_stage}, {"memo", k_memo}, {"put_staged", k_put_staged}, {"run", k_run}, {"save_source", k_save_source}, {"source", k_source},
     {"fresh_book", k_fresh_book}, {"import", k_import}, {"coverage", k_coverage},
     {"activelines", k_activelines}, {"schema", k_schema}, {NULL, NULL}};
 
@@ -730,6 +736,7 @@ int policy_command(kam_ctx *ctx, const char *cmd, char **args, int nargs, char *
   lua_settop(L, 0);
   end_dtxn(&ps);
   kbuf_free(&ps.staged);
+  kam_memo(0);
   kam_end_snapshots(ctx);
   drop_test_books(&ps);
   return rc;

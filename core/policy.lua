@@ -284,6 +284,8 @@ local function whatif(name)
   local cand = load_policy(with:sub(1, 1) == "/" and with or with)
   if cand.subject ~= base.subject then die("the candidate decides about %s, the policy about %s", cand.subject, base.subject) end
   local measure, mname, mfrom = measure_fn(cand, base)
+  -- both versions ask each subject much the same counts and sums: answered once
+  K.memo(true)
   local trans, order, changes = {}, {}, {}
   local n, nchanged, failed, total = 0, 0, 0, 0
   each_subject(base, opts.id, function(e)

@@ -6,7 +6,9 @@ setup
 "$KAM_SRC/bench/gen" --scale 1 --seed 3 --out "$T/csv" --today 2026-11-26 >/dev/null
 kam import "$T/csv/teams.csv" "$T/csv/staff.csv" "$T/csv/clients.csv" "$T/csv/contracts.csv" >/dev/null
 for delay in 0.05 0.15 0.3; do
-  kam import "$T/csv/invoices.csv" >/dev/null 2>&1 &
+  # the binary itself in the background (not the kam function, whose subshell
+  # is what kill would reach while the import went on)
+  "$KAM_BIN" --config "$CONFIG" --db "$BOOK" import "$T/csv/invoices.csv" >/dev/null 2>&1 &
   pid=$!
   sleep "$delay"
   kill -9 "$pid" 2>/dev/null
