@@ -406,7 +406,8 @@ static const uint8_t *staged_str(const uint8_t *p, const uint8_t *end, const cha
 }
 
 /* K.put_staged(run, policy, hash, coll) -> count: writes the staged decisions
- * with one range of sequence numbers and one time, and forgets them. */
+ * with one range of sequence numbers and one time. They stay staged: a kam.tx
+ * that fills the map runs this again in a fresh transaction. */
 static int k_put_staged(lua_State *L) {
   pstate *ps = P_(L);
   kam_ctx *ctx = need_write(L);

@@ -187,7 +187,7 @@ end
 local function eval(name)
   local pol = load_policy(policy_path(name))
   local rows, out, failures = {}, {}, {}
-  local n, changed, staged = 0, 0, 0
+  local n, changed = 0, 0
   each_subject(pol, opts.id, function(e)
     local ok, res, reasons = evaluate(pol, e)
     n = n + 1
@@ -206,7 +206,6 @@ local function eval(name)
     if opts.commit then
       K.stage(e.id, json, reasons)
       if pol.writes then rows[#rows + 1] = {id = e.id, result = res} end
-      staged = staged + 1
     end
     out[#out + 1] = {id = e.id, name = name_of(e, pol.subject), result = show(res),
                      last = last and show(K.unjson(last.result)) or "", changed = ch and "yes" or ""}
@@ -226,10 +225,11 @@ local function eval(name)
   end
   local committed = ""
   if opts.commit then
+    local staged
     kam.tx(function()
       local run = K.run(pol.name, pol.hash, "eval", n, changed, #failures)
       K.save_source(pol.name, pol.hash, pol.src)
-      K.put_staged(run, pol.name, pol.hash, pol.subject)
+      staged = K.put_staged(run, pol.name, pol.hash, pol.subject)
       local coll = db[pol.subject]
       for _, r in ipairs(rows) do
         if coll:get(r.id)[pol.writes] ~= r.result then coll:update(r.id, {[pol.writes] = r.result}) end

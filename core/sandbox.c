@@ -279,6 +279,29 @@ static int read_file(const char *path, char **out, size_t *n) {
   return 0;
 }
 
+/* Pushes the compiled chunk of module `name` from rules/ or scripts/, or
+ * raises an error. */
+static void load_module(lua_State *L, kam_ctx *ctx, const char *name) {
+  char rel[512];
+  snprintf(rel, sizeof rel, "%s", name);
+  for (char *p = rel; *p; p++) if (*p == '.') *p = '/';
+  const char *dirs[] = {"rules", "scripts"};
+  for (int i = 0; i < 2; i++) {
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s/%s.lua", ctx->cfg->root, dirs[i], rel);
+    char *buf;
+    size_t n;
+    if (read_file(path, &buf, &n)) continue;
+    char chunk[600];
+    snprintf(chunk, sizeof chunk, "@%s/%s.lua", dirs[i], rel);
+    int st = sandbox_load(L, buf, n, chunk);
+    free(buf);
+    if (st != LUA_OK) lua_error(L);
+    return;
+  }
+  luaL_error(L, "require \"%s\": no module %s.lua in rules/ or scripts/", name, rel);
+}
+
 /* require(name): modules only from rules/ and scripts/ of the project */
 static int l_require(lua_State *L) {
   const char *name = luaL_checkstring(L, 1);
@@ -290,52 +313,22 @@ static int l_require(lua_State *L) {
   lua_getfield(L, LUA_REGISTRYINDEX, "kam.loaded");
   if (lua_getfield(L, -1, name) != LUA_TNIL) return 1;
   lua_pop(L, 1);
-  /* a module compiled before runs again without looking for its file */
+  /* compiled once, kept by name; run again whenever kam.loaded was reset
+   * (each policy evaluation), so a module's locals never carry over */
   lua_getfield(L, LUA_REGISTRYINDEX, "kam.chunks");
-  if (lua_getfield(L, -1, name) == LUA_TFUNCTION) {
-    lua_remove(L, -2);
-    lua_pushvalue(L, 1);
-    lua_call(L, 1, 1);
-    if (lua_isnil(L, -1)) { lua_pop(L, 1); lua_pushboolean(L, 1); }
+  if (lua_getfield(L, -1, name) != LUA_TFUNCTION) {
+    lua_pop(L, 1);
+    load_module(L, ctx, name);
     lua_pushvalue(L, -1);
     lua_setfield(L, -3, name);
-    return 1;
   }
-  lua_pop(L, 2);
-  char rel[512];
-  snprintf(rel, sizeof rel, "%s", name);
-  for (char *p = rel; *p; p++) if (*p == '.') *p = '/';
-  const char *dirs[] = {"rules", "scripts"};
-  for (int i = 0; i < 2; i++) {
-    char path[2048];
-    snprintf(path, sizeof path, "%s/%s/%s.lua", ctx->cfg->root, dirs[i], rel);
-    /* compiled once; run again whenever kam.loaded was reset (each policy
-     * evaluation), so a module's locals never carry over */
-    lua_getfield(L, LUA_REGISTRYINDEX, "kam.chunks");
-    if (lua_getfield(L, -1, path) != LUA_TFUNCTION) {
-      lua_pop(L, 1);
-      char *buf;
-      size_t n;
-      if (read_file(path, &buf, &n)) { lua_pop(L, 1); continue; }
-      char chunk[600];
-      snprintf(chunk, sizeof chunk, "@%s/%s.lua", dirs[i], rel);
-      int st = sandbox_load(L, buf, n, chunk);
-      free(buf);
-      if (st != LUA_OK) return lua_error(L);
-      lua_pushvalue(L, -1);
-      lua_setfield(L, -3, path);
-      lua_pushvalue(L, -1);
-      lua_setfield(L, -3, name);
-    }
-    lua_remove(L, -2);
-    lua_pushstring(L, name);
-    lua_call(L, 1, 1);
-    if (lua_isnil(L, -1)) { lua_pop(L, 1); lua_pushboolean(L, 1); }
-    lua_pushvalue(L, -1);
-    lua_setfield(L, -3, name);
-    return 1;
-  }
-  return luaL_error(L, "require \"%s\": no module %s.lua in rules/ or scripts/", name, rel);
+  lua_remove(L, -2);
+  lua_pushvalue(L, 1);
+  lua_call(L, 1, 1);
+  if (lua_isnil(L, -1)) { lua_pop(L, 1); lua_pushboolean(L, 1); }
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, name);
+  return 1;
 }
 
 /* ---- kam.config as a read-only table ----------------------------------- */
@@ -467,7 +460,7 @@ static volatile sig_atomic_t policy_deadline;
 static volatile sig_atomic_t policy_fired;    /* which budget ran out */
 static int ticking;
 static int budget_seconds, policy_seconds;
-static const char *budget_name = "limits.script_seconds", *policy_name = "limits.policy_seconds";
+static const char *policy_name = "limits.policy_seconds";
 static volatile sig_atomic_t stop_requested, expired;
 static lua_State *armed_L;
 
@@ -478,7 +471,7 @@ static void sandbox_hook(lua_State *L, lua_Debug *ar) {
   killed = 1;
   lua_sethook(L, sandbox_hook, LUA_MASKCOUNT, 1000);
   if (policy_fired) luaL_error(L, "stopped: it ran longer than %d s (%s in kam.yaml)", policy_seconds, policy_name);
-  luaL_error(L, "stopped: it ran longer than %d s (%s in kam.yaml)", budget_seconds, budget_name);
+  luaL_error(L, "stopped: it ran longer than %d s (limits.script_seconds in kam.yaml)", budget_seconds);
 }
 
 static void on_alarm(int sig) {
@@ -568,7 +561,6 @@ static int l_resume(lua_State *L) {
 }
 
 void sandbox_arm(lua_State *L, int seconds) {
-  budget_name = "limits.script_seconds";
   budget_seconds = seconds;
   killed = 0;
   stop_requested = 0;
