@@ -173,4 +173,10 @@ expect_fail 1 'kam.tx' kam export clients --where 'kam.tx(function() db.clients:
 expect_fail 1 'kam.tx' kam ls clients --where 'function(c) kam.tx(function() db.clients:delete(c.id) end) return true end'
 expect_unchanged "$T/s3" 'ls/export trying to write'
 
+# a limit that is not a whole number: file:line:column, nothing runs
+{ cat "$CONFIG"; printf 'limits: {policy_memory_mb: lots}\n'; } >"$T/lim/config/kam.yaml"
+_run "$KAM_BIN" --config "$T/lim/config/kam.yaml" --db "$BOOK" eval 'return 1'
+check 'a bad limit exits 1' [ "$RC" -eq 1 ]
+check 'a bad limit: file:line:column and the key' grep -q 'kam.yaml:[0-9]*:[0-9]*: limits.policy_memory_mb: expected a whole number' "$ERR"
+
 finish
