@@ -1370,6 +1370,8 @@ static int c_get(lua_State *L) {
 
 static kam_ctx *need_tx(lua_State *L, lquery *lq, const char *what) {
   kam_ctx *ctx = kam_ctx_get(L);
+  if (ctx->no_write) luaL_error(L, "db.%s:%s: %s", lq->q->c->name, what, ctx->no_write);
+  if (sandbox_killed()) luaL_error(L, "db.%s:%s: the script was stopped; nothing more is written", lq->q->c->name, what);
   if (!ctx->wtxn)
     luaL_error(L, "db.%s:%s: writes happen only inside kam.tx(function() ... end)", lq->q->c->name, what);
   if (!ctx->allow_write) luaL_error(L, "db.%s:%s: this command does not write to the book", lq->q->c->name, what);
@@ -1497,19 +1499,15 @@ static int c_delete(lua_State *L) {
 
 static int tx_msgh(lua_State *L) {
   if (lua_touserdata(L, 1) == &FULL_SENTINEL) return 1;
-  const char *msg = lua_tostring(L, 1);
-  if (!msg) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
-    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-  }
-  luaL_traceback(L, L, msg, 1);
-  return 1;
+  return sandbox_msgh(L);
 }
 
 static int l_tx(lua_State *L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
   kam_ctx *ctx = kam_ctx_get(L);
+  if (ctx->no_write) return luaL_error(L, "kam.tx: %s", ctx->no_write);
   if (!ctx->allow_write) return luaL_error(L, "kam.tx: this command only reads the book (use kam run or kam eval)");
+  if (sandbox_killed()) return luaL_error(L, "kam.tx: the script was stopped; nothing more is written");
   if (ctx->wtxn) { /* nested: part of the enclosing transaction */
     lua_settop(L, 1);
     lua_call(L, 0, LUA_MULTRET);
@@ -1599,6 +1597,7 @@ void kam_lua_open_db(kam_ctx *ctx) {
   lua_pushcfunction(L, entity_eq); lua_setfield(L, -2, "__eq");
   lua_pushcfunction(L, entity_pairs); lua_setfield(L, -2, "__pairs");
   lua_pushliteral(L, "entity"); lua_setfield(L, -2, "__name");
+  lua_pushboolean(L, 0); lua_setfield(L, -2, "__metatable"); /* getmetatable gives false */
   lua_pop(L, 1);
 
   luaL_newmetatable(L, MT_QUERY);
@@ -1610,6 +1609,7 @@ void kam_lua_open_db(kam_ctx *ctx) {
   lua_pushcfunction(L, query_gc); lua_setfield(L, -2, "__gc");
   lua_pushcfunction(L, q_tostring); lua_setfield(L, -2, "__tostring");
   lua_pushliteral(L, "query"); lua_setfield(L, -2, "__name");
+  lua_pushboolean(L, 0); lua_setfield(L, -2, "__metatable");
   lua_pop(L, 1);
 
   luaL_newmetatable(L, MT_ITER);
@@ -1618,6 +1618,7 @@ void kam_lua_open_db(kam_ctx *ctx) {
   ctx->mt_ref[MTI_ITER] = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pushcfunction(L, iter_gc); lua_setfield(L, -2, "__gc");
   lua_pushcfunction(L, iter_gc); lua_setfield(L, -2, "__close");
+  lua_pushboolean(L, 0); lua_setfield(L, -2, "__metatable");
   lua_pop(L, 1);
 
   lua_newtable(L); /* db */
@@ -1625,7 +1626,9 @@ void kam_lua_open_db(kam_ctx *ctx) {
   lua_newtable(L);
   lua_pushcclosure(L, db_index, 1); lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, db_newindex); lua_setfield(L, -2, "__newindex");
+  lua_pushboolean(L, 0); lua_setfield(L, -2, "__metatable");
   lua_setmetatable(L, -2);
+  sandbox_freeze(L, -1);
   lua_pushvalue(L, -1);
   lua_setglobal(L, "db");
   lua_getglobal(L, "kam");

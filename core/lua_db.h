@@ -26,6 +26,7 @@ typedef struct kam_ctx {
   int full;               /* the map filled during this kam.tx */
   long n_ins, n_upd, n_del;
   int allow_write;        /* 0 for read-only commands */
+  const char *no_write;   /* while set (a policy evaluation), writes are refused with it */
   /* entity, query and iterator metatables: registry refs and identities, so
    * that checking a userdata's type costs no string lookup */
   int mt_ref[3];

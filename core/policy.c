@@ -118,11 +118,25 @@ static int k_compile(lua_State *L) {
 static int k_instantiate(lua_State *L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
   lua_settop(L, 1);
-  lua_newtable(L);
-  lua_newtable(L);
-  lua_pushglobaltable(L);
-  lua_setfield(L, -2, "__index");
+  lua_createtable(L, 0, 4);
+  /* its _G is itself: rawset(_G, ...) and _G.x = ... stay in the evaluation */
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -2, "_G");
+  /* one metatable for all of them, out of the scripts' reach */
+  if (lua_getfield(L, LUA_REGISTRYINDEX, "kam.envmt") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_createtable(L, 0, 2);
+    lua_pushglobaltable(L);
+    lua_setfield(L, -2, "__index");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "kam.envmt");
+  }
   lua_setmetatable(L, -2);
+  /* load() and require without an environment use this one */
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, "kam.env");
   if (!lua_setupvalue(L, 1, 1)) lua_pop(L, 1);
   lua_call(L, 0, 1);
   return 1;
@@ -167,6 +181,8 @@ static int k_arm(lua_State *L) {
   snprintf(ps->label, sizeof ps->label, "%s", luaL_optstring(L, 1, ""));
   lua_newtable(L);
   lua_setfield(L, LUA_REGISTRYINDEX, "kam.loaded");
+  /* a policy reads; what it decides is written by --commit, by kam */
+  ps->ctx->no_write = "a policy only reads the book (kam policy eval --commit writes its decisions)";
   if (!ps->covering) sandbox_arm_for(L, ps->policy_seconds, "limits.policy_seconds");
   if ((ps->evaluations++ & 511) == 0) sandbox_gc_tune(L);
   return 0;
@@ -175,6 +191,7 @@ static int k_arm(lua_State *L) {
 static int k_disarm(lua_State *L) {
   pstate *ps = P_(L);
   ps->label[0] = 0;
+  ps->ctx->no_write = NULL;
   if (!ps->covering) sandbox_disarm_for(L, ps->ctx->cfg->script_seconds);
   return 0;
 }

@@ -44,7 +44,11 @@ local function load_policy(path, src)
   end
   local chunk, err = K.compile(src, "@" .. r)
   if not chunk then die("%s", err) end
+  -- the file's top level runs read-only and under the policy budget, also
+  -- for list, show and check
+  K.arm("policy file " .. r)
   local ok, P = pcall(K.instantiate, chunk)
+  K.disarm()
   if not ok then die("%s", P) end
   if type(P) ~= "table" then die("%s: a policy returns its table (local P = {...} ... return P)", r) end
   if type(P.name) ~= "string" then die("%s: the policy has no name", r) end

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---- kam.fmt ------------------------------------------------------------ */
 
@@ -230,15 +231,23 @@ int sandbox_load(lua_State *L, const char *buf, size_t len, const char *name) {
   return luaL_loadbufferx(L, buf, len, name, "t");
 }
 
-static int msgh(lua_State *L) {
+static int killed; /* a budget ran out or Ctrl-C: no pcall may catch that */
+
+/* The one message handler: the message and a traceback, added once (an
+ * error leaving kam.tx already has one). An error object's __tostring is
+ * not called after a stop: the handler then runs with hooks off, where an
+ * endless __tostring could not be stopped. */
+int sandbox_msgh(lua_State *L) {
   const char *msg = lua_tostring(L, 1);
   if (!msg) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
+    if (!killed && luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
     msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
   }
+  if (strstr(msg, "\nstack traceback:")) return 1;
   luaL_traceback(L, L, msg, 1);
   return 1;
 }
+#define msgh sandbox_msgh
 
 int sandbox_pcall(lua_State *L, int nargs, int nres) {
   int base = lua_gettop(L) - nargs;
@@ -258,10 +267,11 @@ static int l_load(lua_State *L) {
   if (!s) return luaL_error(L, "load: only text chunks can be loaded here");
   int st = luaL_loadbufferx(L, s, n, name, "t");
   if (st != LUA_OK) { lua_pushnil(L); lua_insert(L, -2); return 2; }
-  if (env) {
-    lua_pushvalue(L, env);
-    if (!lua_setupvalue(L, -2, 1)) lua_pop(L, 1);
-  }
+  if (env) lua_pushvalue(L, env);
+  else if (lua_getfield(L, LUA_REGISTRYINDEX, "kam.env") == LUA_TNIL) { lua_pop(L, 1); return 1; }
+  /* without an environment, the chunk gets the evaluation's own, never the
+   * globals every evaluation shares */
+  if (!lua_setupvalue(L, -2, 1)) lua_pop(L, 1);
   return 1;
 }
 
@@ -291,7 +301,19 @@ static void load_module(lua_State *L, kam_ctx *ctx, const char *name) {
     snprintf(path, sizeof path, "%s/%s/%s.lua", ctx->cfg->root, dirs[i], rel);
     char *buf;
     size_t n;
-    if (read_file(path, &buf, &n)) continue;
+    if (access(path, F_OK)) continue;
+    /* the file must really be inside rules/ or scripts/: a symbolic link
+     * pointing elsewhere is refused */
+    char dir[2048], *rdir, *rpath;
+    snprintf(dir, sizeof dir, "%s/%s", ctx->cfg->root, dirs[i]);
+    rdir = realpath(dir, NULL);
+    rpath = realpath(path, NULL);
+    size_t dl = rdir ? strlen(rdir) : 0;
+    int inside = rdir && rpath && !strncmp(rpath, rdir, dl) && rpath[dl] == '/';
+    free(rdir);
+    free(rpath);
+    if (!inside) luaL_error(L, "require \"%s\": %s/%s.lua leads outside %s/", name, dirs[i], rel, dirs[i]);
+    if (read_file(path, &buf, &n)) luaL_error(L, "require \"%s\": cannot read %s/%s.lua", name, dirs[i], rel);
     char chunk[600];
     snprintf(chunk, sizeof chunk, "@%s/%s.lua", dirs[i], rel);
     int st = sandbox_load(L, buf, n, chunk);
@@ -323,6 +345,9 @@ static int l_require(lua_State *L) {
     lua_setfield(L, -3, name);
   }
   lua_remove(L, -2);
+  /* a module runs in the environment of the evaluation that requires it */
+  if (lua_getfield(L, LUA_REGISTRYINDEX, "kam.env") == LUA_TNIL) lua_pop(L, 1);
+  else if (!lua_setupvalue(L, -2, 1)) lua_pop(L, 1);
   lua_pushvalue(L, 1);
   lua_call(L, 1, 1);
   if (lua_isnil(L, -1)) { lua_pop(L, 1); lua_pushboolean(L, 1); }
@@ -409,8 +434,79 @@ static void make_readonly(lua_State *L) {
   lua_setfield(L, -2, "__pairs");
   lua_pushcfunction(L, ro_len);
   lua_setfield(L, -2, "__len");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "__metatable");
   lua_setmetatable(L, -2);
+  sandbox_freeze(L, -1);
   lua_replace(L, t);
+}
+
+void sandbox_freeze(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  if (lua_getfield(L, LUA_REGISTRYINDEX, "kam.frozen") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_newtable(L);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "kam.frozen");
+  }
+  lua_pushvalue(L, idx);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+}
+
+static int lib_newindex(lua_State *L) {
+  return luaL_error(L, "%s is kam's and read-only (keep your own values in locals)",
+                    lua_tostring(L, lua_upvalueindex(1)));
+}
+
+/* Replaces the table field `key` of the table at t by a read-only proxy of
+ * it: every evaluation shares these tables, so none may change them. */
+static void freeze_field(lua_State *L, int t, const char *key, const char *label) {
+  t = lua_absindex(L, t);
+  if (lua_getfield(L, t, key) != LUA_TTABLE) { lua_pop(L, 1); return; }
+  int real = lua_gettop(L);
+  lua_newtable(L);          /* proxy */
+  lua_createtable(L, 0, 5); /* its metatable */
+  lua_pushvalue(L, real);
+  lua_setfield(L, -2, "__index");
+  lua_pushstring(L, label);
+  lua_pushcclosure(L, lib_newindex, 1);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushcfunction(L, ro_pairs);
+  lua_setfield(L, -2, "__pairs");
+  lua_pushcfunction(L, ro_len);
+  lua_setfield(L, -2, "__len");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "__metatable");
+  lua_setmetatable(L, -2);
+  sandbox_freeze(L, -1);
+  sandbox_freeze(L, real);
+  lua_setfield(L, t, key);
+  lua_pop(L, 1);
+}
+
+static void freeze_shared(lua_State *L) {
+  lua_getglobal(L, "kam");
+  freeze_field(L, -1, "fmt", "kam.fmt");
+  freeze_field(L, -1, "user", "kam.user");
+  lua_pop(L, 1);
+  lua_pushglobaltable(L);
+  const char *libs[] = {"string", "table", "math", "utf8", "coroutine", "os", "kam", NULL};
+  for (int i = 0; libs[i]; i++) freeze_field(L, -1, libs[i], libs[i]);
+  lua_pop(L, 1);
+  /* "":method() looks in the string metatable: nobody may reach it */
+  lua_pushliteral(L, "");
+  if (lua_getmetatable(L, -1)) {
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
 }
 
 /* ---- limits ------------------------------------------------------------------ */
@@ -424,8 +520,6 @@ typedef struct heap {
 } heap;
 static heap the_heap;
 static size_t armed_ctx_policy_memory; /* limits.policy_memory_mb, in bytes */
-static int killed; /* a budget ran out or Ctrl-C: no pcall may catch that */
-
 static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   heap *h = ud;
   if (!ptr) osize = 0;
@@ -463,6 +557,13 @@ static int budget_seconds, policy_seconds;
 static const char *policy_name = "limits.policy_seconds";
 static volatile sig_atomic_t stop_requested, expired;
 static lua_State *armed_L;
+/* The thread running Lua code now: a hook is per thread, so a stop must be
+ * asked of the coroutine that runs, not only of the main thread (an endless
+ * loop inside coroutine.wrap would never see it). Set around every resume. */
+static lua_State *volatile running_L;
+
+/* asks for the hook on the running thread and on the main one */
+static void hook_all(int mask, int count);
 
 static void sandbox_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
@@ -470,6 +571,7 @@ static void sandbox_hook(lua_State *L, lua_Debug *ar) {
   if (!expired) { lua_sethook(L, NULL, 0, 0); return; }
   killed = 1;
   lua_sethook(L, sandbox_hook, LUA_MASKCOUNT, 1000);
+  hook_all(LUA_MASKCOUNT, 1000);
   if (policy_fired) luaL_error(L, "stopped: it ran longer than %d s (%s in kam.yaml)", policy_seconds, policy_name);
   luaL_error(L, "stopped: it ran longer than %d s (limits.script_seconds in kam.yaml)", budget_seconds);
 }
@@ -481,7 +583,13 @@ static void on_alarm(int sig) {
   if (!pol && !(script_deadline && t >= script_deadline)) return;
   policy_fired = pol;
   expired = 1;
-  if (armed_L) lua_sethook(armed_L, sandbox_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+  hook_all(LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+}
+
+static void hook_all(int mask, int count) {
+  lua_State *r = running_L;
+  if (r) lua_sethook(r, sandbox_hook, mask, count);
+  if (armed_L && armed_L != r) lua_sethook(armed_L, sandbox_hook, mask, count);
 }
 
 static void ticker(int on) {
@@ -514,13 +622,21 @@ static sig_atomic_t deadline(int seconds) {
 void sandbox_interrupt(lua_State *L) {
   stop_requested = 1;
   lua_sethook(L, sandbox_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+  hook_all(LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
 }
 
+int sandbox_killed(void) { return killed; }
+
 int sandbox_stopping(void) { return stop_requested; }
+
+void sandbox_poll(lua_State *L) {
+  if (stop_requested || expired) sandbox_hook(L, NULL);
+}
 
 int sandbox_raise_stop(lua_State *L) {
   killed = 1;
   lua_sethook(L, sandbox_hook, LUA_MASKCOUNT, 1000);
+  hook_all(LUA_MASKCOUNT, 1000);
   return luaL_error(L, "interrupted");
 }
 
@@ -539,10 +655,22 @@ static int l_pcall(lua_State *L) {
   return lua_gettop(L);
 }
 
+/* xpcall's message handler runs with hooks off when the error came from the
+ * budget's hook (Lua turns hooks off while a hook runs), so a handler that
+ * never returns could not be stopped: after a stop it is not called. */
+static int xpcall_handler(lua_State *L) {
+  if (killed) return 1;
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
+}
+
 static int l_xpcall(lua_State *L) {
   int n = lua_gettop(L);
   luaL_checktype(L, 2, LUA_TFUNCTION);
   lua_pushvalue(L, 2);
+  lua_pushcclosure(L, xpcall_handler, 1);
   lua_insert(L, 1);
   lua_remove(L, 3); /* handler, f, args */
   int st = lua_pcall(L, n - 2, LUA_MULTRET, 1);
@@ -552,12 +680,170 @@ static int l_xpcall(lua_State *L) {
   return lua_gettop(L);
 }
 
+/* lua_closethread came with Lua 5.4.6; before it, lua_resetthread */
+static int close_thread(lua_State *co, lua_State *from) {
+#if LUA_VERSION_RELEASE_NUM >= 50406
+  return lua_closethread(co, from);
+#else
+  (void)from;
+  return lua_resetthread(co);
+#endif
+}
+
+/* Resumes co with the n values on top of L; the running thread is co
+ * meanwhile, so the budget's hook reaches it. Returns the number of values
+ * moved back onto L, or -1 with the error object on top of L. */
+static int co_resume(lua_State *L, lua_State *co, int narg) {
+  int st = lua_status(co);
+  if (st == LUA_OK && lua_gettop(co) == 0 && !narg) {
+    lua_pushliteral(L, "cannot resume dead coroutine");
+    return -1;
+  }
+  if (st != LUA_OK && st != LUA_YIELD) {
+    lua_pushliteral(L, "cannot resume dead coroutine");
+    return -1;
+  }
+  if (!lua_checkstack(co, narg)) {
+    lua_pushliteral(L, "too many arguments to resume");
+    return -1;
+  }
+  lua_xmove(L, co, narg);
+  lua_State *prev = running_L;
+  running_L = co;
+  if (expired || stop_requested) lua_sethook(co, sandbox_hook, LUA_MASKCOUNT, 1);
+  int nres;
+  st = lua_resume(co, L, narg, &nres);
+  running_L = prev;
+  if (st == LUA_OK || st == LUA_YIELD) {
+    if (!lua_checkstack(L, nres + 1)) {
+      lua_pop(co, nres);
+      lua_pushliteral(L, "too many results to resume");
+      return -1;
+    }
+    lua_xmove(co, L, nres);
+    return nres;
+  }
+  lua_xmove(co, L, 1); /* the error object */
+  return -1;
+}
+
 static int l_resume(lua_State *L) {
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-  if (killed && !lua_toboolean(L, 1)) return lua_error(L);
-  return lua_gettop(L);
+  lua_State *co = lua_tothread(L, 1);
+  luaL_argexpected(L, co, 1, "coroutine");
+  int r = co_resume(L, co, lua_gettop(L) - 1);
+  if (r < 0) {
+    if (killed) return lua_error(L);
+    lua_pushboolean(L, 0);
+    lua_insert(L, -2);
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  lua_insert(L, -(r + 1));
+  return r + 1;
+}
+
+static int wrap_call(lua_State *L) {
+  lua_State *co = lua_tothread(L, lua_upvalueindex(1));
+  int r = co_resume(L, co, lua_gettop(L));
+  if (r >= 0) return r;
+  int st = lua_status(co);
+  if (st != LUA_OK && st != LUA_YIELD) { /* an error: close its pending variables, as Lua's wrap does */
+    lua_State *prev = running_L;
+    running_L = co;
+    close_thread(co, L);
+    running_L = prev;
+    lua_xmove(co, L, 1);
+  }
+  if (!killed && lua_type(L, -1) == LUA_TSTRING) { /* where the wrap was called */
+    luaL_where(L, 1);
+    lua_insert(L, -2);
+    lua_concat(L, 2);
+  }
+  return lua_error(L);
+}
+
+static int l_wrap(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_State *co = lua_newthread(L);
+  lua_pushvalue(L, 1);
+  lua_xmove(L, co, 1);
+  lua_pushcclosure(L, wrap_call, 1);
+  return 1;
+}
+
+/* coroutine.close runs the coroutine's pending __close handlers: in that
+ * thread, so the budget reaches them too */
+static int l_coclose(lua_State *L) {
+  lua_State *co = lua_tothread(L, 1);
+  luaL_argexpected(L, co, 1, "coroutine");
+  if (co == L) return luaL_error(L, "cannot close a running coroutine");
+  int st = lua_status(co);
+  lua_Debug ar;
+  if (st == LUA_OK && lua_getstack(co, 0, &ar)) return luaL_error(L, "cannot close a normal coroutine");
+  lua_State *prev = running_L;
+  running_L = co;
+  st = close_thread(co, L);
+  running_L = prev;
+  if (killed) { lua_xmove(co, L, 1); return lua_error(L); }
+  if (st == LUA_OK) { lua_pushboolean(L, 1); return 1; }
+  lua_pushboolean(L, 0);
+  lua_xmove(co, L, 1);
+  return 2;
+}
+
+/* setmetatable without finalizers: Lua runs __gc with hooks off (no budget
+ * can stop it) and after the script's transaction or budget has ended. */
+static int l_setmetatable(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  if (!lua_isnoneornil(L, 2)) {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, "kam.frozen") == LUA_TTABLE) {
+      lua_pushvalue(L, 1);
+      int frozen = lua_rawget(L, -2) != LUA_TNIL;
+      lua_pop(L, 2);
+      if (frozen) return luaL_error(L, "setmetatable: this table belongs to kam and cannot change");
+    } else lua_pop(L, 1);
+    lua_pushliteral(L, "__gc");
+    int gc = lua_rawget(L, 2) != LUA_TNIL;
+    lua_pop(L, 1);
+    if (gc) return luaL_error(L, "setmetatable: finalizers (__gc) are not allowed in kam scripts");
+  }
+  lua_settop(L, 2);
+  if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
+    return luaL_error(L, "cannot change a protected metatable");
+  lua_setmetatable(L, 1);
+  return 1;
+}
+
+/* rawset that refuses kam's own tables (the libraries, kam, db, kam.config) */
+static int l_rawset(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_checkany(L, 2);
+  luaL_checkany(L, 3);
+  if (lua_getfield(L, LUA_REGISTRYINDEX, "kam.frozen") == LUA_TTABLE) {
+    lua_pushvalue(L, 1);
+    int frozen = lua_rawget(L, -2) != LUA_TNIL;
+    lua_pop(L, 2);
+    if (frozen) return luaL_error(L, "rawset: this table belongs to kam and is read-only");
+  } else lua_pop(L, 1);
+  lua_settop(L, 3);
+  lua_rawset(L, 1);
+  return 1;
+}
+
+/* collectgarbage: only what cannot change the collector for the next
+ * evaluation */
+static int l_collectgarbage(lua_State *L) {
+  const char *opt = luaL_optstring(L, 1, "collect");
+  if (!strcmp(opt, "count")) {
+    int k = lua_gc(L, LUA_GCCOUNT), b = lua_gc(L, LUA_GCCOUNTB);
+    lua_pushnumber(L, (lua_Number)k + ((lua_Number)b / 1024));
+    return 1;
+  }
+  if (!strcmp(opt, "collect")) { lua_gc(L, LUA_GCCOLLECT); lua_pushinteger(L, 0); return 1; }
+  if (!strcmp(opt, "step")) { lua_pushboolean(L, lua_gc(L, LUA_GCSTEP, 0)); return 1; }
+  if (!strcmp(opt, "isrunning")) { lua_pushboolean(L, lua_gc(L, LUA_GCISRUNNING)); return 1; }
+  return luaL_error(L, "collectgarbage(\"%s\"): kam manages the collector (count, collect and step are allowed)", opt);
 }
 
 void sandbox_arm(lua_State *L, int seconds) {
@@ -664,10 +950,13 @@ int sandbox_open(kam_ctx *ctx, kam_err *e) {
   lua_pushcfunction(L, l_pcall); lua_setglobal(L, "pcall");
   lua_pushcfunction(L, l_xpcall); lua_setglobal(L, "xpcall");
   lua_getglobal(L, "coroutine");
-  lua_getfield(L, -1, "resume");
-  lua_pushcclosure(L, l_resume, 1);
-  lua_setfield(L, -2, "resume");
+  lua_pushcfunction(L, l_resume); lua_setfield(L, -2, "resume");
+  lua_pushcfunction(L, l_wrap); lua_setfield(L, -2, "wrap");
+  lua_pushcfunction(L, l_coclose); lua_setfield(L, -2, "close");
   lua_pop(L, 1);
+  lua_pushcfunction(L, l_setmetatable); lua_setglobal(L, "setmetatable");
+  lua_pushcfunction(L, l_rawset); lua_setglobal(L, "rawset");
+  lua_pushcfunction(L, l_collectgarbage); lua_setglobal(L, "collectgarbage");
   lua_newtable(L); lua_setfield(L, LUA_REGISTRYINDEX, "kam.loaded");
   lua_newtable(L); lua_setfield(L, LUA_REGISTRYINDEX, "kam.chunks");
   lua_pushcfunction(L, l_require); lua_setglobal(L, "require");
@@ -694,6 +983,7 @@ int sandbox_open(kam_ctx *ctx, kam_err *e) {
   lua_pushliteral(L, "0.1.0"); lua_setfield(L, -2, "version");
   lua_setglobal(L, "kam");
   kam_lua_open_db(ctx);
+  freeze_shared(L);
   sandbox_arm(L, ctx->cfg->script_seconds);
   return 0;
 }

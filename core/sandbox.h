@@ -15,6 +15,10 @@ int sandbox_load(lua_State *L, const char *buf, size_t len, const char *name);
 /* Runs the function on top with n args in protected mode with a traceback;
  * on error leaves the message on the stack and returns non-zero. */
 int sandbox_pcall(lua_State *L, int nargs, int nres);
+/* The message handler sandbox_pcall uses (for other protected calls). */
+int sandbox_msgh(lua_State *L);
+/* Has a budget or Ctrl-C stopped the script? Then nothing may be written. */
+int sandbox_killed(void);
 /* Starts the time budget of a script (0: none) and forgets an earlier
  * Ctrl-C: the REPL re-arms before each statement. */
 void sandbox_arm(lua_State *L, int seconds);
@@ -36,8 +40,15 @@ void sandbox_disarm_for(lua_State *L, int script_seconds);
 void sandbox_interrupt(lua_State *L);
 /* Has Ctrl-C been pressed since the last sandbox_arm? For loops in C. */
 int sandbox_stopping(void);
+/* For long loops in C that run no Lua code (pattern matching, formatting):
+ * raises the stop error if a budget ran out or Ctrl-C was pressed, else
+ * returns. Cheap (reads two flags); C must hold nothing that a Lua error
+ * would leak when it calls this. */
+void sandbox_poll(lua_State *L);
 /* Raises the "interrupted" error; C must have released what it holds. */
 int sandbox_raise_stop(lua_State *L);
+/* Marks the table at idx as kam's: rawset and setmetatable refuse it. */
+void sandbox_freeze(lua_State *L, int idx);
 /* Where print writes (NULL: standard output). */
 void sandbox_set_output(FILE *f);
 /* Formats integer đồng as 1.234.567 ₫ into out. */

@@ -158,10 +158,58 @@ test("the standard libraries that are safe are there", function()
   eq(type(print), "function")
 end)
 
-test("the string metatable gives nothing more", function()
-  local mt = getmetatable("")
-  eq(type(mt.__index), "table")
-  eq(mt.__index.dump, nil)
+test("the string metatable is out of reach", function()
+  eq(getmetatable(""), false)
+  eq(("abc"):upper(), "ABC")
+  eq(string.dump, nil)
+end)
+
+test("kam's shared tables are read-only, also through rawset", function()
+  for _, name in ipairs{"string", "table", "math", "utf8", "coroutine", "os", "kam"} do
+    local t = _G[name]
+    expect_error(function() t.injected = 1 end, "read-only")
+    expect_error(function() rawset(t, "injected", 1) end, "read-only")
+    expect_error(function() setmetatable(t, {}) end, "metatable")
+    eq(rawget(t, "injected"), nil)
+  end
+  expect_error(function() string.format = nil end, "read-only")
+  expect_error(function() rawset(kam.config, "x", 1) end, "read-only")
+  expect_error(function() rawset(db, "clients", 1) end, "read-only")
+  eq(getmetatable(kam.config), false)
+  eq(getmetatable(db), false)
+  eq(getmetatable(db.clients), false)
+  -- the libraries still list their functions
+  local n = 0
+  for k, v in pairs(string) do n = n + 1 end
+  eq(n > 10, true)
+end)
+
+test("no finalizers: __gc in a metatable is refused", function()
+  expect_error(function() setmetatable({}, {__gc = function() end}) end, "__gc")
+  local t = setmetatable({}, {__index = function() return 1 end})
+  eq(t.x, 1)
+end)
+
+test("the collector stays kam's", function()
+  expect_error(function() collectgarbage("stop") end, "collectgarbage")
+  expect_error(function() collectgarbage("generational") end, "collectgarbage")
+  eq(type(collectgarbage("count")), "number")
+  collectgarbage()
+end)
+
+test("coroutines work through kam's resume, wrap and close", function()
+  local co = coroutine.create(function(a) local b = coroutine.yield(a + 1) return b * 2 end)
+  eq({coroutine.resume(co, 1)}, {true, 2})
+  eq({coroutine.resume(co, 5)}, {true, 10})
+  eq({coroutine.resume(co)}, {false, "cannot resume dead coroutine"})
+  local gen = coroutine.wrap(function() for i = 1, 3 do coroutine.yield(i) end end)
+  eq({gen(), gen(), gen()}, {1, 2, 3})
+  local bad = coroutine.wrap(function() error("boom") end)
+  expect_error(bad, "boom")
+  local c2 = coroutine.create(function() coroutine.yield() end)
+  coroutine.resume(c2)
+  eq(coroutine.close(c2), true)
+  eq(coroutine.status(c2), "dead")
 end)
 
 finish()
