@@ -77,7 +77,8 @@ int config_load(kam_config **out, const char *path, kam_err *e) {
     const char *s = ydoc_scalar(n);
     int hh, mm = 0;
     char sign;
-    if (!s || sscanf(s, "%c%d:%d", &sign, &hh, &mm) < 2 || (sign != '+' && sign != '-') || hh > 14 || mm > 59) {
+    if (!s || sscanf(s, "%c%d:%d", &sign, &hh, &mm) < 2 || (sign != '+' && sign != '-') || hh < 0 || hh > 14 ||
+        mm < 0 || mm > 59 || strlen(s) > 6) {
       rc = ydoc_errf(d, n, e, KAM_EDATA, "timezone: expected an offset like +07:00");
       goto fail;
     }

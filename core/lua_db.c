@@ -476,7 +476,12 @@ typedef struct lquery {
 } lquery;
 /* uservalue 1: list of predicate functions; 2: sort comparator */
 
-static lquery *check_query(lua_State *L, int idx) { return check_udata(L, idx, MTI_QUERY, "query"); }
+static lquery *check_query(lua_State *L, int idx) {
+  lquery *lq = check_udata(L, idx, MTI_QUERY, "query");
+  /* a query reached again after its finalizer ran (through a weak table) */
+  if (!lq->q) luaL_error(L, "this query was released");
+  return lq;
+}
 
 static lquery *push_query(lua_State *L, const coll_def *c, const lquery *from) {
   lquery *lq = lua_newuserdatauv(L, sizeof *lq, 2);
@@ -501,7 +506,8 @@ static lquery *push_query(lua_State *L, const coll_def *c, const lquery *from) {
 const coll_def *kam_query_coll(lua_State *L, int idx) { return check_query(L, idx)->q->c; }
 
 static int query_gc(lua_State *L) {
-  lquery *lq = check_udata(L, 1, MTI_QUERY, "query");
+  lquery *lq = udata_of(L, 1, MTI_QUERY);
+  if (!lq) return 0;
   if (lq->q) query_release(lq->q);
   lq->q = NULL;
   return 0;
@@ -584,10 +590,17 @@ static int q_where(lua_State *L) {
         if (!lua_istable(L, -1)) { lua_pop(L, 3); snprintf(msg, sizeof msg, "where: %s.%s: \"in\" takes a list: {\"in\", {a, b}}", c->name, fname); break; }
         int li = lua_gettop(L);
         lua_Integer n = (lua_Integer)lua_rawlen(L, li);
-        if (n > 256) n = 256;
+        if (n > 256) {
+          snprintf(msg, sizeof msg, "where: %s.%s: \"in\" takes at most 256 values (this list has %lld); "
+                   "split it, or test with where(function(e) ... end)", c->name, fname, (long long)n);
+          lua_pop(L, 3);
+          break;
+        }
+        /* each value stays on the stack while the query copies it */
+        luaL_checkstack(L, (int)n + 4, "where: the \"in\" list");
         for (lua_Integer i = 1; i <= n && !bad; i++) {
-          lua_rawgeti(L, li, i);
-          bad = to_field(L, lua_gettop(L), &c->fields[f], &vals[nv++], &tmp);
+          if (lua_rawgeti(L, li, i) == LUA_TTABLE && !kam_is_entity(L, -1)) bad = "plain values in the \"in\" list";
+          else bad = to_field(L, lua_gettop(L), &c->fields[f], &vals[nv++], &tmp);
         }
       } else {
         int want = op == Q_BETWEEN ? 2 : 1;
@@ -698,6 +711,7 @@ static liter *open_iter(lua_State *L, lquery *lq, int want) {
 
 static void check_iter_alive(lua_State *L, liter *li) {
   kam_ctx *ctx = kam_ctx_get(L);
+  if (!li->open) luaL_error(L, "a query's iteration went on after it was closed");
   if (li->s ? !li->s->alive : !(ctx->wtxn && ctx->wserial == li->wserial)) {
     liter_release(L, li);
     luaL_error(L, "a query's iteration went on after its snapshot ended");
@@ -709,7 +723,7 @@ static void check_iter_alive(lua_State *L, liter *li) {
 static int iter_step(lua_State *L, liter *li) {
   kam_err e;
   check_iter_alive(L, li);
-  if (sandbox_stopping()) { liter_release(L, li); return sandbox_raise_stop(L); } /* Ctrl-C */
+  if (sandbox_should_stop()) { liter_release(L, li); sandbox_poll(L); } /* Ctrl-C, or the budget ran out */
   int rc = qiter_next(&li->it, &e);
   if (rc < 0) { liter_release(L, li); return luaL_error(L, "%s", e.msg); }
   return rc;
@@ -818,10 +832,7 @@ static void query_materialize(lua_State *L, int qidx) {
     free(rows);
     lua_replace(L, list);
   } else if (sortfn && n > 1) {
-    lua_getglobal(L, "table");
-    lua_getfield(L, -1, "sort");
-    lua_remove(L, -2);
-    if (lua_isnil(L, -1)) luaL_error(L, "sort: the table library is not loaded");
+    lua_getfield(L, LUA_REGISTRYINDEX, "kam.sort"); /* not the global: a script may replace it */
     lua_pushvalue(L, list);
     lua_getiuservalue(L, qidx, 2);
     lua_call(L, 2, 0);
@@ -1172,8 +1183,9 @@ static int visit_group(row_ctx *r, void *ud) {
   if (g->kind == 1 || g->kind == 2) {
     lua_pushvalue(L, ki);
     lua_rawget(L, g->tsum);
-    if (v.tag == KV_INT && (lua_isnil(L, -1) || lua_isinteger(L, -1))) {
-      lua_Integer s = lua_tointeger(L, -1) + v.u.i;
+    lua_Integer s;
+    if (v.tag == KV_INT && (lua_isnil(L, -1) || lua_isinteger(L, -1)) &&
+        !__builtin_add_overflow(lua_tointeger(L, -1), v.u.i, &s)) { /* past the integers: a float, as sum() does */
       lua_pop(L, 1);
       lua_pushvalue(L, ki);
       lua_pushinteger(L, s);
@@ -1380,6 +1392,9 @@ static kam_ctx *need_tx(lua_State *L, lquery *lq, const char *what) {
 
 /* Raises the error of a failed write; the caller has released its buffers. */
 static int raise_write(lua_State *L, kam_ctx *ctx, kam_err *e) {
+  /* a data error is found before anything is written; anything else may
+   * have left part of a write behind */
+  if (e->code != KAM_EDATA && e->code != KAM_EUSAGE && e->code != KAM_EFULL) ctx->broken = 1;
   if (e->code == KAM_EFULL) {
     ctx->full = 1;
     lua_pushlightuserdata(L, &FULL_SENTINEL);
@@ -1502,33 +1517,71 @@ static int tx_msgh(lua_State *L) {
   return sandbox_msgh(L);
 }
 
+/* Write transactions get serials never used before: an iterator is usable
+ * only while the transaction it was opened in is the current one. */
+static unsigned long tx_serials;
+
+/* A kam.tx inside another is a savepoint: its writes join the enclosing
+ * transaction when it returns, and are dropped, alone, when it raises
+ * (a pcall around it may then go on). */
+static int tx_nested(lua_State *L, kam_ctx *ctx) {
+  MDB_txn *parent = ctx->wtxn, *child;
+  unsigned long pserial = ctx->wserial;
+  kam_err e;
+  if (store_begin_child(ctx->st, parent, &child, &e)) return raise_write(L, ctx, &e);
+  ctx->wtxn = child;
+  ctx->wserial = ++tx_serials;
+  long ins = ctx->n_ins, upd = ctx->n_upd, del = ctx->n_del;
+  int broken = ctx->broken;
+  lua_settop(L, 1);
+  lua_pushcfunction(L, tx_msgh);
+  lua_pushvalue(L, 1);
+  int st = lua_pcall(L, 0, LUA_MULTRET, 2);
+  int rc = 0;
+  if (st == LUA_OK && !ctx->full && !ctx->broken) rc = store_commit(ctx->st, child, &e);
+  else mdb_txn_abort(child);
+  ctx->wtxn = parent;
+  ctx->wserial = pserial;
+  if (st == LUA_OK && !ctx->full && !ctx->broken && !rc) return lua_gettop(L) - 2;
+  /* its writes are gone: so are their counts, and a half write with them */
+  ctx->n_ins = ins; ctx->n_upd = upd; ctx->n_del = del;
+  ctx->broken = broken;
+  if (rc) return raise_write(L, ctx, &e);
+  if (st == LUA_OK) return luaL_error(L, "kam.tx: a write inside failed; nothing of it was written");
+  return lua_error(L);
+}
+
 static int l_tx(lua_State *L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
   kam_ctx *ctx = kam_ctx_get(L);
   if (ctx->no_write) return luaL_error(L, "kam.tx: %s", ctx->no_write);
   if (!ctx->allow_write) return luaL_error(L, "kam.tx: this command only reads the book (use kam run or kam eval)");
   if (sandbox_killed()) return luaL_error(L, "kam.tx: the script was stopped; nothing more is written");
-  if (ctx->wtxn) { /* nested: part of the enclosing transaction */
-    lua_settop(L, 1);
-    lua_call(L, 0, LUA_MULTRET);
-    return lua_gettop(L);
-  }
+  if (ctx->wtxn) return tx_nested(L, ctx);
   for (int attempt = 0;; attempt++) {
     kam_err e;
     MDB_txn *txn;
     if (store_begin(ctx->st, 1, &txn, &e)) return luaL_error(L, "%s", e.msg);
     ctx->wtxn = txn;
-    ctx->wserial++;
+    ctx->wserial = ++tx_serials;
     ctx->full = 0;
+    ctx->broken = 0;
     long ins = ctx->n_ins, upd = ctx->n_upd, del = ctx->n_del;
     lua_settop(L, 1);
     lua_pushcfunction(L, tx_msgh);
     lua_pushvalue(L, 1);
     int st = lua_pcall(L, 0, LUA_MULTRET, 2);
     int full = ctx->full;
+    if (st == LUA_OK && !full && ctx->broken) { /* a pcall swallowed a half write */
+      mdb_txn_abort(txn);
+      ctx->wtxn = NULL;
+      ctx->wserial = ++tx_serials;
+      ctx->n_ins = ins; ctx->n_upd = upd; ctx->n_del = del;
+      return luaL_error(L, "kam.tx: a write inside it failed half way; nothing was written");
+    }
     if (st == LUA_OK && !full) {
       ctx->wtxn = NULL;
-      ctx->wserial++;
+      ctx->wserial = ++tx_serials;
       int rc = store_commit(ctx->st, txn, &e);
       if (!rc) {
         /* later reads must see what was written: a fresh snapshot; entities
@@ -1541,7 +1594,7 @@ static int l_tx(lua_State *L) {
     } else {
       mdb_txn_abort(txn);
       ctx->wtxn = NULL;
-      ctx->wserial++;
+      ctx->wserial = ++tx_serials;
     }
     ctx->n_ins = ins; ctx->n_upd = upd; ctx->n_del = del;
     if (!full || attempt >= 8) {

@@ -24,6 +24,7 @@ typedef struct kam_ctx {
   MDB_txn *wtxn;          /* inside kam.tx */
   unsigned long wserial;  /* which write txn entities/iterators belong to */
   int full;               /* the map filled during this kam.tx */
+  int broken;             /* a write failed half way: the kam.tx may not commit */
   long n_ins, n_upd, n_del;
   int allow_write;        /* 0 for read-only commands */
   const char *no_write;   /* while set (a policy evaluation), writes are refused with it */

@@ -108,6 +108,61 @@ void json_kval(kbuf *b, const kval *v) {
   }
 }
 
+/* ---- what can be printed ------------------------------------------------ */
+
+/* A script's result is checked before any of it is formatted: the
+ * formatters allocate as they go and recurse, so a value that nests too
+ * deep, contains itself or explodes through shared subtables must be
+ * refused before either happens. */
+#define OUT_MAX_DEPTH 32
+#define OUT_MAX_VALUES 2000000
+
+typedef struct { int seen; long values; } check_state;
+
+static void check_at(lua_State *L, int idx, check_state *cs, int depth) {
+  idx = lua_absindex(L, idx);
+  if ((++cs->values & 4095) == 0) sandbox_poll(L);
+  if (cs->values > OUT_MAX_VALUES)
+    luaL_error(L, "the result is too large to print (more than %d values)", OUT_MAX_VALUES);
+  if (lua_type(L, idx) == LUA_TUSERDATA && kam_is_entity(L, idx)) {
+    lua_getfield(L, idx, "id"); /* an entity whose snapshot ended says so now */
+    lua_pop(L, 1);
+    return;
+  }
+  if (!lua_istable(L, idx)) return;
+  if (depth >= OUT_MAX_DEPTH)
+    luaL_error(L, "the result nests tables deeper than %d levels", OUT_MAX_DEPTH);
+  luaL_checkstack(L, 4, "output nesting");
+  lua_pushvalue(L, idx);
+  if (lua_rawget(L, cs->seen) != LUA_TNIL) luaL_error(L, "the result contains itself (a table inside itself)");
+  lua_pop(L, 1);
+  lua_pushvalue(L, idx);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, cs->seen);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    check_at(L, -2, cs, depth + 1);
+    check_at(L, -1, cs, depth + 1);
+    lua_pop(L, 1);
+  }
+  lua_pushvalue(L, idx);
+  lua_pushnil(L);
+  lua_rawset(L, cs->seen);
+}
+
+void out_check(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  if (!lua_istable(L, idx)) return;
+  check_state cs = {0, 0};
+  lua_newtable(L);
+  cs.seen = lua_gettop(L);
+  check_at(L, idx, &cs, 0);
+  lua_pop(L, 1);
+}
+
+/* table.sort as kam loaded it: a script may replace the global `table` */
+static void push_sort(lua_State *L) { lua_getfield(L, LUA_REGISTRYINDEX, "kam.sort"); }
+
 /* ---- Lua values as JSON ------------------------------------------------- */
 
 static void json_lua(lua_State *L, int idx, kbuf *b, int depth);
@@ -184,14 +239,10 @@ static void json_lua(lua_State *L, int idx, kbuf *b, int depth) {
         lua_pushvalue(L, -1);
         lua_rawseti(L, keys, ++nk);
       }
-      lua_getglobal(L, "table");
-      if (lua_istable(L, -1)) {
-        lua_getfield(L, -1, "sort");
-        lua_pushvalue(L, keys);
-        lua_pushcfunction(L, key_less);
-        lua_call(L, 2, 0);
-      }
-      lua_pop(L, 1);
+      push_sort(L);
+      lua_pushvalue(L, keys);
+      lua_pushcfunction(L, key_less);
+      lua_call(L, 2, 0);
       kbuf_byte(b, '{');
       for (lua_Integer i = 1; i <= nk; i++) {
         if (i > 1) kbuf_byte(b, ',');
@@ -278,13 +329,14 @@ static void push_items(lua_State *L, int idx) {
       lua_rawseti(L, keys, ++n);
     }
   }
-  lua_getglobal(L, "table");
-  if (lua_istable(L, -1) && lua_getfield(L, -1, "sort") == LUA_TFUNCTION) {
+  lua_pushnil(L);
+  push_sort(L);
+  {
     lua_pushvalue(L, keys);
     lua_pushcfunction(L, key_less);
     lua_call(L, 2, 0);
     lua_pop(L, 1);
-  } else lua_pop(L, 2);
+  }
   lua_Integer arr = 0;
   for (lua_Integer i = 1; i <= n; i++) {
     lua_rawgeti(L, keys, i);
@@ -892,8 +944,11 @@ static int cmp_keys(const void *a, const void *b) {
   return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
+static int out_depth; /* lists of lists recurse through out_value */
+
 void out_value(lua_State *L, int idx, const out_opts *o, FILE *f) {
   idx = lua_absindex(L, idx);
+  if (out_depth == 0) out_check(L, idx);
   if (o->fmt == FMT_JSON || o->fmt == FMT_LUA) {
     kbuf b = {0};
     if (o->fmt == FMT_LUA) lua_text(L, idx, &b, fit_width > 0 ? fit_width : 100);
@@ -967,11 +1022,13 @@ void out_value(lua_State *L, int idx, const out_opts *o, FILE *f) {
         lua_pop(L, 2);
         return;
       }
+      out_depth++;
       for (lua_Integer i = 1; i <= n; i++) {
         lua_rawgeti(L, idx, i);
         out_value(L, -1, o, f);
         lua_pop(L, 1);
       }
+      out_depth--;
       return;
     }
     /* a map: key / value rows, sorted by key */

@@ -26,6 +26,10 @@ void out_set_width(int cols);
 /* Renders the Lua value at idx. In table mode an entity shows as field /
  * value lines, a query or a list of entities as a table of the schema's
  * columns, a map as key / value rows, nested tables as Lua. */
+/* Raises an error, before anything is formatted, for a value no format can
+ * print: tables nested deeper than 32, a table inside itself, more than
+ * 2.000.000 values in all. out_value checks by itself. */
+void out_check(lua_State *L, int idx);
 void out_value(lua_State *L, int idx, const out_opts *o, FILE *f);
 /* Renders a list of records (Lua tables) with the columns in that order
  * (NULL-terminated); modes other than table and CSV print it as a value. */

@@ -120,7 +120,8 @@ void progress_reset(void) {
 static int ticker_call(lua_State *L) {
   progress *p = luaL_checkudata(L, 1, MT_PROGRESS);
   lua_Integer k = luaL_optinteger(L, 2, 1);
-  p->done += (long)k;
+  luaL_argcheck(L, k >= 0 && k <= ((lua_Integer)1 << 52), 2, "a step from 0 to 2^52");
+  if (p->done < ((long)1 << 53)) p->done += (long)k;
   if (p->total > 0 && p->done >= p->total) progress_end(p);
   else progress_tick(p, p->done);
   return 0;
@@ -139,6 +140,8 @@ static int ticker_tostring(lua_State *L) {
 
 int progress_lua(lua_State *L) {
   lua_Integer total = luaL_checkinteger(L, 1);
+  /* counts are longs and the bar multiplies them by 100 in doubles */
+  luaL_argcheck(L, total >= 0 && total <= ((lua_Integer)1 << 52), 1, "a count from 0 to 2^52");
   const char *label = luaL_optstring(L, 2, "");
   progress *p = lua_newuserdatauv(L, sizeof *p, 0);
   progress_start(p, label, (long)total, 0.3);
@@ -148,6 +151,7 @@ int progress_lua(lua_State *L) {
     lua_pushcfunction(L, ticker_end); lua_setfield(L, -2, "__close");
     lua_pushcfunction(L, ticker_tostring); lua_setfield(L, -2, "__tostring");
     lua_pushliteral(L, "progress"); lua_setfield(L, -2, "__name");
+    lua_pushboolean(L, 0); lua_setfield(L, -2, "__metatable"); /* its __gc stays kam's */
   }
   lua_setmetatable(L, -2);
   return 1;

@@ -79,6 +79,30 @@ static void check_date(lua_State *L, int arg, int *y, int *m, int *d) {
   if (!date_parse(s, n, y, m, d)) luaL_argerror(L, arg, "expected a date YYYY-MM-DD");
 }
 
+/* Dates kam computes stay in the years 1 to 9999: a shift that leaves them
+ * is an error, not a wrapped date. */
+#define MAX_SHIFT_DAYS 3660000
+#define MAX_SHIFT_MONTHS 120000
+static void check_shift(lua_State *L, lua_Integer n, lua_Integer max, const char *fn) {
+  if (n < -max || n > max) luaL_error(L, "%s: %I is too far (the dates go from year 1 to 9999)", fn, n);
+}
+
+static void push_date(lua_State *L, int y, int m, int d, const char *fn) {
+  if (y < 1 || y > 9999) luaL_error(L, "%s: the date falls outside the years 1 to 9999", fn);
+  char t[11];
+  date_format(t, y, m, d);
+  lua_pushstring(L, t);
+}
+
+static void push_months_from(lua_State *L, int y, int m, int d, lua_Integer months, const char *fn) {
+  lua_Integer total = (lua_Integer)y * 12 + (m - 1) + months;
+  if (total < 12 || total >= 12 * 10000) luaL_error(L, "%s: the date falls outside the years 1 to 9999", fn);
+  y = (int)(total / 12);
+  m = (int)(total % 12) + 1;
+  if (d > days_in_month(y, m)) d = days_in_month(y, m);
+  push_date(L, y, m, d, fn);
+}
+
 static int l_today(lua_State *L) {
   char t[11];
   date_today(t);
@@ -95,23 +119,23 @@ static int l_now(lua_State *L) {
 
 static int l_months_ago(lua_State *L) {
   lua_Integer n = luaL_checkinteger(L, 1);
-  char from[11], out[11];
-  if (lua_isnoneornil(L, 2)) date_today(from);
-  else { int y, m, d; check_date(L, 2, &y, &m, &d); date_format(from, y, m, d); }
-  date_add_months(out, from, (int)-n);
-  lua_pushstring(L, out);
+  check_shift(L, n, MAX_SHIFT_MONTHS, "kam.months_ago");
+  int y, m, d;
+  if (lua_isnoneornil(L, 2)) { char t[11]; date_today(t); date_parse(t, 10, &y, &m, &d); }
+  else check_date(L, 2, &y, &m, &d);
+  push_months_from(L, y, m, d, -n, "kam.months_ago");
   return 1;
 }
 
 static int l_days_ago(lua_State *L) {
   lua_Integer n = luaL_checkinteger(L, 1);
+  check_shift(L, n, MAX_SHIFT_DAYS, "kam.days_ago");
   char t[11];
   int y, m, d;
   date_today(t);
   date_parse(t, 10, &y, &m, &d);
   civil_from_days(days_from_civil(y, m, d) - n, &y, &m, &d);
-  date_format(t, y, m, d);
-  lua_pushstring(L, t);
+  push_date(L, y, m, d, "kam.days_ago");
   return 1;
 }
 
@@ -120,16 +144,14 @@ static int l_date_add(lua_State *L) {
   check_date(L, 1, &y, &m, &d);
   lua_Integer n = luaL_checkinteger(L, 2);
   const char *unit = luaL_optstring(L, 3, "days");
-  char t[11];
   if (!strcmp(unit, "months")) {
-    char from[11];
-    date_format(from, y, m, d);
-    date_add_months(t, from, (int)n);
+    check_shift(L, n, MAX_SHIFT_MONTHS, "kam.date_add");
+    push_months_from(L, y, m, d, n, "kam.date_add");
   } else if (!strcmp(unit, "days")) {
+    check_shift(L, n, MAX_SHIFT_DAYS, "kam.date_add");
     civil_from_days(days_from_civil(y, m, d) + n, &y, &m, &d);
-    date_format(t, y, m, d);
+    push_date(L, y, m, d, "kam.date_add");
   } else return luaL_argerror(L, 3, "\"days\" or \"months\"");
-  lua_pushstring(L, t);
   return 1;
 }
 
@@ -629,6 +651,8 @@ int sandbox_killed(void) { return killed; }
 
 int sandbox_stopping(void) { return stop_requested; }
 
+int sandbox_should_stop(void) { return stop_requested || expired; }
+
 void sandbox_poll(lua_State *L) {
   if (stop_requested || expired) sandbox_hook(L, NULL);
 }
@@ -946,6 +970,11 @@ int sandbox_open(kam_ctx *ctx, kam_err *e) {
   lua_pushnil(L); lua_setfield(L, -2, "dump");
   lua_pop(L, 1);
   lua_pushcfunction(L, l_load); lua_setglobal(L, "load");
+  /* C sorts with the table.sort kam loaded, whatever a script does to the global */
+  lua_getglobal(L, "table");
+  lua_getfield(L, -1, "sort");
+  lua_setfield(L, LUA_REGISTRYINDEX, "kam.sort");
+  lua_pop(L, 1);
   lua_pushcfunction(L, l_print); lua_setglobal(L, "print");
   lua_pushcfunction(L, l_pcall); lua_setglobal(L, "pcall");
   lua_pushcfunction(L, l_xpcall); lua_setglobal(L, "xpcall");

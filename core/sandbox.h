@@ -45,6 +45,8 @@ int sandbox_stopping(void);
  * returns. Cheap (reads two flags); C must hold nothing that a Lua error
  * would leak when it calls this. */
 void sandbox_poll(lua_State *L);
+/* Would sandbox_poll raise? (to release what C holds first) */
+int sandbox_should_stop(void);
 /* Raises the "interrupted" error; C must have released what it holds. */
 int sandbox_raise_stop(lua_State *L);
 /* Marks the table at idx as kam's: rawset and setmetatable refuse it. */

@@ -287,6 +287,11 @@ int store_begin(kam_store *st, int write, MDB_txn **txn, kam_err *e) {
   return kam_errf(e, KAM_EINTERNAL, "%s: cannot begin a transaction", st->path);
 }
 
+int store_begin_child(kam_store *st, MDB_txn *parent, MDB_txn **txn, kam_err *e) {
+  int rc = mdb_txn_begin(st->env, parent, 0, txn);
+  return rc ? lmdb_err(e, rc, "a nested kam.tx") : 0;
+}
+
 int store_commit(kam_store *st, MDB_txn *txn, kam_err *e) {
   (void)st;
   int rc = mdb_txn_commit(txn);

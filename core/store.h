@@ -28,6 +28,10 @@ void store_close(kam_store *st);
 /* Maps an LMDB code to a kam error: MDB_MAP_FULL -> KAM_EFULL. */
 int lmdb_err(kam_err *e, int rc, const char *where);
 int store_begin(kam_store *st, int write, MDB_txn **txn, kam_err *e);
+/* A write transaction nested in `parent` (a savepoint): committing it
+ * merges its writes into the parent, aborting it drops only them. The
+ * parent may not be used until the child ends. */
+int store_begin_child(kam_store *st, MDB_txn *parent, MDB_txn **txn, kam_err *e);
 int store_commit(kam_store *st, MDB_txn *txn, kam_err *e); /* the txn is gone after */
 /* Doubles the map; only when this process holds no transaction. */
 int store_grow(kam_store *st, kam_err *e);
