@@ -1496,6 +1496,39 @@ static int c_update(lua_State *L) {
   return 1;
 }
 
+/* Is the record c/id pointed to by a ref field of any collection? Fills
+ * who with the first ("invoices INV-000012 (client)"). Returns 1, 0, or <0
+ * with e set. Uses an index on the field when there is one. */
+static int referenced(kam_ctx *ctx, const coll_def *c, const char *id, size_t idlen, char *who, size_t n,
+                      kam_err *e) {
+  int me = (int)(c - ctx->sc->colls);
+  for (int ci = 0; ci < ctx->sc->ncolls; ci++) {
+    const coll_def *rc = &ctx->sc->colls[ci];
+    for (int f = 0; f < rc->nfields; f++) {
+      if (rc->fields[f].type != FT_REF || rc->fields[f].ref != me) continue;
+      query q;
+      query_init(&q, rc);
+      kval v = kv_str(id, idlen);
+      qiter it;
+      int r = query_add(&q, f, Q_EQ, &v, 1, e) ? -1 : 0;
+      if (!r && qiter_open(&it, ctx->wtxn, &q, F_ID, e)) { qiter_close(&it); r = -1; }
+      else if (!r) {
+        r = qiter_next(&it, e);
+        if (r == 1) {
+          kval rid;
+          if (qiter_field(&it, F_ID, &rid, e) == 1 && rid.tag == KV_STR)
+            snprintf(who, n, "%s %.*s (%s)", rc->name, (int)rid.u.s.len, rid.u.s.p, rc->fields[f].name);
+          else snprintf(who, n, "%s (%s)", rc->name, rc->fields[f].name);
+        }
+        qiter_close(&it);
+      }
+      query_release(&q);
+      if (r) return r;
+    }
+  }
+  return 0;
+}
+
 static int c_delete(lua_State *L) {
   lquery *lq = check_query(L, 1);
   if (kam_is_entity(L, 2)) { lua_getfield(L, 2, "id"); lua_replace(L, 2); }
@@ -1503,6 +1536,13 @@ static int c_delete(lua_State *L) {
   const char *id = luaL_checklstring(L, 2, &idlen);
   kam_ctx *ctx = need_tx(L, lq, "delete");
   kam_err e = {0};
+  /* a delete never leaves a reference dangling */
+  char who[300];
+  int r = referenced(ctx, lq->q->c, id, idlen, who, sizeof who, &e);
+  if (r < 0) return raise_write(L, ctx, &e);
+  if (r == 1)
+    return luaL_error(L, "db.%s:delete: %s %s is still referred to by %s; change or delete that first",
+                      lq->q->c->name, lq->q->c->name, id, who);
   write_opts o = {ctx->user_id, 1, 1, 0};
   if (store_delete(ctx->st, ctx->wtxn, lq->q->c, id, idlen, &o, &e)) return raise_write(L, ctx, &e);
   ctx->n_del++;

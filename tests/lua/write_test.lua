@@ -197,6 +197,13 @@ test("delete", function()
   eq(db.clients:where{owner = "ST-000004"}:count(), 2)  -- CL-000002, CL-000005 (CL-000008 moved to ST-000002)
 end)
 
+test("delete: a record others refer to is refused, naming who", function()
+  expect_error(function() kam.tx(function() db.invoices:delete("INV-000001") end) end,
+               "INV-000001", "payments PAY-000001 (invoice)")
+  expect_error(function() kam.tx(function() db.clients:delete("CL-000001") end) end, "CL-000001", "referred to by")
+  eq(db.invoices:get("INV-000001").id, "INV-000001")
+end)
+
 test("delete: a missing id is an error", function()
   expect_error(function() kam.tx(function() db.activities:delete("AC-404") end) end, "activities", "AC-404")
 end)
@@ -273,7 +280,7 @@ test("kam.tx: an error rolls back everything", function()
     kam.tx(function()
       db.clients:insert{id = "CL-GONE", name = "Gone"}
       db.clients:update("CL-000001", {tier = "D", annual_budget = 1})
-      db.invoices:delete("INV-000001")
+      db.invoices:delete("INV-000003")
       db.activities:insert{client = "CL-000001", kind = "qbr", date = "2026-11-26"}
       error("changed my mind")
     end)
@@ -282,7 +289,7 @@ test("kam.tx: an error rolls back everything", function()
   eq(db.clients:get("CL-GONE"), nil)
   eq(db.clients:get("CL-000001").tier, "A")
   eq(db.clients:get("CL-000001").annual_budget, 12000000000)
-  eq(db.invoices:get("INV-000001").amount, 500000000)
+  eq(db.invoices:get("INV-000003").amount, 200000000)
   eq(db.clients:where{tier = "D"}:count(), 3)
   -- the next generated id is the same as if nothing had happened
   local id = kam.tx(function() return db.activities:insert{client = "CL-000001", kind = "qbr", date = "2026-11-26"} end)
