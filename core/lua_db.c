@@ -255,6 +255,8 @@ static const char *encode_lua(lua_State *L, int idx, kbuf *b, int depth, int as_
   return NULL;
 }
 
+static kval entity_id_kval(void *entity);
+
 /* Converts the Lua value at idx to a field value. Strings point into Lua
  * (valid while the value is on the stack); lists/maps are encoded into *buf.
  * Returns NULL or what was expected. */
@@ -274,15 +276,12 @@ static const char *to_field(lua_State *L, int idx, const field_def *f, kval *out
     val_get(buf->p, buf->p + buf->len, out);
     return NULL;
   }
-  case LUA_TUSERDATA:
-    if (kam_is_entity(L, idx)) { /* an entity stands for its id */
-      lua_getfield(L, idx, "id");
-      lua_replace(L, idx);
-      size_t n;
-      const char *s = lua_tolstring(L, idx, &n);
-      *out = kv_str(s, n);
-      return NULL;
-    }
+  case LUA_TUSERDATA: {
+    /* an entity stands for its id, which it carries: read without raising,
+     * even when its snapshot has ended */
+    struct { const coll_def *c; } *en = udata_of(L, idx, MTI_ENTITY);
+    if (en) { *out = entity_id_kval(en); return NULL; }
+  }
     /* fallthrough */
   default: return "text, a number, true/false or a table";
   }
@@ -304,6 +303,56 @@ typedef struct lentity {
   size_t idlen;
   char data[];         /* id, then the copied record */
 } lentity;
+
+static kval entity_id_kval(void *entity) {
+  lentity *e = entity;
+  return kv_str(e->data, e->idlen);
+}
+
+/* Replaces an entity at idx by its id (which it carries: no read, so even
+ * an entity from an ended snapshot names its record). */
+static void entity_to_id(lua_State *L, int idx) {
+  lentity *e = udata_of(L, idx, MTI_ENTITY);
+  if (!e) return;
+  lua_pushlstring(L, e->data, e->idlen);
+  lua_replace(L, idx);
+}
+
+/* Scratch memory of a write, owned by a userdata on the stack: a Lua error
+ * raised while fields are converted cannot leak it (its __gc frees it). */
+typedef struct scratch {
+  int n;
+  kval *vals, *chg;
+  kbuf *bufs;
+  kbuf old;
+} scratch;
+
+static void scratch_free(scratch *s) {
+  for (int i = 0; i < s->n; i++) kbuf_free(&s->bufs[i]);
+  kbuf_free(&s->old);
+  s->n = 0;
+}
+
+static int scratch_gc(lua_State *L) {
+  scratch_free(lua_touserdata(L, 1));
+  return 0;
+}
+
+static scratch *push_scratch(lua_State *L, int nfields) {
+  size_t n = (size_t)nfields;
+  scratch *s = lua_newuserdatauv(L, sizeof *s + n * (2 * sizeof(kval) + sizeof(kbuf)), 0);
+  memset(s, 0, sizeof *s + n * (2 * sizeof(kval) + sizeof(kbuf)));
+  s->vals = (kval *)(s + 1);
+  s->chg = s->vals + n;
+  s->bufs = (kbuf *)(s->chg + n);
+  s->n = nfields;
+  if (luaL_newmetatable(L, "kam.scratch")) {
+    lua_pushcfunction(L, scratch_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  return s;
+}
 
 static void push_entity(lua_State *L, kam_ctx *ctx, const coll_def *c, snap *s, const char *id,
                         size_t idlen, const void *rec, size_t len) {
@@ -1367,7 +1416,7 @@ static int c_get(lua_State *L) {
   lquery *lq = check_query(L, 1);
   size_t n;
   const char *id;
-  if (kam_is_entity(L, 2)) { lua_getfield(L, 2, "id"); lua_replace(L, 2); }
+  entity_to_id(L, 2);
   id = luaL_checklstring(L, 2, &n);
   kam_ctx *ctx = kam_ctx_get(L);
   snap *s;
@@ -1430,8 +1479,10 @@ static int c_insert(lua_State *L) {
   luaL_checktype(L, 2, LUA_TTABLE);
   kam_ctx *ctx = need_tx(L, lq, "insert");
   const coll_def *c = lq->q->c;
-  kval *vals = calloc((size_t)c->nfields, sizeof *vals);
-  kbuf *bufs = calloc((size_t)c->nfields, sizeof *bufs);
+  lua_settop(L, 2);
+  scratch *sc = push_scratch(L, c->nfields);
+  kval *vals = sc->vals;
+  kbuf *bufs = sc->bufs;
   kam_err e = {0};
   char idbuf[256];
   int rc = table_to_vals(L, 2, c, vals, bufs, &e);
@@ -1446,9 +1497,7 @@ static int c_insert(lua_State *L) {
   write_opts o = {ctx->user_id, 1, 1, 0};
   if (!rc) rc = store_write(ctx->st, ctx->wtxn, c, vals, NULL, 0, OP_INSERT, &o, &e);
   if (!rc) lua_pushlstring(L, vals[F_ID].u.s.p, vals[F_ID].u.s.len);
-  for (int i = 0; i < c->nfields; i++) kbuf_free(&bufs[i]);
-  free(bufs);
-  free(vals);
+  scratch_free(sc);
   if (rc) return raise_write(L, ctx, &e);
   ctx->n_ins++;
   return 1;
@@ -1456,7 +1505,7 @@ static int c_insert(lua_State *L) {
 
 static int c_update(lua_State *L) {
   lquery *lq = check_query(L, 1);
-  if (kam_is_entity(L, 2)) { lua_getfield(L, 2, "id"); lua_replace(L, 2); }
+  entity_to_id(L, 2);
   size_t idlen;
   const char *id = luaL_checklstring(L, 2, &idlen);
   luaL_checktype(L, 3, LUA_TTABLE);
@@ -1467,12 +1516,13 @@ static int c_update(lua_State *L) {
   int rc = store_get(ctx->wtxn, c, id, idlen, &rec);
   if (rc == MDB_NOTFOUND) return luaL_error(L, "db.%s:update: no %s with id \"%s\"", c->name, c->name, id);
   if (rc) { lmdb_err(&e, rc, c->name); return raise_write(L, ctx, &e); }
-  uint8_t *old = malloc(rec.mv_size ? rec.mv_size : 1);
-  memcpy(old, rec.mv_data, rec.mv_size);
+  lua_settop(L, 3);
+  scratch *sc = push_scratch(L, c->nfields);
+  kbuf_put(&sc->old, rec.mv_data, rec.mv_size);
+  const uint8_t *old = sc->old.p;
   size_t oldlen = rec.mv_size;
-  kval *vals = calloc((size_t)c->nfields, sizeof *vals);
-  kval *chg = calloc((size_t)c->nfields, sizeof *chg);
-  kbuf *bufs = calloc((size_t)c->nfields, sizeof *bufs);
+  kval *vals = sc->vals, *chg = sc->chg;
+  kbuf *bufs = sc->bufs;
   store_decode(c, old, oldlen, vals);
   vals[F_ID] = kv_str(id, idlen);
   rc = table_to_vals(L, 3, c, chg, bufs, &e);
@@ -1485,11 +1535,7 @@ static int c_update(lua_State *L) {
     write_opts o = {ctx->user_id, 1, 1, 0};
     rc = store_write(ctx->st, ctx->wtxn, c, vals, old, oldlen, OP_UPDATE, &o, &e);
   }
-  for (int i = 0; i < c->nfields; i++) kbuf_free(&bufs[i]);
-  free(bufs);
-  free(chg);
-  free(vals);
-  free(old);
+  scratch_free(sc);
   if (rc) return raise_write(L, ctx, &e);
   ctx->n_upd++;
   lua_pushboolean(L, 1);
@@ -1531,7 +1577,7 @@ static int referenced(kam_ctx *ctx, const coll_def *c, const char *id, size_t id
 
 static int c_delete(lua_State *L) {
   lquery *lq = check_query(L, 1);
-  if (kam_is_entity(L, 2)) { lua_getfield(L, 2, "id"); lua_replace(L, 2); }
+  entity_to_id(L, 2);
   size_t idlen;
   const char *id = luaL_checklstring(L, 2, &idlen);
   kam_ctx *ctx = need_tx(L, lq, "delete");

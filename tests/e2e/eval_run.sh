@@ -179,4 +179,12 @@ _run "$KAM_BIN" --config "$T/lim/config/kam.yaml" --db "$BOOK" eval 'return 1'
 check 'a bad limit exits 1' [ "$RC" -eq 1 ]
 check 'a bad limit: file:line:column and the key' grep -q 'kam.yaml:[0-9]*:[0-9]*: limits.policy_memory_mb: expected a whole number' "$ERR"
 
+# an entity from an earlier REPL statement (its snapshot has ended) stands
+# for its id in a write; one traceback, not two, for an error inside kam.tx
+repl_stale() { printf 'e = db.clients:all():first()\nkam.tx(function() db.activities:insert{client = e, kind = "call", date = kam.today(), notes = "stale ok"} end)\nkam.tx(function() db.clients:update(e, {tier = "B"}) end)\nreturn db.activities:where{client = e, notes = "stale ok"}:first().notes .. " " .. db.clients:get(e).tier\n' | kam repl; }
+expect_out 'stale ok B' repl_stale
+_run kam eval 'kam.tx(function() error("boom") end)'
+check 'an error inside kam.tx: exit 1' [ "$RC" -eq 1 ]
+check 'an error inside kam.tx: one traceback' [ "$(grep -c 'in:' "$ERR")" -eq 1 ]
+
 finish
