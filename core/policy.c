@@ -14,6 +14,7 @@
 #include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -160,13 +161,21 @@ static int k_luac(lua_State *L) {
   char cmd[2200];
   snprintf(cmd, sizeof cmd, "luac5.4 -p -l -l '%s' 2>/dev/null", path);
   FILE *f = popen(cmd, "r");
-  if (!f) { lua_pushnil(L); return 1; }
+  if (!f) { lua_pushnil(L); lua_pushliteral(L, "cannot run luac5.4"); return 2; }
   kbuf b = {0};
   char tmp[65536];
   size_t k;
   while ((k = fread(tmp, 1, sizeof tmp, f)) > 0) kbuf_put(&b, tmp, k);
   int st = pclose(f);
-  if (st != 0 || !b.len) { kbuf_free(&b); lua_pushnil(L); return 1; }
+  if (st != 0 || !b.len) {
+    kbuf_free(&b);
+    lua_pushnil(L);
+    /* the shell's 127: the program is not there */
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
+      lua_pushliteral(L, "kam check needs luac5.4 to list the bytecode (Debian package lua5.4); nothing was checked");
+    else lua_pushliteral(L, "luac5.4 could not list it");
+    return 2;
+  }
   lua_pushlstring(L, (const char *)b.p, b.len);
   kbuf_free(&b);
   return 1;

@@ -652,8 +652,9 @@ local function check_file(path, problems)
   end
   local fields = {}
   if pol then for _, f in ipairs(K.schema(pol.subject).fields) do fields[f.name] = true end end
-  local listing = K.luac(path)
-  if not listing then return end
+  local listing, lerr = K.luac(path)
+  -- the checks below read the listing: without it nothing was checked
+  if not listing then problems[#problems + 1] = string.format("%s: %s", r, lerr) return end
   local in_decide, params = false, 0
   local reported = {}
   for line in listing:gmatch("[^\n]+") do

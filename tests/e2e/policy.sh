@@ -185,4 +185,11 @@ for want in "rules/bad.lua:4: writes the global 'total'" "rules/bad.lua:5: clien
             "subject 'customers' is not a collection" "rules/syntax.lua:1:"; do
   check "check finds: $want" grep -qF "$want" "$OUT"
 done
+
+# without luac5.4 kam check says it checked nothing, and fails
+mkdir -p "$T/nolua"
+ln -s "$(command -v sh)" "$T/nolua/sh"
+check_without_luac() { PATH="$T/nolua" kam check; }
+expect_fail 1 'problem' check_without_luac
+check 'without luac5.4: nothing was checked, said' grep -q 'nothing was checked' "$OUT"
 finish
