@@ -3,6 +3,7 @@
 #include "pool.h"
 #include "kdate.h"
 #include "progress.h"
+#include "lpattern.h"
 #include <lauxlib.h>
 #include <lualib.h>
 #include <errno.h>
@@ -953,6 +954,7 @@ int sandbox_open(kam_ctx *ctx, kam_err *e) {
   open_lib(L, LUA_GNAME, luaopen_base);
   open_lib(L, LUA_TABLIBNAME, luaopen_table);
   open_lib(L, LUA_STRLIBNAME, luaopen_string);
+  lpattern_install(L);
   open_lib(L, LUA_MATHLIBNAME, luaopen_math);
   open_lib(L, LUA_UTF8LIBNAME, luaopen_utf8);
   open_lib(L, LUA_COLIBNAME, luaopen_coroutine);
