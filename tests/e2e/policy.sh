@@ -113,7 +113,7 @@ cat > rules/bomb.lua <<'LUA'
 local P = {name = "bomb", subject = "clients"}
 function P.decide(c, why)
   local t = {}
-  for i = 1, 1e9 do t[i] = string.rep("x", 1000) .. i end
+  for i = 1, 1e9 do t[i] = string.rep("x", 100000) .. i end
   return #t
 end
 return P
