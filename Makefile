@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DEMO_DB ?= var/demo.db
 
-.PHONY: all deps build asan run test test-asan bench clean
+.PHONY: all deps build asan run test test-asan bench crash clean
 
 all: build
 
@@ -31,6 +31,13 @@ test: build asan
 
 bench: build
 	@bench/run
+
+# kill -9 at random moments of big imports, policy commits and kam.tx runs, and
+# kam verify after each (tests/e2e/crash.sh, which ctest runs with N=30)
+crash: N ?= 1000
+crash: CRASH_POLICY_SCALE ?= 5
+crash: build
+	@N=$(N) CRASH_POLICY_SCALE=$(CRASH_POLICY_SCALE) BUILD_DIR=$(abspath $(BUILD)) bash tests/e2e/crash.sh $(BUILD)/kam .
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -11,6 +11,7 @@
 #include "repl.h"
 #include "sandbox.h"
 #include "store.h"
+#include "verify.h"
 #include <errno.h>
 #include <lauxlib.h>
 #include <pwd.h>
@@ -62,6 +63,7 @@ static const char *usage_text =
     "  policy list|show|eval|whatif|history   decisions with reasons (kam policy --help)\n"
     "  test [PATH...] [--coverage]        run policy tests\n"
     "  check [PATH...]                    lint policies, scripts and config\n"
+    "  verify [--limit N]                 check that the book agrees with itself\n"
     "\n"
     "kam COMMAND --help tells more. Money is whole đồng; dates are YYYY-MM-DD.\n";
 
@@ -85,6 +87,12 @@ static const cmd_help helps[] = {
                "policy changed them.\n"},
     {"test", "usage: kam test [PATH...] [--coverage]\n\nRuns the policy tests (*_test.lua, rules/ by default); each test gets a fresh book\nfrom its fixture. Ends with \"N passed, N failed\".\n"},
     {"check", "usage: kam check [PATH...]\n\nCompiles policies and scripts (rules/ and scripts/ by default) without running them and\nreports syntax errors, globals, unknown names and fields, and threshold bands that\noverlap or leave gaps. kam.yaml and schema.yaml are checked too.\n"},
+    {"verify", "usage: kam verify [--limit N]\n\nReads the book (read-only, in one snapshot) and checks that it agrees with itself:\n"
+               "the stored counts against a scan, every record decodes with the schema's types,\n"
+               "every index holds exactly one entry per record with the right key and carried\n"
+               "values, and the field dictionary, id sequences, audit, runs and decisions.\n"
+               "Prints one line per problem (the first N, 20 by default, then a count) and a\n"
+               "summary. Exit 0 sound, 1 a problem found, 4 the book cannot be read.\n"},
     {"summary", "usage: kam summary\n\nOne screen: clients by tier and industry, revenue over 12 months, overdue\ninvoices by owner, pipeline by stage.\n"},
     {NULL, NULL}};
 
@@ -698,12 +706,50 @@ static int cmd_check(cli *c) {
   return run_policy(c, "check", ok);
 }
 
+/* kam verify: problems go to stderr as they are found, the summary last */
+static int cmd_verify(cli *c) {
+  static const char *const ok[] = {"--limit", NULL};
+  int rc = check_opts(c, "verify", ok);
+  if (rc) return rc;
+  if (c->nargs) return fail(KAM_EUSAGE, "verify: no arguments (--db names the book)");
+  long max = 20;
+  const char *lim = opt(c, "--limit");
+  if (lim) {
+    char *end;
+    max = strtol(lim, &end, 10);
+    if (!*lim || *end || max < 0) return fail(KAM_EUSAGE, "verify: --limit %s: expected a count", lim);
+  }
+  verify_opts o = {max, stderr, stdout};
+  verify_stats vs;
+  kam_err e;
+  if ((rc = verify_book(book_path(c), c->sc, &o, &vs, &e)))
+    return fail(rc == KAM_EPERM ? KAM_EPERM : KAM_EINTERNAL, "verify: %s", e.msg);
+  char n[7][32];
+  size_t v[7] = {vs.colls, vs.records, vs.indexes, vs.index_entries, vs.audit, vs.decisions, vs.runs};
+  for (int i = 0; i < 7; i++) fmt_money(n[i], sizeof n[i], (long long)v[i], 0);
+  char sum[400];
+  snprintf(sum, sizeof sum, "%s collections, %s records, %s indexes checked (%s index entries); %s audit entries, %s decisions in %s run%s",
+           n[0], n[1], n[2], n[3], n[4], n[5], n[6], vs.runs == 1 ? "" : "s");
+  if (!vs.problems) {
+    printf("ok: %s\n", sum);
+    return 0;
+  }
+  fflush(stdout);
+  char more[32], np[32];
+  fmt_money(np, sizeof np, (long long)vs.problems, 0);
+  if (vs.problems > (size_t)max) {
+    fmt_money(more, sizeof more, (long long)(vs.problems - (size_t)max), 0);
+    fprintf(stderr, "kam: verify: ... and %s more\n", more);
+  }
+  return fail(KAM_EDATA, "verify: %s problem%s found; %s", np, vs.problems == 1 ? "" : "s", sum);
+}
+
 typedef struct command { const char *name; int (*fn)(cli *); int needs_config; } command;
 static const command commands[] = {
     {"init", cmd_init, 1}, {"import", cmd_import, 1}, {"export", cmd_export, 1},
     {"get", cmd_get, 1}, {"ls", cmd_ls, 1}, {"eval", cmd_eval, 1}, {"run", cmd_run, 1}, {"repl", cmd_repl, 1},
     {"stats", cmd_stats, 1}, {"summary", cmd_summary, 1}, {"policy", cmd_policy, 1},
-    {"test", cmd_test, 1}, {"check", cmd_check, 1}, {NULL, NULL, 0}};
+    {"test", cmd_test, 1}, {"check", cmd_check, 1}, {"verify", cmd_verify, 1}, {NULL, NULL, 0}};
 
 int kam_main(int argc, char **argv) {
   cli c;

@@ -580,3 +580,58 @@ int store_audit(kam_store *st, MDB_txn *txn, const char *user, int op, const cha
   kbuf_free(&rec);
   return rc ? lmdb_err(e, rc, "audit") : 0;
 }
+
+/* ---- read-only access, for kam verify ------------------------------------ */
+
+void store_index_signature(const coll_def *c, const index_def *ix, kbuf *b) { index_signature(c, ix, b); }
+
+int store_open_readonly(kam_store **out, const char *path, schema *sc, kam_err *e) {
+  *out = NULL;
+  struct stat sb;
+  if (stat(path, &sb))
+    return kam_errf(e, errno == EACCES ? KAM_EPERM : KAM_EDATA, "%s: no book here (%s)", path, strerror(errno));
+  if (S_ISDIR(sb.st_mode)) return kam_errf(e, KAM_EDATA, "%s: is a directory, not a book", path);
+  kam_store *st = calloc(1, sizeof *st);
+  st->sc = sc;
+  snprintf(st->path, sizeof st->path, "%s", path);
+  int nix = 0;
+  for (int i = 0; i < sc->ncolls; i++) nix += sc->colls[i].nindexes;
+  MDB_txn *txn = NULL;
+  int code, rc = mdb_env_create(&st->env);
+  if (!rc) {
+    mdb_env_set_maxdbs(st->env, (MDB_dbi)(16 + sc->ncolls + nix * 2 + 64));
+    mdb_env_set_maxreaders(st->env, 512);
+    /* no layout sync and no rebuilds: the file is seen as it is */
+    rc = mdb_env_open(st->env, path, MDB_NOSUBDIR | MDB_NOTLS | MDB_RDONLY, 0600);
+  }
+  if (rc) {
+    if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH)
+      code = kam_errf(e, KAM_EDATA, "%s: not a kam book (%s)", path, mdb_strerror(rc));
+    else
+      code = kam_errf(e, rc == EACCES ? KAM_EPERM : KAM_EINTERNAL, "%s: %s", path, mdb_strerror(rc));
+    goto fail;
+  }
+  int dead;
+  mdb_reader_check(st->env, &dead);
+  MDB_envinfo info;
+  mdb_env_info(st->env, &info);
+  st->mapsize = info.me_mapsize;
+  if ((code = store_begin(st, 0, &txn, e))) goto fail;
+  const char *fixed[] = {"meta", "audit", "decisions", "runs"};
+  MDB_dbi *fixed_dbi[] = {&st->meta, &st->audit, &st->decisions, &st->runs};
+  for (int i = 0; i < 4; i++)
+    if ((rc = mdb_dbi_open(txn, fixed[i], 0, fixed_dbi[i]))) {
+      if (rc == MDB_NOTFOUND) code = kam_errf(e, KAM_EDATA, "%s: not a kam book (no %s)", path, fixed[i]);
+      else code = lmdb_err(e, rc, fixed[i]);
+      mdb_txn_abort(txn);
+      goto fail;
+    }
+  /* committing (even a read txn) keeps the opened handles for the env */
+  if ((code = store_commit(st, txn, e))) goto fail;
+  *out = st;
+  return 0;
+fail:
+  if (st->env) mdb_env_close(st->env);
+  free(st);
+  return code;
+}

@@ -92,4 +92,10 @@ int meta_put(MDB_txn *txn, kam_store *st, const char *key, const void *v, size_t
 int field_errf(kam_err *e, const coll_def *c, const kval *vals, const field_def *f,
                const kval *v, const char *why);
 
+/* Opens an existing book read-only: no layout sync, no index rebuilds; only
+ * meta, audit, decisions and runs are opened (kam verify opens the rest). */
+int store_open_readonly(kam_store **out, const char *path, schema *sc, kam_err *e);
+/* What meta "ix:<index>" holds for an index built as the schema declares it. */
+void store_index_signature(const coll_def *c, const index_def *ix, kbuf *b);
+
 #endif
