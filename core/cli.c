@@ -202,7 +202,8 @@ static int lua_fail(lua_State *L) {
   const char *msg = lua_tostring(L, -1);
   if (!msg) msg = "(error without a message)";
   const char *tb = strstr(msg, "\nstack traceback:");
-  if (!tb) return fail(KAM_EDATA, "%s", msg);
+  int code = sandbox_error_code(); /* a C error's own code, else a script error */
+  if (!tb) return fail(code, "%s", msg);
   fprintf(stderr, "kam: %.*s\n", (int)(tb - msg), msg);
   const char *p = tb + 17;
   int shown = 0;
@@ -217,7 +218,7 @@ static int lua_fail(lua_State *L) {
     if (!e) break;
     p = e;
   }
-  return KAM_EDATA;
+  return code;
 }
 
 /* Printing runs Lua (a query's rows, an entity's fields) and may raise, so

@@ -116,7 +116,7 @@ static MDB_txn *read_txn(lua_State *L, kam_ctx *ctx, snap **out) {
     MDB_txn *txn;
     if (store_begin(ctx->st, 0, &txn, &e)) {
       lua_gc(L, LUA_GCCOLLECT); /* release snapshots only garbage still holds */
-      if (store_begin(ctx->st, 0, &txn, &e)) luaL_error(L, "%s", e.msg);
+      if (store_begin(ctx->st, 0, &txn, &e)) sandbox_raise_err(L, e.code, e.msg);
     }
     snap *s = calloc(1, sizeof *s);
     static unsigned long serials;
@@ -749,7 +749,7 @@ static liter *open_iter(lua_State *L, lquery *lq, int want) {
   kam_err e;
   if (qiter_open_cached(&li->it, txn, lq->q, want, s ? &s->curs : NULL, &e)) {
     qiter_close(&li->it);
-    luaL_error(L, "%s", e.msg);
+    sandbox_raise_err(L, e.code, e.msg);
   }
   li->open = 1;
   li->s = s;
@@ -774,7 +774,7 @@ static int iter_step(lua_State *L, liter *li) {
   check_iter_alive(L, li);
   if (sandbox_should_stop()) { liter_release(L, li); sandbox_poll(L); } /* Ctrl-C, or the budget ran out */
   int rc = qiter_next(&li->it, &e);
-  if (rc < 0) { liter_release(L, li); return luaL_error(L, "%s", e.msg); }
+  if (rc < 0) { liter_release(L, li); return sandbox_raise_err(L, e.code, e.msg); }
   return rc;
 }
 
@@ -783,11 +783,11 @@ static void push_row_entity(lua_State *L, liter *li) {
   MDB_val rec;
   if (li->s && li->it.kind == PLAN_INDEX && !li->it.rec_loaded) { /* the record waits until needed */
     kval id;
-    if (qiter_field(&li->it, F_ID, &id, &e) < 0) { liter_release(L, li); luaL_error(L, "%s", e.msg); }
+    if (qiter_field(&li->it, F_ID, &id, &e) < 0) { liter_release(L, li); sandbox_raise_err(L, e.code, e.msg); }
     push_index_entity(L, li->it.q->c, li->s, &li->it);
     return;
   }
-  if (qiter_record(&li->it, &rec, &e) < 0) { liter_release(L, li); luaL_error(L, "%s", e.msg); }
+  if (qiter_record(&li->it, &rec, &e) < 0) { liter_release(L, li); sandbox_raise_err(L, e.code, e.msg); }
   push_entity(L, kam_ctx_get(L), li->it.q->c, li->s, li->it.id.u.s.p, li->it.id.u.s.len, rec.mv_data, rec.mv_size);
 }
 
@@ -922,7 +922,7 @@ static int row_field(row_ctx *r, int field, kval *out) {
   kam_err e;
   if (qiter_field(&r->li->it, field, out, &e) < 0) {
     liter_release(r->L, r->li);
-    luaL_error(r->L, "%s", e.msg);
+    sandbox_raise_err(r->L, e.code, e.msg);
   }
   return 1;
 }
@@ -1424,7 +1424,7 @@ static int c_get(lua_State *L) {
   MDB_val rec;
   int rc = store_get(txn, lq->q->c, id, n, &rec);
   if (rc == MDB_NOTFOUND) { lua_pushnil(L); return 1; }
-  if (rc) { kam_err e; lmdb_err(&e, rc, lq->q->c->name); return luaL_error(L, "%s", e.msg); }
+  if (rc) { kam_err e; lmdb_err(&e, rc, lq->q->c->name); return sandbox_raise_err(L, e.code, e.msg); }
   push_entity(L, ctx, lq->q->c, s, id, n, rec.mv_data, rec.mv_size);
   return 1;
 }
@@ -1449,7 +1449,7 @@ static int raise_write(lua_State *L, kam_ctx *ctx, kam_err *e) {
     lua_pushlightuserdata(L, &FULL_SENTINEL);
     return lua_error(L);
   }
-  return luaL_error(L, "%s", e->msg);
+  return sandbox_raise_err(L, e->code, e->msg);
 }
 
 int kam_raise_write(lua_State *L, kam_err *e) { return raise_write(L, kam_ctx_get(L), e); }
@@ -1647,7 +1647,7 @@ static int l_tx(lua_State *L) {
   for (int attempt = 0;; attempt++) {
     kam_err e;
     MDB_txn *txn;
-    if (store_begin(ctx->st, 1, &txn, &e)) return luaL_error(L, "%s", e.msg);
+    if (store_begin(ctx->st, 1, &txn, &e)) return sandbox_raise_err(L, e.code, e.msg);
     ctx->wtxn = txn;
     ctx->wserial = ++tx_serials;
     ctx->full = 0;
@@ -1675,7 +1675,11 @@ static int l_tx(lua_State *L) {
         snap_detach(ctx);
         return lua_gettop(L) - 2;
       }
-      if (rc != KAM_EFULL) return luaL_error(L, "kam.tx: %s", e.msg);
+      if (rc != KAM_EFULL) {
+        char m[sizeof e.msg + 8];
+        snprintf(m, sizeof m, "kam.tx: %s", e.msg);
+        return sandbox_raise_err(L, e.code, m);
+      }
       full = 1;
     } else {
       mdb_txn_abort(txn);
@@ -1690,7 +1694,7 @@ static int l_tx(lua_State *L) {
     /* the map is full: nothing may be mapped while it grows, so every
      * snapshot of the statement ends; then the whole unit of work replays */
     kam_end_snapshots(ctx);
-    if (store_grow(ctx->st, &e)) return luaL_error(L, "kam.tx: %s", e.msg);
+    if (store_grow(ctx->st, &e)) return sandbox_raise_err(L, e.code, e.msg);
   }
 }
 

@@ -43,7 +43,7 @@ static pstate *P_(lua_State *L) { return lua_touserdata(L, lua_upvalueindex(1));
 /* a full map inside kam.tx grows and replays, like any other write */
 static int fail_kam(lua_State *L, kam_err *e) {
   if (e->code == KAM_EFULL) return kam_raise_write(L, e);
-  return luaL_error(L, "%s", e->msg);
+  return sandbox_raise_err(L, e->code, e->msg);
 }
 
 /* ---- files, hashes, chunks ----------------------------------------------- */
@@ -756,7 +756,7 @@ int policy_command(kam_ctx *ctx, const char *cmd, char **args, int nargs, char *
     if (ps.label[0]) fprintf(stderr, "kam: %s: %.*s\n", ps.label, n, msg);
     else fprintf(stderr, "kam: %.*s\n", n, msg);
     if (ps.label[0]) fputs("kam: nothing was committed\n", stderr);
-    rc = KAM_EDATA;
+    rc = sandbox_error_code();
   } else {
     rc = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : 0;
   }

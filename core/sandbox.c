@@ -654,6 +654,16 @@ int sandbox_stopping(void) { return stop_requested; }
 
 int sandbox_should_stop(void) { return stop_requested || expired; }
 
+/* the kam_err code of the error being raised; 0: a script's own error */
+static int pending_code;
+
+int sandbox_raise_err(lua_State *L, int code, const char *msg) {
+  pending_code = code;
+  return luaL_error(L, "%s", msg);
+}
+
+int sandbox_error_code(void) { return pending_code > 0 && pending_code <= KAM_EINTERNAL ? pending_code : KAM_EDATA; }
+
 void sandbox_poll(lua_State *L) {
   if (stop_requested || expired) sandbox_hook(L, NULL);
 }
@@ -675,6 +685,7 @@ static int l_pcall(lua_State *L) {
   luaL_checkany(L, 1);
   int st = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
   if (st != LUA_OK && killed) return lua_error(L);
+  if (st != LUA_OK) pending_code = 0; /* caught: the script goes on */
   lua_pushboolean(L, st == LUA_OK);
   lua_insert(L, 1);
   return lua_gettop(L);
@@ -700,6 +711,7 @@ static int l_xpcall(lua_State *L) {
   lua_remove(L, 3); /* handler, f, args */
   int st = lua_pcall(L, n - 2, LUA_MULTRET, 1);
   if (st != LUA_OK && killed) return lua_error(L);
+  if (st != LUA_OK) pending_code = 0;
   lua_pushboolean(L, st == LUA_OK);
   lua_replace(L, 1);
   return lua_gettop(L);
@@ -873,6 +885,7 @@ static int l_collectgarbage(lua_State *L) {
 
 void sandbox_arm(lua_State *L, int seconds) {
   budget_seconds = seconds;
+  pending_code = 0;
   killed = 0;
   stop_requested = 0;
   expired = 0;

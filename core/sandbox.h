@@ -17,6 +17,13 @@ int sandbox_load(lua_State *L, const char *buf, size_t len, const char *name);
 int sandbox_pcall(lua_State *L, int nargs, int nres);
 /* The message handler sandbox_pcall uses (for other protected calls). */
 int sandbox_msgh(lua_State *L);
+/* Raises msg as a Lua error that carries a kam_err code (KAM_EINTERNAL for
+ * an LMDB failure, KAM_EPERM ...) to the exit code: the code is kept until
+ * a pcall inside the script catches the error or the next statement
+ * starts. C must have released what it holds. */
+int sandbox_raise_err(lua_State *L, int code, const char *msg);
+/* The exit code of the last Lua error: its kam_err code, else 1 (data). */
+int sandbox_error_code(void);
 /* Has a budget or Ctrl-C stopped the script? Then nothing may be written. */
 int sandbox_killed(void);
 /* Starts the time budget of a script (0: none) and forgets an earlier
