@@ -201,6 +201,7 @@ static void close_all(cli *c) {
 static int lua_fail(lua_State *L) {
   const char *msg = lua_tostring(L, -1);
   if (!msg) msg = "(error without a message)";
+  if (sandbox_memory_stop()) msg = sandbox_memory_stop(); /* not Lua's bare "not enough memory" */
   const char *tb = strstr(msg, "\nstack traceback:");
   int code = sandbox_error_code(); /* a C error's own code, else a script error */
   if (!tb) return fail(code, "%s", msg);

@@ -190,6 +190,10 @@ static int k_arm(lua_State *L) {
   snprintf(ps->label, sizeof ps->label, "%s", luaL_optstring(L, 1, ""));
   lua_newtable(L);
   lua_setfield(L, LUA_REGISTRYINDEX, "kam.loaded");
+  /* each evaluation draws the same random numbers, whatever the last one seeded */
+  lua_getfield(L, LUA_REGISTRYINDEX, "kam.randomseed");
+  lua_pushinteger(L, 0);
+  lua_call(L, 1, 0);
   /* a policy reads; what it decides is written by --commit, by kam */
   ps->ctx->no_write = "a policy only reads the book (kam policy eval --commit writes its decisions)";
   if (!ps->covering) sandbox_arm_for(L, ps->policy_seconds, "limits.policy_seconds");
@@ -216,6 +220,7 @@ static int k_memo(lua_State *L) {
 static int k_json(lua_State *L) {
   luaL_checkany(L, 1);
   out_opts o = {.fmt = FMT_JSON};
+  out_check(L, 1); /* raises before the buffer exists: a refused value leaks nothing */
   char *buf = NULL;
   size_t n = 0;
   FILE *f = open_memstream(&buf, &n);

@@ -188,8 +188,18 @@ local function each_subject(pol, id, fn)
   for e in db[pol.subject]:all():each() do fn(e) end
 end
 
+-- decisions, runs and history are kept by the policy's name: a file in
+-- rules/ must carry its own name, or it would write under another's
+local function own_name(pol, name)
+  local base = pol.path:match("^rules/([^/]+)%.lua$")
+  if base and base ~= pol.name then
+    die("%s: the policy calls itself '%s'; a policy in rules/ is named after its file ('%s')", pol.path, pol.name, base)
+  end
+  return pol
+end
+
 local function eval(name)
-  local pol = load_policy(policy_path(name))
+  local pol = own_name(load_policy(policy_path(name)), name)
   local rows, out, failures = {}, {}, {}
   local n, changed = 0, 0
   each_subject(pol, opts.id, function(e)

@@ -282,9 +282,12 @@ int sandbox_pcall(lua_State *L, int nargs, int nres) {
 }
 
 /* load() that refuses binary chunks */
+#define MAX_LOAD_BYTES (16u << 20)
 static int l_load(lua_State *L) {
   size_t n;
   const char *s = lua_tolstring(L, 1, &n);
+  /* the parser cannot be stopped by the budget: keep what it reads bounded */
+  if (s && n > MAX_LOAD_BYTES) return luaL_error(L, "load: a chunk of more than 16 MiB is refused");
   const char *name = luaL_optstring(L, 2, s ? s : "=(load)");
   int env = !lua_isnone(L, 4) ? 4 : 0;
   if (!s) return luaL_error(L, "load: only text chunks can be loaded here");
@@ -540,6 +543,7 @@ typedef struct heap {
   size_t used, cap;
   size_t eval_base, eval_cap; /* one policy evaluation: growth over eval_base (0: no cap) */
   int eval_hit;               /* the last stop was eval_cap */
+  int cap_hit;                /* the last stop was cap */
 } heap;
 static heap the_heap;
 static size_t armed_ctx_policy_memory; /* limits.policy_memory_mb, in bytes */
@@ -553,6 +557,7 @@ static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     if ((h->cap && after > h->cap) || eval_over) {
       killed = 1; /* like the time budget: the script ends, whatever pcalls it */
       h->eval_hit = eval_over;
+      h->cap_hit = !eval_over;
       return NULL;
     }
   }
@@ -868,6 +873,87 @@ static int l_rawset(lua_State *L) {
   return 1;
 }
 
+/* Library functions whose C loops run without Lua code, so no hook can stop
+ * them: bounded here. */
+
+/* string.rep: Lua's copies piece by piece, n times, in C (a billion
+ * one-byte pieces take seconds no hook can stop, and an empty piece loops
+ * for ever). kam's doubles what it has written, polling the budget. */
+static int l_rep(lua_State *L) {
+  size_t l, lsep = 0;
+  const char *s = luaL_checklstring(L, 1, &l);
+  lua_Integer n = luaL_checkinteger(L, 2);
+  const char *sep = luaL_optlstring(L, 3, "", &lsep);
+  if (n <= 0 || (l == 0 && lsep == 0)) { lua_pushliteral(L, ""); return 1; }
+  size_t unit = l + lsep;
+  if (unit < l || (size_t)n > (((size_t)-1 >> 1) - lsep) / unit) return luaL_error(L, "resulting string too large");
+  /* s (sep s)^(n-1) is (s sep)^n without its last sep: write s sep once,
+   * then copy what is written onto its end, doubling */
+  size_t all = (size_t)n * unit, total = all - lsep;
+  luaL_Buffer b;
+  char *p = luaL_buffinitsize(L, &b, all);
+  memcpy(p, s, l);
+  memcpy(p + l, sep, lsep);
+  for (size_t done = unit; done < all;) {
+    size_t k = done < all - done ? done : all - done;
+    memcpy(p + done, p, k);
+    done += k;
+    sandbox_poll(L);
+  }
+  luaL_pushresultsize(&b, total);
+  return 1;
+}
+
+/* table.move walks its whole range even over nothing: kam's own, polling
+ * the budget */
+static int l_move(lua_State *L) {
+  lua_Integer f = luaL_checkinteger(L, 2);
+  lua_Integer e = luaL_checkinteger(L, 3);
+  lua_Integer t = luaL_checkinteger(L, 4);
+  int tt = !lua_isnoneornil(L, 5) ? 5 : 1;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_checktype(L, tt, LUA_TTABLE);
+  if (e >= f) {
+    luaL_argcheck(L, f > 0 || e < LUA_MAXINTEGER + f, 3, "too many elements to move");
+    lua_Integer n = e - f;
+    luaL_argcheck(L, t <= LUA_MAXINTEGER - n, 4, "destination wrap around");
+    if (t > e || t <= f || (tt != 1 && !lua_compare(L, 1, tt, LUA_OPEQ))) {
+      for (lua_Integer i = 0; i <= n; i++) {
+        if ((i & 4095) == 4095) sandbox_poll(L);
+        lua_geti(L, 1, f + i);
+        lua_seti(L, tt, t + i);
+      }
+    } else {
+      for (lua_Integer i = n; i >= 0; i--) {
+        if ((i & 4095) == 0) sandbox_poll(L);
+        lua_geti(L, 1, f + i);
+        lua_seti(L, tt, t + i);
+      }
+    }
+  }
+  lua_pushvalue(L, tt);
+  return 1;
+}
+
+static int sort_less(lua_State *L) {
+  lua_pushboolean(L, lua_compare(L, 1, 2, LUA_OPLT));
+  return 1;
+}
+
+/* table.sort compares in C when no function is given: for a big table it
+ * is given one in C, whose calls the budget's hook sees */
+static int l_sort(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  if (lua_isnoneornil(L, 2) && lua_rawlen(L, 1) > 50000) {
+    lua_settop(L, 1);
+    lua_pushcfunction(L, sort_less);
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 0);
+  return 0;
+}
+
 /* collectgarbage: only what cannot change the collector for the next
  * evaluation */
 static int l_collectgarbage(lua_State *L) {
@@ -886,6 +972,7 @@ static int l_collectgarbage(lua_State *L) {
 void sandbox_arm(lua_State *L, int seconds) {
   budget_seconds = seconds;
   pending_code = 0;
+  the_heap.cap_hit = 0;
   killed = 0;
   stop_requested = 0;
   expired = 0;
@@ -924,9 +1011,14 @@ void sandbox_gc_tune(lua_State *L) {
 
 const char *sandbox_memory_stop(void) {
   static char msg[160];
-  if (!killed || !the_heap.eval_hit) return NULL;
-  snprintf(msg, sizeof msg, "stopped: it used more than %zu MiB (limits.policy_memory_mb in kam.yaml)",
-           the_heap.eval_cap >> 20);
+  if (!killed) return NULL;
+  if (the_heap.eval_hit)
+    snprintf(msg, sizeof msg, "stopped: it used more than %zu MiB (limits.policy_memory_mb in kam.yaml)",
+             the_heap.eval_cap >> 20);
+  else if (the_heap.cap_hit)
+    snprintf(msg, sizeof msg, "stopped: it used more than %zu MiB (limits.memory_mb in kam.yaml)",
+             the_heap.cap >> 20);
+  else return NULL;
   return msg;
 }
 
@@ -988,7 +1080,21 @@ int sandbox_open(kam_ctx *ctx, kam_err *e) {
   /* C sorts with the table.sort kam loaded, whatever a script does to the global */
   lua_getglobal(L, "table");
   lua_getfield(L, -1, "sort");
+  lua_pushvalue(L, -1);
   lua_setfield(L, LUA_REGISTRYINDEX, "kam.sort");
+  lua_pushcclosure(L, l_sort, 1);
+  lua_setfield(L, -2, "sort");
+  lua_pushcfunction(L, l_move);
+  lua_setfield(L, -2, "move");
+  lua_pop(L, 1);
+  lua_getglobal(L, "string");
+  lua_pushcfunction(L, l_rep);
+  lua_setfield(L, -2, "rep");
+  lua_pop(L, 1);
+  /* each policy evaluation reseeds with 0: none leaves its seed to the next */
+  lua_getglobal(L, "math");
+  lua_getfield(L, -1, "randomseed");
+  lua_setfield(L, LUA_REGISTRYINDEX, "kam.randomseed");
   lua_pop(L, 1);
   lua_pushcfunction(L, l_print); lua_setglobal(L, "print");
   lua_pushcfunction(L, l_pcall); lua_setglobal(L, "pcall");

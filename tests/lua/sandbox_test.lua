@@ -212,4 +212,25 @@ test("coroutines work through kam's resume, wrap and close", function()
   eq(coroutine.status(c2), "dead")
 end)
 
+test("string.rep, table.move and table.sort as Lua's, bounded by the budget", function()
+  eq(string.rep("ab", 3, ","), "ab,ab,ab")
+  eq(string.rep("ab", 1, ","), "ab")
+  eq(string.rep("", 5, ","), ",,,,")
+  eq(string.rep("x", 0), "")
+  eq(string.rep("", math.maxinteger), "")
+  eq(("xy"):rep(4), "xyxyxyxy")
+  eq(#string.rep("abc", 100000, "-"), 399999)
+  eq(table.move({1, 2, 3}, 1, 3, 2), {1, 1, 2, 3})
+  eq(table.move({1, 2, 3, 4}, 2, 4, 1), {2, 3, 4, 4})
+  eq(table.move({1, 2}, 1, 2, 3, {9}), {9, nil, 1, 2})
+  local big = {}
+  for i = 1, 60000 do big[i] = (i * 7919) % 60001 end
+  table.sort(big)
+  for i = 2, #big do if big[i - 1] > big[i] then error("not sorted at " .. i) end end
+  local t = {3, 1, 2}
+  table.sort(t, function(a, b) return a > b end)
+  eq(t, {3, 2, 1})
+  expect_error(function() load(string.rep(" ", 17 * 2^20)) end, "16 MiB")
+end)
+
 finish()
