@@ -164,7 +164,7 @@ check 'a runaway loop inside pcall is stopped too' [ "$RC" -eq 1 ]
 _run timeout 6 "$KAM_BIN" --config "$T/lim/config/kam.yaml" --db "$BOOK" eval \
   'local s = string.rep("x", 1e6) local t = {} for i = 1, 1e4 do t[i] = s .. i end'
 check 'a memory bomb exits 1' [ "$RC" -eq 1 ]
-check 'a memory bomb: not enough memory' grep -q 'not enough memory' "$ERR"
+check 'a memory bomb: the limit is named' grep -q 'stopped: it used more than [0-9]* MiB (limits.memory_mb in kam.yaml)' "$ERR"
 expect_unchanged "$T/s4" 'runaway scripts'
 
 # ls and export only read the book
