@@ -135,6 +135,7 @@ static void say_note(repl *r, const char *text) {
 static void report_lua_error(repl *r) {
   const char *msg = lua_tostring(r->L, -1);
   if (!msg) msg = "(error without a message)";
+  if (sandbox_memory_stop()) msg = sandbox_memory_stop(); /* the limit, named */
   const char *tb = strstr(msg, "\nstack traceback:");
   if (!tb) { say_error(r, "%s", msg); return; }
   say_error(r, "%.*s", (int)(tb - msg), msg);
