@@ -168,6 +168,7 @@ static void push_coll_value(lua_State *L, const kval *v, int depth) {
 
 /* Lua value -> encoded nested value (for list and map fields). Returns an
  * error message or NULL. */
+static kval entity_id_kval(void *entity);
 static const char *encode_lua(lua_State *L, int idx, kbuf *b, int depth, int as_map);
 
 static const char *encode_table(lua_State *L, int idx, kbuf *b, int depth, int as_map) {
@@ -238,24 +239,17 @@ static const char *encode_lua(lua_State *L, int idx, kbuf *b, int depth, int as_
     break;
   case LUA_TSTRING: { size_t n; const char *s = lua_tolstring(L, idx, &n); v = kv_str(s, n); break; }
   case LUA_TTABLE: return encode_table(L, idx, b, depth, as_map);
-  case LUA_TUSERDATA:
-    if (kam_is_entity(L, idx)) {
-      lua_getfield(L, idx, "id");
-      size_t n;
-      const char *s = lua_tolstring(L, -1, &n);
-      v = kv_str(s, n);
-      val_put(b, &v);
-      lua_pop(L, 1);
-      return NULL;
-    }
+  case LUA_TUSERDATA: {
+    /* its id, carried: no read that could raise while b holds memory */
+    void *en = udata_of(L, idx, MTI_ENTITY);
+    if (en) { v = entity_id_kval(en); break; }
+  }
     /* fallthrough */
   default: return "text, a number, true/false or a table";
   }
   val_put(b, &v);
   return NULL;
 }
-
-static kval entity_id_kval(void *entity);
 
 /* Converts the Lua value at idx to a field value. Strings point into Lua
  * (valid while the value is on the stack); lists/maps are encoded into *buf.

@@ -103,6 +103,16 @@ static int coerce(const coll_def *c, const field_def *f, qop *op, kval *v, kam_e
   case FT_INT: case FT_MONEY:
     if (v->tag == KV_INT) break;
     if (v->tag != KV_NUM || !isfinite(v->u.n)) goto bad;
+    if (v->u.n >= 9223372036854775808.0 || v->u.n < -9223372036854775808.0) {
+      /* past every integer: no conversion (it would overflow); what the
+       * comparison means is known without one */
+      int above = v->u.n > 0;
+      if (*op == Q_NE) break;                 /* compared as a number */
+      if ((*op == Q_GE || *op == Q_GT) && !above) { *v = kv_int(INT64_MIN); *op = Q_GE; }
+      else if ((*op == Q_LE || *op == Q_LT) && above) { *v = kv_int(INT64_MAX); *op = Q_LE; }
+      else rc = 0;
+      break;
+    }
     if (v->u.n == floor(v->u.n)) { *v = kv_int((int64_t)v->u.n); break; }
     if (*op == Q_GE || *op == Q_GT) { *v = kv_int((int64_t)ceil(v->u.n)); *op = Q_GE; }
     else if (*op == Q_LE || *op == Q_LT) { *v = kv_int((int64_t)floor(v->u.n)); *op = Q_LE; }
@@ -436,7 +446,7 @@ int qiter_next(qiter *it, kam_err *e) {
       it->rec_loaded = 1;
     } else {
       if (it->combo >= it->ncombo) return 0;
-      const uint8_t *pre = it->prefixes.p + it->poff[it->combo];
+      const uint8_t *pre = it->prefixes.p ? it->prefixes.p + it->poff[it->combo] : (const uint8_t *)"";
       size_t plen = it->poff[it->combo + 1] - it->poff[it->combo];
       const field_def *rf = it->range ? &q->c->fields[it->ix->f[it->eqn]] : NULL;
       if (!it->started) {

@@ -329,7 +329,7 @@ static int load_index(ydoc *d, coll_def *c, yaml_node_t *n, kam_err *e) {
   if ((rc = list_strings(d, on, &names, &cnt, e))) goto done;
   if (cnt < 1 || cnt > IDX_MAXF) { rc = ydoc_errf(d, on, e, KAM_EDATA, "%s: an index has 1 to %d fields", c->name, IDX_MAXF); goto done; }
   int k = snprintf(ix->name, sizeof ix->name, "%s", c->name);
-  for (int i = 0; i < cnt; i++) {
+  for (int i = 0; i < cnt && k < (int)sizeof ix->name; i++) {
     int fi = coll_field(c, names[i]);
     if (fi < 0) { rc = ydoc_errf(d, on, e, KAM_EDATA, "%s: index on unknown field '%s'", c->name, names[i]); goto done; }
     if (c->fields[fi].type == FT_LIST || c->fields[fi].type == FT_MAP || fi == F_ID) {
@@ -337,7 +337,18 @@ static int load_index(ydoc *d, coll_def *c, yaml_node_t *n, kam_err *e) {
       goto done;
     }
     ix->f[ix->nf++] = fi;
+    /* the name is the index's database: cut, two indexes would share one */
     k += snprintf(ix->name + k, sizeof ix->name - (size_t)k, ".%s", names[i]);
+    if (k >= (int)sizeof ix->name) {
+      rc = ydoc_errf(d, on, e, KAM_EDATA, "%s: the index's name (collection and fields) is longer than %zu bytes",
+                     c->name, sizeof ix->name - 1);
+      goto done;
+    }
+  }
+  if (k >= (int)sizeof ix->name) {
+    rc = ydoc_errf(d, on, e, KAM_EDATA, "%s: the index's name (collection and fields) is longer than %zu bytes",
+                   c->name, sizeof ix->name - 1);
+    goto done;
   }
   if (carry) {
     for (int i = 0; i < cnt; i++) free(names[i]);
@@ -421,7 +432,9 @@ static int load_coll(ydoc *d, schema *s, coll_def *c, const char *name, yaml_nod
     memset(ix, 0, sizeof *ix);
     ix->nf = 1;
     ix->f[0] = fi;
-    snprintf(ix->name, sizeof ix->name, "%s.%s", c->name, c->fields[fi].name);
+    if (snprintf(ix->name, sizeof ix->name, "%s.%s", c->name, c->fields[fi].name) >= (int)sizeof ix->name)
+      return ydoc_errf(d, fields, e, KAM_EDATA, "%s: the index of field '%s' would have a name longer than %zu bytes",
+                       name, c->fields[fi].name, sizeof ix->name - 1);
   }
   (void)s;
   return 0;
