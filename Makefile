@@ -1,10 +1,12 @@
 # Thin wrapper around CMake: `make run` and `make test` do their own set-up.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+SECONDS ?= 60
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DEMO_DB ?= var/demo.db
 
-.PHONY: all deps build asan run test test-asan bench crash clean
+.PHONY: all deps build asan run test test-asan fuzz bench crash clean
 
 all: build
 
@@ -24,10 +26,20 @@ run: build
 	@$(BUILD)/kam --db $(DEMO_DB) init --demo --force
 	@$(BUILD)/kam --db $(DEMO_DB) summary
 
-# Every test, in the normal build and again under ASan + UBSan.
+# Every test, in the normal build and again under ASan + UBSan; then the
+# fuzz targets, when clang is here.
 test: build asan
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
+	@if command -v clang >/dev/null 2>&1; then $(MAKE) --no-print-directory fuzz; \
+	 else echo "fuzz: clang is not installed; skipped"; fi
+
+# Each libFuzzer target of tests/fuzz for SECONDS (make fuzz SECONDS=600),
+# two at a time; fails on any crash, leak or timeout (tests/fuzz/run.sh).
+fuzz: deps
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKAM_FUZZ=ON >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_targets >/dev/null
+	@tests/fuzz/run.sh $(FUZZ_BUILD) $(SECONDS)
 
 bench: build
 	@bench/run
@@ -40,4 +52,4 @@ crash: build
 	@N=$(N) CRASH_POLICY_SCALE=$(CRASH_POLICY_SCALE) BUILD_DIR=$(abspath $(BUILD)) bash tests/e2e/crash.sh $(BUILD)/kam .
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

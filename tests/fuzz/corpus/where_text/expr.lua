@@ -1,0 +1,1 @@
+amount > 1e8 and status == "overdue"

@@ -1,0 +1,1 @@
+function(i) return i.amount > 1e8 end

@@ -1,0 +1,1 @@
+{status = {"in", {"paid", "overdue"}}, amount = {"<", 5e8}}

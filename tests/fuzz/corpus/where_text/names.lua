@@ -1,0 +1,2 @@
+-- clients
+name:find("Vina") ~= nil and db.staff:get(owner).name == "Lê Thị Hoa"

@@ -1,0 +1,2 @@
+-- opportunities
+{stage = {"in", {"proposal", "negotiation"}}, owner = {"~=", "ST-000002"}}
