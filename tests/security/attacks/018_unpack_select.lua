@@ -1,0 +1,27 @@
+-- class: memory | expect: ok | table.unpack, select, string.byte and utf8.codepoint over huge ranges, and calls with a million arguments: each refused ("too many results") or done, no stack overflow (as a policy: the first subject only, for time)
+local subject = ...
+if subject and subject.id ~= "CL-0001" then return "only the first subject" end
+local function try(f, ...) return (pcall(f, ...)) end
+try(table.unpack, {}, 1, 1e7)
+try(table.unpack, {}, 1, math.maxinteger)
+try(table.unpack, {}, math.mininteger, math.maxinteger)
+try(table.unpack, {}, math.maxinteger - 1, math.maxinteger)
+try(table.unpack, {}, -1e6, 0)
+try(function() return select("#", table.unpack({}, 1, 999999)) end)
+try(select, math.mininteger, 1, 2)
+try(select, -3, 1, 2)
+try(select, math.maxinteger, 1)
+try(select, 0, 1)
+local s = string.rep("x", 2000000)
+try(string.byte, s, 1, -1)
+try(utf8.codepoint, s, 1, -1)
+try(function() return math.max(table.unpack({}, 1, 500000)) end)
+try(function() return string.char(string.byte(s, 1, 999999)) end)
+try(function() local t = table.pack(table.unpack({}, 1, 300000)) return t.n end)
+try(function() return coroutine.wrap(function(...) return select("#", ...) end)(table.unpack({}, 1, 300000)) end)
+try(table.move, {1, 2, 3}, 1, math.maxinteger, 2)
+try(table.move, {1, 2, 3}, math.mininteger, 1, 2)
+try(table.move, {}, 1, 3, math.maxinteger)
+try(table.insert, {}, math.maxinteger, 1)
+try(table.remove, {}, math.mininteger)
+return "ok"

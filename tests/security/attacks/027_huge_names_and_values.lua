@@ -1,0 +1,26 @@
+-- class: memory | expect: ok | field names, ids and filter values of 1 MB through get, where, sort, group, sum, entity fields and the error messages that quote them: each refused or answered, no buffer overflow (as a policy: the first subject only, for time)
+local subject = ...
+if subject and subject.id ~= "CL-0001" then return "only the first subject" end
+local big = string.rep("x", 1000000)
+local e = db.clients:get("CL-0001")
+local function try(f) return (pcall(f)) end
+try(function() return e[big] end)
+try(function() return db.clients:get(big) end)
+try(function() return db.clients:where{[big] = 1}:count() end)
+try(function() return db.clients:where{name = big}:count() end)
+try(function() return db.clients:where{name = {">=", big}}:count() end)
+try(function() return db.clients:where{name = {"in", {big, big .. "y"}}}:count() end)
+try(function() return db.clients:where{name = {"between", big, big .. "z"}}:ids() end)
+try(function() return db.clients:all():sort(big):list() end)
+try(function() return db.clients:all():sort("name", big):list() end)
+try(function() return db.clients:all():group(big) end)
+try(function() return db.clients:all():group("tier", big, "annual_budget") end)
+try(function() return db.clients:all():sum(big) end)
+try(function() return db[big] end)
+try(function() return db.clients:where{status = big}:count() end)
+try(function() return db.clients:where{tier = {big, "A"}}:count() end)
+try(function() return db.clients:where{id = big}:first() end)
+try(function() return db.invoices:where{issued = big}:count() end)
+try(function() return kam.period(big) end)
+try(function() return db.clients:where(big) end)
+return "ok"

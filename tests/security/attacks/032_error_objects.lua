@@ -1,0 +1,10 @@
+-- class: memory | expect: refused | the run ends with an error object whose __tostring errors; before that, errors that are nil, tables, entities, queries, coroutines, huge strings and strings with NUL: a clear `kam:` message, no crash
+pcall(error)
+pcall(error, nil)
+pcall(error, {})
+pcall(error, db.clients:get("CL-0001"))
+pcall(error, db.clients)
+pcall(error, coroutine.create(print))
+pcall(error, string.rep("e", 1000000))
+pcall(error, "a\0b")
+error(setmetatable({}, {__tostring = function() error("the error's __tostring fails") end}))

@@ -1,0 +1,6 @@
+-- class: isolation | expect: ok | flags: same | math.randomseed(7) at the end of one evaluation makes the next one's math.random predictable: each evaluation must start from its own random state (or randomseed be refused)
+local v = math.random(1, 1000000000)
+pcall(math.randomseed, 7)
+local e = math.random(1, 1000000000)
+pcall(math.randomseed, 7)
+return tostring(v == e)
