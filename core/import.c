@@ -5,8 +5,10 @@
 #include "ydoc.h"
 #include <cjson/cJSON.h>
 #include <csv.h>
+#include <ctype.h>
 #include <pthread.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -417,32 +419,36 @@ static unsigned hash_str(const char *s, size_t n) {
   return h;
 }
 
-static int utf8_valid(const char *s, size_t n) {
-  const unsigned char *p = (const unsigned char *)s, *end = p + n;
-  while (p < end) {
-    if (*p < 0x80) { p++; continue; }
-    int k = (*p & 0xE0) == 0xC0 ? 1 : (*p & 0xF0) == 0xE0 ? 2 : (*p & 0xF8) == 0xF0 ? 3 : -1;
-    if (k < 0 || end - p < k + 1 || *p == 0xC0 || *p == 0xC1) return 0;
-    for (int i = 1; i <= k; i++) if ((p[i] & 0xC0) != 0x80) return 0;
-    p += k + 1;
-  }
-  return 1;
-}
+/* Where a row came from, formatted only for messages: a label (the record's
+ * file:line:col in YAML and JSON), or a CSV file and line with the column
+ * of each field (fcol, by field position; 0 when the file has none). */
+typedef struct row_loc { const char *file; long line; const char *label; const int *fcol; } row_loc;
 
-/* Writes one row (vals by field position; strings valid for the call).
- * where: "file:line" for messages. */
-/* Where a row came from, formatted only for messages. */
-typedef struct row_loc { const char *file; long line; const char *label; } row_loc;
-
-static const char *loc_str(const row_loc *loc, char *buf, size_t n) {
+static const char *loc_str(const row_loc *loc, int field, char *buf, size_t n) {
   if (loc->label) return loc->label;
-  snprintf(buf, n, "%s:%ld", loc->file, loc->line);
+  if (field >= 0 && loc->fcol && loc->fcol[field]) snprintf(buf, n, "%s:%ld:%d", loc->file, loc->line, loc->fcol[field]);
+  else snprintf(buf, n, "%s:%ld", loc->file, loc->line);
   return buf;
 }
 
+/* The indexed text field with the longest value: where a key too long for
+ * LMDB is best shown. */
+static int longest_key_field(const coll_def *c, const kval *vals) {
+  int best = F_ID;
+  size_t len = 0;
+  for (int xi = 0; xi < c->nindexes; xi++)
+    for (int k = 0; k < c->indexes[xi].nf; k++) {
+      int f = c->indexes[xi].f[k];
+      if (vals[f].tag == KV_STR && vals[f].u.s.len > len) { len = vals[f].u.s.len; best = f; }
+    }
+  return best;
+}
+
+/* Writes one row (vals by field position; strings valid for the call). */
 static void put_row(imp *m, const coll_def *c, kval *vals, const row_loc *loc) {
   char wbuf[600];
-#define where loc_str(loc, wbuf, sizeof wbuf)
+#define where loc_str(loc, -1, wbuf, sizeof wbuf)
+#define where_f(f) loc_str(loc, (f), wbuf, sizeof wbuf)
   kam_err e = {0};
   char idbuf[256], why[600];
   int ci = (int)(c - m->st->sc->colls);
@@ -457,8 +463,12 @@ static void put_row(imp *m, const coll_def *c, kval *vals, const row_loc *loc) {
     if (id_number(c, vals[F_ID].u.s.p, vals[F_ID].u.s.len, &num) && num > cs->max_seq) cs->max_seq = num;
   }
   kval *id = &vals[F_ID];
-  if (id->tag != KV_STR || !id->u.s.len || id->u.s.len > 200 || memchr(id->u.s.p, ' ', id->u.s.len)) {
-    add_error(m, "%s: %s: id must be text of 1 to 200 bytes without spaces", where, c->name);
+  if (id->tag != KV_STR) {
+    add_error(m, "%s: %s: id must be text of 1 to 200 bytes without spaces", where_f(F_ID), c->name);
+    return;
+  }
+  if (store_check_id(m->st->sc, c, id->u.s.p, id->u.s.len, &e)) {
+    add_error(m, "%s: %s", where_f(F_ID), e.msg);
     return;
   }
   if (vals[F_CREATED].tag == KV_NULL) vals[F_CREATED] = kv_str(m->now, strlen(m->now));
@@ -469,7 +479,7 @@ static void put_row(imp *m, const coll_def *c, kval *vals, const row_loc *loc) {
     if (v->tag == KV_NULL) {
       if (f->has_def) *v = f->def;
       else if (f->required) {
-        add_error(m, "%s: %s %.*s: field %s is required", where, c->name, (int)id->u.s.len, id->u.s.p, f->name);
+        add_error(m, "%s: %s %.*s: field %s is required", where_f(i), c->name, (int)id->u.s.len, id->u.s.p, f->name);
         return;
       }
       continue;
@@ -478,12 +488,12 @@ static void put_row(imp *m, const coll_def *c, kval *vals, const row_loc *loc) {
       kbuf b = {0};
       kval_show(&b, v);
       kbuf_cstr(&b);
-      add_error(m, "%s: %s %.*s: field %s: value %s is not %s", where, c->name, (int)id->u.s.len, id->u.s.p, f->name, (char *)b.p, why);
+      add_error(m, "%s: %s %.*s: field %s: value %s is not %s", where_f(i), c->name, (int)id->u.s.len, id->u.s.p, f->name, (char *)b.p, why);
       kbuf_free(&b);
       return;
     }
-    if (v->tag == KV_STR && !utf8_valid(v->u.s.p, v->u.s.len)) {
-      add_error(m, "%s: %s %.*s: field %s: text is not UTF-8 (save the file as UTF-8, e.g. \"CSV UTF-8\" in Excel)", where, c->name, (int)id->u.s.len, id->u.s.p, f->name);
+    if (v->tag == KV_STR && utf8_invalid_at(v->u.s.p, v->u.s.len) != v->u.s.len) {
+      add_error(m, "%s: %s %.*s: field %s: text is not UTF-8 (save the file as UTF-8, e.g. \"CSV UTF-8\" in Excel)", where_f(i), c->name, (int)id->u.s.len, id->u.s.p, f->name);
       return;
     }
     if (f->type == FT_REF) {
@@ -509,10 +519,16 @@ static void put_row(imp *m, const coll_def *c, kval *vals, const row_loc *loc) {
       p->coll = ci;
       p->field = i;
       p->value = strndup(v->u.s.p, v->u.s.len);
-      size_t wl = strlen(where) + id->u.s.len + strlen(c->name) + 8;
+      size_t wl = strlen(where_f(i)) + id->u.s.len + strlen(c->name) + 8;
       p->at = malloc(wl);
-      snprintf(p->at, wl, "%s: %s %.*s", where, c->name, (int)id->u.s.len, id->u.s.p);
+      snprintf(p->at, wl, "%s: %s %.*s", where_f(i), c->name, (int)id->u.s.len, id->u.s.p);
     }
+  }
+  /* an index key over LMDB's limit would fail only when the indexes are
+   * written at the end, unlocated: check it with the row */
+  if (c->nindexes && store_check_keys(m->st, c, vals, &e)) {
+    add_error(m, "%s: %s", where_f(longest_key_field(c, vals)), e.msg);
+    return;
   }
   if (m->nerr) return; /* keep checking rows, but stop writing */
   rb_reset(&m->rb);
@@ -533,7 +549,7 @@ static void put_row(imp *m, const coll_def *c, kval *vals, const row_loc *loc) {
     rc = mdb_put(m->txn, c->dbi, &k, &d, MDB_NOOVERWRITE);
   }
   if (rc == MDB_KEYEXIST) {
-    add_error(m, "%s: %s %.*s: duplicate id (already in the book or earlier in this import)", where, c->name, (int)k.mv_size, (char *)k.mv_data);
+    add_error(m, "%s: %s %.*s: duplicate id (already in the book or earlier in this import)", where_f(F_ID), c->name, (int)k.mv_size, (char *)k.mv_data);
     return;
   }
   if (rc) { m->fatal = lmdb_err(m->e, rc, c->name); return; }
@@ -550,23 +566,473 @@ static void put_row(imp *m, const coll_def *c, kval *vals, const row_loc *loc) {
   cs->rows++;
   m->rows++;
 #undef where
+#undef where_f
+}
+
+/* ---- strict JSON ----------------------------------------------------------- */
+
+/* cJSON is lenient: it reads the first document of a file and ignores what
+ * follows, cuts text at \u0000, rounds whole numbers past 2^53, keeps both
+ * values of a key given twice, and takes 01, 1., raw control characters and
+ * bytes that are not UTF-8. One linear pass over the text refuses all of it
+ * by RFC 8259, at the offset of the first offence, before cJSON reads it. */
+#define JSON_MAX_DEPTH 512
+
+typedef struct jkey { size_t off; uint32_t hash; } jkey;
+typedef struct jframe {
+  uint8_t close;    /* ']' or '}' */
+  size_t kstart;    /* its keys in jcheck.keys */
+  size_t *tab, tcap; /* a hash of them, once an object has many */
+} jframe;
+
+typedef struct jcheck {
+  const uint8_t *s;
+  size_t n, i;
+  size_t err;
+  char msg[300];
+  jframe *st;
+  int depth, cap;
+  jkey *keys;
+  size_t nkeys, capkeys;
+  int in_cell;       /* a CSV cell: no line:col of its own */
+} jcheck;
+
+static int jfail(jcheck *j, size_t at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int jfail(jcheck *j, size_t at, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(j->msg, sizeof j->msg, fmt, ap);
+  va_end(ap);
+  j->err = at;
+  return 0;
+}
+
+static inline int jdigit(uint8_t c) { return c >= '0' && c <= '9'; }
+
+static int jhex4(const uint8_t *p, unsigned *out) {
+  unsigned v = 0;
+  for (int k = 0; k < 4; k++) {
+    uint8_t c = p[k];
+    v <<= 4;
+    if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
+    else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
+    else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
+    else return 0;
+  }
+  *out = v;
+  return 1;
+}
+
+static uint32_t jhash_bytes(uint32_t h, const uint8_t *p, size_t n) {
+  for (size_t k = 0; k < n; k++) h = (h ^ p[k]) * 16777619u;
+  return h;
+}
+
+static size_t utf8_put(uint8_t *o, unsigned cp) {
+  if (cp < 0x80) { o[0] = (uint8_t)cp; return 1; }
+  if (cp < 0x800) { o[0] = (uint8_t)(0xC0 | cp >> 6); o[1] = (uint8_t)(0x80 | (cp & 0x3F)); return 2; }
+  if (cp < 0x10000) {
+    o[0] = (uint8_t)(0xE0 | cp >> 12); o[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F)); o[2] = (uint8_t)(0x80 | (cp & 0x3F));
+    return 3;
+  }
+  o[0] = (uint8_t)(0xF0 | cp >> 18); o[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
+  o[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F)); o[3] = (uint8_t)(0x80 | (cp & 0x3F));
+  return 4;
+}
+
+/* The text of a checked string (at its opening quote), decoded. */
+static void junescape(const uint8_t *s, size_t at, kbuf *out) {
+  static const char esc_in[] = "\"\\/bfnrt", esc_out[] = "\"\\/\b\f\n\r\t";
+  kbuf_reset(out);
+  for (size_t i = at + 1; s[i] != '"';) {
+    if (s[i] != '\\') { kbuf_byte(out, s[i++]); continue; }
+    if (s[i + 1] != 'u') { kbuf_byte(out, (uint8_t)esc_out[strchr(esc_in, s[i + 1]) - esc_in]); i += 2; continue; }
+    unsigned cp, lo;
+    jhex4(s + i + 2, &cp);
+    i += 6;
+    if (cp >= 0xD800 && cp <= 0xDBFF) { jhex4(s + i + 2, &lo); cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00); i += 6; }
+    uint8_t u[4];
+    kbuf_put(out, u, utf8_put(u, cp));
+  }
+}
+
+/* A string at j->i (its opening quote); *hash: FNV-1a of its decoded bytes. */
+static int jstring(jcheck *j, uint32_t *hash) {
+  const uint8_t *s = j->s;
+  size_t n = j->n, start = j->i, i = j->i + 1;
+  uint32_t h = 2166136261u;
+  for (;;) {
+    size_t run = i; /* plain ASCII: the common case, hashed in one go */
+    while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\') i++;
+    if (hash) h = jhash_bytes(h, s + run, i - run);
+    if (i >= n) return jfail(j, start, "text that is never closed (a \" is missing)");
+    uint8_t c = s[i];
+    if (c == '"') { j->i = i + 1; if (hash) *hash = h; return 1; }
+    if (!c) return jfail(j, i, "a NUL byte in text: kam text cannot hold NUL");
+    if (c < 0x20)
+      return jfail(j, i, "a control character (U+%04X) in text: write it as \\n, \\t or \\u%04X", c, c);
+    if (c >= 0x80) {
+      size_t k = utf8_char_len(s + i, n - i);
+      if (!k) return jfail(j, i, "text is not UTF-8 (save the file as UTF-8)");
+      if (hash) h = jhash_bytes(h, s + i, k);
+      i += k;
+      continue;
+    }
+    /* an escape */
+    if (i + 1 >= n) return jfail(j, start, "text that is never closed (a \" is missing)");
+    uint8_t x = s[i + 1];
+    if (x != 'u') {
+      if (!x || !memchr("\"\\/bfnrt", x, 8)) {
+        if (x >= 0x21 && x < 0x7F)
+          return jfail(j, i, "an unknown escape \\%c (JSON has \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)", x);
+        return jfail(j, i, "a backslash must start an escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)");
+      }
+      static const char esc_in[] = "\"\\/bfnrt", esc_out[] = "\"\\/\b\f\n\r\t";
+      uint8_t o = (uint8_t)esc_out[strchr(esc_in, x) - esc_in];
+      if (hash) h = jhash_bytes(h, &o, 1);
+      i += 2;
+      continue;
+    }
+    unsigned cp, lo;
+    if (n - i < 6 || !jhex4(s + i + 2, &cp)) return jfail(j, i, "\\u must be followed by four hexadecimal digits");
+    if (cp == 0) return jfail(j, i, "\\u0000 (a NUL character) in text: kam text cannot hold NUL");
+    if (cp >= 0xDC00 && cp <= 0xDFFF)
+      return jfail(j, i, "a lone surrogate \\u%04X (a low surrogate must follow a high one, \\uD800-\\uDBFF)", cp);
+    size_t len = 6;
+    if (cp >= 0xD800 && cp <= 0xDBFF) {
+      if (n - i < 12 || s[i + 6] != '\\' || s[i + 7] != 'u' || !jhex4(s + i + 8, &lo) || lo < 0xDC00 || lo > 0xDFFF)
+        return jfail(j, i, "a lone surrogate \\u%04X (a high surrogate must be followed by a low one, \\uDC00-\\uDFFF)", cp);
+      cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+      len = 12;
+    }
+    uint8_t u[4];
+    if (hash) h = jhash_bytes(h, u, utf8_put(u, cp));
+    i += len;
+  }
+}
+
+static int jnumber(jcheck *j) {
+  const uint8_t *s = j->s;
+  size_t n = j->n, st = j->i, i = j->i;
+  if (s[i] == '-') i++;
+  if (i >= n || !jdigit(s[i])) {
+    if (n - i >= 8 && !memcmp(s + i, "Infinity", 8)) return jfail(j, st, "-Infinity is not a JSON number");
+    return jfail(j, st, "a minus sign must be followed by digits");
+  }
+  size_t d0 = i;
+  if (s[i] == '0') {
+    i++;
+    if (i < n && jdigit(s[i])) return jfail(j, st, "a number must not start with 0 (to keep leading zeros, write it as text in quotes)");
+    if (i < n && (s[i] == 'x' || s[i] == 'X')) return jfail(j, st, "hexadecimal numbers are not JSON");
+  } else {
+    while (i < n && jdigit(s[i])) i++;
+  }
+  size_t ndig = i - d0;
+  int frac = 0, exp = 0;
+  if (i < n && s[i] == '.') {
+    i++;
+    if (i >= n || !jdigit(s[i])) return jfail(j, st, "digits must follow the decimal point (1.0, not 1.)");
+    while (i < n && jdigit(s[i])) i++;
+    frac = 1;
+  }
+  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+    i++;
+    if (i < n && (s[i] == '+' || s[i] == '-')) i++;
+    if (i >= n || !jdigit(s[i])) return jfail(j, st, "an exponent must have digits (1e5, not 1e)");
+    while (i < n && jdigit(s[i])) i++;
+    exp = 1;
+  }
+  j->i = i;
+  int len = (int)(i - st > 40 ? 40 : i - st);
+  if (!frac && !exp && ndig > 15) { /* 15 digits are always below 2^53 */
+    uint64_t v = 0;
+    for (size_t k = d0; k < d0 + ndig && ndig < 20; k++) v = v * 10 + (uint64_t)(s[k] - '0');
+    if (ndig >= 20 || v > ((uint64_t)1 << 53))
+      return jfail(j, st, "the whole number %.*s%s is beyond 2^53 and would not be read exactly; write it in quotes",
+                   len, (const char *)s + st, i - st > 40 ? "..." : "");
+  }
+  if (exp) { /* only an exponent takes a number past the largest double */
+    kbuf t = {0};
+    kbuf_put(&t, s + st, i - st);
+    double d = strtod(kbuf_cstr(&t), NULL);
+    kbuf_free(&t);
+    if (isinf(d))
+      return jfail(j, st, "the number %.*s%s is too large", len, (const char *)s + st, i - st > 40 ? "..." : "");
+  }
+  return 1;
+}
+
+static size_t jkey_find(jcheck *j, jframe *f, size_t off, uint32_t h, kbuf *a, kbuf *b) {
+  /* candidates with the same hash are compared as decoded text */
+  if (f->tab) {
+    for (size_t k = h & (f->tcap - 1);; k = (k + 1) & (f->tcap - 1)) {
+      size_t x = f->tab[k];
+      if (x == (size_t)-1) return (size_t)-1;
+      if (j->keys[x].hash != h) continue;
+      junescape(j->s, j->keys[x].off, a);
+      junescape(j->s, off, b);
+      if (a->len == b->len && !memcmp(a->p, b->p, a->len)) return j->keys[x].off;
+    }
+  }
+  for (size_t x = f->kstart; x < j->nkeys; x++) {
+    if (j->keys[x].hash != h) continue;
+    junescape(j->s, j->keys[x].off, a);
+    junescape(j->s, off, b);
+    if (a->len == b->len && !memcmp(a->p, b->p, a->len)) return j->keys[x].off;
+  }
+  return (size_t)-1;
+}
+
+static void jtab_put(jframe *f, const jkey *keys, size_t x) {
+  size_t k = keys[x].hash & (f->tcap - 1);
+  while (f->tab[k] != (size_t)-1) k = (k + 1) & (f->tcap - 1);
+  f->tab[k] = x;
+}
+
+/* Adds a key of the innermost object; 0 if it is there already. A small
+ * object is searched in order, a large one through a hash of its keys. */
+static int jkey_add(jcheck *j, size_t off, uint32_t h) {
+  jframe *f = &j->st[j->depth - 1];
+  kbuf a = {0}, b = {0};
+  size_t first = jkey_find(j, f, off, h, &a, &b);
+  kbuf_free(&a);
+  kbuf_free(&b);
+  if (first != (size_t)-1) {
+    kbuf k = {0};
+    junescape(j->s, off, &k);
+    long line = 1, col = 1;
+    for (size_t p = 0; p < first; p++) {
+      if (j->s[p] == '\n') { line++; col = 1; } else if ((j->s[p] & 0xC0) != 0x80) col++;
+    }
+    if (j->in_cell)
+      jfail(j, off, "key \"%.*s\" appears twice in this object", (int)(k.len > 80 ? 80 : k.len), (const char *)k.p);
+    else
+      jfail(j, off, "key \"%.*s\" appears twice in this object (first at %ld:%ld)",
+            (int)(k.len > 80 ? 80 : k.len), (const char *)k.p, line, col);
+    kbuf_free(&k);
+    return 0;
+  }
+  if (j->nkeys == j->capkeys) {
+    j->capkeys = j->capkeys ? j->capkeys * 2 : 64;
+    j->keys = realloc(j->keys, sizeof *j->keys * j->capkeys);
+    if (!j->keys) abort();
+  }
+  j->keys[j->nkeys++] = (jkey){off, h};
+  size_t cnt = j->nkeys - f->kstart;
+  if (cnt > 16 && (!f->tab || cnt * 2 > f->tcap)) {
+    free(f->tab);
+    f->tcap = 64;
+    while (f->tcap < cnt * 4) f->tcap *= 2;
+    f->tab = malloc(sizeof *f->tab * f->tcap);
+    if (!f->tab) abort();
+    for (size_t k = 0; k < f->tcap; k++) f->tab[k] = (size_t)-1;
+    for (size_t x = f->kstart; x < j->nkeys; x++) jtab_put(f, j->keys, x);
+  } else if (f->tab) {
+    jtab_put(f, j->keys, j->nkeys - 1);
+  }
+  return 1;
+}
+
+static void jws(jcheck *j) {
+  while (j->i < j->n) {
+    uint8_t c = j->s[j->i];
+    if (c != ' ' && c != '\n' && c != '\r' && c != '\t') break;
+    j->i++;
+  }
+}
+
+/* What was found where a value was expected, said as plainly as possible. */
+static int jnot_value(jcheck *j) {
+  const uint8_t *p = j->s + j->i;
+  size_t left = j->n - j->i;
+  if (!left) return jfail(j, j->i, "the text ends where a value is expected");
+  if (*p == '\'') return jfail(j, j->i, "text takes double quotes (\"...\"), not single quotes");
+  if (*p == '/') return jfail(j, j->i, "comments are not JSON");
+  if (*p == '+') return jfail(j, j->i, "a number must not start with +");
+  if (*p == '.') return jfail(j, j->i, "a number must start with a digit (0.5, not .5)");
+  if ((left >= 3 && !memcmp(p, "NaN", 3)) || (left >= 8 && !memcmp(p, "Infinity", 8)))
+    return jfail(j, j->i, "NaN and Infinity are not JSON numbers");
+  if (*p == ',') return jfail(j, j->i, "a value is missing before this comma");
+  if (*p == ']' || *p == '}') return jfail(j, j->i, "a value is missing before %c", *p);
+  return jfail(j, j->i, "expected a value (text in double quotes, a number, an object, an array, true, false or null)");
+}
+
+/* Checks one JSON text (a file, or a CSV cell when in_cell); 1 if it is
+ * one, else 0 with the offset and what is wrong. A leading UTF-8 BOM is
+ * skipped by the caller. */
+static int json_check(const char *buf, size_t len, int in_cell, size_t *err_at, char *msg, size_t msglen) {
+  jcheck j = {0};
+  j.in_cell = in_cell;
+  j.s = (const uint8_t *)buf;
+  j.n = len;
+  int ok = 0;
+  if (j.n >= 2 && ((j.s[0] == 0xFF && j.s[1] == 0xFE) || (j.s[0] == 0xFE && j.s[1] == 0xFF))) {
+    jfail(&j, 0, "the text is UTF-16, not UTF-8 (save the file as UTF-8)");
+    goto done;
+  }
+  jws(&j);
+  if (j.i == j.n) { jfail(&j, 0, "no JSON here (the text is empty)"); goto done; }
+  for (;;) {
+    /* a value */
+    jws(&j);
+    if (j.i >= j.n) { jnot_value(&j); goto done; }
+    uint8_t c = j.s[j.i];
+    if (c == '{' || c == '[') {
+      if (j.depth == JSON_MAX_DEPTH) { jfail(&j, j.i, "nested deeper than %d levels", JSON_MAX_DEPTH); goto done; }
+      if (j.depth == j.cap) {
+        j.cap = j.cap ? j.cap * 2 : 16;
+        j.st = realloc(j.st, sizeof *j.st * (size_t)j.cap);
+        if (!j.st) abort();
+      }
+      jframe *f = &j.st[j.depth++];
+      f->close = c == '{' ? '}' : ']';
+      f->kstart = j.nkeys;
+      f->tab = NULL;
+      f->tcap = 0;
+      j.i++;
+      jws(&j);
+      if (j.i < j.n && j.s[j.i] == f->close) { j.depth--; j.i++; goto after; }
+      if (c == '[') continue;
+      goto key;
+    } else if (c == '"') {
+      if (!jstring(&j, NULL)) goto done;
+    } else if (c == '-' || jdigit(c)) {
+      if (!jnumber(&j)) goto done;
+    } else if (j.n - j.i >= 4 && (!memcmp(j.s + j.i, "true", 4) || !memcmp(j.s + j.i, "null", 4))) {
+      j.i += 4;
+    } else if (j.n - j.i >= 5 && !memcmp(j.s + j.i, "false", 5)) {
+      j.i += 5;
+    } else {
+      jnot_value(&j);
+      goto done;
+    }
+  after:
+    /* after a value: a comma, the end of its object or array, or of the text */
+    for (;;) {
+      jws(&j);
+      if (!j.depth) {
+        if (j.i < j.n) {
+          jfail(&j, j.i, "text after the end of the JSON document (a file holds one: wrap records in [...])");
+          goto done;
+        }
+        ok = 1;
+        goto done;
+      }
+      jframe *f = &j.st[j.depth - 1];
+      if (j.i >= j.n) { jfail(&j, j.i, "the text ends before this %s is closed with %c", f->close == '}' ? "object" : "array", f->close); goto done; }
+      c = j.s[j.i];
+      if (c == f->close) {
+        free(f->tab);
+        f->tab = NULL;
+        j.nkeys = f->kstart;
+        j.depth--;
+        j.i++;
+        continue;
+      }
+      if (c != ',') {
+        if (c == '/') jfail(&j, j.i, "comments are not JSON");
+        else if (c == ':' && f->close == ']') jfail(&j, j.i, "a colon in an array (keys belong in objects, {...})");
+        else jfail(&j, j.i, "expected , or %c after a value", f->close);
+        goto done;
+      }
+      j.i++;
+      jws(&j);
+      if (j.i < j.n && (j.s[j.i] == ']' || j.s[j.i] == '}')) {
+        jfail(&j, j.i, "a comma before %c (a trailing comma is not JSON)", j.s[j.i]);
+        goto done;
+      }
+      if (f->close == ']') break; /* the next value */
+    key:
+      /* a key, a colon, then its value */
+      jws(&j);
+      if (j.i >= j.n || j.s[j.i] != '"') {
+        if (j.i < j.n && j.s[j.i] == '\'') jfail(&j, j.i, "a key takes double quotes (\"key\"), not single quotes");
+        else if (j.i < j.n && j.s[j.i] == '/') jfail(&j, j.i, "comments are not JSON");
+        else jfail(&j, j.i, "expected a key in double quotes");
+        goto done;
+      }
+      {
+        size_t koff = j.i;
+        uint32_t h;
+        if (!jstring(&j, &h) || !jkey_add(&j, koff, h)) goto done;
+      }
+      jws(&j);
+      if (j.i >= j.n || j.s[j.i] != ':') { jfail(&j, j.i, "expected : after the key"); goto done; }
+      j.i++;
+      break;
+    }
+  }
+done:
+  for (int d = 0; d < j.depth; d++) free(j.st[d].tab);
+  free(j.st);
+  free(j.keys);
+  if (!ok) {
+    *err_at = j.err;
+    snprintf(msg, msglen, "%s", j.msg);
+  }
+  return ok;
+}
+
+/* line:col (columns in characters) of an offset */
+static void text_pos(const char *buf, size_t off, long *line, long *col) {
+  *line = 1;
+  *col = 1;
+  for (size_t p = 0; p < off; p++) {
+    if (buf[p] == '\n') { (*line)++; *col = 1; } else if (((unsigned char)buf[p] & 0xC0) != 0x80) (*col)++;
+  }
 }
 
 /* ---- CSV ----------------------------------------------------------------- */
 
-static int json_to_kval(const char *s, size_t n, kbuf *out, kval *v);
+static kval json_num(double d) {
+  /* whole numbers as integers (money, counts); the range test comes first,
+   * the cast of a double beyond int64 being undefined */
+  return d > -9e18 && d < 9e18 && d == (double)(int64_t)d ? kv_int((int64_t)d) : kv_num(d);
+}
+
+/* Encodes a parsed JSON value; NULL, or what is wrong with it. */
+static const char *encode_cjson(const cJSON *j, kbuf *b, int depth) {
+  kval v;
+  if (cJSON_IsNull(j)) v = kv_null();
+  else if (cJSON_IsBool(j)) v = kv_bool(cJSON_IsTrue(j));
+  else if (cJSON_IsNumber(j)) v = json_num(j->valuedouble);
+  else if (cJSON_IsString(j)) v = kv_str(j->valuestring, strlen(j->valuestring));
+  else {
+    /* as deep as the Lua write path allows, and refused beyond, not cut */
+    if (depth > KV_MAX_DEPTH) return KV_DEPTH_MSG;
+    int is_map = cJSON_IsObject(j);
+    kbuf body = {0};
+    kbuf_uvarint(&body, (uint64_t)cJSON_GetArraySize(j));
+    for (const cJSON *c = j->child; c; c = c->next) {
+      if (is_map) { size_t kl = strlen(c->string); kbuf_uvarint(&body, kl); kbuf_put(&body, c->string, kl); }
+      const char *why = encode_cjson(c, &body, depth + 1);
+      if (why) { kbuf_free(&body); return why; }
+    }
+    v.tag = is_map ? KV_MAP : KV_LIST;
+    v.u.s.p = (const char *)body.p;
+    v.u.s.len = body.len;
+    val_put(b, &v);
+    kbuf_free(&body);
+    return NULL;
+  }
+  val_put(b, &v);
+  return NULL;
+}
 
 typedef struct csv_st {
   imp *m;
   const coll_def *c;
   const char *file;
-  int *map;            /* column -> field position, -1 skip */
+  int *map;            /* column -> field position, -1 skip, -2 no name in the header */
   int ncols, cap;
   int col;             /* current column */
   long line, row_line;
   int header_done;
   kval *vals;
   kbuf *cells;         /* cell text of the current row */
+  kbuf *nested;        /* per field: an encoded list or map */
+  char (*conv)[32];    /* per field: a rewritten date */
+  int *fcol;           /* per field: its column (1-based), 0 if none */
   int row_pending;
 } csv_st;
 
@@ -579,8 +1045,8 @@ static void csv_field(void *s, size_t n, void *data) {
     }
     char name[256];
     snprintf(name, sizeof name, "%.*s", (int)(n < 255 ? n : 255), (char *)s);
-    int f = coll_field(cs->c, name);
-    if (f < 0 && n) {
+    int f = n ? coll_field_n(cs->c, s, n) : -2;
+    if (f == -1) {
       kbuf known = {0};
       for (int i = 0; i < cs->c->nfields; i++) kbuf_printf(&known, "%s%s", i ? ", " : "", cs->c->fields[i].name);
       kbuf_cstr(&known);
@@ -601,6 +1067,38 @@ static void csv_field(void *s, size_t n, void *data) {
   cs->col++;
 }
 
+/* A list or map cell: strict JSON (as for .json files), of the field's kind. */
+static int csv_json_cell(csv_st *cs, int i, const field_def *fd, kval *out) {
+  imp *m = cs->m;
+  const char *cell = (const char *)cs->cells[i].p;
+  size_t n = cs->cells[i].len, at;
+  char msg[300], who[300];
+  int idc = cs->fcol[F_ID] - 1; /* the row's id, for messages */
+  if (idc >= 0 && idc < cs->col && cs->cells[idc].len)
+    snprintf(who, sizeof who, "%s %.*s", cs->c->name, (int)(cs->cells[idc].len > 200 ? 200 : cs->cells[idc].len), (const char *)cs->cells[idc].p);
+  else
+    snprintf(who, sizeof who, "%s", cs->c->name);
+  if (!json_check(cell, n, 1, &at, msg, sizeof msg)) {
+    size_t ch = 1;
+    for (size_t k = 0; k < at; k++) ch += ((unsigned char)cell[k] & 0xC0) != 0x80;
+    add_error(m, "%s:%ld:%d: %s field %s: %s (character %zu of the cell)", cs->file, cs->row_line, i + 1, who, fd->name, msg, ch);
+    return 0;
+  }
+  cJSON *j = cJSON_ParseWithLength(cell, n);
+  const char *why = NULL;
+  if (!j || !(fd->type == FT_LIST ? cJSON_IsArray(j) : cJSON_IsObject(j))) {
+    why = fd->type == FT_LIST ? "expected a JSON list like [\"a\",\"b\"]" : "expected a JSON object like {\"k\":1}";
+  } else {
+    int f = (int)(fd - cs->c->fields);
+    kbuf_reset(&cs->nested[f]);
+    why = encode_cjson(j, &cs->nested[f], 0);
+    if (!why) val_get(cs->nested[f].p, cs->nested[f].p + cs->nested[f].len, out);
+  }
+  cJSON_Delete(j);
+  if (why) add_error(m, "%s:%ld:%d: %s field %s: %s", cs->file, cs->row_line, i + 1, who, fd->name, why);
+  return !why;
+}
+
 static void csv_row(int c, void *data) {
   (void)c;
   csv_st *cs = data;
@@ -608,6 +1106,11 @@ static void csv_row(int c, void *data) {
     cs->header_done = 1;
     cs->cells = calloc((size_t)cs->ncols + 1, sizeof *cs->cells);
     cs->vals = calloc((size_t)cs->c->nfields, sizeof *cs->vals);
+    cs->nested = calloc((size_t)cs->c->nfields, sizeof *cs->nested);
+    cs->conv = calloc((size_t)cs->c->nfields, sizeof *cs->conv);
+    cs->fcol = calloc((size_t)cs->c->nfields, sizeof *cs->fcol);
+    for (int i = 0; i < cs->ncols; i++)
+      if (cs->map[i] >= 0) cs->fcol[cs->map[i]] = i + 1;
     cs->row_pending = 1;
     return;
   }
@@ -615,79 +1118,32 @@ static void csv_row(int c, void *data) {
   const coll_def *col = cs->c;
   for (int i = 0; i < col->nfields; i++) cs->vals[i] = kv_null();
   char why[600];
-  char conv[64][32];
   int bad = 0;
   for (int i = 0; i < cs->ncols && i < cs->col; i++) {
     int f = cs->map[i];
+    if (f == -2 && cs->cells[i].len) { /* it would be dropped unseen */
+      add_error(m, "%s:%ld:%d: a value in column %d, which has no name in the header row", cs->file, cs->row_line, i + 1, i + 1);
+      bad = 1;
+      continue;
+    }
     if (f < 0 || !cs->cells[i].len) continue;
     const field_def *fd = &col->fields[f];
-    if (fd->type == FT_LIST || fd->type == FT_MAP) { /* JSON text in the cell */
-      cJSON *j = cJSON_ParseWithLength((const char *)cs->cells[i].p, cs->cells[i].len);
-      int ok = j && ((fd->type == FT_LIST && cJSON_IsArray(j)) || (fd->type == FT_MAP && cJSON_IsObject(j)));
-      cJSON_Delete(j);
-      if (!ok) { add_error(m, "%s:%ld:%d: %s field %s: expected %s", cs->file, cs->row_line, i + 1, col->name, fd->name, fd->type == FT_LIST ? "a JSON list like [\"a\",\"b\"]" : "a JSON object like {\"k\":1}"); bad = 1; }
-      continue; /* converted below, after all cells are known */
+    if (fd->type == FT_LIST || fd->type == FT_MAP) {
+      if (!csv_json_cell(cs, i, fd, &cs->vals[f])) bad = 1;
+      continue;
     }
-    if (!field_from_text(fd, (const char *)cs->cells[i].p, cs->cells[i].len, &cs->vals[f], conv[f % 64], why, sizeof why)) {
+    if (!field_from_text(fd, (const char *)cs->cells[i].p, cs->cells[i].len, &cs->vals[f], cs->conv[f], why, sizeof why)) {
       add_error(m, "%s:%ld:%d: %s field %s: value \"%.*s\" is not %s", cs->file, cs->row_line, i + 1, col->name, fd->name,
                 (int)(cs->cells[i].len > 80 ? 80 : cs->cells[i].len), (char *)cs->cells[i].p, why);
       bad = 1;
     }
   }
-  kbuf nested[8] = {{0}};
-  int nn = 0;
   if (!bad) {
-    for (int i = 0; i < cs->ncols && i < cs->col; i++) {
-      int f = cs->map[i];
-      if (f < 0 || !cs->cells[i].len) continue;
-      const field_def *fd = &col->fields[f];
-      if (fd->type != FT_LIST && fd->type != FT_MAP) continue;
-      if (nn == 8) break;
-      json_to_kval((const char *)cs->cells[i].p, cs->cells[i].len, &nested[nn], &cs->vals[f]);
-      nn++;
-    }
-    row_loc loc = {cs->file, cs->row_line, NULL};
+    row_loc loc = {cs->file, cs->row_line, NULL, cs->fcol};
     put_row(m, col, cs->vals, &loc);
   }
-  for (int i = 0; i < nn; i++) kbuf_free(&nested[i]);
   cs->col = 0;
   cs->row_pending = 1;
-}
-
-static void encode_cjson(const cJSON *j, kbuf *b, int depth) {
-  kval v;
-  if (depth > 32 || cJSON_IsNull(j)) v = kv_null();
-  else if (cJSON_IsBool(j)) v = kv_bool(cJSON_IsTrue(j));
-  else if (cJSON_IsNumber(j)) {
-    double d = j->valuedouble;
-    v = d == (double)(int64_t)d && d > -9e18 && d < 9e18 ? kv_int((int64_t)d) : kv_num(d);
-  } else if (cJSON_IsString(j)) v = kv_str(j->valuestring, strlen(j->valuestring));
-  else {
-    int is_map = cJSON_IsObject(j);
-    kbuf body = {0};
-    kbuf_uvarint(&body, (uint64_t)cJSON_GetArraySize(j));
-    for (const cJSON *c = j->child; c; c = c->next) {
-      if (is_map) { size_t kl = strlen(c->string); kbuf_uvarint(&body, kl); kbuf_put(&body, c->string, kl); }
-      encode_cjson(c, &body, depth + 1);
-    }
-    v.tag = is_map ? KV_MAP : KV_LIST;
-    v.u.s.p = (const char *)body.p;
-    v.u.s.len = body.len;
-    val_put(b, &v);
-    kbuf_free(&body);
-    return;
-  }
-  val_put(b, &v);
-}
-
-static int json_to_kval(const char *s, size_t n, kbuf *out, kval *v) {
-  cJSON *j = cJSON_ParseWithLength(s, n);
-  if (!j) return 0;
-  kbuf_reset(out);
-  encode_cjson(j, out, 0);
-  cJSON_Delete(j);
-  val_get(out->p, out->p + out->len, v);
-  return 1;
 }
 
 static int read_all(const char *path, char **buf, size_t *len, kam_err *e) {
@@ -723,7 +1179,7 @@ static const coll_def *target_coll(imp *m, const char *path) {
   return c;
 }
 
-static void import_csv(imp *m, const char *path, char *buf, size_t len) {
+static void import_csv(imp *m, const char *path, char *buf, size_t len, int tabs) {
   const coll_def *c = target_coll(m, path);
   if (!c) return;
   csv_st cs = {0};
@@ -737,7 +1193,8 @@ static void import_csv(imp *m, const char *path, char *buf, size_t len) {
   /* a header with semicolons and no commas: a European-locale spreadsheet */
   const char *nl = memchr(buf + off, '\n', len - off);
   size_t hl = nl ? (size_t)(nl - (buf + off)) : len - off;
-  if (!memchr(buf + off, ',', hl) && memchr(buf + off, ';', hl)) csv_set_delim(&p, ';');
+  if (tabs) csv_set_delim(&p, '\t');
+  else if (!memchr(buf + off, ',', hl) && memchr(buf + off, ';', hl)) csv_set_delim(&p, ';');
   long line = 1;
   cs.row_pending = 1;
   while (off < len && !m->fatal && m->nerr <= m->max_err) {
@@ -759,58 +1216,125 @@ static void import_csv(imp *m, const char *path, char *buf, size_t len) {
   if (!cs.header_done && !m->nerr) add_error(m, "%s: empty file (a header row is expected)", path);
   csv_free(&p);
   if (cs.cells) for (int i = 0; i < cs.ncols; i++) kbuf_free(&cs.cells[i]);
+  if (cs.nested) for (int i = 0; i < c->nfields; i++) kbuf_free(&cs.nested[i]);
   free(cs.cells);
+  free(cs.nested);
+  free(cs.conv);
+  free(cs.fcol);
   free(cs.vals);
   free(cs.map);
 }
 
 /* ---- YAML ---------------------------------------------------------------- */
 
-static void encode_yaml(ydoc *d, yaml_node_t *n, kbuf *b, int depth) {
+/* A plain scalar in a list or map is a number only when written as one (the
+ * YAML 1.2 core schema): strtod alone also takes nan, inf and 0x1p3, and a
+ * whole number past 64 bits would come back rounded. Returns 1 (a number in
+ * *v), 0 (text) or -1 (a number kam cannot keep, *why says so). */
+static int yaml_number(const char *s, size_t n, kval *v, const char **why) {
+  const char *p = s, *e = s + n;
+  static const char *const big = "a whole number beyond 64 bits (quote it to keep it as text)";
+  if (n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'o')) {
+    int base = s[1] == 'x' ? 16 : 8;
+    for (p = s + 2; p < e; p++)
+      if (base == 16 ? !isxdigit((unsigned char)*p) : (*p < '0' || *p > '7')) return 0;
+    errno = 0;
+    unsigned long long u = strtoull(s + 2, NULL, base);
+    if (errno || u > INT64_MAX) { *why = big; return -1; }
+    *v = kv_int((int64_t)u);
+    return 1;
+  }
+  if (p < e && (*p == '-' || *p == '+')) p++;
+  if (e - p == 4 && (!memcmp(p, ".inf", 4) || !memcmp(p, ".Inf", 4) || !memcmp(p, ".INF", 4))) {
+    *why = "infinite (kam keeps finite numbers)";
+    return -1;
+  }
+  if (n == 4 && (!memcmp(s, ".nan", 4) || !memcmp(s, ".NaN", 4) || !memcmp(s, ".NAN", 4))) {
+    *why = "not a number (kam keeps finite numbers)";
+    return -1;
+  }
+  const char *d0 = p;
+  while (p < e && *p >= '0' && *p <= '9') p++;
+  int nint = p > d0, isfloat = 0;
+  if (p < e && *p == '.') {
+    const char *f0 = ++p;
+    while (p < e && *p >= '0' && *p <= '9') p++;
+    if (!nint && p == f0) return 0;
+    isfloat = 1;
+  } else if (!nint) {
+    return 0;
+  }
+  if (p < e && (*p == 'e' || *p == 'E')) {
+    const char *x = p + 1;
+    if (x < e && (*x == '+' || *x == '-')) x++;
+    const char *x0 = x;
+    while (x < e && *x >= '0' && *x <= '9') x++;
+    if (x == x0) return 0;
+    p = x;
+    isfloat = 1;
+  }
+  if (p != e) return 0;
+  if (!isfloat) {
+    errno = 0;
+    long long i = strtoll(s, NULL, 10);
+    if (errno) { *why = big; return -1; }
+    *v = kv_int(i);
+    return 1;
+  }
+  double x = strtod(s, NULL);
+  if (!isfinite(x)) { *why = "a number too large to keep (quote it to keep it as text)"; return -1; }
+  *v = kv_num(x);
+  return 1;
+}
+
+/* Encodes a list or map; NULL, or the node that cannot be kept (*why). */
+static yaml_node_t *encode_yaml(ydoc *d, yaml_node_t *n, kbuf *b, int depth, const char **why) {
   kval v;
-  if (!n || depth > 32) { v = kv_null(); val_put(b, &v); return; }
+  if (!n) { v = kv_null(); val_put(b, &v); return NULL; }
   if (n->type == YAML_SCALAR_NODE) {
     const char *s = ydoc_scalar(n);
-    size_t len = strlen(s);
+    size_t len = ydoc_scalar_len(n);
     if (ydoc_plain(n)) {
-      char *end;
       if (!strcmp(s, "true")) v = kv_bool(1);
       else if (!strcmp(s, "false")) v = kv_bool(0);
       else if (!strcmp(s, "null") || !strcmp(s, "~") || !len) v = kv_null();
       else {
-        errno = 0;
-        long long i = strtoll(s, &end, 10);
-        if (!*end && !errno) v = kv_int(i);
-        else {
-          double x = strtod(s, &end);
-          v = !*end && end != s ? kv_num(x) : kv_str(s, len);
-        }
+        int r = yaml_number(s, len, &v, why);
+        if (r < 0) return n;
+        if (!r) v = kv_str(s, len);
       }
     } else v = kv_str(s, len);
     val_put(b, &v);
-    return;
+    return NULL;
   }
+  /* as deep as the Lua write path allows, and refused beyond, not cut */
+  if (depth > KV_MAX_DEPTH) { *why = KV_DEPTH_MSG; return n; }
   int is_map = n->type == YAML_MAPPING_NODE;
   kbuf body = {0};
+  yaml_node_t *bad = NULL;
   if (is_map) {
     kbuf_uvarint(&body, (uint64_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start));
-    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-      const char *k = ydoc_scalar(ydoc_get(d, p->key));
-      if (!k) k = "";
-      kbuf_uvarint(&body, strlen(k));
-      kbuf_str(&body, k);
-      encode_yaml(d, ydoc_get(d, p->value), &body, depth + 1);
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top && !bad; p++) {
+      yaml_node_t *kn = ydoc_get(d, p->key);
+      const char *k = ydoc_scalar(kn);
+      if (!k) { *why = "a key must be text, not a list or mapping"; bad = kn ? kn : n; break; }
+      kbuf_uvarint(&body, ydoc_scalar_len(kn));
+      kbuf_put(&body, k, ydoc_scalar_len(kn));
+      bad = encode_yaml(d, ydoc_get(d, p->value), &body, depth + 1, why);
     }
   } else {
     kbuf_uvarint(&body, (uint64_t)(n->data.sequence.items.top - n->data.sequence.items.start));
-    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++)
-      encode_yaml(d, ydoc_get(d, *it), &body, depth + 1);
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top && !bad; it++)
+      bad = encode_yaml(d, ydoc_get(d, *it), &body, depth + 1, why);
   }
-  v.tag = is_map ? KV_MAP : KV_LIST;
-  v.u.s.p = (const char *)body.p;
-  v.u.s.len = body.len;
-  val_put(b, &v);
+  if (!bad) {
+    v.tag = is_map ? KV_MAP : KV_LIST;
+    v.u.s.p = (const char *)body.p;
+    v.u.s.len = body.len;
+    val_put(b, &v);
+  }
   kbuf_free(&body);
+  return bad;
 }
 
 static void import_yaml_list(imp *m, ydoc *d, const coll_def *c, yaml_node_t *list) {
@@ -830,10 +1354,11 @@ static void import_yaml_list(imp *m, ydoc *d, const coll_def *c, yaml_node_t *li
     if (row->type != YAML_MAPPING_NODE) { add_error(m, "%s: %s: expected a record (field: value, ...)", where, c->name); continue; }
     for (int i = 0; i < c->nfields; i++) vals[i] = kv_null();
     int bad = 0;
+    const char *rid = ydoc_scalar(ydoc_map_get(d, row, "id")); /* for messages */
     for (yaml_node_pair_t *p = row->data.mapping.pairs.start; p < row->data.mapping.pairs.top; p++) {
       yaml_node_t *kn = ydoc_get(d, p->key), *vn = ydoc_get(d, p->value);
       const char *k = ydoc_scalar(kn);
-      int f = k ? coll_field(c, k) : -1;
+      int f = k ? coll_field_n(c, k, ydoc_scalar_len(kn)) : -1;
       char at[700];
       snprintf(at, sizeof at, "%s:%zu:%zu", d->path, kn->start_mark.line + 1, kn->start_mark.column + 1);
       if (f < 0) { add_error(m, "%s: %s: unknown field '%s'", at, c->name, k ? k : "?"); bad = 1; continue; }
@@ -845,20 +1370,28 @@ static void import_yaml_list(imp *m, ydoc *d, const coll_def *c, yaml_node_t *li
           continue;
         }
         kbuf_reset(&nested[f]);
-        encode_yaml(d, vn, &nested[f], 0);
+        const char *ywhy = NULL;
+        yaml_node_t *yb = encode_yaml(d, vn, &nested[f], 0, &ywhy);
+        if (yb) {
+          const char *ys = ydoc_scalar(yb);
+          add_error(m, "%s:%zu:%zu: %s%s%s field %s: %s%.80s%s%s", d->path, yb->start_mark.line + 1, yb->start_mark.column + 1,
+                    c->name, rid ? " " : "", rid ? rid : "", k, ys ? "value \"" : "", ys ? ys : "", ys ? "\" is " : "", ywhy);
+          bad = 1;
+          continue;
+        }
         val_get(nested[f].p, nested[f].p + nested[f].len, &vals[f]);
         continue;
       }
       const char *s = ydoc_scalar(vn);
       if (!s) { add_error(m, "%s: %s field %s: expected a plain value, not a %s", at, c->name, k, vn->type == YAML_SEQUENCE_NODE ? "list" : "mapping"); bad = 1; continue; }
       if (ydoc_plain(vn) && (!strcmp(s, "null") || !strcmp(s, "~") || !*s)) continue;
-      if (!field_from_text(fd, s, strlen(s), &vals[f], conv[f], why, sizeof why)) {
+      if (!field_from_text(fd, s, ydoc_scalar_len(vn), &vals[f], conv[f], why, sizeof why)) {
         snprintf(at, sizeof at, "%s:%zu:%zu", d->path, vn->start_mark.line + 1, vn->start_mark.column + 1);
         add_error(m, "%s: %s field %s: value \"%.80s\" is not %s", at, c->name, k, s, why);
         bad = 1;
       }
     }
-    row_loc loc = {NULL, 0, where};
+    row_loc loc = {NULL, 0, where, NULL};
     if (!bad) put_row(m, c, vals, &loc);
   }
   for (int i = 0; i < c->nfields; i++) kbuf_free(&nested[i]);
@@ -896,14 +1429,6 @@ static void import_yaml(imp *m, const char *path, char *buf, size_t len) {
 
 /* ---- JSON ---------------------------------------------------------------- */
 
-static void json_pos(const char *buf, const char *at, long *line, long *col) {
-  *line = 1;
-  *col = 1;
-  for (const char *p = buf; p < at; p++) {
-    if (*p == '\n') { (*line)++; *col = 1; } else (*col)++;
-  }
-}
-
 /* cJSON keeps no positions, so the records' places are found with a small
  * scan of the text: the offsets of the objects at the records' depth, in
  * document order (the order rows are read in). */
@@ -912,6 +1437,8 @@ typedef struct jpos {
   size_t len;
   size_t *rec;    /* start of each record */
   size_t nrec, next;
+  size_t at;      /* a position already counted, and its line:col: */
+  long line, col; /* records are located in order, so counting goes on from it */
 } jpos;
 
 static void jpos_scan(jpos *j, const char *buf, size_t len, int depth_of_records) {
@@ -937,12 +1464,18 @@ static void jpos_scan(jpos *j, const char *buf, size_t len, int depth_of_records
   }
 }
 
-static void jpos_linecol(const jpos *j, size_t off, long *line, long *col) {
-  json_pos(j->buf, j->buf + off, line, col);
+static void jpos_linecol(jpos *j, size_t off, long *line, long *col) {
+  if (off < j->at || !j->line) { j->at = 0; j->line = 1; j->col = 1; }
+  for (size_t p = j->at; p < off; p++) {
+    if (j->buf[p] == '\n') { j->line++; j->col = 1; } else if (((unsigned char)j->buf[p] & 0xC0) != 0x80) j->col++;
+  }
+  j->at = off;
+  *line = j->line;
+  *col = j->col;
 }
 
 /* "file:line:col" of the record, or of one of its keys when key is given */
-static void jpos_where(const jpos *j, size_t rec, const char *key, const char *path, char *out, size_t n) {
+static void jpos_where(jpos *j, size_t rec, const char *key, const char *path, char *out, size_t n) {
   long line, col;
   if (!j || rec >= j->nrec) { snprintf(out, n, "%s", path); return; }
   size_t off = j->rec[rec];
@@ -950,7 +1483,11 @@ static void jpos_where(const jpos *j, size_t rec, const char *key, const char *p
     size_t end = rec + 1 < j->nrec ? j->rec[rec + 1] : j->len;
     size_t kl = strlen(key);
     for (size_t i = off; i + kl + 2 <= end; i++)
-      if (j->buf[i] == '"' && !memcmp(j->buf + i + 1, key, kl) && j->buf[i + kl + 1] == '"') { off = i; break; }
+      if (j->buf[i] == '"' && !memcmp(j->buf + i + 1, key, kl) && j->buf[i + kl + 1] == '"') {
+        size_t k = i + kl + 2; /* a key is followed by a colon; the same text as a value is not */
+        while (k < end && (j->buf[k] == ' ' || j->buf[k] == '\t' || j->buf[k] == '\n' || j->buf[k] == '\r')) k++;
+        if (k < end && j->buf[k] == ':') { off = i; break; }
+      }
   }
   jpos_linecol(j, off, &line, &col);
   snprintf(out, n, "%s:%ld:%ld", path, line, col);
@@ -972,6 +1509,8 @@ static void import_json_list(imp *m, const char *path, const coll_def *c, cJSON 
     if (!cJSON_IsObject(row)) { add_error(m, "%s: expected an object", where); continue; }
     for (int i = 0; i < c->nfields; i++) vals[i] = kv_null();
     int bad = 0;
+    const cJSON *idj = cJSON_GetObjectItemCaseSensitive(row, "id");
+    const char *rid = cJSON_IsString(idj) ? idj->valuestring : NULL; /* for messages */
     for (cJSON *fv = row->child; fv; fv = fv->next) {
       int f = coll_field(c, fv->string);
       if (f < 0) { add_error(m, "%s: %s: unknown field '%s'", AT(fv->string), c->name, fv->string); bad = 1; continue; }
@@ -984,7 +1523,12 @@ static void import_json_list(imp *m, const char *path, const coll_def *c, cJSON 
           continue;
         }
         kbuf_reset(&nested[f]);
-        encode_cjson(fv, &nested[f], 0);
+        const char *jwhy = encode_cjson(fv, &nested[f], 0);
+        if (jwhy) {
+          add_error(m, "%s: %s%s%s field %s: %s", AT(fv->string), c->name, rid ? " " : "", rid ? rid : "", fv->string, jwhy);
+          bad = 1;
+          continue;
+        }
         val_get(nested[f].p, nested[f].p + nested[f].len, &vals[f]);
       } else if (cJSON_IsString(fv)) {
         if (!field_from_text(fd, fv->valuestring, strlen(fv->valuestring), &vals[f], conv[f], why, sizeof why)) {
@@ -995,19 +1539,24 @@ static void import_json_list(imp *m, const char *path, const coll_def *c, cJSON 
         vals[f] = kv_bool(cJSON_IsTrue(fv));
       } else if (cJSON_IsNumber(fv)) {
         double d = fv->valuedouble;
-        if (fd->type == FT_STRING) { /* a number where text is expected: keep its digits */
-          snprintf(numtxt, sizeof numtxt, "%.17g", d);
+        if (fd->type == FT_STRING) {
+          /* a number where text is expected: the shortest text that reads
+           * back as the same number (0.1, not 0.10000000000000001) */
+          for (int prec = 15; prec <= 17; prec++) {
+            snprintf(numtxt, sizeof numtxt, "%.*g", prec, d);
+            if (strtod(numtxt, NULL) == d) break;
+          }
           memcpy(conv[f], numtxt, 31);
           conv[f][31] = 0;
           vals[f] = kv_str(conv[f], strlen(conv[f]));
-        } else vals[f] = d == (double)(int64_t)d && d > -9e18 && d < 9e18 ? kv_int((int64_t)d) : kv_num(d);
+        } else vals[f] = json_num(d);
       } else {
         add_error(m, "%s: %s field %s: expected a plain value", AT(fv->string), c->name, fv->string);
         bad = 1;
       }
     }
     if (!bad) {
-      row_loc loc = {NULL, 0, where};
+      row_loc loc = {NULL, 0, where, NULL};
       put_row(m, c, vals, &loc);
     }
   }
@@ -1018,12 +1567,21 @@ static void import_json_list(imp *m, const char *path, const coll_def *c, cJSON 
 }
 
 static void import_json(imp *m, const char *path, char *buf, size_t len) {
+  /* a UTF-8 BOM, as Windows tools write it, is not part of the JSON */
+  size_t skip = len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3) ? 3 : 0;
+  size_t bad_at;
+  char msg[300];
+  long line, col;
+  if (!json_check(buf + skip, len - skip, 0, &bad_at, msg, sizeof msg)) {
+    text_pos(buf, skip + bad_at, &line, &col);
+    add_error(m, "%s:%ld:%ld: %s", path, line, col, msg);
+    return;
+  }
   const char *end = NULL;
-  cJSON *root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
-  if (!root) {
-    long line, col;
+  cJSON *root = cJSON_ParseWithLengthOpts(buf + skip, len - skip, &end, 0);
+  if (!root) { /* checked text that cJSON still refuses: out of memory */
     const char *at = cJSON_GetErrorPtr();
-    json_pos(buf, at && at >= buf && at <= buf + len ? at : buf + len, &line, &col);
+    text_pos(buf, at && at >= buf && at <= buf + len ? (size_t)(at - buf) : len, &line, &col);
     add_error(m, "%s:%ld:%ld: malformed JSON", path, line, col);
     return;
   }
@@ -1112,7 +1670,7 @@ static int import_once(imp *m, char *const *files, int nfiles, char **bufs, size
   }
   for (int i = 0; i < nfiles && !m->fatal && m->nerr <= m->max_err; i++) {
     const char *f = files[i];
-    if (ends_with(f, ".csv") || ends_with(f, ".tsv")) import_csv(m, f, bufs[i], lens[i]);
+    if (ends_with(f, ".csv") || ends_with(f, ".tsv")) import_csv(m, f, bufs[i], lens[i], ends_with(f, ".tsv"));
     else if (ends_with(f, ".yaml") || ends_with(f, ".yml")) import_yaml(m, f, bufs[i], lens[i]);
     else if (ends_with(f, ".json")) import_json(m, f, bufs[i], lens[i]);
     else add_error(m, "%s: unknown file type (expected .csv, .yaml, .yml or .json)", f);

@@ -4,7 +4,13 @@
  * against the schema; a bad row is reported with file:line:column (or the
  * entity and field) and nothing is written. Refs may point to rows later in
  * the same import. Records append in id order and index entries are sorted
- * before they are written, which is what makes a large import fast. */
+ * before they are written, which is what makes a large import fast.
+ *
+ * Input that would lie is refused, located: JSON is read by RFC 8259 alone
+ * (one document per file, no key twice, text without \u0000 and in UTF-8,
+ * whole numbers exact, i.e. at most 2^53), lists and maps deeper than 32
+ * levels, ids of another collection's form, values too long for an index
+ * key; YAML as ydoc.h loads it (aliases capped, one document). */
 #ifndef KAM_IMPORT_H
 #define KAM_IMPORT_H
 #include "store.h"

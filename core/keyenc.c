@@ -35,6 +35,17 @@ void key_put(kbuf *b, ftype t, const kval *v) {
   }
 }
 
+size_t key_size(ftype t, const kval *v) {
+  if (v->tag == KV_NULL) return 1;
+  if (ftype_is_text(t)) {
+    size_t n = v->tag == KV_STR ? v->u.s.len : 0;
+    return 2 + (n > KEY_STR_MAX ? KEY_STR_MAX : n);
+  }
+  if (t == FT_INT || t == FT_MONEY || t == FT_NUMBER) return 9;
+  if (t == FT_BOOL) return 2;
+  return 1;
+}
+
 size_t key_get(const uint8_t *p, const uint8_t *end, ftype t, kval *out) {
   if (p >= end) return 0;
   if (*p == 0x01) { *out = kv_null(); return 1; }

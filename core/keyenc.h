@@ -21,6 +21,8 @@
 
 /* Appends one component; v must already satisfy field_check. */
 void key_put(kbuf *b, ftype t, const kval *v);
+/* Bytes key_put appends for v (to check a key's size before building it). */
+size_t key_size(ftype t, const kval *v);
 /* Decodes one component at p; returns bytes used (0 if malformed). A
  * decoded string of KEY_STR_MAX bytes may have been cut. */
 size_t key_get(const uint8_t *p, const uint8_t *end, ftype t, kval *out);

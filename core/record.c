@@ -159,3 +159,60 @@ int kval_cmp(const kval *a, const kval *b) {
   if (a->tag == KV_NULL && b->tag == KV_NULL) return 0;
   return 2;
 }
+
+size_t utf8_char_len(const uint8_t *p, size_t n) {
+  if (!n) return 0;
+  uint8_t c = p[0];
+  if (c < 0x80) return 1;
+  /* the second byte's range carries the rules on overlongs, surrogates and
+   * the top of Unicode (RFC 3629, table 3-7 of the Unicode standard) */
+  size_t k;
+  uint8_t lo = 0x80, hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) k = 2;
+  else if (c >= 0xE0 && c <= 0xEF) { k = 3; if (c == 0xE0) lo = 0xA0; else if (c == 0xED) hi = 0x9F; }
+  else if (c >= 0xF0 && c <= 0xF4) { k = 4; if (c == 0xF0) lo = 0x90; else if (c == 0xF4) hi = 0x8F; }
+  else return 0;
+  if (n < k || p[1] < lo || p[1] > hi) return 0;
+  for (size_t i = 2; i < k; i++)
+    if ((p[i] & 0xC0) != 0x80) return 0;
+  return k;
+}
+
+size_t utf8_invalid_at(const char *s, size_t n) {
+  const uint8_t *p = (const uint8_t *)s;
+  size_t i = 0;
+  while (i < n) {
+    if (p[i] < 0x80) { i++; continue; }
+    size_t k = utf8_char_len(p + i, n - i);
+    if (!k) return i;
+    i += k;
+  }
+  return n;
+}
+
+static const char *text_check(const char *s, size_t n) {
+  if (memchr(s, 0, n)) return "text must not contain NUL characters";
+  if (utf8_invalid_at(s, n) != n) return "text is not UTF-8";
+  return NULL;
+}
+
+static const char *check_at(const kval *v, int depth) {
+  if (v->tag == KV_STR) return text_check(v->u.s.p, v->u.s.len);
+  if (v->tag != KV_LIST && v->tag != KV_MAP) return NULL;
+  if (depth > KV_MAX_DEPTH) return KV_DEPTH_MSG;
+  coll_iter it;
+  citer_init(&it, v);
+  uint64_t want = it.left;
+  const char *key;
+  size_t klen;
+  kval x;
+  for (uint64_t i = 0; i < want; i++) {
+    if (!citer_next(&it, &key, &klen, &x)) return "a list or map that does not decode";
+    const char *why = key ? text_check(key, klen) : NULL;
+    if (!why) why = check_at(&x, depth + 1);
+    if (why) return why;
+  }
+  return NULL;
+}
+
+const char *kval_check(const kval *v) { return check_at(v, 0); }

@@ -68,6 +68,21 @@ typedef struct coll_iter { const uint8_t *p, *end; uint64_t left; int is_map; } 
 void citer_init(coll_iter *it, const kval *v);
 int citer_next(coll_iter *it, const char **key, size_t *klen, kval *v);
 
+/* Lists and maps hold lists and maps at most this many levels below a
+ * field's own value (the Lua write path refuses deeper tables the same way). */
+#define KV_MAX_DEPTH 32
+#define KV_DEPTH_MSG "nested deeper than 32 levels"
+
+/* Bytes of the well-formed UTF-8 character at p (RFC 3629: no overlong
+ * forms, no surrogates, nothing past U+10FFFF), or 0 if there is none. */
+size_t utf8_char_len(const uint8_t *p, size_t n);
+/* Offset of the first byte of s that is not well-formed UTF-8, or n. */
+size_t utf8_invalid_at(const char *s, size_t n);
+/* What is wrong with a value the book would store, or NULL: text (also in
+ * lists and maps, and their keys) that is not UTF-8 or holds NUL, lists and
+ * maps nested deeper than KV_MAX_DEPTH, a body that does not decode. */
+const char *kval_check(const kval *v);
+
 /* Value comparison for filters: numbers with numbers, strings bytewise.
  * Returns -1/0/1, or 2 when the values are not comparable. */
 int kval_cmp(const kval *a, const kval *b);

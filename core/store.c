@@ -22,8 +22,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* Names of sub-databases and meta keys ("c:<collection>", "seq:<collection>",
+ * "f:<field>") are built whole: cut to a buffer, two long names would share
+ * one database or one sequence. Names longer than this are refused at open. */
+#define NAME_MAX_BYTES 400
+#define NAMEBUF (NAME_MAX_BYTES + 16)
 
 int lmdb_err(kam_err *e, int rc, const char *where) {
   if (rc == MDB_MAP_FULL) return kam_errf(e, KAM_EFULL, "%s: the book's map is full", where);
@@ -97,6 +104,15 @@ static int rebuild_index(kam_store *st, MDB_txn *txn, const coll_def *c, const i
     kbuf_reset(&vb);
     index_key(&kb, c, ix, vals);
     index_val(&vb, c, ix, vals);
+    if (kb.len > (size_t)mdb_env_get_maxkeysize(st->env)) { /* a schema change met long values */
+      kam_err ke = {0};
+      store_check_keys(st, c, vals, &ke);
+      mdb_cursor_close(cur);
+      free(vals);
+      kbuf_free(&kb);
+      kbuf_free(&vb);
+      return kam_errf(e, KAM_EDATA, "index %s cannot be built: %s", ix->name, ke.msg);
+    }
     MDB_val ik = {kb.len, kb.p}, iv = {vb.len, vb.p};
     if ((rc = mdb_put(txn, ix->dbi, &ik, &iv, 0))) break;
   }
@@ -107,7 +123,7 @@ static int rebuild_index(kam_store *st, MDB_txn *txn, const coll_def *c, const i
   if (rc != MDB_NOTFOUND) return lmdb_err(e, rc, ix->name);
   kbuf sig = {0};
   index_signature(c, ix, &sig);
-  char key[200];
+  char key[NAMEBUF];
   snprintf(key, sizeof key, "ix:%s", ix->name);
   rc = meta_put(txn, st, key, sig.p, sig.len, e);
   kbuf_free(&sig);
@@ -129,7 +145,15 @@ static int sync_layout(kam_store *st, MDB_txn *txn, int write, kam_err *e) {
   if (!meta_get(txn, st, "f#", &v) && v.mv_size == 4) memcpy(&next, v.mv_data, 4);
   else if (!write) return 1;
   int changed = 0;
-  char key[256];
+  char key[NAMEBUF];
+  for (int ci = 0; ci < st->sc->ncolls; ci++) {
+    const coll_def *c = &st->sc->colls[ci];
+    if (strlen(c->name) > NAME_MAX_BYTES)
+      return kam_errf(e, KAM_EDATA, "schema: collection %.60s...: the name is longer than %d bytes", c->name, NAME_MAX_BYTES);
+    for (int fi = 0; fi < c->nfields; fi++)
+      if (strlen(c->fields[fi].name) > NAME_MAX_BYTES)
+        return kam_errf(e, KAM_EDATA, "schema: %s field %.60s...: the name is longer than %d bytes", c->name, c->fields[fi].name, NAME_MAX_BYTES);
+  }
   kbuf sig = {0};
   for (int ci = 0; ci < st->sc->ncolls; ci++) {
     coll_def *c = &st->sc->colls[ci];
@@ -176,7 +200,7 @@ static int sync_layout(kam_store *st, MDB_txn *txn, int write, kam_err *e) {
         if (!strcmp(st->sc->colls[ci].indexes[xi].name, key)) known = 1;
     if (known) continue;
     if (!write) { stale = 1; break; }
-    char dbname[260];
+    char dbname[NAMEBUF + 4];
     MDB_dbi dbi;
     snprintf(dbname, sizeof dbname, "i:%s", key);
     if (!mdb_dbi_open(txn, dbname, 0, &dbi)) mdb_drop(txn, dbi, 1);
@@ -388,10 +412,105 @@ static int check_id(const coll_def *c, const kval *id, kam_err *e) {
   return 0;
 }
 
-int store_write(kam_store *st, MDB_txn *txn, const coll_def *c, kval *vals, const uint8_t *old,
-                size_t oldlen, int op, const write_opts *o, kam_err *e) {
+int store_check_id(const schema *sc, const coll_def *c, const char *id, size_t n, kam_err *e) {
+  kval v = kv_str(id, n);
+  int rc = check_id(c, &v, e);
+  if (rc) return rc;
+  /* an id made for another collection (INV-000001 among clients) is a row
+   * in the wrong file or column, and cl-0001 is not found as CL-0001. The
+   * longest prefix that matches without regard to case decides, so a prefix
+   * that extends another one still names its own collection. */
+  const coll_def *best = NULL;
+  size_t bl = 0;
+  for (int i = 0; i < sc->ncolls; i++) {
+    const coll_def *o = &sc->colls[i];
+    size_t pl = strlen(o->prefix);
+    if (pl && n >= pl && !strncasecmp(id, o->prefix, pl) && (pl > bl || (pl == bl && o == c))) { best = o; bl = pl; }
+  }
+  if (!best) return 0;
+  if (best != c)
+    return kam_errf(e, KAM_EDATA, "%s %.*s: field id: the prefix %s (%s) is another collection's; ids of %s start with %s",
+                    c->name, (int)n, id, best->prefix, best->name, c->name, c->prefix);
+  if (memcmp(id, c->prefix, bl))
+    return kam_errf(e, KAM_EDATA, "%s %.*s: field id: ids of %s start with %s, in that case", c->name, (int)n, id,
+                    c->name, c->prefix);
+  return 0;
+}
+
+/* Names the text fields of an index (the values that can make its key long). */
+static void index_fields(kbuf *b, const coll_def *c, const index_def *ix) {
+  int n = 0;
+  for (int i = 0; i < ix->nf; i++) n += ftype_is_text(c->fields[ix->f[i]].type);
+  kbuf_str(b, n > 1 ? "fields " : "field ");
+  n = 0;
+  for (int i = 0; i < ix->nf; i++)
+    if (ftype_is_text(c->fields[ix->f[i]].type))
+      kbuf_printf(b, "%s%s", n++ ? ", " : "", c->fields[ix->f[i]].name);
+  if (!n) kbuf_str(b, "id");
+}
+
+static size_t index_key_size(const coll_def *c, const index_def *ix, const kval *vals) {
+  size_t n = vals[F_ID].tag == KV_STR ? vals[F_ID].u.s.len : 0;
+  for (int i = 0; i < ix->nf; i++) n += key_size(c->fields[ix->f[i]].type, &vals[ix->f[i]]);
+  return n;
+}
+
+int store_check_keys(kam_store *st, const coll_def *c, const kval *vals, kam_err *e) {
+  size_t max = (size_t)mdb_env_get_maxkeysize(st->env);
+  for (int xi = 0; xi < c->nindexes; xi++) {
+    const index_def *ix = &c->indexes[xi];
+    size_t n = index_key_size(c, ix, vals);
+    if (n <= max) continue;
+    kbuf f = {0};
+    index_fields(&f, c, ix);
+    kbuf_cstr(&f);
+    int idn = vals[F_ID].tag == KV_STR ? (int)vals[F_ID].u.s.len : 0;
+    int rc = kam_errf(e, KAM_EDATA, "%s %.*s: %s: too long for the index %s (%zu bytes with the id; at most %zu)",
+                      c->name, idn, idn ? vals[F_ID].u.s.p : "", (char *)f.p, ix->name, n, max);
+    kbuf_free(&f);
+    return rc;
+  }
+  return 0;
+}
+
+int store_check_record(kam_store *st, const coll_def *c, const kval *vals, kam_err *e) {
+  for (int i = 0; i < c->nfields; i++) {
+    const char *why = kval_check(&vals[i]);
+    if (why) return field_errf(e, c, vals, &c->fields[i], NULL, why);
+  }
+  return store_check_keys(st, c, vals, e);
+}
+
+/* The index entries of one write, built before anything is written. */
+typedef struct ixkeys {
+  kbuf b;            /* keys and values, one after another */
+  size_t *off;       /* per index: new key, new value, old key (3 offsets + end) */
+} ixkeys;
+
+static void ixkeys_build(ixkeys *k, const coll_def *c, const kval *vals, const kval *oldv) {
+  k->off = malloc(sizeof *k->off * (size_t)(c->nindexes * 4 + 1));
+  for (int xi = 0; xi < c->nindexes; xi++) {
+    const index_def *ix = &c->indexes[xi];
+    size_t *o = &k->off[xi * 4];
+    o[0] = k->b.len;
+    index_key(&k->b, c, ix, vals);
+    o[1] = k->b.len;
+    index_val(&k->b, c, ix, vals);
+    o[2] = k->b.len;
+    if (oldv) index_key(&k->b, c, ix, oldv);
+    o[3] = k->b.len;
+  }
+}
+
+/* store_write, or with check_only every check it makes and nothing written. */
+static int write_entity(kam_store *st, MDB_txn *txn, const coll_def *c, kval *vals, const uint8_t *old,
+                        size_t oldlen, int op, const write_opts *o, int check_only, kam_err *e) {
   int rc;
-  if ((rc = check_id(c, &vals[F_ID], e))) return rc;
+  if (op == OP_INSERT && vals[F_ID].tag == KV_STR)
+    rc = store_check_id(st->sc, c, vals[F_ID].u.s.p, vals[F_ID].u.s.len, e);
+  else
+    rc = check_id(c, &vals[F_ID], e);
+  if (rc) return rc;
   char now[40];
   datetime_now(now);
   if (op == OP_INSERT) {
@@ -401,6 +520,10 @@ int store_write(kam_store *st, MDB_txn *txn, const coll_def *c, kval *vals, cons
     vals[F_UPDATED] = kv_str(now, strlen(now));
   }
   if ((rc = validate(txn, st, c, vals, op, o, e))) return rc;
+  /* every check and every key before the first put: a record that cannot be
+   * written whole (a value too long for an index, text that is not UTF-8)
+   * writes nothing, even when a script catches the error and goes on */
+  if ((rc = store_check_record(st, c, vals, e)) || check_only) return rc;
   kval *oldv = NULL;
   if (old) {
     oldv = calloc((size_t)c->nfields, sizeof *oldv);
@@ -408,7 +531,8 @@ int store_write(kam_store *st, MDB_txn *txn, const coll_def *c, kval *vals, cons
     oldv[F_ID] = vals[F_ID];
   }
   rec_builder rb = {0};
-  kbuf rec = {0}, kb = {0}, vb = {0};
+  kbuf rec = {0};
+  ixkeys ik = {{0}, NULL};
   for (int i = 1; i < c->nfields; i++) rb_add(&rb, c->fields[i].fid, vals[i]);
   if (old) { /* keep fields the schema no longer names: dropping a field loses nothing */
     rec_iter it;
@@ -422,6 +546,8 @@ int store_write(kam_store *st, MDB_txn *txn, const coll_def *c, kval *vals, cons
       }
   }
   rb_finish(&rb, &rec);
+  ixkeys_build(&ik, c, vals, oldv);
+  size_t max = (size_t)mdb_env_get_maxkeysize(st->env);
   MDB_val k = {vals[F_ID].u.s.len, (void *)vals[F_ID].u.s.p}, d = {rec.len, rec.p};
   unsigned fl = op == OP_INSERT ? MDB_NOOVERWRITE | (o->append ? MDB_APPEND : 0) : 0;
   rc = mdb_put(txn, c->dbi, &k, &d, fl);
@@ -433,19 +559,16 @@ int store_write(kam_store *st, MDB_txn *txn, const coll_def *c, kval *vals, cons
   if (rc) { rc = lmdb_err(e, rc, c->name); goto out; }
   for (int xi = 0; xi < c->nindexes; xi++) {
     const index_def *ix = &c->indexes[xi];
-    if (oldv) {
-      kbuf_reset(&kb);
-      index_key(&kb, c, ix, oldv);
-      MDB_val ok = {kb.len, kb.p};
+    const size_t *of = &ik.off[xi * 4];
+    uint8_t *b = ik.b.p;
+    MDB_val nk = {of[1] - of[0], b + of[0]}, nv = {of[2] - of[1], b + of[1]};
+    MDB_val ok = {of[3] - of[2], b + of[2]};
+    /* an old key over the limit was never written; an unchanged one is overwritten */
+    if (oldv && ok.mv_size <= max && (ok.mv_size != nk.mv_size || memcmp(ok.mv_data, nk.mv_data, nk.mv_size))) {
       rc = mdb_del(txn, ix->dbi, &ok, NULL);
       if (rc && rc != MDB_NOTFOUND) { rc = lmdb_err(e, rc, ix->name); goto out; }
     }
-    kbuf_reset(&kb);
-    kbuf_reset(&vb);
-    index_key(&kb, c, ix, vals);
-    index_val(&vb, c, ix, vals);
-    MDB_val ik = {kb.len, kb.p}, iv = {vb.len, vb.p};
-    if ((rc = mdb_put(txn, ix->dbi, &ik, &iv, 0))) { rc = lmdb_err(e, rc, ix->name); goto out; }
+    if ((rc = mdb_put(txn, ix->dbi, &nk, &nv, 0))) { rc = lmdb_err(e, rc, ix->name); goto out; }
   }
   if (o->audit)
     rc = store_audit(st, txn, o->user, op, c->name, k.mv_data, k.mv_size, old, oldlen, rec.p, rec.len, e);
@@ -455,9 +578,41 @@ out:
   free(oldv);
   rb_free(&rb);
   kbuf_free(&rec);
-  kbuf_free(&kb);
-  kbuf_free(&vb);
+  kbuf_free(&ik.b);
+  free(ik.off);
   return rc;
+}
+
+int store_write(kam_store *st, MDB_txn *txn, const coll_def *c, kval *vals, const uint8_t *old,
+                size_t oldlen, int op, const write_opts *o, kam_err *e) {
+  return write_entity(st, txn, c, vals, old, oldlen, op, o, 0, e);
+}
+
+static uint64_t seq_get(MDB_txn *txn, kam_store *st, const char *key);
+
+int store_insert(kam_store *st, MDB_txn *txn, const coll_def *c, kval *vals, const write_opts *o,
+                 char *idbuf, size_t idcap, kam_err *e) {
+  int rc;
+  if (vals[F_ID].tag != KV_NULL) {
+    rc = store_write(st, txn, c, vals, NULL, 0, OP_INSERT, o, e);
+    /* the sequence keeps ahead of an explicit id of the collection's form */
+    if (!rc) rc = store_note_id(st, txn, c, vals[F_ID].u.s.p, vals[F_ID].u.s.len, e);
+    return rc;
+  }
+  /* checked with the id it will most likely get before a number is taken:
+   * a refused record uses none up, and numbering keeps no gaps */
+  char key[NAMEBUF];
+  snprintf(key, sizeof key, "seq:%s", c->name);
+  snprintf(idbuf, idcap, "%s%06llu", c->prefix, (unsigned long long)seq_get(txn, st, key) + 1);
+  kval created = vals[F_CREATED], updated = vals[F_UPDATED];
+  vals[F_ID] = kv_str(idbuf, strlen(idbuf));
+  rc = write_entity(st, txn, c, vals, NULL, 0, OP_INSERT, o, 1, e);
+  vals[F_CREATED] = created; /* they pointed into the check's own clock */
+  vals[F_UPDATED] = updated;
+  if (!rc) rc = store_next_id(st, txn, c, idbuf, idcap, e);
+  if (rc) { vals[F_ID] = kv_null(); return rc; }
+  vals[F_ID] = kv_str(idbuf, strlen(idbuf));
+  return store_write(st, txn, c, vals, NULL, 0, OP_INSERT, o, e);
 }
 
 int store_delete(kam_store *st, MDB_txn *txn, const coll_def *c, const char *id, size_t idlen,
@@ -472,10 +627,12 @@ int store_delete(kam_store *st, MDB_txn *txn, const coll_def *c, const char *id,
   kval *vals = calloc((size_t)c->nfields, sizeof *vals);
   store_decode(c, old, oldlen, vals);
   vals[F_ID] = kv_str(id, idlen);
+  size_t max = (size_t)mdb_env_get_maxkeysize(st->env);
   kbuf kb = {0};
   for (int xi = 0; xi < c->nindexes && !rc; xi++) {
     kbuf_reset(&kb);
     index_key(&kb, c, &c->indexes[xi], vals);
+    if (kb.len > max) continue; /* never written */
     MDB_val ik = {kb.len, kb.p};
     rc = mdb_del(txn, c->indexes[xi].dbi, &ik, NULL);
     if (rc == MDB_NOTFOUND) rc = 0;
@@ -502,7 +659,7 @@ static uint64_t seq_get(MDB_txn *txn, kam_store *st, const char *key) {
 }
 
 int store_next_id(kam_store *st, MDB_txn *txn, const coll_def *c, char *out, size_t outlen, kam_err *e) {
-  char key[200];
+  char key[NAMEBUF];
   snprintf(key, sizeof key, "seq:%s", c->name);
   MDB_val d;
   for (;;) {
@@ -528,7 +685,7 @@ int id_number(const coll_def *c, const char *id, size_t n, uint64_t *out) {
 }
 
 int store_note_seq(kam_store *st, MDB_txn *txn, const coll_def *c, uint64_t v, kam_err *e) {
-  char key[200];
+  char key[NAMEBUF];
   snprintf(key, sizeof key, "seq:%s", c->name);
   if (v <= seq_get(txn, st, key)) return 0;
   return meta_put(txn, st, key, &v, 8, e);
