@@ -1480,32 +1480,10 @@ static int c_insert(lua_State *L) {
   kam_err e = {0};
   char idbuf[256];
   int rc = table_to_vals(L, 2, c, vals, bufs, &e);
-  /* the collection's id counter, as it was: a refused insert gives its
-   * number back (invoices are numbered without gaps) */
-  char seqkey[300];
-  uint8_t seq_was[8];
-  int seq_had = 0;
-  snprintf(seqkey, sizeof seqkey, "seq:%s", c->name);
-  MDB_val sv;
-  if (!rc && meta_get(ctx->wtxn, ctx->st, seqkey, &sv) == 0 && sv.mv_size == sizeof seq_was) {
-    memcpy(seq_was, sv.mv_data, sizeof seq_was);
-    seq_had = 1;
-  }
-  if (!rc) {
-    if (vals[F_ID].tag == KV_NULL) {
-      rc = store_next_id(ctx->st, ctx->wtxn, c, idbuf, sizeof idbuf, &e);
-      vals[F_ID] = kv_str(idbuf, strlen(idbuf));
-    } else if (vals[F_ID].tag == KV_STR) {
-      rc = store_note_id(ctx->st, ctx->wtxn, c, vals[F_ID].u.s.p, vals[F_ID].u.s.len, &e);
-    }
-  }
   write_opts o = {ctx->user_id, 1, 1, 0};
-  if (!rc) rc = store_write(ctx->st, ctx->wtxn, c, vals, NULL, 0, OP_INSERT, &o, &e);
-  if (rc == KAM_EDATA) { /* nothing of the record was written: nor is its number taken */
-    static const uint8_t zero[8];
-    kam_err e2;
-    if (meta_put(ctx->wtxn, ctx->st, seqkey, seq_had ? seq_was : zero, 8, &e2)) { e = e2; rc = e2.code; }
-  }
+  /* the next id is taken only once the record passed every check: a
+   * refused insert uses up no number (invoices are numbered without gaps) */
+  if (!rc) rc = store_insert(ctx->st, ctx->wtxn, c, vals, &o, idbuf, sizeof idbuf, &e);
   if (!rc) lua_pushlstring(L, vals[F_ID].u.s.p, vals[F_ID].u.s.len);
   scratch_free(sc);
   if (rc) return raise_write(L, ctx, &e);
