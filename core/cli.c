@@ -10,6 +10,7 @@
 #include "policy.h"
 #include "repl.h"
 #include "sandbox.h"
+#include "fmt.h"
 #include "store.h"
 #include "verify.h"
 #include <errno.h>

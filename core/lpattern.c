@@ -5,7 +5,7 @@
  * complex". It holds nothing but C stack, so the budget's error (a longjmp)
  * may come at any poll; results go on the Lua stack only. */
 #include "lpattern.h"
-#include "sandbox.h"
+#include "budget.h"
 #include <lauxlib.h>
 #include <ctype.h>
 #include <locale.h>

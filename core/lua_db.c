@@ -8,7 +8,7 @@
 #include "keyenc.h"
 #include "progress.h"
 #include "query.h"
-#include "sandbox.h"
+#include "budget.h"
 #include <lauxlib.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1759,7 +1759,6 @@ void kam_lua_open_db(kam_ctx *ctx) {
   lua_pushcfunction(L, db_newindex); lua_setfield(L, -2, "__newindex");
   lua_pushboolean(L, 0); lua_setfield(L, -2, "__metatable");
   lua_setmetatable(L, -2);
-  sandbox_freeze(L, -1);
   lua_pushvalue(L, -1);
   lua_setglobal(L, "db");
   lua_getglobal(L, "kam");

@@ -1,7 +1,8 @@
 /* output.c — see output.h. */
 #include "output.h"
 #include "lua_db.h"
-#include "sandbox.h"
+#include "fmt.h"
+#include "budget.h"
 #include <lauxlib.h>
 #include <math.h>
 #include <stdlib.h>

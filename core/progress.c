@@ -1,6 +1,6 @@
 /* progress.c — see progress.h. */
 #include "progress.h"
-#include "sandbox.h"
+#include "fmt.h"
 #include <lauxlib.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,6 @@
 /* sandbox.c — see sandbox.h. */
 #include "sandbox.h"
+#include "fmt.h"
 #include "pool.h"
 #include "kdate.h"
 #include "progress.h"
@@ -17,20 +18,6 @@
 #include <unistd.h>
 
 /* ---- kam.fmt ------------------------------------------------------------ */
-
-void fmt_money(char *out, size_t n, long long v, int with_symbol) {
-  char digits[32], tmp[48];
-  unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
-  int len = snprintf(digits, sizeof digits, "%llu", u);
-  int k = 0;
-  if (v < 0) tmp[k++] = '-';
-  for (int i = 0; i < len; i++) {
-    if (i && (len - i) % 3 == 0) tmp[k++] = '.';
-    tmp[k++] = digits[i];
-  }
-  tmp[k] = 0;
-  snprintf(out, n, "%s%s", tmp, with_symbol ? " \xe2\x82\xab" : "");
-}
 
 static int l_fmt_money(lua_State *L) {
   lua_Number x = luaL_checknumber(L, 1);
@@ -254,22 +241,6 @@ int sandbox_load(lua_State *L, const char *buf, size_t len, const char *name) {
   return luaL_loadbufferx(L, buf, len, name, "t");
 }
 
-static int killed; /* a budget ran out or Ctrl-C: no pcall may catch that */
-
-/* The one message handler: the message and a traceback, added once (an
- * error leaving kam.tx already has one). An error object's __tostring is
- * not called after a stop: the handler then runs with hooks off, where an
- * endless __tostring could not be stopped. */
-int sandbox_msgh(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (!msg) {
-    if (!killed && luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
-    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-  }
-  if (strstr(msg, "\nstack traceback:")) return 1;
-  luaL_traceback(L, L, msg, 1);
-  return 1;
-}
 #define msgh sandbox_msgh
 
 int sandbox_pcall(lua_State *L, int nargs, int nres) {
@@ -517,6 +488,9 @@ static void freeze_field(lua_State *L, int t, const char *key, const char *label
 }
 
 static void freeze_shared(lua_State *L) {
+  lua_getglobal(L, "db"); /* a table kam_lua_open_db made read-only to writes; rawset too */
+  sandbox_freeze(L, -1);
+  lua_pop(L, 1);
   lua_getglobal(L, "kam");
   freeze_field(L, -1, "fmt", "kam.fmt");
   freeze_field(L, -1, "user", "kam.user");
@@ -535,151 +509,6 @@ static void freeze_shared(lua_State *L) {
   lua_pop(L, 1);
 }
 
-/* ---- limits ------------------------------------------------------------------ */
-
-/* The heap is counted by the allocator; past the cap an allocation fails and
- * Lua raises "not enough memory" (a string.rep bomb ends there). */
-typedef struct heap {
-  size_t used, cap;
-  size_t eval_base, eval_cap; /* one policy evaluation: growth over eval_base (0: no cap) */
-  int eval_hit;               /* the last stop was eval_cap */
-  int cap_hit;                /* the last stop was cap */
-} heap;
-static heap the_heap;
-static size_t armed_ctx_policy_memory; /* limits.policy_memory_mb, in bytes */
-static void *limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-  heap *h = ud;
-  if (!ptr) osize = 0;
-  if (nsize == 0) { pool_realloc(ptr, osize, 0); h->used -= osize; return NULL; }
-  if (nsize > osize) {
-    size_t after = h->used + (nsize - osize);
-    int eval_over = h->eval_cap && after > h->eval_base && after - h->eval_base > h->eval_cap;
-    if ((h->cap && after > h->cap) || eval_over) {
-      killed = 1; /* like the time budget: the script ends, whatever pcalls it */
-      h->eval_hit = eval_over;
-      h->cap_hit = !eval_over;
-      return NULL;
-    }
-  }
-  void *p = pool_realloc(ptr, osize, nsize);
-  if (p) h->used += nsize - osize;
-  return p;
-}
-
-/* The time budget and Ctrl-C share one hook, and neither keeps a hook on
- * while a script runs: a count hook slows the interpreter about twice over.
- * While a budget is armed an interval timer ticks (SIGALRM, 20 times a
- * second); a budget is a deadline in ticks, so arming one per policy
- * evaluation is a store, not a system call. When a tick finds a deadline
- * passed, or at Ctrl-C, the signal handler only asks for the hook at the next
- * instruction (as lua.c's laction does). Once either fires, the hook comes
- * back every few thousand instructions, so a pcall that swallows the error
- * cannot keep the script alive. */
-#define TICKS_PER_SECOND 20
-static volatile sig_atomic_t ticks;           /* since the ticker started */
-static volatile sig_atomic_t script_deadline; /* in ticks; 0: none */
-static volatile sig_atomic_t policy_deadline;
-static volatile sig_atomic_t policy_fired;    /* which budget ran out */
-static int ticking;
-static int budget_seconds, policy_seconds;
-static const char *policy_name = "limits.policy_seconds";
-static volatile sig_atomic_t stop_requested, expired;
-static lua_State *armed_L;
-/* The thread running Lua code now: a hook is per thread, so a stop must be
- * asked of the coroutine that runs, not only of the main thread (an endless
- * loop inside coroutine.wrap would never see it). Set around every resume. */
-static lua_State *volatile running_L;
-
-/* asks for the hook on the running thread and on the main one */
-static void hook_all(int mask, int count);
-
-static void sandbox_hook(lua_State *L, lua_Debug *ar) {
-  (void)ar;
-  if (stop_requested) sandbox_raise_stop(L);
-  if (!expired) { lua_sethook(L, NULL, 0, 0); return; }
-  killed = 1;
-  lua_sethook(L, sandbox_hook, LUA_MASKCOUNT, 1000);
-  hook_all(LUA_MASKCOUNT, 1000);
-  if (policy_fired) luaL_error(L, "stopped: it ran longer than %d s (%s in kam.yaml)", policy_seconds, policy_name);
-  luaL_error(L, "stopped: it ran longer than %d s (limits.script_seconds in kam.yaml)", budget_seconds);
-}
-
-static void on_alarm(int sig) {
-  (void)sig;
-  sig_atomic_t t = ++ticks;
-  int pol = policy_deadline && t >= policy_deadline;
-  if (!pol && !(script_deadline && t >= script_deadline)) return;
-  policy_fired = pol;
-  expired = 1;
-  hook_all(LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
-}
-
-static void hook_all(int mask, int count) {
-  lua_State *r = running_L;
-  if (r) lua_sethook(r, sandbox_hook, mask, count);
-  if (armed_L && armed_L != r) lua_sethook(armed_L, sandbox_hook, mask, count);
-}
-
-static void ticker(int on) {
-  static int installed;
-  if (!installed) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_alarm;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGALRM, &sa, NULL);
-    installed = 1;
-  }
-  if (on == ticking) return;
-  struct itimerval it;
-  memset(&it, 0, sizeof it);
-  if (on) {
-    it.it_interval.tv_usec = 1000000 / TICKS_PER_SECOND;
-    it.it_value = it.it_interval;
-  }
-  setitimer(ITIMER_REAL, &it, NULL);
-  ticking = on;
-}
-
-/* a deadline `seconds` from now, in ticks; 0 for none */
-static sig_atomic_t deadline(int seconds) {
-  return seconds > 0 ? ticks + (sig_atomic_t)seconds * TICKS_PER_SECOND : 0;
-}
-
-void sandbox_interrupt(lua_State *L) {
-  stop_requested = 1;
-  lua_sethook(L, sandbox_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
-  hook_all(LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
-}
-
-int sandbox_killed(void) { return killed; }
-
-int sandbox_stopping(void) { return stop_requested; }
-
-int sandbox_should_stop(void) { return stop_requested || expired; }
-
-/* the kam_err code of the error being raised; 0: a script's own error */
-static int pending_code;
-
-int sandbox_raise_err(lua_State *L, int code, const char *msg) {
-  pending_code = code;
-  return luaL_error(L, "%s", msg);
-}
-
-int sandbox_error_code(void) { return pending_code > 0 && pending_code <= KAM_EINTERNAL ? pending_code : KAM_EDATA; }
-
-void sandbox_poll(lua_State *L) {
-  if (stop_requested || expired) sandbox_hook(L, NULL);
-}
-
-int sandbox_raise_stop(lua_State *L) {
-  killed = 1;
-  lua_sethook(L, sandbox_hook, LUA_MASKCOUNT, 1000);
-  hook_all(LUA_MASKCOUNT, 1000);
-  return luaL_error(L, "interrupted");
-}
-
 static int panic(lua_State *L) {
   fprintf(stderr, "kam: internal Lua error: %s\n", lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
   return 0; /* Lua aborts */
@@ -689,8 +518,8 @@ static int panic(lua_State *L) {
 static int l_pcall(lua_State *L) {
   luaL_checkany(L, 1);
   int st = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
-  if (st != LUA_OK && killed) return lua_error(L);
-  if (st != LUA_OK) pending_code = 0; /* caught: the script goes on */
+  if (st != LUA_OK && sandbox_killed()) return lua_error(L);
+  if (st != LUA_OK) sandbox_clear_error_code(); /* caught: the script goes on */
   lua_pushboolean(L, st == LUA_OK);
   lua_insert(L, 1);
   return lua_gettop(L);
@@ -700,7 +529,7 @@ static int l_pcall(lua_State *L) {
  * budget's hook (Lua turns hooks off while a hook runs), so a handler that
  * never returns could not be stopped: after a stop it is not called. */
 static int xpcall_handler(lua_State *L) {
-  if (killed) return 1;
+  if (sandbox_killed()) return 1;
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
   lua_call(L, lua_gettop(L) - 1, 1);
@@ -715,8 +544,8 @@ static int l_xpcall(lua_State *L) {
   lua_insert(L, 1);
   lua_remove(L, 3); /* handler, f, args */
   int st = lua_pcall(L, n - 2, LUA_MULTRET, 1);
-  if (st != LUA_OK && killed) return lua_error(L);
-  if (st != LUA_OK) pending_code = 0;
+  if (st != LUA_OK && sandbox_killed()) return lua_error(L);
+  if (st != LUA_OK) sandbox_clear_error_code();
   lua_pushboolean(L, st == LUA_OK);
   lua_replace(L, 1);
   return lua_gettop(L);
@@ -750,12 +579,10 @@ static int co_resume(lua_State *L, lua_State *co, int narg) {
     return -1;
   }
   lua_xmove(L, co, narg);
-  lua_State *prev = running_L;
-  running_L = co;
-  if (expired || stop_requested) lua_sethook(co, sandbox_hook, LUA_MASKCOUNT, 1);
+  lua_State *prev = limits_enter(co);
   int nres;
   st = lua_resume(co, L, narg, &nres);
-  running_L = prev;
+  limits_leave(prev);
   if (st == LUA_OK || st == LUA_YIELD) {
     if (!lua_checkstack(L, nres + 1)) {
       lua_pop(co, nres);
@@ -774,7 +601,7 @@ static int l_resume(lua_State *L) {
   luaL_argexpected(L, co, 1, "coroutine");
   int r = co_resume(L, co, lua_gettop(L) - 1);
   if (r < 0) {
-    if (killed) return lua_error(L);
+    if (sandbox_killed()) return lua_error(L);
     lua_pushboolean(L, 0);
     lua_insert(L, -2);
     return 2;
@@ -790,13 +617,12 @@ static int wrap_call(lua_State *L) {
   if (r >= 0) return r;
   int st = lua_status(co);
   if (st != LUA_OK && st != LUA_YIELD) { /* an error: close its pending variables, as Lua's wrap does */
-    lua_State *prev = running_L;
-    running_L = co;
+    lua_State *prev = limits_enter(co);
     close_thread(co, L);
-    running_L = prev;
+    limits_leave(prev);
     lua_xmove(co, L, 1);
   }
-  if (!killed && lua_type(L, -1) == LUA_TSTRING) { /* where the wrap was called */
+  if (!sandbox_killed() && lua_type(L, -1) == LUA_TSTRING) { /* where the wrap was called */
     luaL_where(L, 1);
     lua_insert(L, -2);
     lua_concat(L, 2);
@@ -822,11 +648,10 @@ static int l_coclose(lua_State *L) {
   int st = lua_status(co);
   lua_Debug ar;
   if (st == LUA_OK && lua_getstack(co, 0, &ar)) return luaL_error(L, "cannot close a normal coroutine");
-  lua_State *prev = running_L;
-  running_L = co;
+  lua_State *prev = limits_enter(co);
   st = close_thread(co, L);
-  running_L = prev;
-  if (killed) { lua_xmove(co, L, 1); return lua_error(L); }
+  limits_leave(prev);
+  if (sandbox_killed()) { lua_xmove(co, L, 1); return lua_error(L); }
   if (st == LUA_OK) { lua_pushboolean(L, 1); return 1; }
   lua_pushboolean(L, 0);
   lua_xmove(co, L, 1);
@@ -969,69 +794,6 @@ static int l_collectgarbage(lua_State *L) {
   return luaL_error(L, "collectgarbage(\"%s\"): kam manages the collector (count, collect and step are allowed)", opt);
 }
 
-void sandbox_arm(lua_State *L, int seconds) {
-  budget_seconds = seconds;
-  pending_code = 0;
-  the_heap.cap_hit = 0;
-  killed = 0;
-  stop_requested = 0;
-  expired = 0;
-  armed_L = L;
-  lua_sethook(L, NULL, 0, 0);
-  policy_deadline = 0;
-  script_deadline = deadline(seconds);
-  ticker(seconds > 0);
-}
-
-void sandbox_arm_for(lua_State *L, int seconds, const char *limit) {
-  the_heap.eval_base = the_heap.used;
-  the_heap.eval_cap = armed_ctx_policy_memory;
-  the_heap.eval_hit = 0;
-  policy_name = limit;
-  policy_seconds = seconds;
-  killed = 0;
-  expired = 0;
-  armed_L = L;
-  lua_sethook(L, NULL, 0, 0);
-  policy_deadline = deadline(seconds);
-  if (seconds > 0) ticker(1);
-}
-
-void sandbox_gc_tune(lua_State *L) {
-  /* a minor collection comes after the heap grew by minormul percent: on a
-   * big heap (a long policy run keeps its results) that young generation
-   * outgrows the caches, and every new object is a cache miss. Keep it
-   * near 2 MiB. */
-  int kib = lua_gc(L, LUA_GCCOUNT);
-  int pct = kib > 0 ? (int)(2048LL * 100 / kib) : 20;
-  if (pct < 2) pct = 2;
-  if (pct > 20) pct = 20;
-  lua_gc(L, LUA_GCGEN, pct, 0);
-}
-
-const char *sandbox_memory_stop(void) {
-  static char msg[160];
-  if (!killed) return NULL;
-  if (the_heap.eval_hit)
-    snprintf(msg, sizeof msg, "stopped: it used more than %zu MiB (limits.policy_memory_mb in kam.yaml)",
-             the_heap.eval_cap >> 20);
-  else if (the_heap.cap_hit)
-    snprintf(msg, sizeof msg, "stopped: it used more than %zu MiB (limits.memory_mb in kam.yaml)",
-             the_heap.cap >> 20);
-  else return NULL;
-  return msg;
-}
-
-void sandbox_disarm_for(lua_State *L, int script_seconds) {
-  (void)L;
-  the_heap.eval_cap = 0;
-  policy_deadline = 0;
-  /* the rest of the command has the script budget again, from now */
-  script_deadline = deadline(script_seconds);
-  budget_seconds = script_seconds;
-  if (script_seconds <= 0) ticker(0);
-}
-
 /* ---- the state ------------------------------------------------------------ */
 
 static const luaL_Reg kam_funcs[] = {
@@ -1045,11 +807,7 @@ static void open_lib(lua_State *L, const char *name, lua_CFunction f) {
 }
 
 int sandbox_open(kam_ctx *ctx, kam_err *e) {
-  the_heap.used = 0;
-  the_heap.cap = ctx->cfg->memory_bytes;
-  the_heap.eval_cap = 0;
-  armed_ctx_policy_memory = ctx->cfg->policy_memory_bytes;
-  lua_State *L = lua_newstate(limited_alloc, &the_heap);
+  lua_State *L = limits_new_state(ctx->cfg->memory_bytes, ctx->cfg->policy_memory_bytes);
   /* generational: scripts and policies make many short-lived objects (query
    * objects, entities, reasons); young collections skip the long-lived ones */
   if (L) lua_gc(L, LUA_GCGEN, 0, 0);
@@ -1142,8 +900,7 @@ void sandbox_close(kam_ctx *ctx) {
   if (!ctx->L) return;
   progress_reset();
   kam_end_snapshots(ctx);
-  ticker(0);
-  armed_L = NULL;
+  limits_close();
   lua_close(ctx->L); /* __gc of entities and iterators releases the rest */
   ctx->L = NULL;
   pool_release();
