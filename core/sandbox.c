@@ -409,6 +409,29 @@ static int ro_len(lua_State *L) {
   return 1;
 }
 
+/* Pushes a read-only proxy of the table at real, whose writes call the
+ * function on top (popped): reads, pairs and # see through it, its
+ * metatable is out of reach, rawset and setmetatable refuse it. */
+static void push_proxy(lua_State *L, int real) {
+  real = lua_absindex(L, real);
+  int newindex = lua_gettop(L);
+  lua_newtable(L);          /* proxy */
+  lua_createtable(L, 0, 5); /* its metatable */
+  lua_pushvalue(L, real);
+  lua_setfield(L, -2, "__index");
+  lua_pushvalue(L, newindex);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushcfunction(L, ro_pairs);
+  lua_setfield(L, -2, "__pairs");
+  lua_pushcfunction(L, ro_len);
+  lua_setfield(L, -2, "__len");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, -2, "__metatable");
+  lua_setmetatable(L, -2);
+  sandbox_freeze(L, -1);
+  lua_remove(L, newindex);
+}
+
 /* wraps the table on top into a read-only proxy, recursively */
 static void make_readonly(lua_State *L) {
   int t = lua_gettop(L);
@@ -421,20 +444,8 @@ static void make_readonly(lua_State *L) {
       lua_rawset(L, t);
     } else lua_pop(L, 1);
   }
-  lua_newtable(L);          /* proxy */
-  lua_newtable(L);          /* its metatable */
-  lua_pushvalue(L, t);
-  lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, ro_newindex);
-  lua_setfield(L, -2, "__newindex");
-  lua_pushcfunction(L, ro_pairs);
-  lua_setfield(L, -2, "__pairs");
-  lua_pushcfunction(L, ro_len);
-  lua_setfield(L, -2, "__len");
-  lua_pushboolean(L, 0);
-  lua_setfield(L, -2, "__metatable");
-  lua_setmetatable(L, -2);
-  sandbox_freeze(L, -1);
+  push_proxy(L, t);
   lua_replace(L, t);
 }
 
@@ -467,21 +478,9 @@ static void freeze_field(lua_State *L, int t, const char *key, const char *label
   t = lua_absindex(L, t);
   if (lua_getfield(L, t, key) != LUA_TTABLE) { lua_pop(L, 1); return; }
   int real = lua_gettop(L);
-  lua_newtable(L);          /* proxy */
-  lua_createtable(L, 0, 5); /* its metatable */
-  lua_pushvalue(L, real);
-  lua_setfield(L, -2, "__index");
   lua_pushstring(L, label);
   lua_pushcclosure(L, lib_newindex, 1);
-  lua_setfield(L, -2, "__newindex");
-  lua_pushcfunction(L, ro_pairs);
-  lua_setfield(L, -2, "__pairs");
-  lua_pushcfunction(L, ro_len);
-  lua_setfield(L, -2, "__len");
-  lua_pushboolean(L, 0);
-  lua_setfield(L, -2, "__metatable");
-  lua_setmetatable(L, -2);
-  sandbox_freeze(L, -1);
+  push_proxy(L, real);
   sandbox_freeze(L, real);
   lua_setfield(L, t, key);
   lua_pop(L, 1);
