@@ -161,6 +161,38 @@ int sandbox_raise_err(lua_State *L, int code, const char *msg) {
 
 void sandbox_clear_error_code(void) { pending_code = 0; }
 
+#define TRACEBACK "\nstack traceback:"
+
+const char *sandbox_error_message(lua_State *L, size_t *n) {
+  const char *msg = lua_tostring(L, -1);
+  if (!msg) msg = "(error without a message)";
+  if (sandbox_memory_stop()) msg = sandbox_memory_stop(); /* not Lua's bare "not enough memory" */
+  const char *tb = strstr(msg, TRACEBACK);
+  *n = tb ? (size_t)(tb - msg) : strlen(msg);
+  return msg;
+}
+
+int sandbox_error_frames(const char *msg, int max, const char *skip,
+                         void (*fn)(const char *frame, size_t n, void *ud), void *ud) {
+  const char *p = strstr(msg, TRACEBACK);
+  if (!p) return 0;
+  p += strlen(TRACEBACK);
+  int shown = 0;
+  while (*p && shown < max) {
+    const char *e = strchr(p + 1, '\n');
+    const char *fr = p + 1; /* after the newline, tabs */
+    const char *end = e ? e : p + strlen(p);
+    while (fr < end && *fr == '\t') fr++;
+    size_t n = (size_t)(end - fr);
+    int ours = n > 0 && strncmp(fr, "[C]", 3) && strncmp(fr, "(...tail", 8) &&
+               !(skip && !strncmp(fr, skip, strlen(skip)));
+    if (ours) { fn(fr, n, ud); shown++; }
+    if (!e) break;
+    p = e;
+  }
+  return shown;
+}
+
 int sandbox_error_code(void) { return pending_code > 0 && pending_code <= KAM_EINTERNAL ? pending_code : KAM_EDATA; }
 
 void sandbox_poll(lua_State *L) {

@@ -20,6 +20,14 @@ void sandbox_clear_error_code(void);
 
 /* The message handler sandbox_pcall uses (for other protected calls). */
 int sandbox_msgh(lua_State *L);
+/* The Lua error on top as a user reads it: its message without the
+ * traceback (a memory cap's stop names its setting); *n is its length. */
+const char *sandbox_error_message(lua_State *L, size_t *n);
+/* Calls fn for each of the first max frames of msg's traceback that are the
+ * user's own (not C, not tail calls, not in a chunk whose name starts with
+ * skip, when given); returns how many. */
+int sandbox_error_frames(const char *msg, int max, const char *skip,
+                         void (*fn)(const char *frame, size_t n, void *ud), void *ud);
 /* Raises msg as a Lua error that carries a kam_err code (KAM_EINTERNAL for
  * an LMDB failure, KAM_EPERM ...) to the exit code: the code is kept until
  * a pcall inside the script catches the error or the next statement

@@ -199,27 +199,18 @@ static void close_all(cli *c) {
 
 /* Prints a Lua error: the message, and the lines of the traceback that are
  * in the user's own chunks. */
+static void print_frame(const char *frame, size_t n, void *shown) {
+  if (!(*(int *)shown)++) fputs("  in:\n", stderr);
+  fprintf(stderr, "  \t%.*s\n", (int)n, frame);
+}
+
 static int lua_fail(lua_State *L) {
-  const char *msg = lua_tostring(L, -1);
-  if (!msg) msg = "(error without a message)";
-  if (sandbox_memory_stop()) msg = sandbox_memory_stop(); /* not Lua's bare "not enough memory" */
-  const char *tb = strstr(msg, "\nstack traceback:");
+  size_t n;
+  const char *msg = sandbox_error_message(L, &n);
   int code = sandbox_error_code(); /* a C error's own code, else a script error */
-  if (!tb) return fail(code, "%s", msg);
-  fprintf(stderr, "kam: %.*s\n", (int)(tb - msg), msg);
-  const char *p = tb + 17;
+  fprintf(stderr, "kam: %.*s\n", (int)n, msg);
   int shown = 0;
-  while (*p && shown < 8) {
-    const char *e = strchr(p + 1, '\n');
-    size_t n = e ? (size_t)(e - p) : strlen(p);
-    /* the user's own frames: not C functions, not kam's wrappers */
-    if (!memmem(p, n, "[C]", 3) && !memmem(p, n, "(...tail calls...)", 18) && !memmem(p, n, "=export", 7)) {
-      if (!shown++) fputs("  in:\n", stderr);
-      fprintf(stderr, "  %.*s\n", (int)n - 1, p + 1);
-    }
-    if (!e) break;
-    p = e;
-  }
+  sandbox_error_frames(msg, 8, NULL, print_frame, &shown); /* the user's own frames */
   return code;
 }
 

@@ -753,13 +753,10 @@ int policy_command(kam_ctx *ctx, const char *cmd, char **args, int nargs, char *
   int st = sandbox_pcall(L, 4, 1);
   int rc;
   if (st != LUA_OK) {
-    const char *msg = lua_tostring(L, -1);
-    if (!msg) msg = "(error without a message)";
-    if (ps.label[0] && sandbox_memory_stop()) msg = sandbox_memory_stop();
-    const char *tb = strstr(msg, "\nstack traceback:");
-    int n = tb ? (int)(tb - msg) : (int)strlen(msg);
-    if (ps.label[0]) fprintf(stderr, "kam: %s: %.*s\n", ps.label, n, msg);
-    else fprintf(stderr, "kam: %.*s\n", n, msg);
+    size_t n;
+    const char *msg = sandbox_error_message(L, &n);
+    if (ps.label[0]) fprintf(stderr, "kam: %s: %.*s\n", ps.label, (int)n, msg);
+    else fprintf(stderr, "kam: %.*s\n", (int)n, msg);
     if (ps.label[0]) fputs("kam: nothing was committed\n", stderr);
     rc = sandbox_error_code();
   } else {

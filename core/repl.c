@@ -132,25 +132,16 @@ static void say_note(repl *r, const char *text) {
 
 /* A Lua error with its traceback: the message, then the frames that are in
  * scripts (files), not in the statement typed or in C. */
+static void print_frame(const char *frame, size_t n, void *ud) {
+  (void)ud;
+  fprintf(stderr, "  in %.*s\n", (int)n, frame);
+}
+
 static void report_lua_error(repl *r) {
-  const char *msg = lua_tostring(r->L, -1);
-  if (!msg) msg = "(error without a message)";
-  if (sandbox_memory_stop()) msg = sandbox_memory_stop(); /* the limit, named */
-  const char *tb = strstr(msg, "\nstack traceback:");
-  if (!tb) { say_error(r, "%s", msg); return; }
-  say_error(r, "%.*s", (int)(tb - msg), msg);
-  int shown = 0;
-  for (const char *p = tb + 17; *p && shown < 6;) {
-    const char *e = strchr(p + 1, '\n');
-    size_t n = e ? (size_t)(e - p) : strlen(p);
-    const char *fr = p + 1; /* after the newline, a tab */
-    while (*fr == '\t' && fr < p + n) fr++;
-    size_t fn = n - (size_t)(fr - p);
-    int ours = fn > 0 && strncmp(fr, "[C]", 3) && strncmp(fr, "stdin:", 6) && strncmp(fr, "(...tail", 8);
-    if (ours && ++shown) fprintf(stderr, "  in %.*s\n", (int)fn, fr);
-    if (!e) break;
-    p = e;
-  }
+  size_t n;
+  const char *msg = sandbox_error_message(r->L, &n);
+  say_error(r, "%.*s", (int)n, msg);
+  sandbox_error_frames(msg, 6, "stdin:", print_frame, NULL); /* not the statement typed */
 }
 
 /* ---- running a statement --------------------------------------------------- */
