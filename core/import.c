@@ -771,14 +771,14 @@ static size_t jkey_find(jcheck *j, jframe *f, size_t off, uint32_t h, kbuf *a, k
       if (j->keys[x].hash != h) continue;
       junescape(j->s, j->keys[x].off, a);
       junescape(j->s, off, b);
-      if (a->len == b->len && !memcmp(a->p, b->p, a->len)) return j->keys[x].off;
+      if (a->len == b->len && (!a->len || !memcmp(a->p, b->p, a->len))) return j->keys[x].off;
     }
   }
   for (size_t x = f->kstart; x < j->nkeys; x++) {
     if (j->keys[x].hash != h) continue;
     junescape(j->s, j->keys[x].off, a);
     junescape(j->s, off, b);
-    if (a->len == b->len && !memcmp(a->p, b->p, a->len)) return j->keys[x].off;
+    if (a->len == b->len && (!a->len || !memcmp(a->p, b->p, a->len))) return j->keys[x].off;
   }
   return (size_t)-1;
 }
