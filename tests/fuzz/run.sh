@@ -45,6 +45,9 @@ run_one() {
   mkdir -p "$work" "$crashes" "$build/logs"
   local args=(-max_total_time="$secs" -rss_limit_mb=2048 -timeout=5 -max_len="$(max_len "$t")"
               -print_final_stats=1 -artifact_prefix="$crashes/")
+  # FUZZ_SEED: the same mutations every run (make test), so that a run
+  # can fail only on what a longer run with that seed found first
+  [[ -n ${FUZZ_SEED:-} ]] && args+=(-seed="$FUZZ_SEED")
   local d; d=$(dict "$t")
   [[ -n $d && -f $d ]] && args+=(-dict="$d")
   [[ $t == where_text ]] && args+=(-close_fd_mask=2) # the command's own error messages
