@@ -406,6 +406,18 @@ static int scan_collection(vctx *v, int ci) {
   return 0;
 }
 
+/* The index entry a record should have, into v->kb (key) and v->vb
+ * (carried values); 0 for a record that does not decode (reported once by
+ * the record pass, not again per index). */
+static int expected_entry(vctx *v, const coll_def *c, const index_def *ix, const MDB_val *k, const MDB_val *d) {
+  if (!decode_record(v, c, k, d, 0)) return 0;
+  kbuf_reset(&v->kb);
+  kbuf_reset(&v->vb);
+  index_key(&v->kb, c, ix, v->vals);
+  index_val(&v->vb, c, ix, v->vals);
+  return 1;
+}
+
 /* Record by record and entry by entry, with a look-up each, both ways: for an
  * index whose sums differ in most buckets. */
 static int detail_lookup(vctx *v, int ci, int xi) {
@@ -419,12 +431,7 @@ static int detail_lookup(vctx *v, int ci, int xi) {
   if (rc) return read_fail(v, rc, c->name);
   /* every record has its entry, carrying the record's values */
   for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-    /* a broken record is reported once, not again per index */
-    if (!decode_record(v, c, &k, &d, 0)) { broken++; continue; }
-    kbuf_reset(&v->kb);
-    kbuf_reset(&v->vb);
-    index_key(&v->kb, c, ix, v->vals);
-    index_val(&v->vb, c, ix, v->vals);
+    if (!expected_entry(v, c, ix, &k, &d)) { broken++; continue; }
     MDB_val ik = {v->kb.len, v->kb.p};
     int g = mdb_get(v->txn, ix->dbi, &ik, &e);
     if (g == MDB_NOTFOUND) problem(v, "%s %s: index %s has no entry", c->name, esc(&v->e1, k.mv_data, k.mv_size), label);
@@ -557,12 +564,7 @@ static int detail_buckets(vctx *v, int ci, int xi, const uint8_t *bad) {
   int rc = mdb_cursor_open(v->txn, c->dbi, &cur);
   if (rc) return read_fail(v, rc, c->name);
   for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-    /* a broken record is reported once, not again per index */
-    if (!decode_record(v, c, &k, &d, 0)) { broken++; continue; }
-    kbuf_reset(&v->kb);
-    kbuf_reset(&v->vb);
-    index_key(&v->kb, c, ix, v->vals);
-    index_val(&v->vb, c, ix, v->vals);
+    if (!expected_entry(v, c, ix, &k, &d)) { broken++; continue; }
     uint64_t h = entry_hash(v->seed, v->kb.p, v->kb.len, v->vb.p, v->vb.len);
     if (bad[BUCKET(h)]) gl_add(&want, v->kb.p, v->kb.len, v->vb.p, v->vb.len, k.mv_size);
   }
