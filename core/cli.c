@@ -583,51 +583,69 @@ static int cmd_run(cli *c) {
   return run_file(c, path, name, 1, 1);
 }
 
+/* Counts for kam stats, read in one snapshot before anything is printed,
+ * so that a failing read prints nothing half way. */
+typedef struct book_counts { size_t audit, *n, *ixn; } book_counts;
+
+static int count_book(kam_store *st, const schema *sc, book_counts *bc, kam_err *e) {
+  bc->n = calloc(2 * (size_t)sc->ncolls + 1, sizeof(size_t));
+  if (!bc->n) return kam_errf(e, KAM_EINTERNAL, "out of memory");
+  bc->ixn = bc->n + sc->ncolls;
+  MDB_txn *txn;
+  if (store_begin(st, 0, &txn, e)) return e->code;
+  int rc = store_entries(txn, st->audit, "audit", &bc->audit, e);
+  for (int i = 0; !rc && i < sc->ncolls; i++) {
+    const coll_def *cd = &sc->colls[i];
+    rc = store_count(txn, cd, &bc->n[i], e);
+    bc->ixn[i] = 0;
+    for (int x = 0; !rc && x < cd->nindexes; x++) {
+      size_t k;
+      rc = store_entries(txn, cd->indexes[x].dbi, cd->indexes[x].name, &k, e);
+      bc->ixn[i] += k;
+    }
+  }
+  store_abort(txn);
+  return rc;
+}
+
 static int cmd_stats(cli *c) {
   static const char *const ok[] = {NULL};
   int rc = check_opts(c, "stats", ok);
   if (rc) return rc;
   if ((rc = open_book(c, STORE_MUST_EXIST))) return rc;
   kam_err e;
-  MDB_txn *txn;
-  if (store_begin(c->st, 0, &txn, &e)) return fail(e.code, "%s", e.msg);
+  book_counts bc = {0};
+  if (count_book(c->st, c->sc, &bc, &e)) { free(bc.n); return fail(e.code, "%s", e.msg); }
   struct stat sb;
   stat(book_path(c), &sb);
-  MDB_stat ms;
-  mdb_stat(txn, c->st->audit, &ms);
   char size[64], map[64];
   fmt_money(size, sizeof size, (long long)sb.st_size / 1024, 0);
   fmt_money(map, sizeof map, (long long)(c->st->mapsize >> 20), 0);
   if (c->fmt == FMT_JSON) {
-    printf("{\"book\": \"%s\", \"bytes\": %lld, \"map_bytes\": %zu, \"audit\": %zu, \"collections\": {", book_path(c), (long long)sb.st_size, c->st->mapsize, ms.ms_entries);
+    printf("{\"book\": \"%s\", \"bytes\": %lld, \"map_bytes\": %zu, \"audit\": %zu, \"collections\": {", book_path(c), (long long)sb.st_size, c->st->mapsize, bc.audit);
     for (int i = 0; i < c->sc->ncolls; i++) {
       coll_def *cd = &c->sc->colls[i];
-      printf("%s\"%s\": {\"entities\": %zu, \"indexes\": %d}", i ? ", " : "", cd->name, store_count(txn, cd), cd->nindexes);
+      printf("%s\"%s\": {\"entities\": %zu, \"indexes\": %d}", i ? ", " : "", cd->name, bc.n[i], cd->nindexes);
     }
     printf("}}\n");
-    mdb_txn_abort(txn);
+    free(bc.n);
     return 0;
   }
-  printf("book      %s\nfile      %s KiB (map %s MiB)\naudit     %zu entries\n\n", book_path(c), size, map, ms.ms_entries);
+  printf("book      %s\nfile      %s KiB (map %s MiB)\naudit     %zu entries\n\n", book_path(c), size, map, bc.audit);
   printf("%-18s %12s %8s %14s\n", "collection", "entities", "indexes", "index entries");
   size_t total = 0;
   for (int i = 0; i < c->sc->ncolls; i++) {
     coll_def *cd = &c->sc->colls[i];
-    size_t n = store_count(txn, cd), ixn = 0;
-    for (int x = 0; x < cd->nindexes; x++) {
-      MDB_stat is;
-      if (!mdb_stat(txn, cd->indexes[x].dbi, &is)) ixn += is.ms_entries;
-    }
     char a[64], b2[64];
-    fmt_money(a, sizeof a, (long long)n, 0);
-    fmt_money(b2, sizeof b2, (long long)ixn, 0);
+    fmt_money(a, sizeof a, (long long)bc.n[i], 0);
+    fmt_money(b2, sizeof b2, (long long)bc.ixn[i], 0);
     printf("%-18s %12s %8d %14s\n", cd->name, a, cd->nindexes, b2);
-    total += n;
+    total += bc.n[i];
   }
   char t[64];
   fmt_money(t, sizeof t, (long long)total, 0);
   printf("%-18s %12s\n", "total", t);
-  mdb_txn_abort(txn);
+  free(bc.n);
   return 0;
 }
 

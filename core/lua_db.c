@@ -1111,7 +1111,10 @@ static int q_count(lua_State *L) {
     kam_ctx *ctx = kam_ctx_get(L);
     snap *s;
     MDB_txn *txn = read_txn(L, ctx, &s);
-    lua_Integer n = (lua_Integer)store_count(txn, lq->q->c);
+    size_t cnt;
+    kam_err e;
+    if (store_count(txn, lq->q->c, &cnt, &e)) return sandbox_raise_err(L, e.code, e.msg);
+    lua_Integer n = (lua_Integer)cnt;
     if (lq->limit >= 0 && n > lq->limit) n = lq->limit;
     lua_pushinteger(L, n);
     return 1;
@@ -1368,8 +1371,11 @@ static int q_each(lua_State *L) {
   lua_pushvalue(L, 1);
   liter *li = open_iter(L, lq, -1);
   /* a full scan knows how far it has to go; an index range does not */
-  long total = li->it.kind == PLAN_SCAN ? (long)store_count(li->it.txn, lq->q->c) : 0;
-  progress_start(&li->pg, lq->q->c->name, total, 1.0);
+  size_t total = 0;
+  kam_err e;
+  if (li->it.kind == PLAN_SCAN && store_count(li->it.txn, lq->q->c, &total, &e))
+    total = 0; /* only the bar's length: the scan itself reports a failing read */
+  progress_start(&li->pg, lq->q->c->name, (long)total, 1.0);
   lua_pushinteger(L, 0);
   lua_pushvalue(L, -2); /* the iterator again, as the to-be-closed value */
   lua_insert(L, -4);

@@ -490,15 +490,23 @@ static void dot_collections(repl *r) {
   lua_createtable(L, sc->ncolls, 0);
   for (int i = 0; i < sc->ncolls; i++) {
     coll_def *c = &sc->colls[i];
+    size_t n;
+    if (store_count(txn, c, &n, &e)) {
+      store_abort(txn);
+      lua_pop(L, 1);
+      r->nerr++;
+      say_error(r, "%s", e.msg);
+      return;
+    }
     lua_createtable(L, 0, 5);
     set_field_str(L, "collection", c->name);
     set_field_str(L, "prefix", c->prefix);
-    lua_pushinteger(L, (lua_Integer)store_count(txn, c)); lua_setfield(L, -2, "entities");
+    lua_pushinteger(L, (lua_Integer)n); lua_setfield(L, -2, "entities");
     lua_pushinteger(L, c->nfields); lua_setfield(L, -2, "fields");
     lua_pushinteger(L, c->nindexes); lua_setfield(L, -2, "indexes");
     lua_rawseti(L, -2, i + 1);
   }
-  mdb_txn_abort(txn);
+  store_abort(txn);
   static const char *const cols[] = {"collection", "prefix", "entities", "fields", "indexes", NULL};
   show(r, cols);
 }
@@ -524,13 +532,21 @@ static void dot_indexes(repl *r, const char *arg) {
     for (int k = 0; k < ix->nc; k++) kbuf_printf(&b, "%s%s", k ? ", " : "", c->fields[ix->carry[k]].name);
     kbuf_cstr(&b);
     set_field_str(L, "carries", (const char *)b.p);
-    MDB_stat ms;
-    lua_pushinteger(L, mdb_stat(txn, ix->dbi, &ms) ? 0 : (lua_Integer)ms.ms_entries);
+    size_t n;
+    if (store_entries(txn, ix->dbi, ix->name, &n, &e)) {
+      store_abort(txn);
+      kbuf_free(&b);
+      lua_pop(L, 2);
+      r->nerr++;
+      say_error(r, "%s", e.msg);
+      return;
+    }
+    lua_pushinteger(L, (lua_Integer)n);
     lua_setfield(L, -2, "entries");
     lua_rawseti(L, -2, x + 1);
   }
   kbuf_free(&b);
-  mdb_txn_abort(txn);
+  store_abort(txn);
   if (!c->nindexes) { lua_pop(L, 1); fprintf(r->out, "%s has no indexes\n", c->name); return; }
   static const char *const cols[] = {"index", "fields", "carries", "entries", NULL};
   show(r, cols);

@@ -352,10 +352,20 @@ int store_get(MDB_txn *txn, const coll_def *c, const char *id, size_t idlen, MDB
   return mdb_get(txn, c->dbi, &k, rec);
 }
 
-size_t store_count(MDB_txn *txn, const coll_def *c) {
+int store_entries(MDB_txn *txn, MDB_dbi dbi, const char *what, size_t *n, kam_err *e) {
   MDB_stat s;
-  if (mdb_stat(txn, c->dbi, &s)) return 0;
-  return s.ms_entries;
+  int rc = mdb_stat(txn, dbi, &s);
+  if (rc) { *n = 0; return lmdb_err(e, rc, what); }
+  *n = s.ms_entries;
+  return 0;
+}
+
+int store_count(MDB_txn *txn, const coll_def *c, size_t *n, kam_err *e) {
+  return store_entries(txn, c->dbi, c->name, n, e);
+}
+
+void store_abort(MDB_txn *txn) {
+  if (txn) mdb_txn_abort(txn);
 }
 
 int field_errf(kam_err *e, const coll_def *c, const kval *vals, const field_def *f,

@@ -33,6 +33,9 @@ int store_begin(kam_store *st, int write, MDB_txn **txn, kam_err *e);
  * parent may not be used until the child ends. */
 int store_begin_child(kam_store *st, MDB_txn *parent, MDB_txn **txn, kam_err *e);
 int store_commit(kam_store *st, MDB_txn *txn, kam_err *e); /* the txn is gone after */
+/* Ends a transaction without keeping its writes (a read snapshot ends this
+ * way). Values read through it are invalid after. NULL is allowed. */
+void store_abort(MDB_txn *txn);
 /* Doubles the map; only when this process holds no transaction. */
 int store_grow(kam_store *st, kam_err *e);
 /* Makes the map at least `bytes` larger than the data file (bulk loads). */
@@ -40,8 +43,11 @@ int store_reserve(kam_store *st, size_t bytes, kam_err *e);
 
 /* Reads a record by id: 0 found, MDB_NOTFOUND, or another LMDB code. */
 int store_get(MDB_txn *txn, const coll_def *c, const char *id, size_t idlen, MDB_val *rec);
-/* Entries in a collection, O(1). */
-size_t store_count(MDB_txn *txn, const coll_def *c);
+/* Entries in a collection, O(1): 0 and *n set, or an LMDB failure in e
+ * (KAM_EINTERNAL). */
+int store_count(MDB_txn *txn, const coll_def *c, size_t *n, kam_err *e);
+/* The same for any table of the book (an index, the audit). */
+int store_entries(MDB_txn *txn, MDB_dbi dbi, const char *what, size_t *n, kam_err *e);
 
 /* The values of one entity, by field position, decoded from a record. */
 void store_decode(const coll_def *c, const uint8_t *rec, size_t n, kval *vals);

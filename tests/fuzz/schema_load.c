@@ -109,7 +109,9 @@ static void insert_one_each(kam_store *st, schema *sc) {
   else if (!store_commit(st, txn, &e) && !store_begin(st, 0, &txn, &e)) {
     for (int i = 0; i < sc->ncolls; i++) {
       const coll_def *c = &sc->colls[i];
-      long n = (long)store_count(txn, c);
+      size_t cnt = 0;
+      if (store_count(txn, c, &cnt, &e)) fail("count of", c->name, -1, done[i]);
+      long n = (long)cnt;
       if (n != done[i]) fail("entities in collection", c->name, n, done[i]);
       for (int x = 0; x < c->nindexes; x++) {
         MDB_stat ms;
