@@ -103,9 +103,12 @@ int qiter_open_cached(qiter *it, MDB_txn *txn, const query *q, int want, qcursor
 int qiter_next(qiter *it, kam_err *e);
 void qiter_close(qiter *it);
 /* A field of the current row, from the index entry when it holds it. Returns
- * 1 and sets *out (KV_NULL when absent), or <0 on error. */
+ * 1 and sets *out (KV_NULL when absent), or <0 on error. A string in *out
+ * points into LMDB's map or the iterator's decoded key: valid until the next
+ * qiter_next or qiter_close, and never after the txn ends. */
 int qiter_field(qiter *it, int field, kval *out, kam_err *e);
-/* The current row's record (fetched once). */
+/* The current row's record (fetched once): valid as store_get's, until the
+ * next qiter_next, qiter_close or the end of the txn. */
 int qiter_record(qiter *it, MDB_val *rec, kam_err *e);
 /* A description of the plan, for `explain`. */
 void qiter_explain(const qiter *it, kbuf *out);

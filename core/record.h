@@ -14,6 +14,11 @@
  *     STR                       varint length, bytes (UTF-8)
  *     LIST                      varint length, varint n, n values
  *     MAP                       varint length, varint n, n (varint klen, key, value)
+ *
+ * Ownership: a kval never owns memory. A string (or a list or map body)
+ * points into whatever it was decoded from or built over: an LMDB record
+ * (valid until its txn ends or writes), a kbuf, a Lua string. Whoever holds
+ * that memory decides how long the kval may be used.
  */
 #ifndef KAM_RECORD_H
 #define KAM_RECORD_H
@@ -51,7 +56,7 @@ typedef struct rec_builder {
   int n, cap;
 } rec_builder;
 void rb_reset(rec_builder *rb);
-void rb_add(rec_builder *rb, uint32_t fid, kval v);
+void rb_add(rec_builder *rb, uint32_t fid, kval v); /* v's bytes must live until rb_finish */
 void rb_finish(rec_builder *rb, kbuf *out); /* sorts by fid, appends to out */
 void rb_free(rec_builder *rb);
 

@@ -22,6 +22,13 @@ typedef struct kam_store {
 
 enum { STORE_CREATE = 1, STORE_MUST_EXIST = 2 };
 
+/* Opens (or with STORE_CREATE creates) the book at path for a schema, and
+ * binds the schema to it: store_open writes into *sc the LMDB handles of
+ * every collection and index (c->dbi, ix->dbi) and the field ids the book
+ * stores (f->fid, assigned once per field name and kept in meta). That is
+ * why sc is not const: it must outlive the store and serve one store at a
+ * time. Indexes whose declaration changed are rebuilt here. The store does
+ * not own sc (schema_free it after store_close). */
 int store_open(kam_store **out, const char *path, schema *sc, int flags, size_t mapsize,
                kam_err *e);
 void store_close(kam_store *st);
@@ -41,7 +48,9 @@ int store_grow(kam_store *st, kam_err *e);
 /* Makes the map at least `bytes` larger than the data file (bulk loads). */
 int store_reserve(kam_store *st, size_t bytes, kam_err *e);
 
-/* Reads a record by id: 0 found, MDB_NOTFOUND, or another LMDB code. */
+/* Reads a record by id: 0 found, MDB_NOTFOUND, or another LMDB code. The
+ * record points into LMDB's map: valid until txn ends or writes (copy it
+ * before a put in the same txn); never write through it. */
 int store_get(MDB_txn *txn, const coll_def *c, const char *id, size_t idlen, MDB_val *rec);
 /* Entries in a collection, O(1): 0 and *n set, or an LMDB failure in e
  * (KAM_EINTERNAL). */
@@ -49,7 +58,9 @@ int store_count(MDB_txn *txn, const coll_def *c, size_t *n, kam_err *e);
 /* The same for any table of the book (an index, the audit). */
 int store_entries(MDB_txn *txn, MDB_dbi dbi, const char *what, size_t *n, kam_err *e);
 
-/* The values of one entity, by field position, decoded from a record. */
+/* The values of one entity, by field position, decoded from a record:
+ * vals has c->nfields slots; absent fields are KV_NIL. Strings and nested
+ * values point into rec, so they live exactly as long as rec does. */
 void store_decode(const coll_def *c, const uint8_t *rec, size_t n, kval *vals);
 
 enum { OP_INSERT = 1, OP_UPDATE = 2, OP_DELETE = 3 };
