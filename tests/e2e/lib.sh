@@ -26,12 +26,12 @@ FAILED=0
 T=
 BOOK=
 
-_cleanup() { [ -n "$T" ] && rm -rf "$T"; }
-trap _cleanup EXIT
+# shellcheck source=../tmp.sh
+. "$KAM_SRC/tests/tmp.sh"
 
 # setup: a fresh temp dir ($T, also the current folder) with an empty book at $BOOK.
 setup() {
-  T=$(mktemp -d "${TMPDIR:-/tmp}/kam-e2e.XXXXXX")
+  tmp_dir kam-e2e
   BOOK=$T/book.db
   OUT=$T/.out
   ERR=$T/.err

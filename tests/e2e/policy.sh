@@ -4,8 +4,8 @@
 . "$(dirname "$0")/lib.sh" "$@"
 setup
 # a project of our own: the shipped config and scripts, and policies written here
+tmp_project proj scripts
 mkdir -p proj/rules/lib
-cp -r "$KAM_SRC/config" "$KAM_SRC/scripts" proj/
 printf 'limits: {memory_mb: 256, policy_memory_mb: 32}\n' >>proj/config/kam.yaml
 CONFIG=$T/proj/config/kam.yaml
 rm -f "$BOOK" "$BOOK-lock"

@@ -8,8 +8,7 @@ case $PTY in /*) ;; *) PTY=$PWD/$PTY ;; esac
 setup
 
 # a project of our own, so .policies lists what is written here
-mkdir -p proj/rules
-cp -r "$KAM_SRC/config" proj/
+tmp_project proj
 CONFIG=$T/proj/config/kam.yaml
 cat > proj/rules/sample.lua <<'LUA'
 local P = {name = "sample", subject = "clients", writes = "tier",

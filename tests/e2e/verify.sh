@@ -96,8 +96,7 @@ check 'emptied index: one problem per invoice' grep -Eq 'verify: [0-9]\.[0-9]{3}
 # an index or a field the schema adds is built at the next open for writing:
 # until then a note, not a problem (verify itself writes nothing)
 damaged
-mkdir -p proj
-cp -r "$KAM_SRC/config" proj/
+tmp_project proj
 sed -i 's/^      city: {type: string}$/      city: {type: string, index: true}\n      region: {type: string}/' proj/config/schema.yaml
 check 'the schema was changed' grep -q 'region: {type: string}' proj/config/schema.yaml
 CONFIG=$T/proj/config/kam.yaml

@@ -12,13 +12,11 @@ KAM_SRC=${2:?usage: run.sh KAM_BIN KAM_SRC TESTFILE}
 TESTFILE=${3:?usage: run.sh KAM_BIN KAM_SRC TESTFILE}
 export KAM_TODAY=2026-11-26
 unset KAM_DB KAM_CONFIG
-T=$(mktemp -d "${TMPDIR:-/tmp}/kam-lua.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-
-mkdir -p "$T/config" || exit 1
-cp "$KAM_SRC/config/kam.yaml" "$KAM_SRC/config/schema.yaml" "$T/config/" &&
-  cp -R "$KAM_SRC/scripts" "$T/scripts" &&
-  cp "$KAM_SRC/tests/lua/testlib.lua" "$T/scripts/testlib.lua" || {
+# shellcheck source=../tmp.sh
+. "$KAM_SRC/tests/tmp.sh"
+tmp_dir kam-lua
+tmp_project "$T" scripts
+cp "$KAM_SRC/tests/lua/testlib.lua" "$T/scripts/testlib.lua" || {
   echo "run.sh: building the test project failed"; exit 1; }
 
 kam() { "$KAM_BIN" --config "$T/config/kam.yaml" --db "$T/book.db" --as admin "$@"; }

@@ -34,7 +34,7 @@
 #   -- class: C | expect: DEFAULT [WAY=EXP ...] | flags: same top json | says: T |
 #      legit-write: WAY... | policy-writes: FIELD | what it tries; what must happen
 # PATTERN limits the run to attacks whose file name contains it. KAM_SEC_VERBOSE=1 adds the
-# slowest runs; KAM_SEC_KEEP=1 keeps the temporary folder (its path is printed).
+# slowest runs; KAM_KEEP=1 keeps the temporary folder (its path is printed).
 # Prints one line per failure, then `N passed, N failed`; exits 1 on any failure.
 set -u
 if [ "${1:-}" = --one ]; then ONE=1; shift; else ONE=0; fi
@@ -63,15 +63,14 @@ if [ "$ONE" = 0 ]; then
   : "${UBSAN_OPTIONS:=print_stacktrace=1}"
   export ASAN_OPTIONS UBSAN_OPTIONS
 
-  T=$(mktemp -d "${TMPDIR:-/tmp}/kam-sec.XXXXXX")
-  export T
-  [ -n "${KAM_SEC_KEEP:-}" ] && echo "kept: $T" || trap 'rm -rf "$T"' EXIT
+  # shellcheck source=../tmp.sh
+  . "$KAM_SRC/tests/tmp.sh"
+  tmp_dir kam-sec
 
   # the project: shipped config with tight limits, the policies' helpers, and bait for require
   P0=$T/proj
-  mkdir -p "$P0/rules" "$P0/scripts" "$T/outside"
-  cp -r "$KAM_SRC/config" "$P0/"
-  cp -r "$KAM_SRC/rules/lib" "$P0/rules/"
+  tmp_project "$P0" rules/lib
+  mkdir -p "$T/outside"
   printf 'limits: {script_seconds: 1, policy_seconds: 1, memory_mb: 256, policy_memory_mb: 64}\n' >>"$P0/config/kam.yaml"
   printf 'return {escaped = true, where = "outside the project"}\n' >"$T/outside/secret.lua"
   ln -s "$T/outside/secret.lua" "$P0/rules/linked.lua"
