@@ -20,7 +20,7 @@
 --     investment and hiring requests;
 --   * active clients with no activity for 45+ days; Phan Thanh Hoa exactly at her capacity (8).
 --
--- Sandbox: no io/os; dates are computed here (days-from-civil), not with os.time.
+-- Sandbox: no io/os; dates come from kam's date functions (kam.today, kam.date_add, kam.period ...).
 
 math.randomseed(20261)
 
@@ -28,65 +28,38 @@ local TODAY = kam.today()
 local N = {}                                   -- rows inserted per collection
 
 ------------------------------------------------------------------------------ dates
--- Howard Hinnant's days_from_civil / civil_from_days (proleptic Gregorian, day 0 = 1970-01-01).
-local function days_from_civil(y, m, d)
-  if m <= 2 then y = y - 1 end
-  local era = y // 400
-  local yoe = y - era * 400
-  local mp = (m + 9) % 12
-  local doy = (153 * mp + 2) // 5 + d - 1
-  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-  return era * 146097 + doe - 719468
+-- The calendar is kam's: kam.date_add, kam.days_ago, kam.days_between and kam.period do every
+-- step over days and months. The model counts months by index (year * 12 + month - 1), so "three
+-- months before s" is s - 3; the helpers below only turn an index into dates and labels.
+local function mym(mi) return mi // 12, mi % 12 + 1 end                      -- index -> year, month
+local function mindex(date) return tonumber(date:sub(1, 4)) * 12 + tonumber(date:sub(6, 7)) - 1 end
+local function mperiod(mi) local y, m = mym(mi); return string.format("%04d-%02d", y, m) end   -- "2026-11"
+local function mlabel(mi) local y, m = mym(mi); return string.format("%02d/%04d", m, y) end    -- "11/2026"
+local function qname(mi) local y, m = mym(mi); return string.format("%04d-Q%d", y, (m - 1) // 3 + 1) end
+local function mfirst(mi) return mperiod(mi) .. "-01" end
+local function mlast(mi) return kam.period(mperiod(mi)).to end
+local function mdate(mi, d)                      -- day d of month mi (its last day if the month is shorter)
+  local p = kam.period(mperiod(mi))
+  local date = kam.date_add(p.from, d - 1)
+  if date > p.to then return p.to end
+  return date
 end
-
-local function civil_from_days(z)
-  z = z + 719468
-  local era = z // 146097
-  local doe = z - era * 146097
-  local yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-  local y = yoe + era * 400
-  local doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-  local mp = (5 * doy + 2) // 153
-  local d = doy - (153 * mp + 2) // 5 + 1
-  local m = mp < 10 and mp + 3 or mp - 9
-  if m <= 2 then y = y + 1 end
-  return y, m, d
-end
-
-local function is_leap(y) return y % 4 == 0 and (y % 100 ~= 0 or y % 400 == 0) end
-local MDAYS = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
-local function dim(y, m) if m == 2 and is_leap(y) then return 29 end return MDAYS[m] end
-local function ymd(s) return tonumber(s:sub(1, 4)), tonumber(s:sub(6, 7)), tonumber(s:sub(9, 10)) end
-local function iso(y, m, d) return string.format("%04d-%02d-%02d", y, m, d) end
-local function dn(s) return days_from_civil(ymd(s)) end          -- "YYYY-MM-DD" -> day number
-local function ds(n) return iso(civil_from_days(n)) end          -- day number -> "YYYY-MM-DD"
-
-local T = dn(TODAY)
-local TY, TM, TD = ymd(TODAY)
-local CUR = TY * 12 + TM - 1                    -- month index (year*12 + month-1) of today
-
-local function mym(mi) return mi // 12, mi % 12 + 1 end
-local function mdate(mi, d) local y, m = mym(mi); if d > dim(y, m) then d = dim(y, m) end; return iso(y, m, d) end
-local function mfirst(mi) return mdate(mi, 1) end
-local function mlast(mi) local y, m = mym(mi); return iso(y, m, dim(y, m)) end
-local function mperiod(mi) local y, m = mym(mi); return string.format("%04d-%02d", y, m) end
-local function mlabel(mi) local y, m = mym(mi); return string.format("%02d/%04d", m, y) end
-local function qof(mi) local y, m = mym(mi); return y, (m - 1) // 3 + 1 end
-local function qperiod(y, q) return string.format("%04d-Q%d", y, q) end
-local function qfirst(y, q) return y * 12 + (q - 1) * 3 end  -- month index of a quarter's first month
-local function ago(days) return ds(T - days) end
-local function ahead(days) return ds(T + days) end
 local function past(s) if s > TODAY then return TODAY end return s end
+
+local CUR = mindex(TODAY)                        -- this month
+local TD = tonumber(TODAY:sub(9, 10))            -- today's day of the month
+local THIS_YEAR, LAST_YEAR = kam.period("this_year"), kam.period("last_year")
 
 -- Monthly invoices go out on day D of the month after the service month. D is never today's day,
 -- so "issued >= kam.months_ago(12)" always sees exactly 12 monthly invoices.
 local D = (TD == 5) and 6 or 5
 local L = (TD > D) and CUR or CUR - 1           -- month of the latest monthly invoice
 
-local CQY, CQ = qof(CUR)                          -- current quarter
-local function qprev(y, q) if q == 1 then return y - 1, 4 end return y, q - 1 end
-local P1Y, P1 = qprev(CQY, CQ)                    -- previous quarter
-local P2Y, P2 = qprev(P1Y, P1)                    -- the one before
+-- Quarters as kam.period gives them ({from, to, name}), with the index of their first month.
+local function quarter(p) local q = kam.period(p); q.first = mindex(q.from); return q end
+local QC = quarter("this_quarter")               -- current quarter
+local Q1 = quarter("last_quarter")               -- previous quarter
+local Q2 = quarter(qname(Q1.first - 3))          -- the one before
 
 ------------------------------------------------------------------------------ helpers
 local R = math.random
@@ -465,7 +438,7 @@ kam.tx(function()
     else
       row.annual_budget = c.budget * TR
       row.objective = "Đang tìm agency cho kế hoạch năm tới"
-      row.first_engaged = ago(R(20, 75))
+      row.first_engaged = kam.days_ago(R(20, 75))
     end
     if row.annual_budget < 300 * TR then row.annual_budget = 300 * TR end
     if row.annual_budget > 30 * TY_ then row.annual_budget = 30 * TY_ end
@@ -691,7 +664,7 @@ end
 local PAYDELAY = {ontime = {-8, 0}, normal = {-6, 2}, slow = {-3, 15}, late = {5, 35}}   -- days after due
 local INVOICES = {}
 local function add_invoice(c, K, amt, issued, note, s)
-  local inv = {c = c, K = K, amount = money(amt), issued = issued, due = ds(dn(issued) + K.terms), note = note, s = s}
+  local inv = {c = c, K = K, amount = money(amt), issued = issued, due = kam.date_add(issued, K.terms), note = note, s = s}
   inv.tax = money(inv.amount * 0.1)
   INVOICES[#INVOICES + 1] = inv
   c.invoices = c.invoices or {}
@@ -741,16 +714,16 @@ for _, inv in ipairs(INVOICES) do
     inv.status = "overdue"
   else
     local lo, hi = table.unpack(PAYDELAY[c.pay])
-    local pd = dn(inv.due) + R(lo, hi)
-    if pd <= dn(inv.issued) then pd = dn(inv.issued) + R(3, 10) end
-    if pd <= T then
-      inv.status, inv.paid = "paid", ds(pd)
+    local pd = kam.date_add(inv.due, R(lo, hi))
+    if pd <= inv.issued then pd = kam.date_add(inv.issued, R(3, 10)) end
+    if pd <= TODAY then
+      inv.status, inv.paid = "paid", pd
     elseif inv.due >= TODAY then
       inv.status = "issued"
     elseif c.pay == "late" or c.pay == "slow" and R() < 0.5 then
       inv.status = "overdue"                                  -- a habitually late payer, naturally
     else
-      inv.status, inv.paid = "paid", ds(R(dn(inv.due), T))
+      inv.status, inv.paid = "paid", kam.date_add(inv.due, R(0, kam.days_between(inv.due, TODAY)))
     end
   end
 end
@@ -829,8 +802,8 @@ local PENDING_QUOTES = {}
 
 kam.tx(function()
   -- plans ---------------------------------------------------------------------------
-  local function expected_quarter(c, y, q)      -- modelled billing for the quarter (service months)
-    local a = qfirst(y, q) - 1
+  local function expected_quarter(c, Q)         -- modelled billing for the quarter (service months)
+    local a = Q.first - 1
     local sum = 0
     for s = a, a + 2 do if c.noise[s] then sum = sum + amount(c, s) end end
     return sum
@@ -841,29 +814,29 @@ kam.tx(function()
       if c.size >= 2 or c.strat then
         local growth = c.tr < 0 and 0 or rnd(0.08, 0.25)
         local tgt = money(c.size * TY_ * (1 + growth), 10 * TR)
-        local sd = iso(TY, 1, R(8, 28))
+        local sd = kam.date_add(THIS_YEAR.from, R(8, 28) - 1)   -- in January
         local st = "signed"
         if c.k == "kova" then st = "draft" elseif c.k == "phucan" or sd > TODAY then st = "proposed" end
-        ins("plans", {client = c.id, kind = "JBP", period = tostring(TY), target_revenue = tgt, target_spend = money(tgt * c.cr, 10 * TR),
+        ins("plans", {client = c.id, kind = "JBP", period = THIS_YEAR.name, target_revenue = tgt, target_spend = money(tgt * c.cr, 10 * TR),
           targets = {revenue = tgt, growth = r2(growth), margin = r2(1 - c.cr + 0.02), csat = 4.5, roas = r2(rnd(3, 6))},
           status = st, signed_date = st == "signed" and sd or nil, signatories = st == "signed" and sig or nil})
         if c.size >= 5 then
           local prev = money(c.size * TY_ * rnd(0.8, 1.05), 10 * TR)
-          ins("plans", {client = c.id, kind = "JBP", period = tostring(TY - 1), target_revenue = prev, target_spend = money(prev * c.cr, 10 * TR),
-            targets = {revenue = prev, csat = 4.5}, status = "closed", signed_date = iso(TY - 1, 1, R(8, 28)), signatories = sig})
+          ins("plans", {client = c.id, kind = "JBP", period = LAST_YEAR.name, target_revenue = prev, target_spend = money(prev * c.cr, 10 * TR),
+            targets = {revenue = prev, csat = 4.5}, status = "closed", signed_date = kam.date_add(LAST_YEAR.from, R(8, 28) - 1), signatories = sig})
         end
       end
       if c.size >= 1 then
-        for _, q in ipairs({{P1Y, P1, "closed"}, {CQY, CQ, "signed"}}) do
-          local y, qq, st = q[1], q[2], q[3]
-          local tgt = money(expected_quarter(c, y, qq) * rnd(0.95, 1.2), 10 * TR)
-          local sd = mdate(qfirst(y, qq), R(2, 12))
+        for _, q in ipairs({{Q1, "closed"}, {QC, "signed"}}) do
+          local Q, st = q[1], q[2]
+          local tgt = money(expected_quarter(c, Q) * rnd(0.95, 1.2), 10 * TR)
+          local sd = mdate(Q.first, R(2, 12))
           if st == "signed" and sd > TODAY then st = "proposed" end
-          ins("plans", {client = c.id, kind = "QBP", period = qperiod(y, qq), target_revenue = tgt, target_spend = money(tgt * c.cr, TR),
+          ins("plans", {client = c.id, kind = "QBP", period = Q.name, target_revenue = tgt, target_spend = money(tgt * c.cr, TR),
             targets = {revenue = tgt, spend = money(tgt * c.cr, TR), new_services = R(0, 2)},
             status = st, signed_date = st ~= "proposed" and sd or nil, signatories = st ~= "proposed" and sig or nil})
           c.qbp = c.qbp or {}
-          c.qbp[qperiod(y, qq)] = tgt
+          c.qbp[Q.name] = tgt
         end
       end
       if c.size >= 3 then
@@ -880,20 +853,20 @@ kam.tx(function()
   -- briefs and the quotes made from them ------------------------------------------------
   for _, b in ipairs(BRIEFS) do
     local c = CL[b[1]]
-    local received = ago(b[5])
+    local received = kam.days_ago(b[5])
     local scope = {}
     local start = R(1, #SCOPE - 3)
     for j = start, start + R(2, 3) do scope[#scope + 1] = SCOPE[j] end
     local bid = ins("briefs", {client = c.id, title = b[2], objective = b[2], budget = b[3] * TR, received = received,
-      deadline = ds(dn(received) + R(20, 45)), scope_items = scope, status = b[4]})
+      deadline = kam.date_add(received, R(20, 45)), scope_items = scope, status = b[4]})
     if b[6] then
       local services = c.M and c.M.services or {2, 17, 20}
       if b.won then
         local w = WON[b.won]
         services = ({{20, 4, 6}, {11, 13, 12}, {4, 2}})[b.won]
-        w.K.quote = make_quote(c, services, w.value * TR, b[6][2], "accepted", ds(dn(received) + R(5, 12)), bid, w.months)
+        w.K.quote = make_quote(c, services, w.value * TR, b[6][2], "accepted", kam.date_add(received, R(5, 12)), bid, w.months)
       else
-        local issued = ds(math.min(dn(received) + R(3, 8), T))
+        local issued = past(kam.date_add(received, R(3, 8)))
         if b[6][1] == "draft" then issued = nil end
         local qid, _, margin = make_quote(c, services, b[3] * TR * rnd(0.9, 1.05), b[6][2], b[6][1], issued, bid, 3)
         if b[6][1] == "pending_approval" then PENDING_QUOTES[#PENDING_QUOTES + 1] = {id = qid, c = c, disc = b[6][2], margin = margin} end
@@ -905,7 +878,7 @@ kam.tx(function()
   for _, K in ipairs(CONTRACTS) do
     local c = K.c
     if K.annual and K.status == "active" then
-      local qid, total = make_quote(c, c.M.services, K.value, 0.0, "accepted", ds(dn(mfirst(K.cs)) - R(10, 25)), nil, 12)
+      local qid, total = make_quote(c, c.M.services, K.value, 0.0, "accepted", kam.date_add(mfirst(K.cs), -R(10, 25)), nil, 12)
       K.quote, K.value = qid, total
     end
     K.id = ins("contracts", {client = c.id, quote = K.quote, title = K.title, lines = K.lines, value = K.value,
@@ -925,7 +898,7 @@ kam.tx(function()
     local start, finish = mfirst(P.ms), mlast(P.me)
     local status = (finish < TODAY) and "done" or "running"
     local progress = 1.0
-    if status == "running" then progress = r2(math.max(0.02, math.min(0.98, (T - dn(start)) / (dn(finish) - dn(start))))) end
+    if status == "running" then progress = r2(math.max(0.02, math.min(0.98, kam.days_between(start, TODAY) / kam.days_between(start, finish)))) end
     local teams = {TEAM.account}
     for _, ln in ipairs(P.lines) do teams[#teams + 1] = TEAM[TEAMS_FOR[ln[1]]] end
     local results = {}
@@ -955,9 +928,10 @@ kam.tx(function()
       local orders = math.floor(P.spent / rnd(60000, 120000))
       results = {orders = orders, cpa = money(P.spent / math.max(orders, 1))}
     end
+    local mid = kam.date_add(start, kam.days_between(start, finish) // 2)
     local ms = {
       {name = "Kick-off", date = start, done = true},
-      {name = "Review giữa kỳ", date = ds((dn(start) + dn(finish)) // 2), done = ds((dn(start) + dn(finish)) // 2) <= TODAY},
+      {name = "Review giữa kỳ", date = mid, done = mid <= TODAY},
       {name = "Nghiệm thu & tổng kết", date = finish, done = finish < TODAY},
     }
     P.id = ins("projects", {client = c.id, contract = P.K.id, name = P.name, kind = P.kind, teams = teams, budget = P.budget,
@@ -969,7 +943,7 @@ kam.tx(function()
     local c = CL.bepviet
     ins("projects", {client = c.id, contract = c.current.id, name = campaign_name(c, CUR + 2), kind = "campaign",
       teams = {TEAM.account, TEAM.media, TEAM.creative}, budget = 850 * TR, start = mfirst(CUR + 1), ["end"] = mlast(CUR + 2),
-      status = "planned", progress = 0.0, owner = ST.duc, milestones = {{name = "Duyệt concept", date = ahead(12), done = false}}})
+      status = "planned", progress = 0.0, owner = ST.duc, milestones = {{name = "Duyệt concept", date = kam.date_add(TODAY, 12), done = false}}})
     c = CL.phucan
     ins("projects", {client = c.id, contract = c.current.id, name = "Sự kiện mở bán Phúc An Garden", kind = "campaign",
       teams = {TEAM.account, TEAM.production}, budget = 420 * TR, start = mfirst(CUR - 1), ["end"] = mlast(CUR),
@@ -1067,13 +1041,13 @@ kam.tx(function()
   for _, d in ipairs(CRS) do
     local c = CL[d[1]]
     local K = c.current
-    local raised = ago(d[7])
+    local raised = kam.days_ago(d[7])
     local crid = ins("change_requests", {contract = K.id, description = d[2], value_delta = d[3] * TR, margin_after = d[4],
       reason = d[5], status = d[6]})
     if d[6] ~= "draft" then
       local rst = ({applied = "approved", approved = "approved", pending = "pending", rejected = "rejected"})[d[6]]
       local approvals = {}
-      for j, a in ipairs(d[9] or {}) do approvals[j] = approval(j, a[1], a[2], a[3], ds(dn(raised) + j)) end
+      for j, a in ipairs(d[9] or {}) do approvals[j] = approval(j, a[1], a[2], a[3], kam.date_add(raised, j)) end
       local rid = request("scope_change", crid, math.abs(d[3]) * TR, d[2] .. " – " .. d[5], c.owner, rst, raised, d[4], d[8], approvals)
       db.change_requests:update(crid, {request = rid})
       RQ[#RQ + 1] = rid
@@ -1083,10 +1057,10 @@ kam.tx(function()
   -- discounts on the quotes waiting for approval, one approved earlier
   for _, q in ipairs(PENDING_QUOTES) do
     RQ[#RQ + 1] = request("discount", q.id, 0, string.format("Chiết khấu %d%% để cạnh tranh với agency khác", math.floor(q.disc * 100 + 0.5)),
-      q.c.owner, "pending", ago(R(1, 4)), q.margin)
+      q.c.owner, "pending", kam.days_ago(R(1, 4)), q.margin)
   end
   RQ[#RQ + 1] = request("discount", CL.otophumy.current.quote or CL.otophumy.id, 45 * TR, "Chiết khấu 5% khi gia hạn hợp đồng năm",
-    "hoa", "approved", ago(CL.otophumy.since % 12 * 30 + 20), 0.21, {"team_lead"}, {approval(1, "team_lead", "lan", "approved", ago(CL.otophumy.since % 12 * 30 + 18))})
+    "hoa", "approved", kam.days_ago(CL.otophumy.since % 12 * 30 + 20), 0.21, {"team_lead"}, {approval(1, "team_lead", "lan", "approved", kam.days_ago(CL.otophumy.since % 12 * 30 + 18))})
 
   -- spend over the approved budget
   local kova = CL.kova
@@ -1094,13 +1068,13 @@ kam.tx(function()
     "Chi tiêu TikTok vượt ngân sách hạng mục media của " .. kova.current.id .. "; khách đã xác nhận qua email", "mai", "pending", TODAY)
   local sv = CL.saoviet.current
   RQ[#RQ + 1] = request("budget_overrun", sv.id, money((sv.actual.media - sv.budget.media), TR),
-    "Tăng chi media cho đợt lái thử, khách đồng ý bù ngân sách vào phụ lục", "mai", "approved", ago(25),
-    nil, {"director", "ceo"}, {approval(1, "director", "minh", "approved", ago(24)), approval(2, "ceo", "hung", "approved", ago(23))})
+    "Tăng chi media cho đợt lái thử, khách đồng ý bù ngân sách vào phụ lục", "mai", "approved", kam.days_ago(25),
+    nil, {"director", "ceo"}, {approval(1, "director", "minh", "approved", kam.days_ago(24)), approval(2, "ceo", "hung", "approved", kam.days_ago(23))})
   -- investment in a strategic account, hiring
   RQ[#RQ + 1] = request("investment", CL.bepviet.id, 350 * TR, "Đầu tư pilot affiliate + KOC 3 tháng cho Bếp Việt (khách chiến lược)",
-    "duc", "pending", ago(5))
+    "duc", "pending", kam.days_ago(5))
   RQ[#RQ + 1] = request("hiring", TEAM.account, 420 * TR, "Tuyển thêm 1 Account Manager mảng TMĐT: Hoa đã đủ 8 khách, pipeline có 3 khách mới",
-    "lan", "pending", ago(8))
+    "lan", "pending", kam.days_ago(8))
 
   -- invoices and payments
   for _, inv in ipairs(INVOICES) do
@@ -1114,8 +1088,7 @@ kam.tx(function()
   -- Gấu Nhỏ paid half of its overdue invoice
   for _, inv in ipairs(CL.gaunho.invoices) do
     if inv.status == "overdue" then
-      local d = math.min(dn(inv.due) + 10, T)
-      ins("payments", {invoice = inv.id, amount = money((inv.amount + inv.tax) / 2), date = ds(d)})
+      ins("payments", {invoice = inv.id, amount = money((inv.amount + inv.tax) / 2), date = past(kam.date_add(inv.due, 10))})
       break
     end
   end
@@ -1171,7 +1144,7 @@ kam.tx(function()
     local p = PROB[o[3]]
     if p > 0 and p < 1 then p = r2(p + rnd(-0.05, 0.05)) end
     ins("opportunities", {client = c and c.id or nil, prospect = (not c) and o[1] or nil, kind = o[2], services = svc,
-      value = o[4] * TR, probability = p, stage = o[3], owner = ST[o[7]], expected_close = ahead(o[6])})
+      value = o[4] * TR, probability = p, stage = o[3], owner = ST[o[7]], expected_close = kam.date_add(TODAY, o[6])})
   end
 
   -- risks and escalations
@@ -1210,7 +1183,7 @@ kam.tx(function()
     local c = r[1] and CL[r[1]] or nil
     local proj = (r[10] == "retainer" and c) and c.current.retainer.id or nil
     ins("risks", {client = c and c.id or nil, project = proj, kind = r[2], severity = r[3], description = r[4], owner = ST[r[5]],
-      status = r[6], raised = ago(r[7]), due = ahead(r[8]), resolution = r[9]})
+      status = r[6], raised = kam.days_ago(r[7]), due = kam.date_add(TODAY, r[8]), resolution = r[9]})
   end
 
   -- activities over the last ~6 months; some accounts went quiet
@@ -1227,23 +1200,24 @@ kam.tx(function()
   for _, c in ipairs(CLIENTS) do
     local dates = {}
     if c.st == "prospect" then
-      local d = T - R(1, 20)
-      for _ = 1, R(1, 3) do dates[#dates + 1] = {d, (R() < 0.6) and "meeting" or "call"}; d = d - R(5, 15) end
+      local d = kam.days_ago(R(1, 20))
+      for _ = 1, R(1, 3) do dates[#dates + 1] = {d, (R() < 0.6) and "meeting" or "call"}; d = kam.date_add(d, -R(5, 15)) end
     else
       local last
-      if c.quiet then last = T - c.quiet
-      elseif c.live then last = T - R(0, 12)
-      else last = dn(mlast(c.s_last)) + R(5, 20) end
+      if c.quiet then last = kam.days_ago(c.quiet)
+      elseif c.live then last = kam.days_ago(R(0, 12))
+      else last = kam.date_add(mlast(c.s_last), R(5, 20)) end
       local gap = (c.size >= 4 and {5, 11}) or (c.size >= 1.5 and {9, 18}) or {14, 28}
       local d = last
-      local stop_at = math.min(T - 180, last - 150)
+      local stop_at, half_year = kam.date_add(last, -150), kam.days_ago(180)
+      if half_year < stop_at then stop_at = half_year end       -- whichever is earlier
       while d > stop_at do
         dates[#dates + 1] = {d, pick(KIND_W)}
-        d = d - R(gap[1], gap[2])
+        d = kam.date_add(d, -R(gap[1], gap[2]))
       end
       if c.live and c.st == "active" and c.size >= 2 then       -- QBRs at the start of the last two quarters
-        for _, q in ipairs({{P1Y, P1}, {CQY, CQ}}) do
-          local qd = dn(mdate(qfirst(q[1], q[2]), R(8, 20)))
+        for _, Q in ipairs({Q1, QC}) do
+          local qd = mdate(Q.first, R(8, 20))
           if qd <= last then dates[#dates + 1] = {qd, "qbr"} end
         end
       end
@@ -1253,7 +1227,7 @@ kam.tx(function()
       local who = c.owner
       local u = R()
       if e[2] == "qbr" then who = (c.strat and R() < 0.5) and "minh" or "lan" elseif u < 0.08 then who = "lan" end
-      local date = ds(e[1])
+      local date = e[1]
       ins("activities", {client = c.id, kind = e[2], date = date, by = ST[who], notes = pick(NOTES[e[2]]), next_step = pick(NEXT)})
       if not latest or date > latest then latest = date end
     end
@@ -1261,12 +1235,11 @@ kam.tx(function()
   end
 
   -- KPIs: accounts (revenue, margin, CSAT, on-time payment) and AMs (scorecard) ------------
-  local function qrange(y, q) local a = qfirst(y, q); return mfirst(a), mlast(a + 2), a end
   local staff_acc = {}
   for _, key in ipairs(AMS) do staff_acc[key] = {} end
-  for _, q in ipairs({{P2Y, P2}, {P1Y, P1}}) do
-    local from, to, a = qrange(q[1], q[2])
-    local period = qperiod(q[1], q[2])
+  for _, Q in ipairs({Q2, Q1}) do
+    local from, to, a = Q.from, Q.to, Q.first
+    local period = Q.name
     for _, key in ipairs(AMS) do staff_acc[key][period] = {tgt = 0, act = 0, rev = 0, cost = 0, n = 0, lost = 0, csat = 0} end
     for _, c in ipairs(CLIENTS) do
       if c.M then
@@ -1326,7 +1299,7 @@ kam.tx(function()
   end
 
   -- reviews of the last complete quarter
-  local period = qperiod(P1Y, P1)
+  local period = Q1.name
   local NOTE = {
     exceeds = "Vượt chỉ tiêu doanh thu, khách hàng đánh giá cao; đề xuất thưởng quý.",
     meets = "Đạt chỉ tiêu; cần chủ động hơn trong upsell.",
