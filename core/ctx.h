@@ -1,0 +1,111 @@
+/* ctx.h — what the Lua layer's files share: the kam context of a Lua state
+ * (kam_ctx, found from the state with kam_ctx_get), the kinds of userdata
+ * the layer makes (entity, query, iterator) with their type checks, and the
+ * layout of an entity.
+ *
+ * The Lua layer, bottom to top (a file includes only the headers below it):
+ *   ctx.h        this file
+ *   lua_value.h  stored values <-> Lua values
+ *   lua_entity.h read snapshots, entities
+ *   lua_query.h  query objects and running them
+ *   lua_agg.h    aggregates (count, sum ... group) and their memo
+ *   lua_tx.h     kam.tx, insert / update / delete
+ *   lua_db.h     the `db` namespace and registration */
+#ifndef KAM_CTX_H
+#define KAM_CTX_H
+#include "config.h"
+#include "store.h"
+#include <lauxlib.h>
+#include <lua.h>
+
+typedef struct snap snap; /* a read snapshot (lua_entity.h) */
+
+/* The userdata kinds; kam_lua_open_db registers a metatable for each. */
+enum { KAM_UD_ENTITY, KAM_UD_QUERY, KAM_UD_ITER, KAM_UD_KINDS };
+
+/* One per Lua state. The caller (cli.c, tests) owns the struct and fills
+ * st, sc, cfg, user, user_id and allow_write; sandbox_open makes L and
+ * kam_lua_open_db ties the two together. ctx must stay valid and unmoved
+ * until sandbox_close (the state points at it). */
+typedef struct kam_ctx {
+  lua_State *L;           /* sandbox_open to sandbox_close */
+  /* Borrowed: the caller frees them after sandbox_close. policy.c swaps st
+   * for a test book between statements, never while a snapshot is open. */
+  kam_store *st;
+  schema *sc;
+  kam_config *cfg;
+  const kam_user *user;
+  char user_id[128];      /* a copy: who writes, in the audit */
+  /* Read snapshots belong to lua_entity.c: opened on a statement's first
+   * read, ended by kam_end_snapshots when the statement ends. */
+  snap *rsnap;            /* current read snapshot, or NULL */
+  snap *snaps;            /* every snapshot still referenced */
+  /* The write transaction of kam.tx (lua_tx.c) while its function runs,
+   * else NULL. Others may read and write through it (policy.c), never
+   * commit or abort it. */
+  MDB_txn *wtxn;
+  unsigned long wserial;  /* which write txn entities/iterators belong to */
+  int full;               /* the map filled during this kam.tx */
+  int broken;             /* a write failed half way: the kam.tx may not commit */
+  long n_ins, n_upd, n_del; /* what kam.tx wrote, for the caller to report */
+  int allow_write;        /* 0 for read-only commands */
+  /* While set (a policy evaluation), writes are refused with it; the
+   * caller keeps the string valid while it is set. */
+  const char *no_write;
+  /* entity, query and iterator metatables (KAM_UD_*): registry refs and
+   * identities, set by kam_lua_open_db, valid as long as L, so that
+   * checking a userdata's kind costs no string lookup */
+  int mt_ref[KAM_UD_KINDS];
+  const void *mt_ptr[KAM_UD_KINDS];
+} kam_ctx;
+
+/* The context lives in the state's extra space: found per row without a
+ * registry lookup (coroutines inherit it). */
+static inline kam_ctx *kam_ctx_get(lua_State *L) { return *(kam_ctx **)lua_getextraspace(L); }
+
+/* The userdata at idx if it is of kind `kind` (KAM_UD_*), else NULL. Never
+ * raises. The pointer is valid while the value is reachable from Lua. */
+static inline void *kam_udata(lua_State *L, int idx, int kind) {
+  void *p = lua_touserdata(L, idx);
+  if (!p || !lua_getmetatable(L, idx)) return NULL;
+  const void *mt = lua_topointer(L, -1);
+  lua_pop(L, 1);
+  return mt == kam_ctx_get(L)->mt_ptr[kind] ? p : NULL;
+}
+
+/* The same, raising a type error naming `what` when it is not. */
+static inline void *kam_check_udata(lua_State *L, int idx, int kind, const char *what) {
+  void *p = kam_udata(L, idx, kind);
+  if (!p) luaL_typeerror(L, idx, what);
+  return p;
+}
+
+/* Gives the userdata on top of the stack the metatable of `kind`. */
+static inline void kam_set_udata_mt(lua_State *L, int kind) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, kam_ctx_get(L)->mt_ref[kind]);
+  lua_setmetatable(L, -2);
+}
+
+/* An entity userdata; lua_entity.h is what it does. The layout is here
+ * rather than there because lua_value.c, below lua_entity.c, stores an
+ * entity as the id it carries. */
+typedef struct kam_entity {
+  const coll_def *c;
+  /* Read from an index scan, an entity starts as its index entry: fields the
+   * index holds (its key, its carried values) are read from there, and the
+   * record is looked up only when another field is read. ix NULL: not so. */
+  const index_def *ix;
+  const uint8_t *ikey, *ival;
+  size_t iklen, ivlen;
+  unsigned long serial; /* its snapshot; 0: owns a copy (read inside kam.tx) */
+  const uint8_t *rec;   /* into the snapshot's map, or into data; NULL: not read yet */
+  size_t len;
+  size_t idlen;
+  char data[];          /* id, NUL, then the copied record */
+} kam_entity;
+
+/* An entity's id as a stored value: it reads nothing, so it works even
+ * after the entity's snapshot ended. Valid while the entity is. */
+static inline kval kam_entity_id(const kam_entity *e) { return kv_str(e->data, e->idlen); }
+
+#endif

@@ -1,0 +1,366 @@
+/* lua_agg.c — count, sum, avg, min, max and group over a query (see
+ * lua_agg.h), computed in C over the query's rows (kam_query_visit), and
+ * the memo of counts and sums within a snapshot. */
+#include "lua_agg.h"
+#include "budget.h"
+#include <stdlib.h>
+#include <string.h>
+
+static int field_arg(lua_State *L, lquery *lq, int arg, const char *what) {
+  const char *f = luaL_checkstring(L, arg);
+  int fi = coll_field(lq->q->c, f);
+  if (fi < 0) luaL_error(L, "%s: %s has no field '%s'", what, lq->q->c->name, f);
+  return fi;
+}
+
+typedef struct agg {
+  int field;
+  int is_int;      /* every value so far was an integer */
+  int64_t isum;
+  double nsum;
+  lua_Integer n;
+  kval best;       /* min/max */
+  int have;
+  kbuf best_store;
+  int want_max;
+  int overflow;
+} agg;
+
+static int add_num(agg *a, const kval *v) {
+  if (v->tag == KV_INT) {
+    if (a->is_int && !__builtin_add_overflow(a->isum, v->u.i, &a->isum)) { a->n++; return 1; }
+    if (a->is_int) { a->nsum = (double)a->isum; a->is_int = 0; }
+    a->nsum += (double)v->u.i;
+  } else if (v->tag == KV_NUM) {
+    if (a->is_int) { a->nsum = (double)a->isum; a->is_int = 0; }
+    a->nsum += v->u.n;
+  } else {
+    return 0;
+  }
+  a->n++;
+  return 1;
+}
+
+static int visit_count(kam_row *r, void *ud) { (void)r; (*(lua_Integer *)ud)++; return 0; }
+
+static int visit_sum(kam_row *r, void *ud) {
+  agg *a = ud;
+  kval v;
+  kam_row_field(r, a->field, &v);
+  add_num(a, &v);
+  return 0;
+}
+
+static int visit_minmax(kam_row *r, void *ud) {
+  agg *a = ud;
+  kval v;
+  kam_row_field(r, a->field, &v);
+  if (v.tag == KV_NULL) return 0;
+  int c = a->have ? kval_cmp(&v, &a->best) : 0;
+  if (!a->have || (c != 2 && (a->want_max ? c > 0 : c < 0))) {
+    a->have = 1;
+    a->best = v;
+    if (v.tag == KV_STR) { /* own it: the row's memory moves on */
+      kbuf_reset(&a->best_store);
+      kbuf_put(&a->best_store, v.u.s.p, v.u.s.len);
+      a->best.u.s.p = (const char *)a->best_store.p;
+    }
+  }
+  return 0;
+}
+
+/* ---- aggregates remembered within a snapshot --------------------------- */
+
+/* kam policy whatif runs the current and the candidate policy on the same
+ * subject, one after the other, in one snapshot: the second asks the same
+ * counts and sums. While remembering is on, a count or sum over plain
+ * conditions (no predicate, sort or limit) is kept by its snapshot and its
+ * conditions; a snapshot's answers never change. */
+#define MEMO_SLOTS 512
+#define MEMO_KEY_MAX 480
+typedef struct memo_slot {
+  unsigned long serial; /* 0: empty */
+  uint64_t h;
+  size_t klen;
+  char *key;
+  int is_int;
+  lua_Integer i;
+  lua_Number n;
+} memo_slot;
+static memo_slot memo[MEMO_SLOTS];
+static int memo_on;
+
+void kam_memo(int on) {
+  memo_on = on;
+  if (on) return;
+  for (int i = 0; i < MEMO_SLOTS; i++) { free(memo[i].key); memset(&memo[i], 0, sizeof memo[i]); }
+}
+
+typedef struct memo_key { unsigned long serial; uint64_t h; size_t len; char b[MEMO_KEY_MAX]; } memo_key;
+
+static int memo_add(memo_key *k, const void *p, size_t n) {
+  if (k->len + n > MEMO_KEY_MAX) return 0;
+  memcpy(k->b + k->len, p, n);
+  k->len += n;
+  return 1;
+}
+
+/* The key of aggregate `kind` of `field` over the query at qidx; 0 when it
+ * is not to be remembered. Holds nothing on the heap (errors may follow). */
+static int memo_key_of(lua_State *L, int qidx, lquery *lq, int kind, int field, memo_key *k) {
+  if (!memo_on) return 0;
+  kam_ctx *ctx = kam_ctx_get(L);
+  if (ctx->wtxn || lq->limit >= 0 || lq->sort_field >= 0 || kam_query_has_preds(L, qidx) ||
+      kam_query_has_sortfn(L, qidx))
+    return 0;
+  snap *s;
+  kam_read_txn(L, ctx, &s);
+  if (!s) return 0;
+  k->serial = s->serial;
+  k->len = 0;
+  const query *q = lq->q;
+  int ok = memo_add(k, &kind, sizeof kind) && memo_add(k, &q->c, sizeof q->c) && memo_add(k, &field, sizeof field) &&
+           memo_add(k, &q->never, sizeof q->never);
+  for (int i = 0; ok && i < q->ncond; i++) {
+    const qcond *c = &q->cond[i];
+    ok = memo_add(k, &c->field, sizeof c->field) && memo_add(k, &c->op, sizeof c->op) && memo_add(k, &c->nv, sizeof c->nv);
+    for (int j = 0; ok && j < c->nv; j++) {
+      const kval *v = &c->v[j];
+      uint8_t tag = (uint8_t)v->tag;
+      ok = memo_add(k, &tag, 1);
+      if (!ok) break;
+      if (v->tag == KV_INT) ok = memo_add(k, &v->u.i, sizeof v->u.i);
+      else if (v->tag == KV_NUM) ok = memo_add(k, &v->u.n, sizeof v->u.n);
+      else if (v->tag == KV_STR || v->tag == KV_LIST || v->tag == KV_MAP)
+        ok = memo_add(k, &v->u.s.len, sizeof v->u.s.len) && memo_add(k, v->u.s.p, v->u.s.len);
+    }
+  }
+  if (!ok) return 0;
+  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  for (size_t i = 0; i < k->len; i++) { h ^= (uint8_t)k->b[i]; h *= 1099511628211ull; }
+  k->h = h;
+  return 1;
+}
+
+static memo_slot *memo_find(const memo_key *k) {
+  memo_slot *m = &memo[k->h % MEMO_SLOTS];
+  if (m->serial == k->serial && m->h == k->h && m->klen == k->len && !memcmp(m->key, k->b, k->len)) return m;
+  return NULL;
+}
+
+static void memo_put(const memo_key *k, int is_int, lua_Integer i, lua_Number n) {
+  memo_slot *m = &memo[k->h % MEMO_SLOTS];
+  char *key = m->klen >= k->len && m->key ? m->key : realloc(m->key, k->len ? k->len : 1);
+  if (!key) return;
+  memcpy(key, k->b, k->len);
+  m->key = key;
+  m->klen = k->len;
+  m->serial = k->serial;
+  m->h = k->h;
+  m->is_int = is_int;
+  m->i = i;
+  m->n = n;
+}
+
+/* ---- count, sum, avg, min, max ------------------------------------------ */
+
+static int q_count(lua_State *L) {
+  lquery *lq = kam_check_query(L, 1);
+  if (!lq->q->ncond && !lq->q->never && !kam_query_has_preds(L, 1)) { /* O(1) from LMDB's own count */
+    kam_ctx *ctx = kam_ctx_get(L);
+    snap *s;
+    MDB_txn *txn = kam_read_txn(L, ctx, &s);
+    size_t cnt;
+    kam_err e;
+    if (store_count(txn, lq->q->c, &cnt, &e)) return sandbox_raise_err(L, e.code, e.msg);
+    lua_Integer n = (lua_Integer)cnt;
+    if (lq->limit >= 0 && n > lq->limit) n = lq->limit;
+    lua_pushinteger(L, n);
+    return 1;
+  }
+  memo_key k;
+  int mk = memo_key_of(L, 1, lq, 'c', -1, &k);
+  memo_slot *m = mk ? memo_find(&k) : NULL;
+  if (m) { lua_pushinteger(L, m->i); return 1; }
+  lua_Integer n = 0;
+  kam_query_visit(L, 1, -1, visit_count, &n);
+  if (mk) memo_put(&k, 1, n, 0);
+  lua_pushinteger(L, n);
+  return 1;
+}
+
+static void push_sum(lua_State *L, int is_int, lua_Integer i, lua_Number n) {
+  if (is_int) lua_pushinteger(L, i);
+  else lua_pushnumber(L, n);
+}
+
+/* Sums the query at 1 into a: field arg 2's values, or what the function
+ * at 2 returns for each entity (nil skipped). With `remember`, a sum over
+ * a field may come from the memo: then it is pushed and 1 returned. */
+static int sum_into(lua_State *L, lquery *lq, agg *a, const char *what, int remember) {
+  a->is_int = 1;
+  if (lua_type(L, 2) == LUA_TFUNCTION) {
+    kam_query_list(L, 1);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+    for (lua_Integer i = 1; i <= n; i++) {
+      lua_pushvalue(L, 2);
+      lua_rawgeti(L, -2, i);
+      lua_call(L, 1, 1);
+      if (!lua_isnil(L, -1)) {
+        kval v = lua_isinteger(L, -1) ? kv_int(lua_tointeger(L, -1)) : kv_num(lua_tonumber(L, -1));
+        if (!lua_isnumber(L, -1)) luaL_error(L, "the function for sum/avg must return a number");
+        add_num(a, &v);
+      }
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return 0;
+  }
+  a->field = field_arg(L, lq, 2, what);
+  memo_key k;
+  int mk = remember && memo_key_of(L, 1, lq, 's', a->field, &k);
+  memo_slot *m = mk ? memo_find(&k) : NULL;
+  if (m) { push_sum(L, m->is_int, m->i, m->n); return 1; }
+  kam_query_visit(L, 1, a->field, visit_sum, a);
+  if (mk) memo_put(&k, a->is_int, a->isum, a->nsum);
+  return 0;
+}
+
+static int q_sum(lua_State *L) {
+  lquery *lq = kam_check_query(L, 1);
+  agg a = {0};
+  if (sum_into(L, lq, &a, "sum", 1)) return 1;
+  push_sum(L, a.is_int, a.isum, a.nsum);
+  return 1;
+}
+
+static int q_avg(lua_State *L) {
+  lquery *lq = kam_check_query(L, 1);
+  agg a = {0};
+  sum_into(L, lq, &a, "avg", 0);
+  if (!a.n) lua_pushnil(L);
+  else lua_pushnumber(L, (a.is_int ? (double)a.isum : a.nsum) / (double)a.n);
+  return 1;
+}
+
+static int minmax(lua_State *L, int want_max) {
+  lquery *lq = kam_check_query(L, 1);
+  agg a = {0};
+  a.want_max = want_max;
+  a.field = field_arg(L, lq, 2, want_max ? "max" : "min");
+  kam_query_visit(L, 1, a.field, visit_minmax, &a);
+  if (a.have) kam_push_kval(L, &a.best);
+  else lua_pushnil(L);
+  kbuf_free(&a.best_store);
+  return 1;
+}
+static int q_min(lua_State *L) { return minmax(L, 0); }
+static int q_max(lua_State *L) { return minmax(L, 1); }
+
+/* ---- group --------------------------------------------------------------- */
+
+typedef struct group_st {
+  int key, field, kind; /* 0 count, 1 sum, 2 avg, 3 min, 4 max */
+  int tsum, tcnt;       /* stack slots of the result tables */
+  lua_State *L;
+} group_st;
+
+/* Pushes t[key] of the result table at slot t, the key at slot ki. */
+static void group_get(lua_State *L, int t, int ki) {
+  lua_pushvalue(L, ki);
+  lua_rawget(L, t);
+}
+
+/* t[key] = the value on top, which it pops. */
+static void group_set(lua_State *L, int t, int ki) {
+  lua_pushvalue(L, ki);
+  lua_insert(L, -2);
+  lua_rawset(L, t);
+}
+
+static int visit_group(kam_row *r, void *ud) {
+  group_st *g = ud;
+  lua_State *L = g->L;
+  kval k, v;
+  kam_row_field(r, g->key, &k);
+  if (g->kind) {
+    kam_row_field(r, g->field, &v);
+    if (v.tag == KV_NULL) return 0;
+  }
+  kam_push_kval(L, &k);
+  if (lua_isnil(L, -1)) { lua_pop(L, 1); lua_pushliteral(L, "(none)"); }
+  int ki = lua_gettop(L);
+  if (g->kind == 0 || g->kind == 2) { /* counts */
+    group_get(L, g->tcnt, ki);
+    lua_Integer n = lua_tointeger(L, -1) + 1;
+    lua_pop(L, 1);
+    lua_pushinteger(L, n);
+    group_set(L, g->tcnt, ki);
+  }
+  if (g->kind == 1 || g->kind == 2) {
+    group_get(L, g->tsum, ki);
+    lua_Integer s;
+    if (v.tag == KV_INT && (lua_isnil(L, -1) || lua_isinteger(L, -1)) &&
+        !__builtin_add_overflow(lua_tointeger(L, -1), v.u.i, &s)) { /* past the integers: a float, as sum() does */
+      lua_pop(L, 1);
+      lua_pushinteger(L, s);
+    } else {
+      lua_Number s = lua_tonumber(L, -1) + (v.tag == KV_INT ? (lua_Number)v.u.i : v.tag == KV_NUM ? v.u.n : 0);
+      lua_pop(L, 1);
+      lua_pushnumber(L, s);
+    }
+    group_set(L, g->tsum, ki);
+  }
+  if (g->kind == 3 || g->kind == 4) {
+    group_get(L, g->tsum, ki);
+    int replace = lua_isnil(L, -1);
+    if (!replace) {
+      kam_push_kval(L, &v);
+      replace = g->kind == 3 ? lua_compare(L, -1, -2, LUA_OPLT) : lua_compare(L, -2, -1, LUA_OPLT);
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    if (replace) { kam_push_kval(L, &v); group_set(L, g->tsum, ki); }
+  }
+  lua_settop(L, ki - 1);
+  return 0;
+}
+
+/* group(key, agg, field): {key_value = aggregate}; agg is count|sum|avg|min|max */
+static int q_group(lua_State *L) {
+  lquery *lq = kam_check_query(L, 1);
+  group_st g = {0};
+  g.L = L;
+  g.key = field_arg(L, lq, 2, "group");
+  const char *kind = luaL_optstring(L, 3, "count");
+  const char *kinds[] = {"count", "sum", "avg", "min", "max", NULL};
+  g.kind = -1;
+  for (int i = 0; kinds[i]; i++) if (!strcmp(kinds[i], kind)) g.kind = i;
+  if (g.kind < 0) return luaL_error(L, "group: the aggregate is count, sum, avg, min or max, not '%s'", kind);
+  if (g.kind) g.field = field_arg(L, lq, 4, "group");
+  lua_settop(L, 4);
+  lua_newtable(L);
+  g.tsum = lua_gettop(L);
+  lua_newtable(L);
+  g.tcnt = lua_gettop(L);
+  kam_query_visit(L, 1, g.kind ? g.field : g.key, visit_group, &g);
+  if (g.kind == 0) { lua_pushvalue(L, g.tcnt); return 1; }
+  if (g.kind == 2) { /* avg = sum / count */
+    lua_pushnil(L);
+    while (lua_next(L, g.tsum)) {
+      lua_pushvalue(L, -2);
+      lua_rawget(L, g.tcnt);
+      lua_Number avg = lua_tonumber(L, -2) / lua_tonumber(L, -1);
+      lua_pop(L, 2);
+      lua_pushvalue(L, -1);
+      lua_pushnumber(L, avg);
+      lua_rawset(L, g.tsum);
+    }
+  }
+  lua_pushvalue(L, g.tsum);
+  return 1;
+}
+
+const luaL_Reg kam_agg_methods[] = {
+    {"count", q_count}, {"sum", q_sum}, {"avg", q_avg}, {"min", q_min}, {"max", q_max},
+    {"group", q_group}, {NULL, NULL}};

@@ -1,0 +1,18 @@
+/* lua_agg.h — aggregates over a query: count, sum, avg, min, max, group;
+ * and the memo that answers a count or sum asked twice in one snapshot.
+ * Results are plain Lua values (numbers, text, tables): they hold nothing
+ * of the book. */
+#ifndef KAM_LUA_AGG_H
+#define KAM_LUA_AGG_H
+#include "lua_query.h"
+
+/* Remembers counts and sums within a snapshot while on (kam policy whatif
+ * asks each subject's questions twice); off forgets them and frees what
+ * they held. */
+void kam_memo(int on);
+
+/* The aggregate methods of a query (count, sum, avg, min, max, group), for
+ * kam_lua_open_db. */
+extern const luaL_Reg kam_agg_methods[];
+
+#endif

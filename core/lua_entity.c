@@ -1,0 +1,261 @@
+/* lua_entity.c — read snapshots and the entity userdata (see lua_entity.h):
+ * which transaction a read runs in, how long what it read stays valid, and
+ * an entity's fields, from its index entry or its record. */
+#include "lua_entity.h"
+#include "budget.h"
+#include "keyenc.h"
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- snapshots ---------------------------------------------------------- */
+
+/* Entities carry their snapshot's serial, not a pointer or a reference: no
+ * finalizer per entity, so scanning millions of rows keeps the heap flat.
+ * A snapshot stays open until its statement ends; the struct is freed when
+ * it has ended and no iterator points at it. */
+static void snap_free_dead(kam_ctx *ctx) {
+  for (snap **p = &ctx->snaps; *p;) {
+    snap *s = *p;
+    if (!s->alive && !s->refs) { *p = s->next; free(s); }
+    else p = &s->next;
+  }
+}
+
+void kam_snap_release(kam_ctx *ctx, snap *s) {
+  if (!s) return;
+  s->refs--;
+  if (!s->alive && !s->refs) snap_free_dead(ctx);
+}
+
+static void snap_end(snap *s) {
+  qcursors_close(&s->curs);
+  if (s->alive) store_abort(s->txn);
+  s->alive = 0;
+}
+
+/* The snapshot of that serial while its struct lives, else NULL. */
+static snap *snap_of(kam_ctx *ctx, unsigned long serial) {
+  for (snap *s = ctx->snaps; s; s = s->next)
+    if (s->serial == serial) return s;
+  return NULL;
+}
+
+void kam_end_snapshots(kam_ctx *ctx) {
+  for (snap *s = ctx->snaps; s; s = s->next) snap_end(s);
+  ctx->rsnap = NULL;
+  snap_free_dead(ctx);
+}
+
+#define MAX_OPEN_SNAPS 64
+void kam_snap_detach(kam_ctx *ctx) {
+  ctx->rsnap = NULL;
+  int open = 0;
+  for (snap *s = ctx->snaps; s; s = s->next) open += s->alive;
+  if (open >= MAX_OPEN_SNAPS) { /* end the oldest ones */
+    int keep = MAX_OPEN_SNAPS / 2;
+    for (snap *s = ctx->snaps; s; s = s->next)
+      if (s->alive && keep-- <= 0) snap_end(s);
+    snap_free_dead(ctx);
+  }
+}
+
+MDB_txn *kam_read_txn(lua_State *L, kam_ctx *ctx, snap **out) {
+  *out = NULL;
+  if (ctx->wtxn) return ctx->wtxn;
+  if (!ctx->rsnap) {
+    kam_err e;
+    MDB_txn *txn;
+    if (store_begin(ctx->st, 0, &txn, &e)) {
+      lua_gc(L, LUA_GCCOLLECT); /* release snapshots only garbage still holds */
+      if (store_begin(ctx->st, 0, &txn, &e)) sandbox_raise_err(L, e.code, e.msg);
+    }
+    snap *s = calloc(1, sizeof *s);
+    static unsigned long serials;
+    s->txn = txn;
+    s->curs.txn = txn;
+    s->serial = ++serials;
+    s->alive = 1;
+    s->next = ctx->snaps;
+    ctx->snaps = s;
+    ctx->rsnap = s;
+  }
+  *out = ctx->rsnap;
+  return ctx->rsnap->txn;
+}
+
+/* ---- entities ----------------------------------------------------------- */
+
+/* A new entity of c with its id and `extra` more bytes after it; its
+ * record is not set. */
+static kam_entity *new_entity(lua_State *L, const coll_def *c, unsigned long serial, const char *id,
+                              size_t idlen, size_t extra) {
+  kam_entity *e = lua_newuserdatauv(L, sizeof *e + idlen + 1 + extra, 0);
+  e->c = c;
+  e->serial = serial;
+  e->idlen = idlen;
+  memcpy(e->data, id, idlen);
+  e->data[idlen] = 0;
+  e->ix = NULL;
+  e->rec = NULL;
+  e->len = 0;
+  return e;
+}
+
+void kam_push_entity(lua_State *L, const coll_def *c, snap *s, const char *id, size_t idlen,
+                     const void *rec, size_t len) {
+  kam_entity *e = new_entity(L, c, s ? s->serial : 0, id, idlen, s ? 0 : len);
+  e->len = len;
+  if (s) e->rec = rec;
+  else { memcpy(e->data + idlen + 1, rec, len); e->rec = (uint8_t *)e->data + idlen + 1; }
+  kam_set_udata_mt(L, KAM_UD_ENTITY);
+}
+
+void kam_push_index_entity(lua_State *L, const coll_def *c, snap *s, const qiter *it) {
+  kam_entity *e = new_entity(L, c, s->serial, it->id.u.s.p, it->id.u.s.len, 0);
+  e->ix = it->ix;
+  e->ikey = it->key.mv_data;
+  e->iklen = it->key.mv_size;
+  e->ival = it->val.mv_data;
+  e->ivlen = it->val.mv_size;
+  kam_set_udata_mt(L, KAM_UD_ENTITY);
+}
+
+int kam_entity_read(lua_State *L, const coll_def *c, const char *id, size_t idlen) {
+  kam_ctx *ctx = kam_ctx_get(L);
+  snap *s;
+  MDB_txn *txn = kam_read_txn(L, ctx, &s);
+  MDB_val rec;
+  int rc = store_get(txn, c, id, idlen, &rec);
+  if (rc == MDB_NOTFOUND) { lua_pushnil(L); return 1; }
+  if (rc) { kam_err e; lmdb_err(&e, rc, c->name); return sandbox_raise_err(L, e.code, e.msg); }
+  kam_push_entity(L, c, s, id, idlen, rec.mv_data, rec.mv_size);
+  return 1;
+}
+
+void kam_entity_to_id(lua_State *L, int idx) {
+  kam_entity *e = kam_udata(L, idx, KAM_UD_ENTITY);
+  if (!e) return;
+  lua_pushlstring(L, e->data, e->idlen);
+  lua_replace(L, idx);
+}
+
+/* The record of an entity, looked up now if it started as an index entry. */
+static const uint8_t *entity_rec(lua_State *L, kam_entity *e) {
+  if (e->rec) return e->rec;
+  snap *s = snap_of(kam_ctx_get(L), e->serial);
+  MDB_val rec;
+  if (!s || !s->alive || store_get(s->txn, e->c, e->data, e->idlen, &rec))
+    luaL_error(L, "%s %s: its record cannot be read", e->c->name, e->data);
+  e->rec = rec.mv_data;
+  e->len = rec.mv_size;
+  return e->rec;
+}
+
+/* A field from the index entry when it holds it: 1 found, 0 not held. */
+static int entity_from_index(const kam_entity *e, int field, kval *out) {
+  const index_def *ix = e->ix;
+  for (int i = 0; i < ix->nc; i++)
+    if (ix->carry[i] == field) {
+      if (!rec_find(e->ival, e->ivlen, e->c->fields[field].fid, out)) *out = kv_null();
+      return 1;
+    }
+  const uint8_t *p = e->ikey, *end = e->ikey + e->iklen;
+  for (int i = 0; i < ix->nf; i++) {
+    size_t k = key_get(p, end, e->c->fields[ix->f[i]].type, out);
+    if (!k) return 0;
+    if (ix->f[i] == field) return !(out->tag == KV_STR && out->u.s.len >= KEY_STR_MAX);
+    p += k;
+  }
+  return 0;
+}
+
+void kam_entity_get(lua_State *L, kam_entity *e, int field, kval *out) {
+  if (field == F_ID) { *out = kam_entity_id(e); return; }
+  if (!e->rec && e->ix && entity_from_index(e, field, out)) return;
+  const uint8_t *rec = entity_rec(L, e);
+  if (!rec_find(rec, e->len, e->c->fields[field].fid, out)) *out = kv_null();
+}
+
+int kam_is_entity(lua_State *L, int idx) { return kam_udata(L, idx, KAM_UD_ENTITY) != NULL; }
+const coll_def *kam_entity_coll(lua_State *L, int idx) {
+  return ((kam_entity *)kam_check_udata(L, idx, KAM_UD_ENTITY, "entity"))->c;
+}
+
+kam_entity *kam_check_live(lua_State *L, int idx) {
+  kam_entity *e = kam_check_udata(L, idx, KAM_UD_ENTITY, "entity");
+  snap *s = e->serial ? snap_of(kam_ctx_get(L), e->serial) : NULL;
+  if (e->serial && (!s || !s->alive))
+    luaL_error(L, "%s %s: this entity was read in a snapshot that has ended; read it again with db.%s:get(\"%s\")",
+               e->c->name, e->data, e->c->name, e->data);
+  return e;
+}
+
+static void push_field(lua_State *L, kam_entity *e, int field) {
+  if (field == F_ID) { lua_pushlstring(L, e->data, e->idlen); return; }
+  kval v;
+  kam_entity_get(L, e, field, &v);
+  kam_push_kval(L, &v);
+}
+
+void kam_entity_field(lua_State *L, int idx, int field) { push_field(L, kam_check_live(L, idx), field); }
+
+int kam_entity_kval(lua_State *L, int idx, int field, kval *out) {
+  kam_entity_get(L, kam_check_live(L, idx), field, out);
+  return 1;
+}
+
+/* e.field: the hot path of every policy, so one type check and no copies. */
+static int entity_index(lua_State *L) {
+  kam_entity *e = kam_check_live(L, 1);
+  size_t n;
+  const char *k = luaL_checklstring(L, 2, &n);
+  int f = coll_field_n(e->c, k, n);
+  if (f < 0) return luaL_error(L, "%s has no field '%s'", e->c->name, k);
+  push_field(L, e, f);
+  return 1;
+}
+
+static int entity_newindex(lua_State *L) {
+  kam_entity *e = kam_check_udata(L, 1, KAM_UD_ENTITY, "entity");
+  return luaL_error(L, "%s %s is read-only; change it with db.%s:update(id, {%s = ...}) inside kam.tx",
+                    e->c->name, e->data, e->c->name, luaL_optstring(L, 2, "field"));
+}
+
+static int entity_tostring(lua_State *L) {
+  kam_entity *e = kam_check_udata(L, 1, KAM_UD_ENTITY, "entity");
+  lua_pushfstring(L, "%s %s", e->c->name, e->data);
+  return 1;
+}
+
+static int entity_eq(lua_State *L) {
+  kam_entity *a = kam_check_udata(L, 1, KAM_UD_ENTITY, "entity"), *b = kam_check_udata(L, 2, KAM_UD_ENTITY, "entity");
+  lua_pushboolean(L, a->c == b->c && a->idlen == b->idlen && !memcmp(a->data, b->data, a->idlen));
+  return 1;
+}
+
+/* pairs(entity): fields in schema order, skipping absent ones */
+static int entity_next(lua_State *L) {
+  kam_entity *e = kam_check_live(L, 1);
+  int i = lua_isnil(L, 2) ? 0 : coll_field(e->c, luaL_checkstring(L, 2)) + 1;
+  const uint8_t *rec = entity_rec(L, e);
+  for (; i > 0 && i < e->c->nfields; i++) {
+    kval v;
+    if (rec_find(rec, e->len, e->c->fields[i].fid, &v)) break;
+  }
+  if (i >= e->c->nfields) return 0;
+  lua_pushstring(L, e->c->fields[i].name);
+  kam_entity_field(L, 1, i);
+  return 2;
+}
+
+static int entity_pairs(lua_State *L) {
+  kam_check_live(L, 1);
+  lua_pushcfunction(L, entity_next);
+  lua_pushvalue(L, 1);
+  lua_pushnil(L);
+  return 3;
+}
+
+const luaL_Reg kam_entity_meta[] = {
+    {"__index", entity_index}, {"__newindex", entity_newindex}, {"__tostring", entity_tostring},
+    {"__eq", entity_eq}, {"__pairs", entity_pairs}, {NULL, NULL}};

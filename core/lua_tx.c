@@ -1,0 +1,308 @@
+/* lua_tx.c — kam.tx, its savepoints, and insert / update / delete (see
+ * lua_tx.h). A write transaction is aborted before an error leaves kam.tx,
+ * and conversion buffers are released before an error is raised. */
+#include "lua_tx.h"
+#include "budget.h"
+#include "lua_entity.h"
+#include <stdio.h>
+#include <string.h>
+
+static char FULL_SENTINEL; /* raised through Lua when the map fills */
+
+/* ---- writes --------------------------------------------------------------- */
+
+static kam_ctx *need_tx(lua_State *L, const coll_def *c, const char *what) {
+  kam_ctx *ctx = kam_ctx_get(L);
+  if (ctx->no_write) luaL_error(L, "db.%s:%s: %s", c->name, what, ctx->no_write);
+  if (sandbox_killed()) luaL_error(L, "db.%s:%s: the script was stopped; nothing more is written", c->name, what);
+  if (!ctx->wtxn)
+    luaL_error(L, "db.%s:%s: writes happen only inside kam.tx(function() ... end)", c->name, what);
+  if (!ctx->allow_write) luaL_error(L, "db.%s:%s: this command does not write to the book", c->name, what);
+  return ctx;
+}
+
+/* Raises the error of a failed write; the caller has released its buffers. */
+static int raise_write(lua_State *L, kam_ctx *ctx, kam_err *e) {
+  /* a data error is found before anything is written; anything else may
+   * have left part of a write behind */
+  if (e->code != KAM_EDATA && e->code != KAM_EUSAGE && e->code != KAM_EFULL) ctx->broken = 1;
+  if (e->code == KAM_EFULL) {
+    ctx->full = 1;
+    lua_pushlightuserdata(L, &FULL_SENTINEL);
+    return lua_error(L);
+  }
+  return sandbox_raise_err(L, e->code, e->msg);
+}
+
+int kam_raise_write(lua_State *L, kam_err *e) { return raise_write(L, kam_ctx_get(L), e); }
+
+/* Scratch memory of a write, owned by a userdata on the stack: a Lua error
+ * raised while fields are converted cannot leak it (its __gc frees it). */
+typedef struct scratch {
+  int n;
+  kval *vals, *chg;
+  kbuf *bufs;
+  kbuf old;
+} scratch;
+
+static void scratch_free(scratch *s) {
+  for (int i = 0; i < s->n; i++) kbuf_free(&s->bufs[i]);
+  kbuf_free(&s->old);
+  s->n = 0;
+}
+
+static int scratch_gc(lua_State *L) {
+  scratch_free(lua_touserdata(L, 1));
+  return 0;
+}
+
+static scratch *push_scratch(lua_State *L, int nfields) {
+  size_t n = (size_t)nfields;
+  scratch *s = lua_newuserdatauv(L, sizeof *s + n * (2 * sizeof(kval) + sizeof(kbuf)), 0);
+  memset(s, 0, sizeof *s + n * (2 * sizeof(kval) + sizeof(kbuf)));
+  s->vals = (kval *)(s + 1);
+  s->chg = s->vals + n;
+  s->bufs = (kbuf *)(s->chg + n);
+  s->n = nfields;
+  if (luaL_newmetatable(L, "kam.scratch")) {
+    lua_pushcfunction(L, scratch_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  return s;
+}
+
+/* Converts the fields of the table at idx into vals; returns 0 or sets e. */
+static int table_to_vals(lua_State *L, int idx, const coll_def *c, kval *vals, kbuf *bufs, kam_err *e) {
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    if (lua_type(L, -2) != LUA_TSTRING) { lua_pop(L, 2); return kam_errf(e, KAM_EDATA, "%s: field names are text", c->name); }
+    const char *k = lua_tostring(L, -2);
+    int f = coll_field(c, k);
+    if (f < 0) { lua_pop(L, 2); return kam_errf(e, KAM_EDATA, "%s: unknown field '%s'", c->name, k); }
+    const char *bad = kam_to_field(L, lua_gettop(L), &c->fields[f], &vals[f], &bufs[f]);
+    if (bad) {
+      kam_errf(e, KAM_EDATA, "%s: field %s: expected %s", c->name, k, bad);
+      lua_pop(L, 2);
+      return e->code;
+    }
+    /* the value stays referenced by the table, so its string stays valid */
+    lua_pop(L, 1);
+  }
+  return 0;
+}
+
+int kam_insert(lua_State *L, const coll_def *c, int tbl) {
+  kam_ctx *ctx = need_tx(L, c, "insert");
+  lua_settop(L, tbl);
+  scratch *sc = push_scratch(L, c->nfields);
+  kval *vals = sc->vals;
+  kbuf *bufs = sc->bufs;
+  kam_err e = {0};
+  char idbuf[256];
+  int rc = table_to_vals(L, tbl, c, vals, bufs, &e);
+  write_opts o = {ctx->user_id, 1, 1, 0};
+  /* the next id is taken only once the record passed every check: a
+   * refused insert uses up no number (invoices are numbered without gaps) */
+  if (!rc) rc = store_insert(ctx->st, ctx->wtxn, c, vals, &o, idbuf, sizeof idbuf, &e);
+  if (!rc) lua_pushlstring(L, vals[F_ID].u.s.p, vals[F_ID].u.s.len);
+  scratch_free(sc);
+  if (rc) return raise_write(L, ctx, &e);
+  ctx->n_ins++;
+  return 1;
+}
+
+int kam_update(lua_State *L, const coll_def *c, const char *id, size_t idlen, int tbl) {
+  kam_ctx *ctx = need_tx(L, c, "update");
+  MDB_val rec;
+  kam_err e = {0};
+  int rc = store_get(ctx->wtxn, c, id, idlen, &rec);
+  if (rc == MDB_NOTFOUND) return luaL_error(L, "db.%s:update: no %s with id \"%s\"", c->name, c->name, id);
+  if (rc) { lmdb_err(&e, rc, c->name); return raise_write(L, ctx, &e); }
+  lua_settop(L, tbl);
+  scratch *sc = push_scratch(L, c->nfields);
+  kbuf_put(&sc->old, rec.mv_data, rec.mv_size); /* the put below may move the record */
+  const uint8_t *old = sc->old.p;
+  size_t oldlen = rec.mv_size;
+  kval *vals = sc->vals, *chg = sc->chg;
+  kbuf *bufs = sc->bufs;
+  store_decode(c, old, oldlen, vals);
+  vals[F_ID] = kv_str(id, idlen);
+  rc = table_to_vals(L, tbl, c, chg, bufs, &e);
+  if (!rc && chg[F_ID].tag != KV_NULL && (chg[F_ID].tag != KV_STR || chg[F_ID].u.s.len != idlen || memcmp(chg[F_ID].u.s.p, id, idlen)))
+    rc = kam_errf(&e, KAM_EDATA, "%s %s: an id cannot change", c->name, id);
+  if (!rc && (chg[F_CREATED].tag != KV_NULL || chg[F_UPDATED].tag != KV_NULL))
+    rc = kam_errf(&e, KAM_EDATA, "%s %s: created_at and updated_at are kept by kam", c->name, id);
+  if (!rc) {
+    for (int i = 3; i < c->nfields; i++) if (chg[i].tag != KV_NULL) vals[i] = chg[i];
+    write_opts o = {ctx->user_id, 1, 1, 0};
+    rc = store_write(ctx->st, ctx->wtxn, c, vals, old, oldlen, OP_UPDATE, &o, &e);
+  }
+  scratch_free(sc);
+  if (rc) return raise_write(L, ctx, &e);
+  ctx->n_upd++;
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* Is the record c/id pointed to by a ref field of any collection? Fills
+ * who with the first ("invoices INV-000012 (client)"). Returns 1, 0, or <0
+ * with e set. Uses an index on the field when there is one. */
+static int referenced(kam_ctx *ctx, const coll_def *c, const char *id, size_t idlen, char *who, size_t n,
+                      kam_err *e) {
+  int me = (int)(c - ctx->sc->colls);
+  for (int ci = 0; ci < ctx->sc->ncolls; ci++) {
+    const coll_def *rc = &ctx->sc->colls[ci];
+    for (int f = 0; f < rc->nfields; f++) {
+      if (rc->fields[f].type != FT_REF || rc->fields[f].ref != me) continue;
+      query q;
+      query_init(&q, rc);
+      kval v = kv_str(id, idlen);
+      qiter it;
+      int r = query_add(&q, f, Q_EQ, &v, 1, e) ? -1 : 0;
+      if (!r && qiter_open(&it, ctx->wtxn, &q, F_ID, e)) { qiter_close(&it); r = -1; }
+      else if (!r) {
+        r = qiter_next(&it, e);
+        if (r == 1) {
+          kval rid;
+          if (qiter_field(&it, F_ID, &rid, e) == 1 && rid.tag == KV_STR)
+            snprintf(who, n, "%s %.*s (%s)", rc->name, (int)rid.u.s.len, rid.u.s.p, rc->fields[f].name);
+          else snprintf(who, n, "%s (%s)", rc->name, rc->fields[f].name);
+        }
+        qiter_close(&it);
+      }
+      query_release(&q);
+      if (r) return r;
+    }
+  }
+  return 0;
+}
+
+int kam_delete(lua_State *L, const coll_def *c, const char *id, size_t idlen) {
+  kam_ctx *ctx = need_tx(L, c, "delete");
+  kam_err e = {0};
+  /* a delete never leaves a reference dangling */
+  char who[300];
+  int r = referenced(ctx, c, id, idlen, who, sizeof who, &e);
+  if (r < 0) return raise_write(L, ctx, &e);
+  if (r == 1)
+    return luaL_error(L, "db.%s:delete: %s %s is still referred to by %s; change or delete that first",
+                      c->name, c->name, id, who);
+  write_opts o = {ctx->user_id, 1, 1, 0};
+  if (store_delete(ctx->st, ctx->wtxn, c, id, idlen, &o, &e)) return raise_write(L, ctx, &e);
+  ctx->n_del++;
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* ---- kam.tx ------------------------------------------------------------- */
+
+static int tx_msgh(lua_State *L) {
+  if (lua_touserdata(L, 1) == &FULL_SENTINEL) return 1;
+  return sandbox_msgh(L);
+}
+
+/* Write transactions get serials never used before: an iterator is usable
+ * only while the transaction it was opened in is the current one. */
+static unsigned long tx_serials;
+
+/* What a transaction that is dropped must undo in ctx. */
+typedef struct tx_mark { long ins, upd, del; int broken; } tx_mark;
+
+static tx_mark tx_mark_of(const kam_ctx *ctx) {
+  tx_mark m = {ctx->n_ins, ctx->n_upd, ctx->n_del, ctx->broken};
+  return m;
+}
+
+/* Its writes are gone: so are their counts. */
+static void tx_undo_counts(kam_ctx *ctx, const tx_mark *m) {
+  ctx->n_ins = m->ins;
+  ctx->n_upd = m->upd;
+  ctx->n_del = m->del;
+}
+
+/* Runs the function at 1 with txn as the current write transaction, under
+ * the message handler (at 2); its results are left above it. Returns
+ * lua_pcall's status. The caller ends txn and sets wtxn back. */
+static int tx_run(lua_State *L, kam_ctx *ctx, MDB_txn *txn) {
+  ctx->wtxn = txn;
+  ctx->wserial = ++tx_serials;
+  lua_settop(L, 1);
+  lua_pushcfunction(L, tx_msgh);
+  lua_pushvalue(L, 1);
+  return lua_pcall(L, 0, LUA_MULTRET, 2);
+}
+
+/* A kam.tx inside another is a savepoint: its writes join the enclosing
+ * transaction when it returns, and are dropped, alone, when it raises
+ * (a pcall around it may then go on). */
+static int tx_nested(lua_State *L, kam_ctx *ctx) {
+  MDB_txn *parent = ctx->wtxn, *child;
+  unsigned long pserial = ctx->wserial;
+  kam_err e;
+  if (store_begin_child(ctx->st, parent, &child, &e)) return raise_write(L, ctx, &e);
+  tx_mark m = tx_mark_of(ctx);
+  int st = tx_run(L, ctx, child);
+  int ok = st == LUA_OK && !ctx->full && !ctx->broken, rc = 0;
+  if (ok) rc = store_commit(ctx->st, child, &e);
+  else store_abort(child);
+  ctx->wtxn = parent;
+  ctx->wserial = pserial;
+  if (ok && !rc) return lua_gettop(L) - 2;
+  /* a half write goes with the rest of its writes */
+  tx_undo_counts(ctx, &m);
+  ctx->broken = m.broken;
+  if (rc) return raise_write(L, ctx, &e);
+  if (st == LUA_OK) return luaL_error(L, "kam.tx: a write inside failed; nothing of it was written");
+  return lua_error(L);
+}
+
+int kam_l_tx(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  kam_ctx *ctx = kam_ctx_get(L);
+  if (ctx->no_write) return luaL_error(L, "kam.tx: %s", ctx->no_write);
+  if (!ctx->allow_write) return luaL_error(L, "kam.tx: this command only reads the book (use kam run or kam eval)");
+  if (sandbox_killed()) return luaL_error(L, "kam.tx: the script was stopped; nothing more is written");
+  if (ctx->wtxn) return tx_nested(L, ctx);
+  for (int attempt = 0;; attempt++) {
+    kam_err e;
+    MDB_txn *txn;
+    if (store_begin(ctx->st, 1, &txn, &e)) return sandbox_raise_err(L, e.code, e.msg);
+    ctx->full = 0;
+    ctx->broken = 0;
+    tx_mark m = tx_mark_of(ctx);
+    int st = tx_run(L, ctx, txn);
+    int full = ctx->full;
+    /* its iterators end with it, committed or not */
+    ctx->wtxn = NULL;
+    ctx->wserial = ++tx_serials;
+    if (st == LUA_OK && !full && !ctx->broken) {
+      int rc = store_commit(ctx->st, txn, &e);
+      if (!rc) {
+        /* later reads must see what was written: a fresh snapshot; entities
+         * read before keep their old one until the statement ends */
+        kam_snap_detach(ctx);
+        return lua_gettop(L) - 2;
+      }
+      if (rc != KAM_EFULL) {
+        char msg[sizeof e.msg + 8];
+        snprintf(msg, sizeof msg, "kam.tx: %s", e.msg);
+        return sandbox_raise_err(L, e.code, msg);
+      }
+      full = 1;
+    } else {
+      store_abort(txn);
+    }
+    tx_undo_counts(ctx, &m);
+    if (st == LUA_OK && !full) /* a pcall swallowed a half write */
+      return luaL_error(L, "kam.tx: a write inside it failed half way; nothing was written");
+    if (!full || attempt >= 8) {
+      if (full) return luaL_error(L, "kam.tx: the book's map cannot grow further");
+      return lua_error(L); /* the error, traceback included */
+    }
+    /* the map is full: nothing may be mapped while it grows, so every
+     * snapshot of the statement ends; then the whole unit of work replays */
+    kam_end_snapshots(ctx);
+    if (store_grow(ctx->st, &e)) return sandbox_raise_err(L, e.code, e.msg);
+  }
+}
