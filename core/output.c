@@ -141,15 +141,11 @@ static void put_text(kbuf *b, int nl, FILE *f) {
   kbuf_free(b);
 }
 
-static int out_depth; /* lists of lists recurse through out_value */
-
 /* JSON and Lua text print any value alike; the table, CSV and YAML modes
  * choose by what the value is: entities and queries, a scalar, a map, a list
  * of records, any other list. */
 
-void out_value(lua_State *L, int idx, const out_opts *o, FILE *f) {
-  idx = lua_absindex(L, idx);
-  if (out_depth == 0) out_check(L, idx);
+static void print_value(lua_State *L, int idx, const out_opts *o, FILE *f) {
   kbuf b = {0};
   if (o->fmt == FMT_JSON) { out_json_lua(L, idx, &b, 0); put_text(&b, 1, f); return; }
   if (o->fmt == FMT_LUA) { lua_text(L, idx, &b, fit_width > 0 ? fit_width : 100); put_text(&b, 1, f); return; }
@@ -165,14 +161,21 @@ void out_value(lua_State *L, int idx, const out_opts *o, FILE *f) {
   }
   if (!out_is_array(L, idx)) { grid_map(L, idx, o, f); return; }
   if (grid_record_list(L, idx, o, f)) return;
-  out_depth++; /* any other list: its items one after another */
+  /* any other list: its items one after another */
   lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
   for (lua_Integer i = 1; i <= n; i++) {
     lua_rawgeti(L, idx, i);
-    out_value(L, -1, o, f);
+    print_value(L, lua_gettop(L), o, f);
     lua_pop(L, 1);
   }
-  out_depth--;
+}
+
+/* Checked once as a whole, then printed: an error half way through a list
+ * of lists leaves no state behind for the next value. */
+void out_value(lua_State *L, int idx, const out_opts *o, FILE *f) {
+  idx = lua_absindex(L, idx);
+  out_check(L, idx);
+  print_value(L, idx, o, f);
 }
 
 void out_rows(lua_State *L, int idx, const char *const *cols, const out_opts *o, FILE *f) {
