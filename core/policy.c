@@ -1,5 +1,6 @@
 /* policy.c — see policy.h. The bindings below form the table `K` that the
- * driver (policy.lua) receives; nothing of it is visible to policies. */
+ * driver (policy.lua) and its modules receive; nothing of it is visible to
+ * policies. */
 #include "policy.h"
 #include "import.h"
 #include "kdate.h"
@@ -19,8 +20,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-extern const unsigned char policy_lua[];
-extern const unsigned int policy_lua_len;
+/* The driver and its modules, compiled in by CMakeLists.txt (core/embed.cmake):
+ * each is loaded under its own file's name, so errors point into it. */
+extern const unsigned char policy_lua[], policy_engine_lua[], policy_commands_lua[], policy_test_lua[],
+    policy_check_lua[];
+extern const unsigned int policy_lua_len, policy_engine_lua_len, policy_commands_lua_len, policy_test_lua_len,
+    policy_check_lua_len;
+typedef struct embedded {
+  const char *name, *chunk;
+  const unsigned char *src;
+  const unsigned int *len;
+} embedded;
+static const embedded driver = {NULL, "@core/policy.lua", policy_lua, &policy_lua_len};
+static const embedded modules[] = {
+    {"engine", "@core/policy/engine.lua", policy_engine_lua, &policy_engine_lua_len},
+    {"commands", "@core/policy/commands.lua", policy_commands_lua, &policy_commands_lua_len},
+    {"test", "@core/policy/test.lua", policy_test_lua, &policy_test_lua_len},
+    {"check", "@core/policy/check.lua", policy_check_lua, &policy_check_lua_len},
+};
 
 typedef struct pstate {
   kam_ctx *ctx;
@@ -725,6 +742,14 @@ static const luaL_Reg kfuncs[] = {
     {"fresh_book", k_fresh_book}, {"import", k_import}, {"coverage", k_coverage},
     {"activelines", k_activelines}, {"schema", k_schema}, {NULL, NULL}};
 
+/* pushes the compiled chunk; on failure the message is on stderr */
+static int load_embedded(lua_State *L, const embedded *m) {
+  if (luaL_loadbufferx(L, (const char *)m->src, *m->len, m->chunk, "t") == LUA_OK) return 0;
+  fprintf(stderr, "kam: %s\n", lua_tostring(L, -1));
+  lua_pop(L, 1);
+  return 1;
+}
+
 int policy_command(kam_ctx *ctx, const char *cmd, char **args, int nargs, char **opts, int nopts, int fmt) {
   lua_State *L = ctx->L;
   pstate ps;
@@ -732,13 +757,16 @@ int policy_command(kam_ctx *ctx, const char *cmd, char **args, int nargs, char *
   ps.ctx = ctx;
   ps.fmt = fmt;
   ps.policy_seconds = ctx->cfg->policy_seconds;
-  if (luaL_loadbufferx(L, (const char *)policy_lua, policy_lua_len, "=policy", "t") != LUA_OK) {
-    fprintf(stderr, "kam: %s\n", lua_tostring(L, -1));
-    return KAM_EINTERNAL;
-  }
+  /* the driver gets K and its modules compiled, not run: it runs each once, when needed */
+  if (load_embedded(L, &driver)) return KAM_EINTERNAL;
   lua_newtable(L);
   lua_pushlightuserdata(L, &ps);
   luaL_setfuncs(L, kfuncs, 1);
+  lua_createtable(L, 0, (int)(sizeof modules / sizeof *modules));
+  for (size_t i = 0; i < sizeof modules / sizeof *modules; i++) {
+    if (load_embedded(L, &modules[i])) { lua_settop(L, 0); return KAM_EINTERNAL; }
+    lua_setfield(L, -2, modules[i].name);
+  }
   lua_pushstring(L, cmd);
   lua_newtable(L);
   for (int i = 0; i < nargs; i++) { lua_pushstring(L, args[i]); lua_rawseti(L, -2, i + 1); }
@@ -750,7 +778,7 @@ int policy_command(kam_ctx *ctx, const char *cmd, char **args, int nargs, char *
     else { lua_pushstring(L, o); lua_pushboolean(L, 1); }
     lua_rawset(L, -3);
   }
-  int st = sandbox_pcall(L, 4, 1);
+  int st = sandbox_pcall(L, 5, 1);
   int rc;
   if (st != LUA_OK) {
     size_t n;

@@ -1,0 +1,330 @@
+-- policy/commands.lua — `kam policy list | show | eval | whatif | history`:
+-- what each prints, and eval --commit's one transaction (decisions, the run,
+-- the policy's text, the field it writes).
+local K, need, args, opts = ...
+local E = need("engine")
+local root, die, rel, policy_path, show = E.root, E.die, E.rel, E.policy_path, E.show
+local load_policy, evaluate, name_of, to_json = E.load_policy, E.evaluate, E.name_of, E.to_json
+local fmt = K.format()
+
+------------------------------------------------------------------ kam policy list / show
+
+local function list()
+  local rows = {}
+  for _, f in ipairs(K.ls(root .. "/rules", ".lua")) do
+    if not f:find("_test%.lua$") then
+      local ok, pol = pcall(load_policy, root .. "/rules/" .. f)
+      if ok then
+        rows[#rows + 1] = {name = pol.name, subject = pol.subject, writes = pol.writes or "",
+                           hash = pol.hash:sub(1, 12), description = pol.description or ""}
+      else
+        rows[#rows + 1] = {name = f:gsub("%.lua$", ""), subject = "", writes = "", hash = "",
+                           description = "cannot load: " .. tostring(pol)}
+      end
+    end
+  end
+  if #rows == 0 then print("no policies in rules/") return 0 end
+  K.print(rows, {"name", "subject", "writes", "hash", "description"})
+  return 0
+end
+
+local function pretty(v, indent, out)
+  indent = indent or ""
+  out = out or {}
+  if type(v) ~= "table" then out[#out + 1] = indent .. show(v) return out end
+  local keys = {}
+  for k in pairs(v) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b)
+    if type(a) == type(b) then return a < b end
+    return type(a) == "number"
+  end)
+  for _, k in ipairs(keys) do
+    local x = v[k]
+    local label = type(k) == "number" and "-" or (tostring(k) .. ":")
+    if type(x) == "table" then
+      local flat = true
+      for _, y in pairs(x) do if type(y) == "table" then flat = false end end
+      if flat then out[#out + 1] = indent .. label .. " " .. K.json(x)
+      else
+        out[#out + 1] = indent .. label
+        pretty(x, indent .. "  ", out)
+      end
+    else
+      out[#out + 1] = indent .. label .. " " .. show(x)
+    end
+  end
+  return out
+end
+
+local function show_policy(name)
+  local pol = load_policy(policy_path(name))
+  local _, committed = K.source(pol.name)
+  if fmt == "json" then
+    K.print({name = pol.name, file = pol.path, hash = pol.hash, subject = pol.subject, writes = pol.writes,
+             description = pol.description, thresholds = pol.thresholds, committed_hash = committed})
+    return 0
+  end
+  print("policy       " .. pol.name)
+  print("file         " .. pol.path)
+  print("hash         " .. pol.hash)
+  print("subject      " .. pol.subject)
+  print("writes       " .. (pol.writes or "(nothing)"))
+  print("description  " .. (pol.description or ""))
+  print("committed    " .. (committed and (committed == pol.hash and "this version" or committed:sub(1, 12) .. " (the file changed since)") or "never"))
+  if pol.thresholds then
+    print("thresholds")
+    print(table.concat(pretty(pol.thresholds, "  "), "\n"))
+  end
+  return 0
+end
+
+------------------------------------------------------------------ kam policy eval
+
+local function each_subject(pol, id, fn)
+  if id then
+    local e = db[pol.subject]:get(id)
+    if not e then die("no %s %s", pol.subject, id) end
+    fn(e)
+    return
+  end
+  for e in db[pol.subject]:all():each() do fn(e) end
+end
+
+-- decisions, runs and history are kept by the policy's name: a file in
+-- rules/ must carry its own name, or it would write under another's
+local function own_name(pol, name)
+  local base = pol.path:match("^rules/([^/]+)%.lua$")
+  if base and base ~= pol.name then
+    die("%s: the policy calls itself '%s'; a policy in rules/ is named after its file ('%s')", pol.path, pol.name, base)
+  end
+  return pol
+end
+
+local function eval(name)
+  local pol = own_name(load_policy(policy_path(name)), name)
+  local rows, out, failures = {}, {}, {}
+  local n, changed = 0, 0
+  each_subject(pol, opts.id, function(e)
+    local ok, res, reasons = evaluate(pol, e)
+    n = n + 1
+    local last = K.last(e.id, pol.name)
+    if not ok then
+      if opts.strict then die("policy %s, %s %s: %s", pol.name, pol.subject, e.id, tostring(res)) end
+      failures[#failures + 1] = {id = e.id, error = tostring(res)}
+      out[#out + 1] = {id = e.id, name = name_of(e, pol.subject), result = "(error)", last = last and show(K.unjson(last.result)) or "", changed = ""}
+      return
+    end
+    local json = to_json(res)
+    local ch = not last or last.result ~= json
+    if ch then changed = changed + 1 end
+    -- for the commit: the decision, kept by the engine (not as Lua strings), and
+    -- the field to set where it differs
+    if opts.commit then
+      K.stage(e.id, json, reasons)
+      if pol.writes then rows[#rows + 1] = {id = e.id, result = res} end
+    end
+    out[#out + 1] = {id = e.id, name = name_of(e, pol.subject), result = show(res),
+                     last = last and show(K.unjson(last.result)) or "", changed = ch and "yes" or ""}
+    if opts.explain then out[#out].reasons = reasons end
+  end)
+  if opts.explain and fmt == "table" then
+    for _, r in ipairs(out) do
+      print(string.format("%s  %s  →  %s%s", r.id, r.name, r.result,
+        r.changed == "yes" and ("   (was " .. (r.last ~= "" and r.last or "nothing") .. ")") or ""))
+      for i, why in ipairs(r.reasons or {}) do print(string.format("    %d. %s", i, why)) end
+    end
+  else
+    K.print(out, opts.explain and {"id", "name", "result", "last", "changed", "reasons"} or {"id", "name", "result", "last", "changed"})
+  end
+  for _, f in ipairs(failures) do
+    K.warn(string.format("policy %s, %s %s: %s", pol.name, pol.subject, f.id, f.error))
+  end
+  local committed = ""
+  if opts.commit then
+    local staged
+    kam.tx(function()
+      local run = K.run(pol.name, pol.hash, "eval", n, changed, #failures)
+      K.save_source(pol.name, pol.hash, pol.src)
+      staged = K.put_staged(run, pol.name, pol.hash, pol.subject)
+      local coll = db[pol.subject]
+      for _, r in ipairs(rows) do
+        if coll:get(r.id)[pol.writes] ~= r.result then coll:update(r.id, {[pol.writes] = r.result}) end
+      end
+    end)
+    committed = string.format("; %d decisions committed", staged)
+  end
+  local line = string.format("%s: %d evaluated, %d changed, %d failed%s", pol.name, n, changed, #failures,
+    opts.commit and committed or " (not committed: --commit stores them)")
+  if fmt == "table" then print(line) else kam.log("info", "%s", line) end
+  return #failures > 0 and 1 or 0
+end
+
+------------------------------------------------------------------ kam policy whatif
+
+local function measure_fn(pol_new, pol_old)
+  local s = opts.sum
+  if s and s ~= true then
+    local sch = K.schema(pol_new.subject)
+    for _, f in ipairs(sch.fields) do
+      if f.name == s then return function(e) return e[s] end, s end
+    end
+    local chunk, err = load("local __e = ... ; return function(__r) local _ENV = setmetatable({}, {__index = function(_, k) " ..
+      "if __r and k ~= 'kam' and k ~= 'db' and k ~= 'math' and k ~= 'string' then local ok, v = pcall(function() return __r[k] end) if ok then return v end end return __e[k] end}) return (" ..
+      s .. " ) end", "=--sum", "t")
+    if not chunk then die("--sum: %s", err) end
+    return chunk(_ENV or _G), s
+  end
+  local P = pol_new.P.measure and pol_new or (pol_old.P.measure and pol_old)
+  if P then
+    -- the instance that just decided about this subject (fresh for it), else a new one
+    return function(e, inst) local Pm = inst or K.instantiate(P.chunk) return Pm.measure(e) end, "measure",
+      P == pol_new and "new" or "old"
+  end
+  return nil
+end
+
+local function whatif(name)
+  local with = opts.with
+  if not with or with == true then die("policy whatif: --with FILE names the candidate policy") end
+  local cur_path = policy_path(name)
+  local base_src, base_hash = K.source(name)
+  local base_label
+  if base_src then
+    base_label = "committed " .. base_hash:sub(1, 12)
+  else
+    base_src = K.read(cur_path)
+    if not base_src then die("no policy %s (rules/%s.lua)", name, name) end
+    base_label = rel(cur_path)
+  end
+  local base = load_policy(cur_path, base_src)
+  local cand = load_policy(with:sub(1, 1) == "/" and with or with)
+  if cand.subject ~= base.subject then die("the candidate decides about %s, the policy about %s", cand.subject, base.subject) end
+  local measure, mname, mfrom = measure_fn(cand, base)
+  -- both versions ask each subject much the same counts and sums: answered once
+  K.memo(true)
+  local trans, order, changes = {}, {}, {}
+  local n, nchanged, failed, total = 0, 0, 0, 0
+  each_subject(base, opts.id, function(e)
+    local ok1, r1, w1, P1 = evaluate(base, e)
+    local ok2, r2, w2, P2 = evaluate(cand, e)
+    n = n + 1
+    local a = ok1 and (r1 == nil and "(none)" or show(r1)) or "(error)"
+    local b = ok2 and (r2 == nil and "(none)" or show(r2)) or "(error)"
+    if not ok1 or not ok2 then failed = failed + 1 end
+    local m = 0
+    if measure then
+      K.arm(string.format("policy %s, %s %s (measure)", cand.name, cand.subject, e.id))
+      local ok, v = pcall(measure, e, mfrom == "new" and P2 or mfrom == "old" and P1 or nil)
+      K.disarm()
+      m = ok and tonumber(v) or 0
+    end
+    total = total + m
+    local key = a .. "\0" .. b
+    local t = trans[key]
+    if not t then t = {from = a, to = b, subjects = 0, amount = 0} trans[key] = t order[#order + 1] = t end
+    t.subjects = t.subjects + 1
+    t.amount = t.amount + m
+    if a ~= b then
+      nchanged = nchanged + 1
+      changes[#changes + 1] = {id = e.id, name = name_of(e, base.subject), from = a, to = b, amount = m,
+                               before = ok1 and w1 or {tostring(r1)}, after = ok2 and w2 or {tostring(r2)}}
+    end
+  end)
+  table.sort(order, function(x, y)
+    if (x.from ~= x.to) ~= (y.from ~= y.to) then return x.from ~= x.to end
+    if x.from ~= y.from then return x.from < y.from end
+    return x.to < y.to
+  end)
+  if fmt ~= "table" then
+    local tr = {}
+    for _, t in ipairs(order) do tr[#tr + 1] = {from = t.from, to = t.to, subjects = t.subjects, amount = t.amount} end
+    if fmt == "csv" then
+      K.print(tr, {"from", "to", "subjects", "amount"})
+    else
+      K.print({policy = name, baseline = base_label, baseline_hash = base.hash, candidate = rel(with),
+               candidate_hash = cand.hash, measure = mname, evaluated = n, changed = nchanged, failed = failed,
+               transitions = tr, changes = changes})
+    end
+    return 0
+  end
+  print(string.format("what-if %s over %d %s: %s → %s (%s)", name, n, base.subject, base_label, rel(with), cand.hash:sub(1, 12)))
+  print("")
+  local rows = {}
+  local mcol = mname and ("sum of " .. mname) or "amount"
+  for _, t in ipairs(order) do
+    rows[#rows + 1] = {transition = t.from .. " → " .. t.to, subjects = t.subjects,
+                       [mcol] = measure and kam.fmt.money(t.amount) or ""}
+  end
+  K.print(rows, {"transition", "subjects", mcol})
+  print("")
+  print(string.format("%d of %d change%s; %s", nchanged, n,
+    nchanged == 1 and "s" or "",
+    measure and ("they carry " .. kam.fmt.money((function() local s = 0 for _, c in ipairs(changes) do s = s + c.amount end return s end)()) ..
+      " of " .. kam.fmt.money(total) .. " (" .. mname .. ")") or "no measure (--sum FIELD_OR_EXPR)"))
+  if failed > 0 then print(string.format("%d subject(s) failed in one version or both", failed)) end
+  for _, c in ipairs(changes) do
+    print("")
+    print(string.format("%s  %s: %s → %s%s", c.id, c.name, c.from, c.to, measure and ("  (" .. kam.fmt.money(c.amount) .. ")") or ""))
+    print("  now:")
+    for i, w in ipairs(c.before) do print(string.format("    %d. %s", i, w)) end
+    print("  with the change:")
+    for i, w in ipairs(c.after) do print(string.format("    %d. %s", i, w)) end
+  end
+  return 0
+end
+
+------------------------------------------------------------------ kam policy history
+
+local function history(id, name)
+  local h = K.history(id, name)
+  table.sort(h, function(a, b)
+    if a.time ~= b.time then return a.time < b.time end
+    return (a.run or 0) < (b.run or 0)
+  end)
+  if #h == 0 then print(string.format("no decisions for %s%s", id, name and (" by " .. name) or "")) return 0 end
+  local prev, rows = {}, {}
+  for _, d in ipairs(h) do
+    local p = prev[d.policy]
+    local cause
+    if not p then cause = "first decision"
+    elseif p.result == d.result then cause = p.hash == d.hash and "unchanged" or "unchanged (new policy version)"
+    elseif p.hash ~= d.hash then cause = "the policy changed"
+    else cause = "the data changed" end
+    rows[#rows + 1] = {time = d.time, policy = d.policy, hash = d.hash:sub(1, 12), result = show(K.unjson(d.result)),
+                       cause = cause, user = d.user, run = d.run}
+    if opts.explain then rows[#rows].reasons = d.reasons end
+    prev[d.policy] = d
+  end
+  if opts.explain and fmt == "table" then
+    for _, r in ipairs(rows) do
+      print(string.format("%s  %s %s  →  %s   (%s; %s, run %s)", r.time, r.policy, r.hash, r.result, r.cause, r.user, tostring(r.run)))
+      for i, w in ipairs(r.reasons or {}) do print(string.format("    %d. %s", i, w)) end
+    end
+  else
+    K.print(rows, {"time", "policy", "hash", "result", "cause", "user", "run"})
+  end
+  return 0
+end
+
+------------------------------------------------------------------ dispatch
+
+local function run()
+  local sub = args[1]
+  if sub == "list" then return list()
+  elseif sub == "show" then
+    if not args[2] then die("policy show: which policy? (kam policy list)") end
+    return show_policy(args[2])
+  elseif sub == "eval" then
+    if not args[2] then die("policy eval: which policy? (kam policy list)") end
+    return eval(args[2])
+  elseif sub == "whatif" then
+    if not args[2] then die("policy whatif: which policy? (kam policy whatif NAME --with FILE)") end
+    return whatif(args[2])
+  elseif sub == "history" then
+    if not args[2] then die("policy history: which subject? (kam policy history ID [NAME])") end
+    return history(args[2], args[3])
+  end
+  die("policy: %s (expected list, show, eval, whatif or history)", sub and ("unknown command " .. sub) or "which command?")
+end
+
+return {run = run}

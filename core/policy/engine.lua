@@ -1,0 +1,108 @@
+-- policy/engine.lua — the policy engine: finding and loading a policy,
+-- evaluating it for one subject (its reasons kept), and the forms a result
+-- takes in a table cell and in the book. The commands, kam test and kam check
+-- build on it (policy.lua hands it to them through `need`).
+local K = ...
+local root = K.root()
+
+local function die(f, ...) error(string.format(f, ...), 0) end
+
+local function rel(path)
+  if path:sub(1, #root + 1) == root .. "/" then return path:sub(#root + 2) end
+  return path
+end
+
+local function policy_path(name)
+  if name:find("/") or name:find("%.lua$") then return name end
+  return root .. "/rules/" .. name .. ".lua"
+end
+
+-- how a result reads in a table cell
+local function show(v)
+  if type(v) == "table" then return K.json(v) end
+  if v == nil then return "" end
+  if math.type(v) == "float" then
+    if v == math.floor(v) and math.abs(v) < 2^53 then return string.format("%d", v) end
+    return (string.format("%.10g", v))
+  end
+  return tostring(v)
+end
+
+------------------------------------------------------------------ loading
+
+local function load_policy(path, src)
+  local r = rel(path)
+  if not src then
+    local err
+    src, err = K.read(path)
+    if not src then
+      local bare = r:match("^rules/([%w_%-]+)%.lua$")
+      if bare and not K.exists(path) then die("no policy '%s' in rules/ (kam policy list)", bare) end
+      die("%s", err)
+    end
+  end
+  local chunk, err = K.compile(src, "@" .. r)
+  if not chunk then die("%s", err) end
+  -- the file's top level runs read-only and under the policy budget, also
+  -- for list, show and check
+  K.arm("policy file " .. r)
+  local ok, P = pcall(K.instantiate, chunk)
+  K.disarm()
+  if not ok then die("%s", P) end
+  if type(P) ~= "table" then die("%s: a policy returns its table (local P = {...} ... return P)", r) end
+  if type(P.name) ~= "string" then die("%s: the policy has no name", r) end
+  if type(P.subject) ~= "string" then die("%s: the policy has no subject (the collection it decides about)", r) end
+  if type(P.decide) ~= "function" then die("%s: the policy has no decide(subject, why) function", r) end
+  local sch = K.schema(P.subject)
+  if not sch then die("%s: subject '%s' is not a collection", r, P.subject) end
+  if P.writes ~= nil then
+    local known = false
+    for _, f in ipairs(sch.fields) do if f.name == P.writes then known = true end end
+    if not known then die("%s: writes '%s', which %s does not have", r, tostring(P.writes), P.subject) end
+  end
+  return {name = P.name, subject = P.subject, writes = P.writes, description = P.description,
+          thresholds = P.thresholds, src = src, hash = K.sha256(src), chunk = chunk, path = r, P = P}
+end
+
+-- One evaluation: the policy's file runs afresh in its own environment, under
+-- its own time budget; decide's errors are returned, a budget stop is not.
+local function evaluate(pol, e)
+  K.arm(string.format("policy %s, %s %s", pol.name, pol.subject, e.id))
+  local okP, P = pcall(K.instantiate, pol.chunk)
+  if not okP then K.disarm() return false, P, {} end
+  local reasons = {}
+  local function why(f, ...)
+    local ok, s = pcall(string.format, tostring(f), ...)
+    reasons[#reasons + 1] = ok and s or tostring(f)
+  end
+  local ok, res = pcall(P.decide, e, why)
+  K.disarm()
+  return ok, res, reasons, P
+end
+
+-- the field that names a subject, per collection
+local label_field = {}
+local function name_of(e, coll)
+  local f = label_field[coll]
+  if f == nil then
+    f = false
+    local sch = K.schema(coll)
+    for _, want in ipairs{"name", "title", "description", "kind"} do
+      for _, x in ipairs(sch.fields) do if not f and x.name == want then f = want end end
+    end
+    label_field[coll] = f
+  end
+  return f and e[f] or ""
+end
+
+-- results as stored: JSON, with the common scalars done here
+local function to_json(v)
+  if v == nil then return "null" end
+  local t = type(v)
+  if t == "string" and not v:find('[%c"\\]') then return '"' .. v .. '"' end
+  if math.type(v) == "integer" or t == "boolean" then return tostring(v) end
+  return K.json(v)
+end
+
+return {root = root, die = die, rel = rel, policy_path = policy_path, show = show, load_policy = load_policy,
+        evaluate = evaluate, name_of = name_of, to_json = to_json}
