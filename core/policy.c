@@ -2,6 +2,7 @@
  * driver (policy.lua) and its modules receive; nothing of it is visible to
  * policies. */
 #include "policy.h"
+#include "decisions.h"
 #include "import.h"
 #include "kdate.h"
 #include "output.h"
@@ -50,6 +51,8 @@ typedef struct pstate {
   int covering;         /* kam test --coverage: the line hook stays, budgets wait */
   MDB_txn *dtxn;        /* one read txn for decision look-ups during a run */
   MDB_cursor *dcur;
+  MDB_txn *rtxn;        /* the short read txn of K.history or K.source while it runs */
+  kbuf records;         /* K.history's records, copied out of the map */
   unsigned evaluations;  /* so far: the collector is re-tuned every 512 */
   kbuf staged;          /* decisions of eval --commit, encoded as they are made */
   lua_Integer nstaged;
@@ -61,6 +64,18 @@ static pstate *P_(lua_State *L) { return lua_touserdata(L, lua_upvalueindex(1));
 static int fail_kam(lua_State *L, kam_err *e) {
   if (e->code == KAM_EFULL) return kam_raise_write(L, e);
   return sandbox_raise_err(L, e->code, e->msg);
+}
+
+static void end_dtxn(pstate *ps) {
+  decision_cursor_close(ps->dcur);
+  store_abort(ps->dtxn);
+  ps->dcur = NULL;
+  ps->dtxn = NULL;
+}
+
+static void end_read(pstate *ps) {
+  store_abort(ps->rtxn);
+  ps->rtxn = NULL;
 }
 
 /* ---- files, hashes, chunks ----------------------------------------------- */
@@ -302,28 +317,26 @@ static int k_format(lua_State *L) {
 /* ---- decisions, runs and policy sources -------------------------------- */
 
 /* Read txns here are short and separate from the statement's snapshot: the
- * decisions are not part of what a policy reads. */
-static MDB_txn *begin_read(lua_State *L, kam_ctx *ctx) {
+ * decisions are not part of what a policy reads (inside kam.tx: its txn).
+ * Kept in ps until end_read, so an error raised in between leaves none open:
+ * policy_command ends it. */
+static MDB_txn *begin_read(lua_State *L, pstate *ps) {
+  kam_ctx *ctx = ps->ctx;
   if (ctx->wtxn) return ctx->wtxn;
-  MDB_txn *txn;
+  end_read(ps);
   kam_err e;
-  if (store_begin(ctx->st, 0, &txn, &e)) { fail_kam(L, &e); return NULL; }
-  return txn;
-}
-static void end_read(kam_ctx *ctx, MDB_txn *txn) { if (txn != ctx->wtxn) mdb_txn_abort(txn); }
-
-static void decision_prefix(kbuf *k, const char *id, size_t idlen, const char *policy) {
-  kbuf_put(k, id, idlen);
-  kbuf_byte(k, 0);
-  if (policy) { kbuf_str(k, policy); kbuf_byte(k, 0); }
+  if (store_begin(ctx->st, 0, &ps->rtxn, &e)) { fail_kam(L, &e); return NULL; }
+  return ps->rtxn;
 }
 
 static void push_decision(lua_State *L, const MDB_val *v) {
+  static const char *const names[] = {[DC_POLICY] = "policy", [DC_HASH] = "hash", [DC_COLL] = "collection",
+                                      [DC_ID] = "id", [DC_RESULT] = "result", [DC_REASONS] = "reasons",
+                                      [DC_TIME] = "time", [DC_USER] = "user", [DC_RUN] = "run"};
   rec_iter it;
   uint32_t fid;
   kval x;
   lua_newtable(L);
-  static const char *names[] = {"", "policy", "hash", "collection", "id", "result", "reasons", "time", "user", "run"};
   if (!rec_iter_init(&it, v->mv_data, v->mv_size)) return;
   while (rec_next(&it, &fid, &x)) {
     if (fid < 1 || fid > DC_RUN) continue;
@@ -333,77 +346,74 @@ static void push_decision(lua_State *L, const MDB_val *v) {
 }
 
 /* K.last(id, policy) -> the newest decision or nil. One read transaction
- * and cursor serve every look-up of a run. */
+ * and cursor serve every look-up of a run; inside kam.tx a cursor of the
+ * tx's own, which sees its writes. */
 static int k_last(lua_State *L) {
   pstate *ps = P_(L);
+  kam_ctx *ctx = ps->ctx;
   size_t idlen;
   const char *id = luaL_checklstring(L, 1, &idlen);
   const char *policy = luaL_checkstring(L, 2);
+  kam_err e;
   MDB_cursor *cur = ps->dcur;
-  if (ps->ctx->wtxn) {
-    if (mdb_cursor_open(ps->ctx->wtxn, ps->ctx->st->decisions, &cur)) { lua_pushnil(L); return 1; }
+  if (ctx->wtxn) {
+    if (decision_cursor(ctx->wtxn, ctx->st, &cur, &e)) return fail_kam(L, &e);
   } else if (!cur) {
-    kam_err e;
-    if (store_begin(ps->ctx->st, 0, &ps->dtxn, &e)) return fail_kam(L, &e);
-    if (mdb_cursor_open(ps->dtxn, ps->ctx->st->decisions, &ps->dcur)) { lua_pushnil(L); return 1; }
+    if (store_begin(ctx->st, 0, &ps->dtxn, &e)) return fail_kam(L, &e);
+    if (decision_cursor(ps->dtxn, ctx->st, &ps->dcur, &e)) { end_dtxn(ps); return fail_kam(L, &e); }
     cur = ps->dcur;
   }
-  kbuf k = {0};
-  decision_prefix(&k, id, idlen, policy);
-  size_t plen = k.len;
-  for (int i = 0; i < 8; i++) kbuf_byte(&k, 0xFF);
-  MDB_val key = {k.len, k.p}, v;
-  int found = 0;
-  int rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE);
-  rc = rc == MDB_NOTFOUND ? mdb_cursor_get(cur, &key, &v, MDB_LAST) : mdb_cursor_get(cur, &key, &v, MDB_PREV);
-  if (!rc && key.mv_size >= plen && !memcmp(key.mv_data, k.p, plen)) { push_decision(L, &v); found = 1; }
-  if (cur != ps->dcur) mdb_cursor_close(cur);
-  kbuf_free(&k);
-  if (!found) lua_pushnil(L);
+  MDB_val rec;
+  int rc = decision_last(cur, id, idlen, policy, &rec, &e);
+  if (cur != ps->dcur) decision_cursor_close(cur); /* the record stays valid: its txn goes on */
+  if (rc) return fail_kam(L, &e);
+  if (rec.mv_data) push_decision(L, &rec);
+  else lua_pushnil(L);
   return 1;
 }
 
-static void end_dtxn(pstate *ps) {
-  if (ps->dcur) mdb_cursor_close(ps->dcur);
-  if (ps->dtxn) mdb_txn_abort(ps->dtxn);
-  ps->dcur = NULL;
-  ps->dtxn = NULL;
+/* staged decisions and copied records: a varint length, then the bytes */
+static const uint8_t *staged_str(const uint8_t *p, const uint8_t *end, const char **s, size_t *n) {
+  uint64_t len;
+  size_t k = uvarint_get(p, end, &len);
+  if (!k || (uint64_t)(end - p - k) < len) return NULL;
+  *s = (const char *)p + k;
+  *n = (size_t)len;
+  return p + k + len;
 }
 
-/* K.history(id [, policy]) -> decisions, oldest first */
+/* copies a record out of the map, so the txn ends before Lua allocates */
+static void keep_record(const MDB_val *rec, void *ud) {
+  kbuf *b = ud;
+  kbuf_uvarint(b, rec->mv_size);
+  kbuf_put(b, rec->mv_data, rec->mv_size);
+}
+
+/* K.history(id [, policy]) -> decisions in key order (the driver puts them
+ * in time order) */
 static int k_history(lua_State *L) {
   pstate *ps = P_(L);
   size_t idlen;
   const char *id = luaL_checklstring(L, 1, &idlen);
   const char *policy = luaL_optstring(L, 2, NULL);
-  MDB_txn *txn = begin_read(L, ps->ctx);
-  kbuf k = {0};
-  decision_prefix(&k, id, idlen, policy);
-  MDB_cursor *cur;
-  MDB_val key = {k.len, k.p}, v;
+  MDB_txn *txn = begin_read(L, ps);
+  kam_err e;
+  kbuf *b = &ps->records;
+  kbuf_reset(b);
+  int rc = decision_history(txn, ps->ctx->st, id, idlen, policy, keep_record, b, &e);
+  end_read(ps);
+  if (rc) return fail_kam(L, &e);
   lua_newtable(L);
   lua_Integer n = 0;
-  if (!mdb_cursor_open(txn, ps->ctx->st->decisions, &cur)) {
-    for (int rc = mdb_cursor_get(cur, &key, &v, MDB_SET_RANGE); !rc; rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
-      if (key.mv_size < k.len || memcmp(key.mv_data, k.p, k.len)) break;
-      push_decision(L, &v);
-      lua_rawseti(L, -2, ++n);
-    }
-    mdb_cursor_close(cur);
+  const uint8_t *p = b->p, *end = p + b->len;
+  const char *r;
+  size_t rlen;
+  while (p && p < end && (p = staged_str(p, end, &r, &rlen))) {
+    MDB_val v = {rlen, (void *)r};
+    push_decision(L, &v);
+    lua_rawseti(L, -2, ++n);
   }
-  kbuf_free(&k);
-  end_read(ps->ctx, txn);
-  /* oldest first across policies: by time, then run */
   return 1;
-}
-
-static uint64_t next_seq(MDB_txn *txn, kam_store *st, const char *key, kam_err *e, int *rc) {
-  MDB_val v;
-  uint64_t n = 0;
-  if (!meta_get(txn, st, key, &v) && v.mv_size == 8) memcpy(&n, v.mv_data, 8);
-  n++;
-  *rc = meta_put(txn, st, key, &n, 8, e);
-  return n;
 }
 
 static kam_ctx *need_write(lua_State *L) {
@@ -444,15 +454,6 @@ static int k_stage(lua_State *L) {
   return 0;
 }
 
-static const uint8_t *staged_str(const uint8_t *p, const uint8_t *end, const char **s, size_t *n) {
-  uint64_t len;
-  size_t k = uvarint_get(p, end, &len);
-  if (!k || (uint64_t)(end - p - k) < len) return NULL;
-  *s = (const char *)p + k;
-  *n = (size_t)len;
-  return p + k + len;
-}
-
 /* K.put_staged(run, policy, hash, coll) -> count: writes the staged decisions
  * with one range of sequence numbers and one time. They stay staged: a kam.tx
  * that fills the map runs this again in a fresh transaction. */
@@ -462,121 +463,83 @@ static int k_put_staged(lua_State *L) {
   lua_Integer run = luaL_checkinteger(L, 1);
   const char *policy = luaL_checkstring(L, 2), *hash = luaL_checkstring(L, 3), *coll = luaL_checkstring(L, 4);
   kam_err e;
-  MDB_val v;
-  uint64_t seq = 0;
-  if (!meta_get(ctx->wtxn, ctx->st, "decision_seq", &v) && v.mv_size == 8) memcpy(&seq, v.mv_data, 8);
+  uint64_t seq;
+  if (decision_seq(ctx->wtxn, ctx->st, &seq, &e)) return fail_kam(L, &e);
   char now[40];
   datetime_now(now);
+  decision d = {.policy = policy, .hash = hash, .coll = coll, .time = now, .user = ctx->user_id, .run = run};
   const uint8_t *p = ps->staged.p, *end = p + ps->staged.len;
-  kbuf k = {0}, rec = {0};
-  int rc = 0;
   lua_Integer n = 0;
   while (p && p < end) {
-    const char *id, *res, *rs;
-    size_t idlen, rlen, rslen;
-    if (!(p = staged_str(p, end, &id, &idlen)) || !(p = staged_str(p, end, &res, &rlen)) ||
-        !(p = staged_str(p, end, &rs, &rslen)))
+    if (!(p = staged_str(p, end, &d.id, &d.idlen)) || !(p = staged_str(p, end, &d.result, &d.resultlen)) ||
+        !(p = staged_str(p, end, &d.reasons, &d.reasonslen)))
       break;
-    seq++;
     n++;
-    kbuf_reset(&k);
-    kbuf_reset(&rec);
-    decision_prefix(&k, id, idlen, policy);
-    for (int i = 7; i >= 0; i--) kbuf_byte(&k, (uint8_t)(seq >> (8 * i)));
-    rec_builder rb = {0};
-    kval lv;
-    lv.tag = KV_LIST;
-    lv.u.s.p = rs;
-    lv.u.s.len = rslen;
-    rb_add(&rb, DC_POLICY, kv_str(policy, strlen(policy)));
-    rb_add(&rb, DC_HASH, kv_str(hash, strlen(hash)));
-    rb_add(&rb, DC_COLL, kv_str(coll, strlen(coll)));
-    rb_add(&rb, DC_ID, kv_str(id, idlen));
-    rb_add(&rb, DC_RESULT, kv_str(res, rlen));
-    rb_add(&rb, DC_REASONS, lv);
-    rb_add(&rb, DC_TIME, kv_str(now, strlen(now)));
-    rb_add(&rb, DC_USER, kv_str(ctx->user_id, strlen(ctx->user_id)));
-    rb_add(&rb, DC_RUN, kv_int(run));
-    rb_finish(&rb, &rec);
-    rb_free(&rb);
-    MDB_val key = {k.len, k.p}, val = {rec.len, rec.p};
-    if ((rc = mdb_put(ctx->wtxn, ctx->st->decisions, &key, &val, 0))) break;
+    if (decision_put(ctx->wtxn, ctx->st, ++seq, &d, &e)) return fail_kam(L, &e);
   }
-  kbuf_free(&k);
-  kbuf_free(&rec);
-  if (rc) { lmdb_err(&e, rc, "decisions"); return fail_kam(L, &e); }
   if (n != ps->nstaged) return luaL_error(L, "staged decisions: %d of %d readable", (int)n, (int)ps->nstaged);
-  if (meta_put(ctx->wtxn, ctx->st, "decision_seq", &seq, 8, &e)) return fail_kam(L, &e);
+  if (decision_set_seq(ctx->wtxn, ctx->st, seq, &e)) return fail_kam(L, &e);
   lua_pushinteger(L, n);
   return 1;
 }
 
-/* K.run(policy, hash, mode, counts) -> run id; the run's record in `runs` */
+/* K.run(policy, hash, mode, evaluated, changed, failed) -> run id; the run's
+ * record in `runs` */
 static int k_run(lua_State *L) {
   kam_ctx *ctx = need_write(L);
-  const char *policy = luaL_checkstring(L, 1), *hash = luaL_checkstring(L, 2), *mode = luaL_checkstring(L, 3);
-  kam_err e;
-  int rc;
-  uint64_t run = next_seq(ctx->wtxn, ctx->st, "run_seq", &e, &rc);
-  if (rc) return fail_kam(L, &e);
+  run_info r = {0};
+  r.policy = luaL_checkstring(L, 1);
+  r.hash = luaL_checkstring(L, 2);
+  r.mode = luaL_checkstring(L, 3);
+  r.evaluated = luaL_optinteger(L, 4, 0);
+  r.changed = luaL_optinteger(L, 5, 0);
+  r.failed = luaL_optinteger(L, 6, 0);
   char now[40];
   datetime_now(now);
-  uint8_t kb[8];
-  for (int i = 0; i < 8; i++) kb[i] = (uint8_t)(run >> (56 - 8 * i));
-  rec_builder rb = {0};
-  kbuf rec = {0};
-  rb_add(&rb, 1, kv_str(policy, strlen(policy)));
-  rb_add(&rb, 2, kv_str(hash, strlen(hash)));
-  rb_add(&rb, 3, kv_str(mode, strlen(mode)));
-  rb_add(&rb, 4, kv_str(now, strlen(now)));
-  rb_add(&rb, 5, kv_str(ctx->user_id, strlen(ctx->user_id)));
-  rb_add(&rb, 6, kv_int(luaL_optinteger(L, 4, 0)));
-  rb_add(&rb, 7, kv_int(luaL_optinteger(L, 5, 0)));
-  rb_add(&rb, 8, kv_int(luaL_optinteger(L, 6, 0)));
-  rb_finish(&rb, &rec);
-  MDB_val key = {8, kb}, val = {rec.len, rec.p};
-  rc = mdb_put(ctx->wtxn, ctx->st->runs, &key, &val, 0);
-  rb_free(&rb);
-  kbuf_free(&rec);
-  if (rc) { lmdb_err(&e, rc, "runs"); return fail_kam(L, &e); }
+  r.time = now;
+  r.user = ctx->user_id;
+  kam_err e;
+  uint64_t run;
+  if (run_put(ctx->wtxn, ctx->st, &r, &run, &e)) return fail_kam(L, &e);
   lua_pushinteger(L, (lua_Integer)run);
   return 1;
 }
 
-/* Policy texts are kept by hash, so a what-if can compare with the version
- * whose decisions are in the book even after the file was edited. */
+/* K.save_source(name, hash, text): policy texts are kept by hash, so a
+ * what-if can compare with the version whose decisions are in the book even
+ * after the file was edited. */
 static int k_save_source(lua_State *L) {
   kam_ctx *ctx = need_write(L);
   const char *name = luaL_checkstring(L, 1), *hash = luaL_checkstring(L, 2);
   size_t n;
   const char *src = luaL_checklstring(L, 3, &n);
-  char key[400];
   kam_err e;
-  snprintf(key, sizeof key, "src:%s:%s", name, hash);
-  if (meta_put(ctx->wtxn, ctx->st, key, src, n, &e)) return fail_kam(L, &e);
-  snprintf(key, sizeof key, "cur:%s", name);
-  if (meta_put(ctx->wtxn, ctx->st, key, hash, strlen(hash), &e)) return fail_kam(L, &e);
+  if (policy_text_put(ctx->wtxn, ctx->st, name, hash, src, n, &e)) return fail_kam(L, &e);
   return 0;
 }
 
+/* K.source(name) -> text, hash of the version last committed (nil, hash when
+ * its text is missing; nil when none was); K.source(name, hash) -> text or nil */
 static int k_source(lua_State *L) {
   pstate *ps = P_(L);
+  kam_store *st = ps->ctx->st;
   const char *name = luaL_checkstring(L, 1);
   const char *hash = luaL_optstring(L, 2, NULL);
-  MDB_txn *txn = begin_read(L, ps->ctx);
-  char key[400];
+  MDB_txn *txn = begin_read(L, ps);
+  kam_err e;
   MDB_val v;
-  int n = 0;
+  int n = 0, rc = 0;
   if (!hash) {
-    snprintf(key, sizeof key, "cur:%s", name);
-    if (!meta_get(txn, ps->ctx->st, key, &v)) { lua_pushlstring(L, v.mv_data, v.mv_size); hash = lua_tostring(L, -1); n = 1; }
+    rc = policy_text_current(txn, st, name, &v, &e);
+    if (!rc && v.mv_data) { lua_pushlstring(L, v.mv_data, v.mv_size); hash = lua_tostring(L, -1); n = 1; }
   }
-  if (hash) {
-    snprintf(key, sizeof key, "src:%s:%s", name, hash);
-    if (!meta_get(txn, ps->ctx->st, key, &v)) { lua_pushlstring(L, v.mv_data, v.mv_size); n++; }
-    else if (n) { lua_pushnil(L); n++; }
+  if (!rc && hash) {
+    rc = policy_text_get(txn, st, name, hash, &v, &e);
+    if (!rc && v.mv_data) { lua_pushlstring(L, v.mv_data, v.mv_size); n++; }
+    else if (!rc && n) { lua_pushnil(L); n++; }
   }
-  end_read(ps->ctx, txn);
+  end_read(ps);
+  if (rc) return fail_kam(L, &e);
   if (!n) { lua_pushnil(L); return 1; }
   if (n == 2) lua_insert(L, -2); /* source, hash */
   return n;
@@ -588,6 +551,7 @@ static int k_fresh_book(lua_State *L) {
   pstate *ps = P_(L);
   kam_ctx *ctx = ps->ctx;
   end_dtxn(ps);
+  end_read(ps);
   if (ctx->wtxn) return luaL_error(L, "a fresh book cannot start inside kam.tx");
   kam_end_snapshots(ctx);
   if (!ps->tmpdir[0]) {
@@ -792,7 +756,9 @@ int policy_command(kam_ctx *ctx, const char *cmd, char **args, int nargs, char *
   }
   lua_settop(L, 0);
   end_dtxn(&ps);
+  end_read(&ps);
   kbuf_free(&ps.staged);
+  kbuf_free(&ps.records);
   kam_memo(0);
   kam_end_snapshots(ctx);
   drop_test_books(&ps);

@@ -5,12 +5,14 @@
  *   lmdbpoke BOOK put SUBDB KEY VALUE    writes one entry
  *   lmdbpoke BOOK copy SUBDB KEY NEWKEY  writes KEY's value again under NEWKEY
  *   lmdbpoke BOOK count SUBDB N          overwrites SUBDB's stored entry count
+ *   lmdbpoke BOOK root SUBDB PAGE        points SUBDB at another root page (past the
+ *                                        file's end: every read of it fails)
  *   lmdbpoke BOOK drop SUBDB -           empties SUBDB
  *
  * Keys and values are printed and read with \xHH for bytes outside printable
  * ASCII (and \\ for a backslash), so a key found can be passed back as is.
- * `count` patches the sub-database's record in the file itself: LMDB keeps no
- * checksums, and no API writes that record. */
+ * `count` and `root` patch the sub-database's record in the file itself: LMDB
+ * keeps no checksums, and no API writes that record. */
 #include <lmdb.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -61,11 +63,12 @@ typedef struct db_rec {
 
 int main(int argc, char **argv) {
   if (argc < 5) {
-    fputs("usage: lmdbpoke BOOK find|del|put|copy|count|drop SUBDB ARG...\n", stderr);
+    fputs("usage: lmdbpoke BOOK find|del|put|copy|count|root|drop SUBDB ARG...\n", stderr);
     return 2;
   }
   const char *book = argv[1], *op = argv[2], *sub = argv[3];
-  int ro = !strcmp(op, "find") || !strcmp(op, "count");
+  int patch = !strcmp(op, "count") || !strcmp(op, "root");
+  int ro = !strcmp(op, "find") || patch;
   struct stat sb;
   if (stat(book, &sb)) { perror(book); return 1; }
   MDB_env *env;
@@ -77,7 +80,7 @@ int main(int argc, char **argv) {
   mdb_env_set_mapsize(env, (size_t)sb.st_size * 2 + (64u << 20));
   if ((rc = mdb_env_open(env, book, MDB_NOSUBDIR | (ro ? MDB_RDONLY : 0), 0600))) return die(book, rc);
   if ((rc = mdb_txn_begin(env, NULL, ro ? MDB_RDONLY : 0, &txn))) return die("begin", rc);
-  if (!strcmp(op, "count")) {
+  if (patch) {
     /* the sub-database's record in the main database, found in the map */
     MDB_dbi main_dbi;
     MDB_val k = {strlen(sub), (void *)sub}, d;
@@ -94,7 +97,8 @@ int main(int argc, char **argv) {
     char *all = malloc((size_t)sb.st_size);
     if (fread(all, 1, (size_t)sb.st_size, f) != (size_t)sb.st_size) { perror(book); return 1; }
     db_rec patched = rec;
-    patched.entries = (size_t)strtoull(argv[4], NULL, 10);
+    if (!strcmp(op, "count")) patched.entries = (size_t)strtoull(argv[4], NULL, 10);
+    else patched.root = (size_t)strtoull(argv[4], NULL, 10);
     int hits = 0;
     for (char *p = all; (p = memmem(p, (size_t)(all + sb.st_size - p), &rec, sizeof rec)); p += sizeof rec) {
       if (fseek(f, (long)(p - all), SEEK_SET) || fwrite(&patched, sizeof patched, 1, f) != 1) { perror(book); return 1; }
