@@ -11,6 +11,10 @@
 
 static int killed; /* a budget ran out or Ctrl-C: no pcall may catch that */
 
+/* where luaL_traceback's part of a message starts: the handler adds it, the
+ * readers below cut it off */
+#define TRACEBACK "\nstack traceback:"
+
 /* The one message handler: the message and a traceback, added once (an
  * error leaving kam.tx already has one). An error object's __tostring is
  * not called after a stop: the handler then runs with hooks off, where an
@@ -21,7 +25,7 @@ int sandbox_msgh(lua_State *L) {
     if (!killed && luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
     msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
   }
-  if (strstr(msg, "\nstack traceback:")) return 1;
+  if (strstr(msg, TRACEBACK)) return 1;
   luaL_traceback(L, L, msg, 1);
   return 1;
 }
@@ -160,8 +164,6 @@ int sandbox_raise_err(lua_State *L, int code, const char *msg) {
 }
 
 void sandbox_clear_error_code(void) { pending_code = 0; }
-
-#define TRACEBACK "\nstack traceback:"
 
 const char *sandbox_error_message(lua_State *L, size_t *n) {
   const char *msg = lua_tostring(L, -1);

@@ -1,217 +1,18 @@
-/* sandbox.c — see sandbox.h. */
+/* sandbox.c — the Lua state scripts run in: which libraries it opens, the
+ * guards on them, and the order it is set up in; see sandbox.h. The kam
+ * library is lua_kam.c, load and require are loader.c, the read-only
+ * proxies readonly.c, what stops a script budget.c. */
 #include "sandbox.h"
-#include "fmt.h"
-#include "pool.h"
-#include "kdate.h"
-#include "progress.h"
+#include "lua_kam.h"
 #include "lpattern.h"
+#include "pool.h"
+#include "progress.h"
 #include <lauxlib.h>
 #include <lualib.h>
-#include <errno.h>
-#include <signal.h>
-#include <sys/time.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
-/* ---- kam.fmt ------------------------------------------------------------ */
-
-static int l_fmt_money(lua_State *L) {
-  lua_Number x = luaL_checknumber(L, 1);
-  long long v = lua_isinteger(L, 1) ? (long long)lua_tointeger(L, 1) : (long long)(x < 0 ? x - 0.5 : x + 0.5);
-  char buf[64];
-  /* kam.fmt.money(n, false) leaves out the ₫ */
-  fmt_money(buf, sizeof buf, v, !(lua_isboolean(L, 2) && !lua_toboolean(L, 2)));
-  lua_pushstring(L, buf);
-  return 1;
-}
-
-/* 1234.5 -> "1.234,5" as Vietnamese write numbers */
-static int l_fmt_number(lua_State *L) {
-  lua_Number x = luaL_checknumber(L, 1);
-  int dec = (int)luaL_optinteger(L, 2, lua_isinteger(L, 1) ? 0 : 1);
-  if (dec < 0 || dec > 6) dec = 1;
-  char raw[64], ip[64];
-  snprintf(raw, sizeof raw, "%.*f", dec, (double)x);
-  char *dot = strchr(raw, '.');
-  if (dot) *dot = 0;
-  long long iv = strtoll(raw, NULL, 10);
-  fmt_money(ip, sizeof ip, iv, 0);
-  if (iv == 0 && raw[0] == '-') { memmove(ip + 1, ip, strlen(ip) + 1); ip[0] = '-'; }
-  lua_pushstring(L, ip);
-  if (dot) { lua_pushfstring(L, ",%s", dot + 1); lua_concat(L, 2); }
-  return 1;
-}
-
-static int l_fmt_pct(lua_State *L) {
-  lua_Number x = luaL_checknumber(L, 1);
-  lua_settop(L, 0);
-  lua_pushcfunction(L, l_fmt_number);
-  lua_pushnumber(L, x * 100);
-  lua_pushinteger(L, 1);
-  lua_call(L, 2, 1);
-  lua_pushliteral(L, "%");
-  lua_concat(L, 2);
-  return 1;
-}
-
-/* ---- dates -------------------------------------------------------------- */
-
-static void check_date(lua_State *L, int arg, int *y, int *m, int *d) {
-  size_t n;
-  const char *s = luaL_checklstring(L, arg, &n);
-  if (n > 10) n = 10; /* a datetime's date part */
-  if (!date_parse(s, n, y, m, d)) luaL_argerror(L, arg, "expected a date YYYY-MM-DD");
-}
-
-/* Dates kam computes stay in the years 1 to 9999: a shift that leaves them
- * is an error, not a wrapped date. */
-#define MAX_SHIFT_DAYS 3660000
-#define MAX_SHIFT_MONTHS 120000
-static void check_shift(lua_State *L, lua_Integer n, lua_Integer max, const char *fn) {
-  if (n < -max || n > max) luaL_error(L, "%s: %I is too far (the dates go from year 1 to 9999)", fn, n);
-}
-
-static void push_date(lua_State *L, int y, int m, int d, const char *fn) {
-  if (y < 1 || y > 9999) luaL_error(L, "%s: the date falls outside the years 1 to 9999", fn);
-  char t[11];
-  date_format(t, y, m, d);
-  lua_pushstring(L, t);
-}
-
-static void push_months_from(lua_State *L, int y, int m, int d, lua_Integer months, const char *fn) {
-  lua_Integer total = (lua_Integer)y * 12 + (m - 1) + months;
-  if (total < 12 || total >= 12 * 10000) luaL_error(L, "%s: the date falls outside the years 1 to 9999", fn);
-  y = (int)(total / 12);
-  m = (int)(total % 12) + 1;
-  if (d > days_in_month(y, m)) d = days_in_month(y, m);
-  push_date(L, y, m, d, fn);
-}
-
-static int l_today(lua_State *L) {
-  char t[11];
-  date_today(t);
-  lua_pushstring(L, t);
-  return 1;
-}
-
-static int l_now(lua_State *L) {
-  char t[40];
-  datetime_now(t);
-  lua_pushstring(L, t);
-  return 1;
-}
-
-static int l_months_ago(lua_State *L) {
-  lua_Integer n = luaL_checkinteger(L, 1);
-  check_shift(L, n, MAX_SHIFT_MONTHS, "kam.months_ago");
-  int y, m, d;
-  if (lua_isnoneornil(L, 2)) { char t[11]; date_today(t); date_parse(t, 10, &y, &m, &d); }
-  else check_date(L, 2, &y, &m, &d);
-  push_months_from(L, y, m, d, -n, "kam.months_ago");
-  return 1;
-}
-
-static int l_days_ago(lua_State *L) {
-  lua_Integer n = luaL_checkinteger(L, 1);
-  check_shift(L, n, MAX_SHIFT_DAYS, "kam.days_ago");
-  char t[11];
-  int y, m, d;
-  date_today(t);
-  date_parse(t, 10, &y, &m, &d);
-  civil_from_days(days_from_civil(y, m, d) - n, &y, &m, &d);
-  push_date(L, y, m, d, "kam.days_ago");
-  return 1;
-}
-
-static int l_date_add(lua_State *L) {
-  int y, m, d;
-  check_date(L, 1, &y, &m, &d);
-  lua_Integer n = luaL_checkinteger(L, 2);
-  const char *unit = luaL_optstring(L, 3, "days");
-  if (!strcmp(unit, "months")) {
-    check_shift(L, n, MAX_SHIFT_MONTHS, "kam.date_add");
-    push_months_from(L, y, m, d, n, "kam.date_add");
-  } else if (!strcmp(unit, "days")) {
-    check_shift(L, n, MAX_SHIFT_DAYS, "kam.date_add");
-    civil_from_days(days_from_civil(y, m, d) + n, &y, &m, &d);
-    push_date(L, y, m, d, "kam.date_add");
-  } else return luaL_argerror(L, 3, "\"days\" or \"months\"");
-  return 1;
-}
-
-static int l_days_between(lua_State *L) {
-  int y1, m1, d1, y2, m2, d2;
-  check_date(L, 1, &y1, &m1, &d1);
-  check_date(L, 2, &y2, &m2, &d2);
-  lua_pushinteger(L, days_from_civil(y2, m2, d2) - days_from_civil(y1, m1, d1));
-  return 1;
-}
-
-/* period("2026-Q3") -> {from = "2026-07-01", to = "2026-09-30", name = "2026-Q3"}.
- * Also "2026", "2026-11", "2026-H1", and "this_month", "last_month",
- * "this_quarter", "last_quarter", "this_year", "last_year". */
-static int l_period(lua_State *L) {
-  const char *p = luaL_checkstring(L, 1);
-  char today[11];
-  date_today(today);
-  int ty, tm, td;
-  date_parse(today, 10, &ty, &tm, &td);
-  int y = 0, m1 = 0, m2 = 0, k;
-  char c, extra;
-  char name[32];
-  if (!strcmp(p, "this_month") || !strcmp(p, "last_month")) {
-    y = ty; m1 = tm;
-    if (p[1] == 'a') { if (--m1 == 0) { m1 = 12; y--; } }
-    m2 = m1;
-  } else if (!strcmp(p, "this_quarter") || !strcmp(p, "last_quarter")) {
-    y = ty; int q = (tm - 1) / 3 + 1;
-    if (p[1] == 'a') { if (--q == 0) { q = 4; y--; } }
-    m1 = (q - 1) * 3 + 1; m2 = m1 + 2;
-  } else if (!strcmp(p, "this_year") || !strcmp(p, "last_year")) {
-    y = ty - (p[1] == 'a'); m1 = 1; m2 = 12;
-  } else if (sscanf(p, "%4d-%c%d%c", &y, &c, &k, &extra) == 3 && (c == 'Q' || c == 'q') && k >= 1 && k <= 4) {
-    m1 = (k - 1) * 3 + 1; m2 = m1 + 2;
-  } else if (sscanf(p, "%4d-%c%d%c", &y, &c, &k, &extra) == 3 && (c == 'H' || c == 'h') && k >= 1 && k <= 2) {
-    m1 = k == 1 ? 1 : 7; m2 = m1 + 5;
-  } else if (strlen(p) == 7 && sscanf(p, "%4d-%2d%c", &y, &k, &extra) == 2 && k >= 1 && k <= 12) {
-    m1 = m2 = k;
-  } else if (strlen(p) == 4 && sscanf(p, "%4d%c", &y, &extra) == 1) {
-    m1 = 1; m2 = 12;
-  } else {
-    return luaL_error(L, "kam.period: '%s' is not a period (2026, 2026-Q3, 2026-H1, 2026-11, this_month, last_quarter ...)", p);
-  }
-  if (y < 1 || y > 9999) return luaL_error(L, "kam.period: year out of range in '%s'", p);
-  char from[11], to[11];
-  date_format(from, y, m1, 1);
-  date_format(to, y, m2, days_in_month(y, m2));
-  if (m1 == m2) snprintf(name, sizeof name, "%04d-%02d", y, m1);
-  else if (m2 - m1 == 2) snprintf(name, sizeof name, "%04d-Q%d", y, (m1 - 1) / 3 + 1);
-  else if (m2 - m1 == 5) snprintf(name, sizeof name, "%04d-H%d", y, m1 == 1 ? 1 : 2);
-  else snprintf(name, sizeof name, "%04d", y);
-  lua_createtable(L, 0, 3);
-  lua_pushstring(L, from); lua_setfield(L, -2, "from");
-  lua_pushstring(L, to); lua_setfield(L, -2, "to");
-  lua_pushstring(L, name); lua_setfield(L, -2, "name");
-  return 1;
-}
-
-static int l_log(lua_State *L) {
-  const char *level = luaL_checkstring(L, 1);
-  int n = lua_gettop(L);
-  lua_getglobal(L, "string");
-  lua_getfield(L, -1, "format");
-  for (int i = 2; i <= n; i++) lua_pushvalue(L, i);
-  lua_call(L, n - 1, 1);
-  char now[40];
-  datetime_now(now);
-  progress_hide();
-  fprintf(stderr, "%s [%s] %s\n", now, level, lua_tostring(L, -1));
-  return 0;
-}
+/* ---- print ---------------------------------------------------------------- */
 
 /* print writes where results go (the REPL's .output), after taking a
  * progress bar off the line. */
@@ -235,290 +36,29 @@ static int l_print(lua_State *L) {
   return 0;
 }
 
-/* ---- sandboxed loading ---------------------------------------------------- */
-
-int sandbox_load(lua_State *L, const char *buf, size_t len, const char *name) {
-  return luaL_loadbufferx(L, buf, len, name, "t");
-}
-
-#define msgh sandbox_msgh
+/* ---- protected calls and coroutines --------------------------------------- */
 
 int sandbox_pcall(lua_State *L, int nargs, int nres) {
   int base = lua_gettop(L) - nargs;
-  lua_pushcfunction(L, msgh);
+  lua_pushcfunction(L, sandbox_msgh);
   lua_insert(L, base);
   int st = lua_pcall(L, nargs, nres, base);
   lua_remove(L, base);
   return st;
 }
 
-/* load() that refuses binary chunks */
-#define MAX_LOAD_BYTES (16u << 20)
-static int l_load(lua_State *L) {
-  size_t n;
-  const char *s = lua_tolstring(L, 1, &n);
-  /* the parser cannot be stopped by the budget: keep what it reads bounded */
-  if (s && n > MAX_LOAD_BYTES) return luaL_error(L, "load: a chunk of more than 16 MiB is refused");
-  const char *name = luaL_optstring(L, 2, s ? s : "=(load)");
-  int env = !lua_isnone(L, 4) ? 4 : 0;
-  if (!s) return luaL_error(L, "load: only text chunks can be loaded here");
-  int st = luaL_loadbufferx(L, s, n, name, "t");
-  if (st != LUA_OK) { lua_pushnil(L); lua_insert(L, -2); return 2; }
-  if (env) lua_pushvalue(L, env);
-  else if (lua_getfield(L, LUA_REGISTRYINDEX, "kam.env") == LUA_TNIL) { lua_pop(L, 1); return 1; }
-  /* without an environment, the chunk gets the evaluation's own, never the
-   * globals every evaluation shares */
-  if (!lua_setupvalue(L, -2, 1)) lua_pop(L, 1);
-  return 1;
+/* pcall, xpcall (and coroutine.resume, below) pass a stop on instead of
+ * catching it; an error they do catch no longer decides the exit code */
+static void caught(lua_State *L, int st) {
+  if (st == LUA_OK) return;
+  if (sandbox_killed()) lua_error(L);
+  sandbox_clear_error_code(); /* the script goes on */
 }
 
-static int read_file(const char *path, char **out, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return -1;
-  kbuf b = {0};
-  char tmp[65536];
-  size_t k;
-  while ((k = fread(tmp, 1, sizeof tmp, f)) > 0) kbuf_put(&b, tmp, k);
-  fclose(f);
-  kbuf_cstr(&b);
-  *out = (char *)b.p;
-  *n = b.len;
-  return 0;
-}
-
-/* Pushes the compiled chunk of module `name` from rules/ or scripts/, or
- * raises an error. */
-static void load_module(lua_State *L, kam_ctx *ctx, const char *name) {
-  char rel[512];
-  snprintf(rel, sizeof rel, "%s", name);
-  for (char *p = rel; *p; p++) if (*p == '.') *p = '/';
-  const char *dirs[] = {"rules", "scripts"};
-  for (int i = 0; i < 2; i++) {
-    char path[2048];
-    snprintf(path, sizeof path, "%s/%s/%s.lua", ctx->cfg->root, dirs[i], rel);
-    char *buf;
-    size_t n;
-    if (access(path, F_OK)) continue;
-    /* the file must really be inside rules/ or scripts/: a symbolic link
-     * pointing elsewhere is refused */
-    char dir[2048], *rdir, *rpath;
-    snprintf(dir, sizeof dir, "%s/%s", ctx->cfg->root, dirs[i]);
-    rdir = realpath(dir, NULL);
-    rpath = realpath(path, NULL);
-    size_t dl = rdir ? strlen(rdir) : 0;
-    int inside = rdir && rpath && !strncmp(rpath, rdir, dl) && rpath[dl] == '/';
-    free(rdir);
-    free(rpath);
-    if (!inside) luaL_error(L, "require \"%s\": %s/%s.lua leads outside %s/", name, dirs[i], rel, dirs[i]);
-    if (read_file(path, &buf, &n)) luaL_error(L, "require \"%s\": cannot read %s/%s.lua", name, dirs[i], rel);
-    char chunk[600];
-    snprintf(chunk, sizeof chunk, "@%s/%s.lua", dirs[i], rel);
-    int st = sandbox_load(L, buf, n, chunk);
-    free(buf);
-    if (st != LUA_OK) lua_error(L);
-    return;
-  }
-  luaL_error(L, "require \"%s\": no module %s.lua in rules/ or scripts/", name, rel);
-}
-
-/* require(name): modules only from rules/ and scripts/ of the project */
-static int l_require(lua_State *L) {
-  const char *name = luaL_checkstring(L, 1);
-  kam_ctx *ctx = kam_ctx_get(L);
-  for (const char *p = name; *p; p++)
-    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-') || (*p == '.' && p[1] == '.'))
-      return luaL_error(L, "require \"%s\": module names are words separated by dots (like lib.money)", name);
-  if (name[0] == '.' || !name[0]) return luaL_error(L, "require \"%s\": not a module name", name);
-  lua_getfield(L, LUA_REGISTRYINDEX, "kam.loaded");
-  if (lua_getfield(L, -1, name) != LUA_TNIL) return 1;
-  lua_pop(L, 1);
-  /* compiled once, kept by name; run again whenever kam.loaded was reset
-   * (each policy evaluation), so a module's locals never carry over */
-  lua_getfield(L, LUA_REGISTRYINDEX, "kam.chunks");
-  if (lua_getfield(L, -1, name) != LUA_TFUNCTION) {
-    lua_pop(L, 1);
-    load_module(L, ctx, name);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, -3, name);
-  }
-  lua_remove(L, -2);
-  /* a module runs in the environment of the evaluation that requires it */
-  if (lua_getfield(L, LUA_REGISTRYINDEX, "kam.env") == LUA_TNIL) lua_pop(L, 1);
-  else if (!lua_setupvalue(L, -2, 1)) lua_pop(L, 1);
-  lua_pushvalue(L, 1);
-  lua_call(L, 1, 1);
-  if (lua_isnil(L, -1)) { lua_pop(L, 1); lua_pushboolean(L, 1); }
-  lua_pushvalue(L, -1);
-  lua_setfield(L, -3, name);
-  return 1;
-}
-
-/* ---- kam.config as a read-only table ----------------------------------- */
-
-static void push_yaml(lua_State *L, ydoc *d, yaml_node_t *n, int depth) {
-  luaL_checkstack(L, 4, "config nesting");
-  if (!n || depth > 32) { lua_pushnil(L); return; }
-  if (n->type == YAML_SCALAR_NODE) {
-    const char *s = ydoc_scalar(n);
-    if (ydoc_plain(n)) {
-      if (!strcmp(s, "true") || !strcmp(s, "yes")) { lua_pushboolean(L, 1); return; }
-      if (!strcmp(s, "false") || !strcmp(s, "no")) { lua_pushboolean(L, 0); return; }
-      if (!strcmp(s, "null") || !strcmp(s, "~") || !*s) { lua_pushnil(L); return; }
-      if (lua_stringtonumber(L, s)) return;
-    }
-    lua_pushstring(L, s);
-  } else if (n->type == YAML_SEQUENCE_NODE) {
-    lua_newtable(L);
-    int i = 1;
-    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
-      push_yaml(L, d, ydoc_get(d, *it), depth + 1);
-      lua_rawseti(L, -2, i++);
-    }
-  } else {
-    lua_newtable(L);
-    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-      push_yaml(L, d, ydoc_get(d, p->key), depth + 1);
-      if (lua_isnil(L, -1)) { lua_pop(L, 1); continue; }
-      push_yaml(L, d, ydoc_get(d, p->value), depth + 1);
-      lua_rawset(L, -3);
-    }
-  }
-}
-
-static int ro_newindex(lua_State *L) { return luaL_error(L, "kam.config is read-only; edit config/kam.yaml"); }
-
-/* pairs() and # see through the read-only proxy to its contents */
-static int ro_next(lua_State *L) {
-  lua_settop(L, 2);
-  if (lua_next(L, 1)) return 2;
-  lua_pushnil(L);
-  return 1;
-}
-static int ro_pairs(lua_State *L) {
-  lua_getmetatable(L, 1);
-  lua_getfield(L, -1, "__index");
-  lua_pushcfunction(L, ro_next);
-  lua_insert(L, -2);
-  lua_pushnil(L);
-  return 3;
-}
-static int ro_len(lua_State *L) {
-  lua_getmetatable(L, 1);
-  lua_getfield(L, -1, "__index");
-  lua_pushinteger(L, (lua_Integer)lua_rawlen(L, -1));
-  return 1;
-}
-
-/* Pushes a read-only proxy of the table at real, whose writes call the
- * function on top (popped): reads, pairs and # see through it, its
- * metatable is out of reach, rawset and setmetatable refuse it. */
-static void push_proxy(lua_State *L, int real) {
-  real = lua_absindex(L, real);
-  int newindex = lua_gettop(L);
-  lua_newtable(L);          /* proxy */
-  lua_createtable(L, 0, 5); /* its metatable */
-  lua_pushvalue(L, real);
-  lua_setfield(L, -2, "__index");
-  lua_pushvalue(L, newindex);
-  lua_setfield(L, -2, "__newindex");
-  lua_pushcfunction(L, ro_pairs);
-  lua_setfield(L, -2, "__pairs");
-  lua_pushcfunction(L, ro_len);
-  lua_setfield(L, -2, "__len");
-  lua_pushboolean(L, 0);
-  lua_setfield(L, -2, "__metatable");
-  lua_setmetatable(L, -2);
-  sandbox_freeze(L, -1);
-  lua_remove(L, newindex);
-}
-
-/* wraps the table on top into a read-only proxy, recursively */
-static void make_readonly(lua_State *L) {
-  int t = lua_gettop(L);
-  lua_pushnil(L);
-  while (lua_next(L, t)) {
-    if (lua_istable(L, -1)) {
-      make_readonly(L);
-      lua_pushvalue(L, -2);
-      lua_insert(L, -2);
-      lua_rawset(L, t);
-    } else lua_pop(L, 1);
-  }
-  lua_pushcfunction(L, ro_newindex);
-  push_proxy(L, t);
-  lua_replace(L, t);
-}
-
-void sandbox_freeze(lua_State *L, int idx) {
-  idx = lua_absindex(L, idx);
-  if (lua_getfield(L, LUA_REGISTRYINDEX, "kam.frozen") != LUA_TTABLE) {
-    lua_pop(L, 1);
-    lua_newtable(L);
-    lua_newtable(L);
-    lua_pushliteral(L, "k");
-    lua_setfield(L, -2, "__mode");
-    lua_setmetatable(L, -2);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, LUA_REGISTRYINDEX, "kam.frozen");
-  }
-  lua_pushvalue(L, idx);
-  lua_pushboolean(L, 1);
-  lua_rawset(L, -3);
-  lua_pop(L, 1);
-}
-
-static int lib_newindex(lua_State *L) {
-  return luaL_error(L, "%s is kam's and read-only (keep your own values in locals)",
-                    lua_tostring(L, lua_upvalueindex(1)));
-}
-
-/* Replaces the table field `key` of the table at t by a read-only proxy of
- * it: every evaluation shares these tables, so none may change them. */
-static void freeze_field(lua_State *L, int t, const char *key, const char *label) {
-  t = lua_absindex(L, t);
-  if (lua_getfield(L, t, key) != LUA_TTABLE) { lua_pop(L, 1); return; }
-  int real = lua_gettop(L);
-  lua_pushstring(L, label);
-  lua_pushcclosure(L, lib_newindex, 1);
-  push_proxy(L, real);
-  sandbox_freeze(L, real);
-  lua_setfield(L, t, key);
-  lua_pop(L, 1);
-}
-
-static void freeze_shared(lua_State *L) {
-  lua_getglobal(L, "db"); /* a table kam_lua_open_db made read-only to writes; rawset too */
-  sandbox_freeze(L, -1);
-  lua_pop(L, 1);
-  lua_getglobal(L, "kam");
-  freeze_field(L, -1, "fmt", "kam.fmt");
-  freeze_field(L, -1, "user", "kam.user");
-  lua_pop(L, 1);
-  lua_pushglobaltable(L);
-  const char *libs[] = {"string", "table", "math", "utf8", "coroutine", "os", "kam", NULL};
-  for (int i = 0; libs[i]; i++) freeze_field(L, -1, libs[i], libs[i]);
-  lua_pop(L, 1);
-  /* "":method() looks in the string metatable: nobody may reach it */
-  lua_pushliteral(L, "");
-  if (lua_getmetatable(L, -1)) {
-    lua_pushboolean(L, 0);
-    lua_setfield(L, -2, "__metatable");
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);
-}
-
-static int panic(lua_State *L) {
-  fprintf(stderr, "kam: internal Lua error: %s\n", lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
-  return 0; /* Lua aborts */
-}
-
-/* pcall, xpcall and coroutine.resume pass a stop on instead of catching it */
 static int l_pcall(lua_State *L) {
   luaL_checkany(L, 1);
   int st = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
-  if (st != LUA_OK && sandbox_killed()) return lua_error(L);
-  if (st != LUA_OK) sandbox_clear_error_code(); /* caught: the script goes on */
+  caught(L, st);
   lua_pushboolean(L, st == LUA_OK);
   lua_insert(L, 1);
   return lua_gettop(L);
@@ -543,8 +83,7 @@ static int l_xpcall(lua_State *L) {
   lua_insert(L, 1);
   lua_remove(L, 3); /* handler, f, args */
   int st = lua_pcall(L, n - 2, LUA_MULTRET, 1);
-  if (st != LUA_OK && sandbox_killed()) return lua_error(L);
-  if (st != LUA_OK) sandbox_clear_error_code();
+  caught(L, st);
   lua_pushboolean(L, st == LUA_OK);
   lua_replace(L, 1);
   return lua_gettop(L);
@@ -657,18 +196,15 @@ static int l_coclose(lua_State *L) {
   return 2;
 }
 
+/* ---- metatables and rawset ------------------------------------------------- */
+
 /* setmetatable without finalizers: Lua runs __gc with hooks off (no budget
  * can stop it) and after the script's transaction or budget has ended. */
 static int l_setmetatable(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
-    if (lua_getfield(L, LUA_REGISTRYINDEX, "kam.frozen") == LUA_TTABLE) {
-      lua_pushvalue(L, 1);
-      int frozen = lua_rawget(L, -2) != LUA_TNIL;
-      lua_pop(L, 2);
-      if (frozen) return luaL_error(L, "setmetatable: this table belongs to kam and cannot change");
-    } else lua_pop(L, 1);
+    if (sandbox_frozen(L, 1)) return luaL_error(L, "setmetatable: this table belongs to kam and cannot change");
     lua_pushliteral(L, "__gc");
     int gc = lua_rawget(L, 2) != LUA_TNIL;
     lua_pop(L, 1);
@@ -686,16 +222,13 @@ static int l_rawset(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_checkany(L, 2);
   luaL_checkany(L, 3);
-  if (lua_getfield(L, LUA_REGISTRYINDEX, "kam.frozen") == LUA_TTABLE) {
-    lua_pushvalue(L, 1);
-    int frozen = lua_rawget(L, -2) != LUA_TNIL;
-    lua_pop(L, 2);
-    if (frozen) return luaL_error(L, "rawset: this table belongs to kam and is read-only");
-  } else lua_pop(L, 1);
+  if (sandbox_frozen(L, 1)) return luaL_error(L, "rawset: this table belongs to kam and is read-only");
   lua_settop(L, 3);
   lua_rawset(L, 1);
   return 1;
 }
+
+/* ---- C loops no hook can stop ---------------------------------------------- */
 
 /* Library functions whose C loops run without Lua code, so no hook can stop
  * them: bounded here. */
@@ -795,10 +328,33 @@ static int l_collectgarbage(lua_State *L) {
 
 /* ---- the state ------------------------------------------------------------ */
 
-static const luaL_Reg kam_funcs[] = {
-    {"today", l_today}, {"now", l_now}, {"months_ago", l_months_ago}, {"days_ago", l_days_ago},
-    {"date_add", l_date_add}, {"days_between", l_days_between}, {"period", l_period},
-    {"log", l_log}, {"progress", progress_lua}, {NULL, NULL}};
+/* Every evaluation shares the libraries, kam and db: none may change them. */
+static void freeze_shared(lua_State *L) {
+  lua_getglobal(L, "db"); /* a table kam_lua_open_db made read-only to writes; rawset too */
+  sandbox_freeze(L, -1);
+  lua_pop(L, 1);
+  lua_getglobal(L, "kam");
+  readonly_field(L, -1, "fmt", "kam.fmt");
+  readonly_field(L, -1, "user", "kam.user");
+  lua_pop(L, 1);
+  lua_pushglobaltable(L);
+  const char *libs[] = {"string", "table", "math", "utf8", "coroutine", "os", "kam", NULL};
+  for (int i = 0; libs[i]; i++) readonly_field(L, -1, libs[i], libs[i]);
+  lua_pop(L, 1);
+  /* "":method() looks in the string metatable: nobody may reach it */
+  lua_pushliteral(L, "");
+  if (lua_getmetatable(L, -1)) {
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
+static int panic(lua_State *L) {
+  fprintf(stderr, "kam: internal Lua error: %s\n", lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
+  return 0; /* Lua aborts */
+}
 
 static void open_lib(lua_State *L, const char *name, lua_CFunction f) {
   luaL_requiref(L, name, f, 1);
@@ -833,7 +389,6 @@ int sandbox_open(kam_ctx *ctx, kam_err *e) {
   lua_getglobal(L, "string");
   lua_pushnil(L); lua_setfield(L, -2, "dump");
   lua_pop(L, 1);
-  lua_pushcfunction(L, l_load); lua_setglobal(L, "load");
   /* C sorts with the table.sort kam loaded, whatever a script does to the global */
   lua_getglobal(L, "table");
   lua_getfield(L, -1, "sort");
@@ -864,31 +419,8 @@ int sandbox_open(kam_ctx *ctx, kam_err *e) {
   lua_pushcfunction(L, l_setmetatable); lua_setglobal(L, "setmetatable");
   lua_pushcfunction(L, l_rawset); lua_setglobal(L, "rawset");
   lua_pushcfunction(L, l_collectgarbage); lua_setglobal(L, "collectgarbage");
-  lua_newtable(L); lua_setfield(L, LUA_REGISTRYINDEX, "kam.loaded");
-  lua_newtable(L); lua_setfield(L, LUA_REGISTRYINDEX, "kam.chunks");
-  lua_pushcfunction(L, l_require); lua_setglobal(L, "require");
-
-  luaL_newlib(L, kam_funcs);
-  lua_newtable(L);
-  lua_pushcfunction(L, l_fmt_money); lua_setfield(L, -2, "money");
-  lua_pushcfunction(L, l_fmt_number); lua_setfield(L, -2, "number");
-  lua_pushcfunction(L, l_fmt_pct); lua_setfield(L, -2, "pct");
-  lua_setfield(L, -2, "fmt");
-  /* kam.user */
-  lua_newtable(L);
-  const kam_user *u = ctx->user;
-  lua_pushstring(L, ctx->user_id); lua_setfield(L, -2, "id");
-  lua_pushstring(L, u && u->name ? u->name : ctx->user_id); lua_setfield(L, -2, "name");
-  lua_pushstring(L, u && u->role ? u->role : "guest"); lua_setfield(L, -2, "role");
-  if (u && u->team) { lua_pushstring(L, u->team); lua_setfield(L, -2, "team"); }
-  if (u && u->staff) { lua_pushstring(L, u->staff); lua_setfield(L, -2, "staff"); }
-  lua_setfield(L, -2, "user");
-  push_yaml(L, &ctx->cfg->doc, ydoc_root(&ctx->cfg->doc), 0);
-  if (!lua_istable(L, -1)) { lua_pop(L, 1); lua_newtable(L); }
-  make_readonly(L);
-  lua_setfield(L, -2, "config");
-  lua_pushliteral(L, "0.1.0"); lua_setfield(L, -2, "version");
-  lua_setglobal(L, "kam");
+  loader_open(L); /* load and require */
+  lua_kam_open(L, ctx->cfg, ctx->user, ctx->user_id);
   kam_lua_open_db(ctx);
   freeze_shared(L);
   sandbox_arm(L, ctx->cfg->script_seconds);
