@@ -39,3 +39,17 @@ const char *kbuf_cstr(kbuf *b) {
   b->p[b->len] = 0;
   return (const char *)b->p;
 }
+
+int kbuf_read(kbuf *b, FILE *f, size_t max) {
+  size_t start = b->len;
+  for (;;) {
+    size_t want = 65536;
+    if (max && b->len - start + want > max) want = max - (b->len - start);
+    if (!want) break;
+    kbuf_reserve(b, want);
+    size_t k = fread(b->p + b->len, 1, want, f);
+    b->len += k;
+    if (k < want) break;
+  }
+  return ferror(f) ? -1 : 0;
+}

@@ -3,6 +3,7 @@
 #define KAM_BUF_H
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 typedef struct kbuf {
@@ -24,6 +25,9 @@ static inline void kbuf_byte(kbuf *b, uint8_t c) {
 }
 static inline void kbuf_str(kbuf *b, const char *s) { kbuf_put(b, s, strlen(s)); }
 void kbuf_printf(kbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends what is left of stream f (at most max bytes more, when max is not
+ * 0); -1 on a read error (what was read stays in b), else 0. */
+int kbuf_read(kbuf *b, FILE *f, size_t max);
 /* NUL-terminates without counting the terminator in len. */
 const char *kbuf_cstr(kbuf *b);
 

@@ -248,18 +248,11 @@ static int run_chunk(cli *c, int nargs, int print) {
 
 /* ---- commands ----------------------------------------------------------- */
 
-static int read_stream(FILE *f, kbuf *b) {
-  char tmp[65536];
-  size_t k;
-  while ((k = fread(tmp, 1, sizeof tmp, f)) > 0) kbuf_put(b, tmp, k);
-  return ferror(f) ? -1 : 0;
-}
-
 static int run_file(cli *c, const char *path, const char *chunkname, int nargs_from, int print) {
   kbuf b = {0};
   FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
   if (!f) return fail(KAM_EDATA, "%s: cannot open: %s", path, strerror(errno));
-  int rerr = read_stream(f, &b);
+  int rerr = kbuf_read(&b, f, 0);
   if (f != stdin) fclose(f);
   if (rerr) { kbuf_free(&b); return fail(KAM_EDATA, "%s: read error", path); }
   lua_State *L = c->ctx.L;

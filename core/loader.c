@@ -33,13 +33,14 @@ static int l_load(lua_State *L) {
 }
 
 static int read_file(const char *path, char **out, size_t *n) {
+  *out = NULL;
+  *n = 0;
   FILE *f = fopen(path, "rb");
   if (!f) return -1;
   kbuf b = {0};
-  char tmp[65536];
-  size_t k;
-  while ((k = fread(tmp, 1, sizeof tmp, f)) > 0) kbuf_put(&b, tmp, k);
+  int rc = kbuf_read(&b, f, 0);
   fclose(f);
+  if (rc) { kbuf_free(&b); return -1; }
   kbuf_cstr(&b);
   *out = (char *)b.p;
   *n = b.len;

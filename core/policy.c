@@ -85,10 +85,9 @@ static int k_read(lua_State *L) {
   FILE *f = fopen(path, "rb");
   if (!f) { lua_pushnil(L); lua_pushfstring(L, "%s: cannot open: %s", path, strerror(errno)); return 2; }
   kbuf b = {0};
-  char tmp[65536];
-  size_t k;
-  while ((k = fread(tmp, 1, sizeof tmp, f)) > 0) kbuf_put(&b, tmp, k);
+  int rc = kbuf_read(&b, f, 0);
   fclose(f);
+  if (rc) { kbuf_free(&b); lua_pushnil(L); lua_pushfstring(L, "%s: read error", path); return 2; }
   lua_pushlstring(L, b.len ? (const char *)b.p : "", b.len);
   kbuf_free(&b);
   return 1;
@@ -195,11 +194,9 @@ static int k_luac(lua_State *L) {
   FILE *f = popen(cmd, "r");
   if (!f) { lua_pushnil(L); lua_pushliteral(L, "cannot run luac5.4"); return 2; }
   kbuf b = {0};
-  char tmp[65536];
-  size_t k;
-  while ((k = fread(tmp, 1, sizeof tmp, f)) > 0) kbuf_put(&b, tmp, k);
+  int rerr = kbuf_read(&b, f, 0);
   int st = pclose(f);
-  if (st != 0 || !b.len) {
+  if (rerr || st != 0 || !b.len) {
     kbuf_free(&b);
     lua_pushnil(L);
     /* the shell's 127: the program is not there */

@@ -595,10 +595,8 @@ static void dot_policies(repl *r) {
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);
     FILE *f = fopen(path, "rb");
     kbuf src = {0};
-    if (f) {
-      char tmp[8192];
-      size_t k;
-      while ((k = fread(tmp, 1, sizeof tmp, f)) > 0 && src.len < 65536) kbuf_put(&src, tmp, k);
+    if (f) { /* the head of the file is enough to list it */
+      kbuf_read(&src, f, 65536);
       fclose(f);
     }
     kbuf_cstr(&src);
@@ -625,10 +623,9 @@ static void dot_read(repl *r, const char *path) {
   FILE *f = fopen(path, "rb");
   if (!f) { r->nerr++; say_error(r, ".read %s: %s", path, strerror(errno)); return; }
   kbuf b = {0};
-  char tmp[65536];
-  size_t k;
-  while ((k = fread(tmp, 1, sizeof tmp, f)) > 0) kbuf_put(&b, tmp, k);
+  int rerr = kbuf_read(&b, f, 0);
   fclose(f);
+  if (rerr) { kbuf_free(&b); r->nerr++; say_error(r, ".read %s: read error", path); return; }
   const char *src = (const char *)b.p;
   size_t len = b.len;
   if (len && src[0] == '#') /* a #! line: keep the line count */
