@@ -2,6 +2,7 @@
  * lua_tx.h). A write transaction is aborted before an error leaves kam.tx,
  * and conversion buffers are released before an error is raised. */
 #include "lua_tx.h"
+#include <stdarg.h>
 #include "budget.h"
 #include "lua_entity.h"
 #include <stdio.h>
@@ -11,13 +12,23 @@ static char FULL_SENTINEL; /* raised through Lua when the map fills */
 
 /* ---- writes --------------------------------------------------------------- */
 
+/* A write the command or the policy may not make: exit 3, like any
+ * permission the book refuses. */
+static int raise_refused(lua_State *L, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  const char *msg = lua_pushvfstring(L, fmt, ap);
+  va_end(ap);
+  return sandbox_raise_err(L, KAM_EPERM, msg);
+}
+
 static kam_ctx *need_tx(lua_State *L, const coll_def *c, const char *what) {
   kam_ctx *ctx = kam_ctx_get(L);
-  if (ctx->no_write) luaL_error(L, "db.%s:%s: %s", c->name, what, ctx->no_write);
+  if (ctx->no_write) raise_refused(L, "db.%s:%s: %s", c->name, what, ctx->no_write);
   if (sandbox_killed()) luaL_error(L, "db.%s:%s: the script was stopped; nothing more is written", c->name, what);
   if (!ctx->wtxn)
     luaL_error(L, "db.%s:%s: writes happen only inside kam.tx(function() ... end)", c->name, what);
-  if (!ctx->allow_write) luaL_error(L, "db.%s:%s: this command does not write to the book", c->name, what);
+  if (!ctx->allow_write) raise_refused(L, "db.%s:%s: this command does not write to the book", c->name, what);
   return ctx;
 }
 
@@ -260,8 +271,8 @@ static int tx_nested(lua_State *L, kam_ctx *ctx) {
 int kam_l_tx(lua_State *L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
   kam_ctx *ctx = kam_ctx_get(L);
-  if (ctx->no_write) return luaL_error(L, "kam.tx: %s", ctx->no_write);
-  if (!ctx->allow_write) return luaL_error(L, "kam.tx: this command only reads the book (use kam run or kam eval)");
+  if (ctx->no_write) return raise_refused(L, "kam.tx: %s", ctx->no_write);
+  if (!ctx->allow_write) return raise_refused(L, "kam.tx: this command only reads the book (use kam run or kam eval)");
   if (sandbox_killed()) return luaL_error(L, "kam.tx: the script was stopped; nothing more is written");
   if (ctx->wtxn) return tx_nested(L, ctx);
   for (int attempt = 0;; attempt++) {
@@ -295,9 +306,9 @@ int kam_l_tx(lua_State *L) {
     }
     tx_undo_counts(ctx, &m);
     if (st == LUA_OK && !full) /* a pcall swallowed a half write */
-      return luaL_error(L, "kam.tx: a write inside it failed half way; nothing was written");
+      return sandbox_raise_err(L, KAM_EINTERNAL, "kam.tx: a write inside it failed half way; nothing was written");
     if (!full || attempt >= 8) {
-      if (full) return luaL_error(L, "kam.tx: the book's map cannot grow further");
+      if (full) return sandbox_raise_err(L, KAM_EINTERNAL, "kam.tx: the book's map cannot grow further");
       return lua_error(L); /* the error, traceback included */
     }
     /* the map is full: nothing may be mapped while it grows, so every

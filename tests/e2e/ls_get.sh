@@ -103,8 +103,8 @@ expect_fail 1 'no such id' kam get clients "CL-$(printf 'x%.0s' $(seq 600))"
 
 # ls and get only read: --where cannot write
 snapshot "$T/s1"
-expect_fail 1 'kam.tx' kam ls invoices --where 'function(i) kam.tx(function() db.invoices:delete(i.id) end) return true end'
-expect_fail 1 'kam.tx' kam ls invoices --where 'kam.tx(function() db.invoices:delete("INV-01") end)'
+expect_fail 3 'kam.tx: this command only reads' kam ls invoices --where 'function(i) kam.tx(function() db.invoices:delete(i.id) end) return true end'
+expect_fail 3 'kam.tx: this command only reads' kam ls invoices --where 'kam.tx(function() db.invoices:delete("INV-01") end)'
 expect_unchanged "$T/s1" 'ls --where trying to write'
 
 finish
