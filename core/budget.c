@@ -2,6 +2,7 @@
 #include "budget.h"
 #include "pool.h"
 #include "kerr.h"
+#include "lua_error.h"
 #include <lauxlib.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,11 +16,22 @@ static int killed; /* a budget ran out or Ctrl-C: no pcall may catch that */
  * readers below cut it off */
 #define TRACEBACK "\nstack traceback:"
 
-/* The one message handler: the message and a traceback, added once (an
- * error leaving kam.tx already has one). An error object's __tostring is
- * not called after a stop: the handler then runs with hooks off, where an
- * endless __tostring could not be stopped. */
+/* The one message handler: the traceback, added once (an error leaving
+ * kam.tx already has one). A kam error keeps its code and gets the
+ * traceback beside its message; any other error becomes its message with
+ * the traceback after it. An error object's __tostring is not called after
+ * a stop: the handler then runs with hooks off, where an endless
+ * __tostring could not be stopped. */
 int sandbox_msgh(lua_State *L) {
+  if (lerr_is(L, 1)) {
+    if (!lerr_traceback(L, 1)) {
+      luaL_traceback(L, L, NULL, 1);
+      lerr_set_traceback(L, 1, lua_tostring(L, -1));
+      lua_pop(L, 1);
+    }
+    lua_settop(L, 1);
+    return 1;
+  }
   const char *msg = lua_tostring(L, 1);
   if (!msg) {
     if (!killed && luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
@@ -155,30 +167,32 @@ int sandbox_stopping(void) { return stop_requested; }
 
 int sandbox_should_stop(void) { return stop_requested || expired; }
 
-/* the kam_err code of the error being raised; 0: a script's own error */
-static int pending_code;
-
 int sandbox_raise_err(lua_State *L, int code, const char *msg) {
-  pending_code = code;
-  return luaL_error(L, "%s", msg);
+  return lerr_raise(L, code, msg);
 }
 
-void sandbox_clear_error_code(void) { pending_code = 0; }
-
 const char *sandbox_error_message(lua_State *L, size_t *n) {
-  const char *msg = lua_tostring(L, -1);
-  if (!msg) msg = "(error without a message)";
-  if (sandbox_memory_stop()) msg = sandbox_memory_stop(); /* not Lua's bare "not enough memory" */
+  const char *msg = sandbox_memory_stop(); /* not Lua's bare "not enough memory" */
+  if (msg || !(msg = lerr_message(L, -1, n))) {
+    if (!msg) msg = "(error without a message)";
+    *n = strlen(msg);
+    return msg;
+  }
+  if (lerr_is(L, -1)) return msg; /* its traceback is beside it */
   const char *tb = strstr(msg, TRACEBACK);
-  *n = tb ? (size_t)(tb - msg) : strlen(msg);
+  if (tb) *n = (size_t)(tb - msg);
   return msg;
 }
 
-int sandbox_error_frames(const char *msg, int max, const char *skip,
+int sandbox_error_frames(lua_State *L, int max, const char *skip,
                          void (*fn)(const char *frame, size_t n, void *ud), void *ud) {
-  const char *p = strstr(msg, TRACEBACK);
-  if (!p) return 0;
-  p += strlen(TRACEBACK);
+  const char *p = lerr_traceback(L, -1);
+  if (!p) {
+    const char *msg = lua_tostring(L, -1);
+    p = msg ? strstr(msg, TRACEBACK) : NULL;
+  }
+  if (!p || !(p = strstr(p, TRACEBACK + 1))) return 0;
+  p += strlen(TRACEBACK + 1);
   int shown = 0;
   while (*p && shown < max) {
     const char *e = strchr(p + 1, '\n');
@@ -195,7 +209,7 @@ int sandbox_error_frames(const char *msg, int max, const char *skip,
   return shown;
 }
 
-int sandbox_error_code(void) { return pending_code > 0 && pending_code <= KAM_EINTERNAL ? pending_code : KAM_EDATA; }
+int sandbox_error_code(lua_State *L) { return lerr_code(L, -1); }
 
 void sandbox_poll(lua_State *L) {
   if (stop_requested || expired) sandbox_hook(L, NULL);
@@ -210,7 +224,6 @@ int sandbox_raise_stop(lua_State *L) {
 
 void sandbox_arm(lua_State *L, int seconds) {
   budget_seconds = seconds;
-  pending_code = 0;
   the_heap.cap_hit = 0;
   killed = 0;
   stop_requested = 0;

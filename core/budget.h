@@ -15,26 +15,24 @@ void limits_close(void);
  * that runs. limits_enter returns the thread to give back to limits_leave. */
 lua_State *limits_enter(lua_State *co);
 void limits_leave(lua_State *prev);
-/* The script's error code is cleared: a pcall inside it caught the error. */
-void sandbox_clear_error_code(void);
 
 /* The message handler sandbox_pcall uses (for other protected calls). */
 int sandbox_msgh(lua_State *L);
 /* The Lua error on top as a user reads it: its message without the
  * traceback (a memory cap's stop names its setting); *n is its length. */
 const char *sandbox_error_message(lua_State *L, size_t *n);
-/* Calls fn for each of the first max frames of msg's traceback that are the
- * user's own (not C, not tail calls, not in a chunk whose name starts with
- * skip, when given); returns how many. */
-int sandbox_error_frames(const char *msg, int max, const char *skip,
+/* Calls fn for each of the first max frames of the traceback of the Lua
+ * error on top that are the user's own (not C, not tail calls, not in a
+ * chunk whose name starts with skip, when given); returns how many. */
+int sandbox_error_frames(lua_State *L, int max, const char *skip,
                          void (*fn)(const char *frame, size_t n, void *ud), void *ud);
-/* Raises msg as a Lua error that carries a kam_err code (KAM_EINTERNAL for
- * an LMDB failure, KAM_EPERM ...) to the exit code: the code is kept until
- * a pcall inside the script catches the error or the next statement
- * starts. C must have released what it holds. */
+/* Raises msg, prefixed with the script's position, as a kam error (see
+ * lua_error.h): a value that carries its kam_err code (KAM_EINTERNAL for an
+ * LMDB failure, KAM_EPERM ...) to the exit code, also when a script caught
+ * it and raised it again. C must have released what it holds. */
 int sandbox_raise_err(lua_State *L, int code, const char *msg);
-/* The exit code of the last Lua error: its kam_err code, else 1 (data). */
-int sandbox_error_code(void);
+/* The exit code of the Lua error on top: a kam error's code, else 1. */
+int sandbox_error_code(lua_State *L);
 /* Has a budget or Ctrl-C stopped the script? Then nothing may be written. */
 int sandbox_killed(void);
 /* Starts the time budget of a script (0: none) and forgets an earlier

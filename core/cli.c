@@ -207,10 +207,10 @@ static void print_frame(const char *frame, size_t n, void *shown) {
 static int lua_fail(lua_State *L) {
   size_t n;
   const char *msg = sandbox_error_message(L, &n);
-  int code = sandbox_error_code(); /* a C error's own code, else a script error */
+  int code = sandbox_error_code(L); /* a C error's own code, else a script error */
   fprintf(stderr, "kam: %.*s\n", (int)n, msg);
   int shown = 0;
-  sandbox_error_frames(msg, 8, NULL, print_frame, &shown); /* the user's own frames */
+  if (code != KAM_EUSAGE) sandbox_error_frames(L, 8, NULL, print_frame, &shown); /* the user's own frames */
   return code;
 }
 

@@ -2,6 +2,8 @@
  * kam.config; see lua_kam.h. Plain functions of their arguments and the
  * clock: none touches the book. */
 #include "lua_kam.h"
+#include "kerr.h"
+#include "lua_error.h"
 #include "fmt.h"
 #include "kdate.h"
 #include "progress.h"
@@ -197,6 +199,17 @@ static int l_period(lua_State *L) {
 
 /* kam.log(level, fmt, ...): a dated line on standard error, off the progress
  * bar's line */
+/* kam.usage("report.lua MONTH"): a script's own usage line for the
+ * arguments it was given; the batch runner exits 2, as for kam's own. */
+static int l_usage(lua_State *L) {
+  const char *line = luaL_checkstring(L, 1);
+  lua_pushfstring(L, "usage: %s", line);
+  size_t n;
+  const char *msg = lua_tolstring(L, -1, &n);
+  lerr_push(L, KAM_EUSAGE, msg, n);
+  return lua_error(L);
+}
+
 static int l_log(lua_State *L) {
   const char *level = luaL_checkstring(L, 1);
   int n = lua_gettop(L);
@@ -267,7 +280,7 @@ static void make_readonly(lua_State *L) {
 static const luaL_Reg kam_funcs[] = {
     {"today", l_today}, {"now", l_now}, {"months_ago", l_months_ago}, {"days_ago", l_days_ago},
     {"date_add", l_date_add}, {"days_between", l_days_between}, {"period", l_period},
-    {"log", l_log}, {"progress", progress_lua}, {NULL, NULL}};
+    {"log", l_log}, {"usage", l_usage}, {"progress", progress_lua}, {NULL, NULL}};
 
 void lua_kam_open(lua_State *L, kam_config *cfg, const kam_user *user, const char *user_id) {
   luaL_newlib(L, kam_funcs);

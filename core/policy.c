@@ -2,6 +2,7 @@
  * driver (policy.lua) and its modules receive; nothing of it is visible to
  * policies. */
 #include "policy.h"
+#include "lua_error.h"
 #include "decisions.h"
 #include "import.h"
 #include "kdate.h"
@@ -304,6 +305,22 @@ static int k_print(lua_State *L) {
 static int k_warn(lua_State *L) {
   fprintf(stderr, "kam: %s\n", luaL_checkstring(L, 1));
   return 0;
+}
+
+/* K.error_code(err): the exit code an error value carries (1 unless C
+ * raised it with another); K.fail(code, msg): raises msg with that code. */
+static int k_error_code(lua_State *L) {
+  lua_settop(L, 1);
+  lua_pushinteger(L, sandbox_error_code(L));
+  return 1;
+}
+
+static int k_fail(lua_State *L) {
+  int code = (int)luaL_checkinteger(L, 1);
+  size_t n;
+  const char *msg = luaL_checklstring(L, 2, &n);
+  lerr_push(L, code, msg, n);
+  return lua_error(L);
 }
 
 static int k_format(lua_State *L) {
@@ -701,7 +718,8 @@ static const luaL_Reg kfuncs[] = {
     {"print", k_print}, {"format", k_format}, {"warn", k_warn}, {"last", k_last}, {"history", k_history},
     {"stage", k_stage}, {"memo", k_memo}, {"put_staged", k_put_staged}, {"run", k_run}, {"save_source", k_save_source}, {"source", k_source},
     {"fresh_book", k_fresh_book}, {"import", k_import}, {"coverage", k_coverage},
-    {"activelines", k_activelines}, {"schema", k_schema}, {NULL, NULL}};
+    {"activelines", k_activelines}, {"schema", k_schema}, {"error_code", k_error_code},
+    {"fail", k_fail}, {NULL, NULL}};
 
 /* pushes the compiled chunk; on failure the message is on stderr */
 static int load_embedded(lua_State *L, const embedded *m) {
@@ -747,7 +765,7 @@ int policy_command(kam_ctx *ctx, const char *cmd, char **args, int nargs, char *
     if (ps.label[0]) fprintf(stderr, "kam: %s: %.*s\n", ps.label, (int)n, msg);
     else fprintf(stderr, "kam: %.*s\n", (int)n, msg);
     if (ps.label[0]) fputs("kam: nothing was committed\n", stderr);
-    rc = sandbox_error_code();
+    rc = sandbox_error_code(L);
   } else {
     rc = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : 0;
   }

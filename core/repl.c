@@ -141,7 +141,7 @@ static void report_lua_error(repl *r) {
   size_t n;
   const char *msg = sandbox_error_message(r->L, &n);
   say_error(r, "%.*s", (int)n, msg);
-  sandbox_error_frames(msg, 6, "stdin:", print_frame, NULL); /* not the statement typed */
+  sandbox_error_frames(r->L, 6, "stdin:", print_frame, NULL); /* not the statement typed */
 }
 
 /* ---- running a statement --------------------------------------------------- */

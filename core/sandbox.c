@@ -3,6 +3,7 @@
  * library is lua_kam.c, load and require are loader.c, the read-only
  * proxies readonly.c, what stops a script budget.c. */
 #include "sandbox.h"
+#include "lua_error.h"
 #include "lua_kam.h"
 #include "lpattern.h"
 #include "pool.h"
@@ -48,11 +49,9 @@ int sandbox_pcall(lua_State *L, int nargs, int nres) {
 }
 
 /* pcall, xpcall (and coroutine.resume, below) pass a stop on instead of
- * catching it; an error they do catch no longer decides the exit code */
+ * catching it */
 static void caught(lua_State *L, int st) {
-  if (st == LUA_OK) return;
-  if (sandbox_killed()) lua_error(L);
-  sandbox_clear_error_code(); /* the script goes on */
+  if (st != LUA_OK && sandbox_killed()) lua_error(L);
 }
 
 static int l_pcall(lua_State *L) {
@@ -352,7 +351,9 @@ static void freeze_shared(lua_State *L) {
 }
 
 static int panic(lua_State *L) {
-  fprintf(stderr, "kam: internal Lua error: %s\n", lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
+  size_t n;
+  const char *msg = lerr_message(L, -1, &n);
+  fprintf(stderr, "kam: internal Lua error: %.*s\n", msg ? (int)n : 1, msg ? msg : "?");
   return 0; /* Lua aborts */
 }
 

@@ -109,8 +109,10 @@ local function eval(name)
     n = n + 1
     local last = K.last(e.id, pol.name)
     if not ok then
-      if opts.strict then die("policy %s, %s %s: %s", pol.name, pol.subject, e.id, tostring(res)) end
-      failures[#failures + 1] = {id = e.id, error = tostring(res)}
+      if opts.strict then
+        K.fail(K.error_code(res), string.format("policy %s, %s %s: %s", pol.name, pol.subject, e.id, tostring(res)))
+      end
+      failures[#failures + 1] = {id = e.id, error = tostring(res), code = K.error_code(res)}
       out[#out + 1] = {id = e.id, name = name_of(e, pol.subject), result = "(error)", last = last and show(K.unjson(last.result)) or "", changed = ""}
       return
     end
@@ -156,7 +158,11 @@ local function eval(name)
   local line = string.format("%s: %d evaluated, %d changed, %d failed%s", pol.name, n, changed, #failures,
     opts.commit and committed or " (not committed: --commit stores them)")
   if fmt == "table" then print(line) else kam.log("info", "%s", line) end
-  return #failures > 0 and 1 or 0
+  -- the exit code of the worst failure: a refused write (3) or a failing
+  -- book (4) is not the same news as a policy's own error (1)
+  local code = 0
+  for _, f in ipairs(failures) do code = math.max(code, f.code) end
+  return code
 end
 
 ------------------------------------------------------------------ kam policy whatif

@@ -12,10 +12,11 @@
 # Each run gets its own copy of a demo book and of a project folder (config/ with tight limits,
 # rules/lib/ and two helper modules, files outside the project with symlinks to them in rules/).
 # Runs go two at a time. Checked per run:
-#   - the expectation: ok (exit 0), refused (exit 1, first stderr line `kam: ...`) or stopped
+#   - the expectation: ok (exit 0), refused (exit 1, or 3 for a write the command or policy may
+#     not make; first stderr line `kam: ...`) or stopped
 #     (exit 1, `stopped: it ran longer than` / `stopped: it used more than` and `limits.`);
 #     `a/b` accepts either, `any` is ok or refused;
-#   - never a signal, a timeout, exit >= 2, `kam: internal`, or a sanitizer report;
+#   - never a signal, a timeout, exit 2 or >= 4, `kam: internal`, or a sanitizer report;
 #   - time: within the 1 s budget + 0.2 s (x3 for a sanitizer build, found with nm or
 #     KAM_SANITIZED=1) for every run and eval, and for every run that was stopped; a policy run
 #     over the 50 demo clients is killed (a hang) after 8 s (12 s), a single chunk after 3 s (6 s);
@@ -215,7 +216,7 @@ elif [ $rc -ge 128 ]; then fail "crash: killed by signal $((rc - 128))$why"
 elif grep -aq 'AddressSanitizer\|LeakSanitizer\|runtime error:\|ThreadSanitizer' "$W/err"; then
   fail "sanitizer: $(grep -a -m1 'ERROR: \|runtime error:' "$W/err" | sed 's/^[^ ]*: *//' | cut -c1-140)"
 elif grep -aq 'kam: internal' "$W/err"; then fail "internal error$why"
-elif [ $rc -ge 2 ]; then fail "exit $rc$why"
+elif [ $rc -ge 2 ] && [ $rc -ne 3 ]; then fail "exit $rc$why"
 else
   # the expectation
   stopmsg=0
@@ -224,7 +225,7 @@ else
   case $first in "kam: "*) kamfirst=1 ;; esac
   got=
   if [ $rc -eq 0 ]; then got=ok
-  elif [ $stopmsg = 1 ] && [ $kamfirst = 1 ]; then got=stopped
+  elif [ $stopmsg = 1 ] && [ $kamfirst = 1 ] && [ $rc -eq 1 ]; then got=stopped
   elif [ $kamfirst = 1 ]; then got=refused
   else got="exit 1 without a 'kam: ' message"; fi
   case "/$exp/" in
@@ -251,7 +252,7 @@ if [ -n "$limit" ] && [ $ms -gt $limit ] && [ $rc -lt 128 ]; then
 fi
 
 # the same decision for every subject
-if { [ "$WAY" = policy ] || [ "$WAY" = commit ]; } && [[ $FLAGS == *" same "* ]] && [ $rc -lt 2 ]; then
+if { [ "$WAY" = policy ] || [ "$WAY" = commit ]; } && [[ $FLAGS == *" same "* ]] && { [ $rc -lt 2 ] || [ $rc -eq 3 ]; }; then
   nres=$(grep -ao '"result":"\([^"\\]\|\\.\)*"' "$W/out" | sort -u | wc -l)
   if [ "$nres" -gt 1 ]; then
     fail "leak across evaluations: $nres different decisions ($(grep -ao '"result":"\([^"\\]\|\\.\)*"' "$W/out" | sed 's/"result"://' | uniq | head -n 3 | tr '\n' ' ')...)"
