@@ -1,6 +1,6 @@
 /* loader.c — text chunks, the bounded load() and require; see loader.h. */
 #include "loader.h"
-#include "lua_db.h"
+#include "ctx.h"
 #include "buf.h"
 #include <lauxlib.h>
 #include <stdio.h>

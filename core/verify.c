@@ -18,7 +18,7 @@
  * command that opens the book for writing adds it) is a note, not a problem. */
 #include "verify.h"
 #include "keyenc.h"
-#include "policy.h"
+#include "decisions.h"
 #include "record.h"
 #include "store.h"
 #include <stdarg.h>
