@@ -889,7 +889,7 @@ int verify_book(const char *path, schema *sc, const verify_opts *o, verify_stats
     if (!rc) rc = scan_runs(&v);
     if (!rc) rc = scan_decisions(&v);
     if (!rc) rc = scan_audit(&v);
-    mdb_txn_abort(v.txn);
+    store_abort(v.txn);
   }
   for (int ci = 0; ci < sc->ncolls; ci++) {
     for (int xi = 0; xi < sc->colls[ci].nindexes; xi++) {
