@@ -28,6 +28,12 @@ typedef struct import_stats {
   long per_coll[256];
 } import_stats;
 
+/* Imports the files (their names end .csv, .tsv, .yaml, .yml or .json),
+ * each read whole first, in one write transaction of its own: the caller
+ * holds none on st, as the map may have to grow. 0 and *stats (if not
+ * NULL; per_coll by collection position) filled, nothing written with
+ * dry_run; else nothing is written and e holds the errors, each after the
+ * first on a line of its own that begins "kam: ". */
 int import_files(kam_store *st, char *const *files, int nfiles, const import_opts *o,
                  import_stats *stats, kam_err *e);
 
