@@ -251,10 +251,7 @@ static int read_all(const char *path, char **buf, size_t *len, kam_err *e) {
   FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
   if (!f) return kam_errf(e, KAM_EDATA, "%s: cannot open: %s", path, strerror(errno));
   kbuf b = {0};
-  char tmp[1 << 16];
-  size_t k;
-  while ((k = fread(tmp, 1, sizeof tmp, f)) > 0) kbuf_put(&b, tmp, k);
-  int err = ferror(f);
+  int err = kbuf_read(&b, f, 0);
   if (f != stdin) fclose(f);
   if (err) { kbuf_free(&b); return kam_errf(e, KAM_EDATA, "%s: read error", path); }
   kbuf_cstr(&b);
