@@ -288,10 +288,7 @@ static int cmd_init(cli *c) {
   if (!stat(path, &sb)) {
     if (!opt(c, "--force"))
       return fail(KAM_EDATA, "%s: a book is already here (give another --db, or --force to replace it)", path);
-    char lock[1100];
-    snprintf(lock, sizeof lock, "%s-lock", path);
-    if (unlink(path)) return fail(KAM_EDATA, "%s: cannot remove: %s", path, strerror(errno));
-    unlink(lock);
+    if (store_remove(path)) return fail(KAM_EDATA, "%s: cannot remove: %s", path, strerror(errno));
   }
   if ((rc = open_book(c, STORE_CREATE))) return rc;
   if (!opt(c, "--demo")) {
@@ -306,10 +303,7 @@ static int cmd_init(cli *c) {
     /* leave no half-made book behind */
     store_close(c->st);
     c->st = NULL;
-    char lock[1100];
-    snprintf(lock, sizeof lock, "%s-lock", path);
-    unlink(path);
-    unlink(lock);
+    store_remove(path);
     return rc;
   }
   /* the script returns a summary line */
@@ -675,10 +669,7 @@ static int run_policy(cli *c, const char *cmd, const char *const *ok) {
     sandbox_close(&c->ctx);
     store_close(c->st);
     c->st = NULL;
-    char lock[320];
-    snprintf(lock, sizeof lock, "%s-lock", tmp);
-    unlink(tmp);
-    unlink(lock);
+    store_remove(tmp);
     *strrchr(tmp, '/') = 0;
     rmdir(tmp);
   }

@@ -576,9 +576,7 @@ static int k_fresh_book(lua_State *L) {
     char old[400];
     snprintf(old, sizeof old, "%s/book%d.db", ps->tmpdir, ps->nbooks);
     store_close(ctx->st);
-    unlink(old);
-    strcat(old, "-lock");
-    unlink(old);
+    store_remove(old);
   }
   char path[400];
   snprintf(path, sizeof path, "%s/book%d.db", ps->tmpdir, ++ps->nbooks);

@@ -291,6 +291,16 @@ void store_close(kam_store *st) {
   free(st);
 }
 
+int store_remove(const char *path) {
+  char lock[1100];
+  snprintf(lock, sizeof lock, "%s-lock", path);
+  int rc = unlink(path);
+  int saved = errno;
+  unlink(lock);
+  errno = saved;
+  return rc;
+}
+
 int store_begin(kam_store *st, int write, MDB_txn **txn, kam_err *e) {
   for (int tries = 0; tries < 3; tries++) {
     int rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, txn);
@@ -322,8 +332,8 @@ int store_commit(kam_store *st, MDB_txn *txn, kam_err *e) {
   return rc ? lmdb_err(e, rc, "commit") : 0;
 }
 
-int store_grow(kam_store *st, kam_err *e) {
-  size_t want = st->mapsize * 2;
+/* Sets the map size (only while this process holds no transaction). */
+static int set_map(kam_store *st, size_t want, kam_err *e) {
   int rc = mdb_env_set_mapsize(st->env, want);
   if (rc) return lmdb_err(e, rc, "growing the map");
   MDB_envinfo info;
@@ -332,18 +342,14 @@ int store_grow(kam_store *st, kam_err *e) {
   return 0;
 }
 
+int store_grow(kam_store *st, kam_err *e) { return set_map(st, st->mapsize * 2, e); }
+
 int store_reserve(kam_store *st, size_t bytes, kam_err *e) {
   struct stat sb;
   size_t used = stat(st->path, &sb) ? 0 : (size_t)sb.st_size;
   size_t want = used + bytes;
   if (want <= st->mapsize) return 0;
-  want = (want + 0xFFFFF) & ~(size_t)0xFFFFF;
-  int rc = mdb_env_set_mapsize(st->env, want);
-  if (rc) return lmdb_err(e, rc, "growing the map");
-  MDB_envinfo info;
-  mdb_env_info(st->env, &info);
-  st->mapsize = info.me_mapsize;
-  return 0;
+  return set_map(st, (want + 0xFFFFF) & ~(size_t)0xFFFFF, e);
 }
 
 int store_get(MDB_txn *txn, const coll_def *c, const char *id, size_t idlen, MDB_val *rec) {

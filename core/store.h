@@ -32,6 +32,9 @@ enum { STORE_CREATE = 1, STORE_MUST_EXIST = 2 };
 int store_open(kam_store **out, const char *path, schema *sc, int flags, size_t mapsize,
                kam_err *e);
 void store_close(kam_store *st);
+/* Removes a closed book: its file and its -lock file. -1 with errno when
+ * the book file could not be removed (a missing lock file is fine). */
+int store_remove(const char *path);
 /* Maps an LMDB code to a kam error: MDB_MAP_FULL -> KAM_EFULL. */
 int lmdb_err(kam_err *e, int rc, const char *where);
 int store_begin(kam_store *st, int write, MDB_txn **txn, kam_err *e);
