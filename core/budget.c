@@ -14,7 +14,8 @@ static int killed; /* a budget ran out or Ctrl-C: no pcall may catch that */
 
 /* where luaL_traceback's part of a message starts: the handler adds it, the
  * readers below cut it off */
-#define TRACEBACK "\nstack traceback:"
+#define TRACEBACK_HEAD "stack traceback:"
+#define TRACEBACK "\n" TRACEBACK_HEAD
 
 /* The one message handler: the traceback, added once (an error leaving
  * kam.tx already has one). A kam error keeps its code and gets the
@@ -191,8 +192,8 @@ int sandbox_error_frames(lua_State *L, int max, const char *skip,
     const char *msg = lua_tostring(L, -1);
     p = msg ? strstr(msg, TRACEBACK) : NULL;
   }
-  if (!p || !(p = strstr(p, TRACEBACK + 1))) return 0;
-  p += strlen(TRACEBACK + 1);
+  if (!p || !(p = strstr(p, TRACEBACK_HEAD))) return 0;
+  p += strlen(TRACEBACK_HEAD);
   int shown = 0;
   while (*p && shown < max) {
     const char *e = strchr(p + 1, '\n');
