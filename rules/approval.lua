@@ -4,8 +4,8 @@
 -- Each kind of request climbs a ladder: a role signs off alone up to its limit; above it the next
 -- role joins. A margin under the floor brings in finance (and the CEO under the hard floor).
 local T = {
-  -- Ladders per kind of request. `up_to` is the most that role approves alone (inclusive);
-  -- the last role has no limit. Amounts in đồng; for discounts, the discount rate.
+  -- A ladder per kind of request: each role approves alone up to and including its `up_to`;
+  -- the last role has no limit. Amounts in đồng; for discounts, the discount rate (0.10 = 10%).
   -- Thang phê duyệt theo loại đề xuất: mỗi cấp duyệt đến hạn mức của mình (bao gồm hạn mức),
   -- vượt hạn mức thì thêm cấp trên.
   scope_change = {                               -- thay đổi phạm vi hợp đồng

@@ -1,87 +1,107 @@
 -- Tests of rules/approval.lua: ladders per kind, their limits, the margin floor, tiers.
+-- Limits and floors come from the policy's thresholds: a test restates only what it is about.
 
-local TR = 1000000
+local T = require("approval").thresholds
+local M = require "lib.money"
+
+local SC, DIS = T.scope_change, T.discount
+local TL, DIR = SC[1].up_to, SC[2].up_to        -- what the team lead and the director approve alone
+local FLOOR, HARD = T.margin_floor, T.margin_hard_floor
+local GOOD = FLOOR + 0.05                       -- a margin that brings in no one
+local SMALL = M.whole(TL / 2)                   -- a scope change the team lead approves alone
+local MIDDLE = M.round((TL + DIR) / 2)          -- over the team lead's limit, within the director's
+local FIN = T.investment_finance and {"finance"} or {}
+
+-- tiers the director does not see by default, and one the director always sees
+local PLAIN = {}
+for _, t in ipairs{"B", "C", "D", "A"} do if not T.director_tiers[t] then PLAIN[#PLAIN + 1] = t end end
 
 local function has(reasons, text)
   for _, r in ipairs(reasons) do if r:find(text, 1, true) then return true end end
   return false
+end
+local function chain(...)
+  local out = {}
+  for _, list in ipairs({...}) do for _, r in ipairs(list) do out[#out + 1] = r end end
+  return out
 end
 
 ------------------------------------------------------------------ scope changes
 
 fixture{
   clients = {
-    {id = "CL-LUM", name = "Lumière Skin", industry = "cosmetics", status = "active", tier = "B", strategic = true},
+    {id = "CL-LUM", name = "Lumière Skin", industry = "cosmetics", status = "active", tier = PLAIN[1], strategic = true},
     {id = "CL-BIG", name = "Bếp Việt", industry = "FMCG", status = "active", tier = "A"},
-    {id = "CL-MID", name = "Mộc Trà", industry = "F&B", status = "active", tier = "C"},
+    {id = "CL-MID", name = "Mộc Trà", industry = "F&B", status = "active", tier = PLAIN[2]},
   },
   contracts = {
-    {id = "HD-LUM", client = "CL-LUM", value = 2300 * TR},
-    {id = "HD-BIG", client = "CL-BIG", value = 9600 * TR},
-    {id = "HD-MID", client = "CL-MID", value = 2200 * TR},
+    {id = "HD-LUM", client = "CL-LUM", value = 2300 * M.TRIEU},
+    {id = "HD-BIG", client = "CL-BIG", value = 9600 * M.TRIEU},
+    {id = "HD-MID", client = "CL-MID", value = 2200 * M.TRIEU},
   },
   change_requests = {
-    {id = "CR-KOL", contract = "HD-LUM", description = "20 more KOL videos", value_delta = 180 * TR, margin_after = 0.18},
-    {id = "CR-CUT", contract = "HD-MID", description = "Cut the TVC to one version", value_delta = -180 * TR, margin_after = 0.22},
+    {id = "CR-KOL", contract = "HD-LUM", description = "20 more KOL videos", value_delta = MIDDLE, margin_after = (FLOOR + HARD) / 2},
+    {id = "CR-CUT", contract = "HD-MID", description = "Cut the TVC to one version", value_delta = -MIDDLE, margin_after = GOOD},
   },
   requests = {
-    {id = "RQ-S4", kind = "scope_change", subject = "CR-KOL", amount = 180 * TR, margin_after = 0.18},
-    {id = "RQ-50", kind = "scope_change", subject = "HD-MID", amount = 50 * TR, margin_after = 0.25},
-    {id = "RQ-50P", kind = "scope_change", subject = "HD-MID", amount = 50 * TR + 1, margin_after = 0.25},
-    {id = "RQ-500", kind = "scope_change", subject = "HD-MID", amount = 500 * TR, margin_after = 0.25},
-    {id = "RQ-500P", kind = "scope_change", subject = "HD-MID", amount = 500 * TR + 1, margin_after = 0.25},
-    {id = "RQ-M20", kind = "scope_change", subject = "CL-MID", amount = 20 * TR, margin_after = 0.20},
-    {id = "RQ-M19", kind = "scope_change", subject = "CL-MID", amount = 20 * TR, margin_after = 0.1999},
-    {id = "RQ-M10", kind = "scope_change", subject = "CL-MID", amount = 20 * TR, margin_after = 0.10},
-    {id = "RQ-M09", kind = "scope_change", subject = "CL-MID", amount = 20 * TR, margin_after = 0.0999},
-    {id = "RQ-A", kind = "scope_change", subject = "HD-BIG", amount = 30 * TR, margin_after = 0.30},
+    {id = "RQ-S4", kind = "scope_change", subject = "CR-KOL", amount = MIDDLE, margin_after = (FLOOR + HARD) / 2},
+    {id = "RQ-50", kind = "scope_change", subject = "HD-MID", amount = M.whole(TL), margin_after = GOOD},
+    {id = "RQ-50P", kind = "scope_change", subject = "HD-MID", amount = M.whole(TL) + 1, margin_after = GOOD},
+    {id = "RQ-500", kind = "scope_change", subject = "HD-MID", amount = M.whole(DIR), margin_after = GOOD},
+    {id = "RQ-500P", kind = "scope_change", subject = "HD-MID", amount = M.whole(DIR) + 1, margin_after = GOOD},
+    {id = "RQ-M20", kind = "scope_change", subject = "CL-MID", amount = SMALL, margin_after = FLOOR},
+    {id = "RQ-M19", kind = "scope_change", subject = "CL-MID", amount = SMALL, margin_after = FLOOR - 0.0001},
+    {id = "RQ-M10", kind = "scope_change", subject = "CL-MID", amount = SMALL, margin_after = HARD},
+    {id = "RQ-M09", kind = "scope_change", subject = "CL-MID", amount = SMALL, margin_after = HARD - 0.0001},
+    {id = "RQ-A", kind = "scope_change", subject = "HD-BIG", amount = SMALL, margin_after = GOOD},
     {id = "RQ-CUT", kind = "scope_change", subject = "CR-CUT"},
-    {id = "RQ-NOM", kind = "scope_change", subject = "HD-MID", amount = 20 * TR},
-    {id = "RQ-X", kind = "scope_change", subject = "XX-1", amount = 20 * TR, margin_after = 0.3},
+    {id = "RQ-NOM", kind = "scope_change", subject = "HD-MID", amount = SMALL},
+    {id = "RQ-X", kind = "scope_change", subject = "XX-1", amount = SMALL, margin_after = GOOD},
   },
 }
 
-test("scenario 4: +180 triệu at 18% goes to team lead, director and finance", function()
-  local chain, reasons = decide("approval", "RQ-S4")
-  expect_eq(chain, {"team_lead", "director", "finance"})
-  expect_true(has(reasons, "Lumière Skin (tier B, strategic), margin after 18,0%"))
-  expect_true(has(reasons, "director: 180.000.000 ₫ is over the team lead's 50.000.000 ₫"))
-  expect_true(has(reasons, "finance: margin after 18,0% is under the 20,0% floor"))
+test("scenario 4: over the team lead's limit at a margin under the floor: team lead, director and finance", function()
+  local m = (FLOOR + HARD) / 2
+  local c, reasons = decide("approval", "RQ-S4")
+  expect_eq(c, {"team_lead", "director", "finance"})
+  expect_true(has(reasons, string.format("Lumière Skin (tier %s, strategic), margin after %s", PLAIN[1], M.pct(m))))
+  expect_true(has(reasons, string.format("director: %s is over the team lead's %s", M.fmt(MIDDLE), M.fmt(TL))))
+  expect_true(has(reasons, string.format("finance: margin after %s is under the %s floor", M.pct(m), M.pct(FLOOR))))
   expect_eq(reasons[#reasons], "chain: team_lead → director → finance")
 end)
 
-test("up to 50 triệu the team lead approves alone; one đồng more needs the director", function()
+test("up to the team lead's limit the team lead approves alone; one đồng more needs the director", function()
   expect_eq(decide("approval", "RQ-50"), {"team_lead"})
   expect_eq(decide("approval", "RQ-50P"), {"team_lead", "director"})
 end)
 
-test("up to 500 triệu the director; one đồng more needs the CEO", function()
+test("up to the director's limit the director; one đồng more needs the CEO", function()
   expect_eq(decide("approval", "RQ-500"), {"team_lead", "director"})
   expect_eq(decide("approval", "RQ-500P"), {"team_lead", "director", "ceo"})
 end)
 
-test("a margin of exactly 20% needs no finance; just under does", function()
+test("a margin exactly at the floor needs no finance; just under does", function()
   expect_eq(decide("approval", "RQ-M20"), {"team_lead"})
   expect_eq(decide("approval", "RQ-M19"), {"team_lead", "finance"})
 end)
 
-test("a margin under the 10% hard floor brings in the CEO too", function()
+test("a margin under the hard floor brings in the CEO too", function()
   expect_eq(decide("approval", "RQ-M10"), {"team_lead", "finance"})
-  local chain, reasons = decide("approval", "RQ-M09")
-  expect_eq(chain, {"team_lead", "ceo", "finance"})
-  expect_true(has(reasons, "CEO: margin after 10,0% is under the hard floor of 10,0%"))
+  local c, reasons = decide("approval", "RQ-M09")
+  expect_eq(c, {"team_lead", "ceo", "finance"})
+  expect_true(has(reasons, string.format("CEO: margin after %s is under the hard floor of %s", M.pct(HARD - 0.0001), M.pct(HARD))))
 end)
 
 test("the director sees every scope change on a tier A account", function()
-  local chain, reasons = decide("approval", "RQ-A")
-  expect_eq(chain, {"team_lead", "director"})
+  local c, reasons = decide("approval", "RQ-A")
+  expect_eq(c, {"team_lead", "director"})
   expect_true(has(reasons, "tier A account"))
 end)
 
 test("a reduction takes its size and margin from the change request", function()
-  local chain, reasons = decide("approval", "RQ-CUT")
-  expect_eq(chain, {"team_lead", "director"})
-  expect_true(reasons[1]:find("(a reduction) of 180.000.000 ₫ for Mộc Trà", 1, true))
+  local c, reasons = decide("approval", "RQ-CUT")
+  expect_eq(c, {"team_lead", "director"})
+  expect_true(reasons[1]:find("(a reduction) of " .. M.fmt(MIDDLE) .. " for Mộc Trà", 1, true))
 end)
 
 test("no margin given: no margin step", function()
@@ -89,8 +109,8 @@ test("no margin given: no margin step", function()
 end)
 
 test("a subject that names no client still gets a chain", function()
-  local chain, reasons = decide("approval", "RQ-X")
-  expect_eq(chain, {"team_lead"})
+  local c, reasons = decide("approval", "RQ-X")
+  expect_eq(c, {"team_lead"})
   expect_true(reasons[1]:find("for XX-1", 1, true))
 end)
 
@@ -100,23 +120,28 @@ end)
 
 ------------------------------------------------------------------ discounts
 
+local L1, L2 = T.discount_team_lead[PLAIN[1]], T.discount_team_lead[PLAIN[2]]   -- the team lead's limits
+local LA, LNONE = T.discount_team_lead.A, T.discount_team_lead.none
+local DDIR = DIS[2].up_to                                                        -- the director's
+local TOTAL = 2387 * M.TRIEU
+
 fixture{
   clients = {
-    {id = "CL-B", name = "Tier B", status = "active", tier = "B"},
+    {id = "CL-B", name = "Tier " .. PLAIN[1], status = "active", tier = PLAIN[1]},
     {id = "CL-A", name = "Tier A", status = "active", tier = "A"},
-    {id = "CL-C", name = "Tier C", status = "active", tier = "C"},
+    {id = "CL-C", name = "Tier " .. PLAIN[2], status = "active", tier = PLAIN[2]},
     {id = "CL-P", name = "Prospect"},
   },
   quotes = {
-    {id = "QT-B10", client = "CL-B", discount = 0.10, total = 900 * TR, margin = 0.25},
-    {id = "QT-B11", client = "CL-B", discount = 0.11, total = 900 * TR, margin = 0.25},
-    {id = "QT-B20", client = "CL-B", discount = 0.20, total = 900 * TR, margin = 0.25},
-    {id = "QT-B21", client = "CL-B", discount = 0.21, total = 900 * TR, margin = 0.25},
-    {id = "QT-A12", client = "CL-A", discount = 0.12, total = 900 * TR, margin = 0.25},
-    {id = "QT-C07", client = "CL-C", discount = 0.07, total = 900 * TR, margin = 0.25},
-    {id = "QT-C08", client = "CL-C", discount = 0.08, total = 900 * TR, margin = 0.25},
-    {id = "QT-P06", client = "CL-P", discount = 0.06, total = 900 * TR, margin = 0.023},
-    {id = "QT-RENEW", client = "CL-B", discount = 0, total = 2387 * TR, margin = 0.28},
+    {id = "QT-B10", client = "CL-B", discount = L1, total = 900 * M.TRIEU, margin = GOOD},
+    {id = "QT-B11", client = "CL-B", discount = L1 + 0.01, total = 900 * M.TRIEU, margin = GOOD},
+    {id = "QT-B20", client = "CL-B", discount = DDIR, total = 900 * M.TRIEU, margin = GOOD},
+    {id = "QT-B21", client = "CL-B", discount = DDIR + 0.01, total = 900 * M.TRIEU, margin = GOOD},
+    {id = "QT-A12", client = "CL-A", discount = LA, total = 900 * M.TRIEU, margin = GOOD},
+    {id = "QT-C07", client = "CL-C", discount = L2, total = 900 * M.TRIEU, margin = GOOD},
+    {id = "QT-C08", client = "CL-C", discount = L2 + 0.01, total = 900 * M.TRIEU, margin = GOOD},
+    {id = "QT-P06", client = "CL-P", discount = LNONE + 0.01, total = 900 * M.TRIEU, margin = HARD / 2},
+    {id = "QT-RENEW", client = "CL-B", discount = 0, total = TOTAL, margin = GOOD},
   },
   requests = {
     {id = "RQ-B10", kind = "discount", subject = "QT-B10"},
@@ -127,41 +152,43 @@ fixture{
     {id = "RQ-C07", kind = "discount", subject = "QT-C07"},
     {id = "RQ-C08", kind = "discount", subject = "QT-C08"},
     {id = "RQ-P06", kind = "discount", subject = "QT-P06"},
-    {id = "RQ-RENEW", kind = "discount", subject = "QT-RENEW", amount = 45 * TR, margin_after = 0.21},
+    {id = "RQ-RENEW", kind = "discount", subject = "QT-RENEW", amount = M.whole(TOTAL * L1 / 2), margin_after = GOOD},
   },
 }
 
-test("tier B: the team lead approves up to 10%, the director up to 20%, above that the CEO", function()
+test("the team lead approves up to the tier's limit, the director up to the ladder's, above that the CEO", function()
   expect_eq(decide("approval", "RQ-B10"), {"team_lead"})
   expect_eq(decide("approval", "RQ-B11"), {"team_lead", "director"})
   expect_eq(decide("approval", "RQ-B20"), {"team_lead", "director"})
   expect_eq(decide("approval", "RQ-B21"), {"team_lead", "director", "ceo"})
 end)
 
-test("tier C: the team lead's limit is 7%", function()
+test("each tier has its own team lead limit", function()
   expect_eq(decide("approval", "RQ-C07"), {"team_lead"})
-  local chain, reasons = decide("approval", "RQ-C08")
-  expect_eq(chain, {"team_lead", "director"})
-  expect_true(has(reasons, "the team lead's limit for tier C is 7,0%"))
+  local c, reasons = decide("approval", "RQ-C08")
+  expect_eq(c, {"team_lead", "director"})
+  expect_true(has(reasons, string.format("the team lead's limit for tier %s is %s", PLAIN[2], M.pct(L2))))
 end)
 
-test("tier A: within the team lead's 12%, the director still sees it", function()
+test("tier A: within the team lead's limit, the director still sees it", function()
   expect_eq(decide("approval", "RQ-A12"), {"team_lead", "director"})
 end)
 
-test("no tier: 5% for the team lead; the quote's margin brings finance and the CEO", function()
-  local chain, reasons = decide("approval", "RQ-P06")
-  expect_eq(chain, {"team_lead", "director", "ceo", "finance"})
+test("no tier: the 'none' limit for the team lead; the quote's margin brings finance and the CEO", function()
+  local c, reasons = decide("approval", "RQ-P06")
+  expect_eq(c, {"team_lead", "director", "ceo", "finance"})
   expect_true(has(reasons, "tier none"))
 end)
 
 test("a discount in đồng on an undiscounted quote is read as a rate of its total", function()
-  local chain, reasons = decide("approval", "RQ-RENEW")
-  expect_eq(chain, {"team_lead"})
-  expect_true(has(reasons, "discount 1,9% of QT-RENEW"))
+  local c, reasons = decide("approval", "RQ-RENEW")
+  expect_eq(c, {"team_lead"})
+  expect_true(has(reasons, string.format("discount %s of QT-RENEW", M.pct(M.whole(TOTAL * L1 / 2) / TOTAL))))
 end)
 
 ------------------------------------------------------------------ spend over budget, investment, hiring
+
+local BO, INV, HIR = T.budget_overrun[1].up_to, T.investment[1].up_to, T.hiring[1].up_to
 
 fixture{
   clients = {
@@ -170,42 +197,42 @@ fixture{
     {id = "CL-N", name = "Not strategic", status = "active", tier = "B"},
   },
   projects = {{id = "PRJ-K", client = "CL-K", name = "Always-on"}},
-  spend = {{id = "SP-K", project = "PRJ-K", contract_line = "media", amount = 95 * TR, date = kam.today(), status = "held"}},
+  spend = {{id = "SP-K", project = "PRJ-K", contract_line = "media", amount = 95 * M.TRIEU, date = kam.today(), status = "held"}},
   teams = {{id = "TM-A", name = "Account", kind = "Account"}},
   requests = {
-    {id = "RQ-O95", kind = "budget_overrun", subject = "SP-K", amount = 95 * TR},
-    {id = "RQ-O200", kind = "budget_overrun", subject = "SP-K", amount = 200 * TR},
-    {id = "RQ-O201", kind = "budget_overrun", subject = "SP-K", amount = 200 * TR + 1},
-    {id = "RQ-IS", kind = "investment", subject = "CL-S", amount = 250 * TR},
-    {id = "RQ-IS350", kind = "investment", subject = "CL-S", amount = 350 * TR},
-    {id = "RQ-IN", kind = "investment", subject = "CL-N", amount = 250 * TR},
-    {id = "RQ-H300", kind = "hiring", subject = "TM-A", amount = 300 * TR},
-    {id = "RQ-H420", kind = "hiring", subject = "TM-A", amount = 420 * TR},
+    {id = "RQ-O95", kind = "budget_overrun", subject = "SP-K", amount = M.whole(BO / 2)},
+    {id = "RQ-O200", kind = "budget_overrun", subject = "SP-K", amount = M.whole(BO)},
+    {id = "RQ-O201", kind = "budget_overrun", subject = "SP-K", amount = M.whole(BO) + 1},
+    {id = "RQ-IS", kind = "investment", subject = "CL-S", amount = M.whole(INV * 0.8)},
+    {id = "RQ-IS350", kind = "investment", subject = "CL-S", amount = M.whole(INV * 1.2)},
+    {id = "RQ-IN", kind = "investment", subject = "CL-N", amount = M.whole(INV * 0.8)},
+    {id = "RQ-H300", kind = "hiring", subject = "TM-A", amount = M.whole(HIR)},
+    {id = "RQ-H420", kind = "hiring", subject = "TM-A", amount = M.whole(HIR * 1.4)},
   },
 }
 
-test("spend over budget always goes to leadership: the director up to 200 triệu", function()
-  local chain, reasons = decide("approval", "RQ-O95")
-  expect_eq(chain, {"director"})
+test("spend over budget always goes to leadership: the director up to the limit, then the CEO", function()
+  local c, reasons = decide("approval", "RQ-O95")
+  expect_eq(c, {"director"})
   expect_true(reasons[1]:find("for Kova Mobile", 1, true))   -- the spend row's project names the client
   expect_eq(decide("approval", "RQ-O200"), {"director"})
   expect_eq(decide("approval", "RQ-O201"), {"director", "ceo"})
 end)
 
-test("investment in a strategic account: director and finance, the CEO above 300 triệu", function()
-  expect_eq(decide("approval", "RQ-IS"), {"director", "finance"})
-  expect_eq(decide("approval", "RQ-IS350"), {"director", "ceo", "finance"})
+test("investment in a strategic account: the director, the CEO above the limit, finance as set", function()
+  expect_eq(decide("approval", "RQ-IS"), chain({"director"}, FIN))
+  expect_eq(decide("approval", "RQ-IS350"), chain({"director", "ceo"}, FIN))
 end)
 
 test("investment in an account that is not strategic is the CEO's call", function()
-  local chain, reasons = decide("approval", "RQ-IN")
-  expect_eq(chain, {"director", "ceo", "finance"})
-  expect_true(has(reasons, "is not a strategic account"))
+  local c, reasons = decide("approval", "RQ-IN")
+  expect_eq(c, chain({"director"}, T.investment_ceo_unless_strategic and {"ceo"} or {}, FIN))
+  expect_eq(has(reasons, "is not a strategic account"), T.investment_ceo_unless_strategic == true)
 end)
 
-test("hiring: the director up to 300 triệu a year, then the CEO", function()
-  local chain, reasons = decide("approval", "RQ-H300")
-  expect_eq(chain, {"director"})
+test("hiring: the director up to the limit a year, then the CEO", function()
+  local c, reasons = decide("approval", "RQ-H300")
+  expect_eq(c, {"director"})
   expect_true(reasons[1]:find("for team Account", 1, true))
   expect_eq(decide("approval", "RQ-H420"), {"director", "ceo"})
 end)

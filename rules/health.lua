@@ -10,26 +10,26 @@ local T = {
   -- Xu hướng doanh thu: N tháng gần nhất so với N tháng trước đó
   trend_months = 3,
   trend = {
-    {label = "collapsing", max = -0.50, points = -30},             -- down half or more / giảm từ 50%
-    {label = "falling", min = -0.50, max = -0.20, points = -15},   -- down 20–50% / giảm 20–50%
-    {label = "softening", min = -0.20, max = -0.05, points = -5},
-    {label = "stable", min = -0.05, max = 0.10, points = 0},
+    {label = "collapsing", max = -0.50, points = -30},             -- down more than half / giảm hơn 50%
+    {label = "falling", min = -0.50, max = -0.20, points = -15},   -- down more than 20%, at most half / giảm hơn 20% đến 50%
+    {label = "softening", min = -0.20, max = -0.05, points = -5},  -- down more than 5%, at most 20%
+    {label = "stable", min = -0.05, max = 0.10, points = 0},       -- from -5% to under +10%
     {label = "growing", min = 0.10, points = 5},                   -- up 10% or more / tăng từ 10%
   },
   no_billing_points = -30,       -- billed nothing in either window / không phát sinh doanh thu
 
-  -- Overdue invoices: points per invoice by days past due (aging buckets), plus points for the
-  -- amount still owed (with tax), capped in total
+  -- Overdue invoices: points per invoice by whole days past due (aging buckets, a ladder: each
+  -- up to and including its number), plus points for the amount still owed (with tax), capped
   -- Hóa đơn quá hạn: trừ điểm theo tuổi nợ từng hóa đơn và theo tổng số tiền, có mức trần
   overdue_age = {
-    {label = "0–30 days", max = 31, points = -4},
-    {label = "31–60 days", min = 31, max = 61, points = -8},
-    {label = "61–90 days", min = 61, max = 91, points = -12},
-    {label = "over 90 days", min = 91, points = -18},
+    {label = "0–30 days", up_to = 30, points = -4},
+    {label = "31–60 days", up_to = 60, points = -8},
+    {label = "61–90 days", up_to = 90, points = -12},
+    {label = "over 90 days", points = -18},
   },
   overdue_amount = {
     {label = "small", max = 1e8, points = 0},                       -- under 100 triệu
-    {label = "large", min = 1e8, max = 5e8, points = -5},           -- 100–500 triệu
+    {label = "large", min = 1e8, max = 5e8, points = -5},           -- from 100 to under 500 triệu
     {label = "very large", min = 5e8, points = -10},                -- from 500 triệu
   },
   overdue_cap = -40,

@@ -23,12 +23,12 @@ local T = {
   -- An attainment counts at most this much (130%) / Mức đạt tối đa được tính
   attainment_cap = 1.3,
 
-  -- Rating by score (weighted attainment, %) / Xếp loại theo điểm
+  -- Rating by score, the weighted attainment (0.93 = 93%) / Xếp loại theo điểm (mức đạt có trọng số)
   ratings = {
-    {rating = "unsatisfactory", max = 80},
-    {rating = "below", min = 80, max = 93},
-    {rating = "meets", min = 93, max = 103},
-    {rating = "exceeds", min = 103},
+    {rating = "unsatisfactory", max = 0.80},           -- under 80% / dưới 80%
+    {rating = "below", min = 0.80, max = 0.93},
+    {rating = "meets", min = 0.93, max = 1.03},        -- from 93% to under 103% / từ 93% đến dưới 103%
+    {rating = "exceeds", min = 1.03},
   },
 
   -- The roles scored / Các vai trò được chấm
@@ -149,8 +149,9 @@ function P.decide(staff, why)
     why("nothing to score in %s", p.name)
     return {period = p.name, score = nil, rating = "n/a", lines = lines}
   end
+  -- the score is a whole percentage; the ratings are read on the same rounded figure, as a share
   local s = math.floor(score / wsum * 100 + 0.5)
-  local r = B.find(T.ratings, s)
+  local r = B.find(T.ratings, s / 100)
   why("score %d (weighted attainment, %%): %s", s, r.rating)
   return {period = p.name, score = s, rating = r.rating, clients = #clients, lines = lines}
 end

@@ -1,8 +1,13 @@
 -- Tests of rules/kpi_accounts.lua: plan attainment and pace.
+-- The status bands come from the policy's thresholds.
 
+local T = require("kpi_accounts").thresholds
+local B = require "lib.bands"
 local TR = 1000000
 local LQ = kam.period("last_quarter")
 local TQ = kam.period("this_quarter")
+local function final(name) for _, b in ipairs(T.final) do if b.status == name then return b end end end
+local MET, EXCEEDED = final("met").min, final("exceeded").min    -- where they start: shares of the target
 
 local function sale(client, amount, date)
   return {client = client, amount = amount, issued = date, due = kam.date_add(date, 30), status = "paid", paid_date = date}
@@ -11,14 +16,15 @@ end
 fixture{
   clients = {
     {id = "CL-MET", name = "Met", status = "active"},
-    {id = "CL-EDGE", name = "Exactly 95%", status = "active"},
-    {id = "CL-MISS", name = "94,9%", status = "active"},
+    {id = "CL-EDGE", name = "Exactly at the start of met", status = "active"},
+    {id = "CL-MISS", name = "Just under it", status = "active"},
     {id = "CL-EXC", name = "Exceeded", status = "active"},
     {id = "CL-NOW", name = "This quarter", status = "active"},
   },
   invoices = {
-    sale("CL-MET", 1000 * TR, LQ.from), sale("CL-EDGE", 950 * TR, LQ.to), sale("CL-MISS", 949 * TR, LQ.from),
-    sale("CL-EXC", 1050 * TR, LQ.from), sale("CL-EXC", 700 * TR, kam.date_add(LQ.from, -1)),
+    sale("CL-MET", 1000 * TR, LQ.from), sale("CL-EDGE", math.floor(1000 * TR * MET + 0.5), LQ.to),
+    sale("CL-MISS", math.floor(1000 * TR * MET + 0.5) - TR, LQ.from),
+    sale("CL-EXC", math.floor(1000 * TR * EXCEEDED + 0.5), LQ.from), sale("CL-EXC", 700 * TR, kam.date_add(LQ.from, -1)),
     sale("CL-NOW", 2000 * TR, TQ.from),
   },
   plans = {
@@ -35,20 +41,20 @@ fixture{
   },
 }
 
-test("a closed quarter at target is met", function()
+test("a closed quarter at target gets the band that holds 100%", function()
   local r, reasons = decide("kpi_accounts", "PL-MET")
-  expect_eq(r, {period = LQ.name, actual = 1000 * TR, target = 1000 * TR, attainment = 1.0, status = "met"})
+  expect_eq(r, {period = LQ.name, actual = 1000 * TR, target = 1000 * TR, attainment = 1.0, status = B.find(T.final, 1.0).status})
   expect_eq(reasons[1], "QBP " .. LQ.name .. " of Met (closed): revenue 1.000.000.000 ₫ against a target of 1.000.000.000 ₫")
 end)
 
-test("exactly 95% is met, just under is missed", function()
+test("exactly the start of met is met, just under is missed", function()
   expect_eq(decide("kpi_accounts", "PL-EDGE").status, "met")
   expect_eq(decide("kpi_accounts", "PL-MISS").status, "missed")
 end)
 
-test("105% is exceeded; revenue outside the period does not count", function()
+test("the start of exceeded is exceeded; revenue outside the period does not count", function()
   local r = decide("kpi_accounts", "PL-EXC")
-  expect_eq(r.actual, 1050 * TR)
+  expect_eq(r.actual, math.floor(1000 * TR * EXCEEDED + 0.5))
   expect_eq(r.status, "exceeded")
 end)
 

@@ -1,9 +1,38 @@
--- Tests of rules/kpi.lua: staff scorecards for the last complete quarter.
+-- Tests of rules/kpi.lua: staff scorecards for the last complete period.
+-- Weights, default targets, the cap and the ratings come from the policy's thresholds.
 
-local TR = 1000000
-local Q = kam.period("last_quarter")
-local PQ = kam.date_add(Q.from, -40)                     -- a day in the quarter before
-local function in_q(days) return kam.date_add(Q.from, days) end
+local T = require("kpi").thresholds
+local B = require "lib.bands"
+local M = require "lib.money"
+local TR = M.TRIEU
+local Q = kam.period(T.period)
+local PQ = kam.date_add(Q.from, -5)                      -- a day in the period before
+local LEN = kam.days_between(Q.from, Q.to) + 1
+-- a day of the period, `days` into a quarter scaled to the period's length
+local function in_q(days) return kam.date_add(Q.from, math.floor(days * (LEN - 1) / 90)) end
+
+-- the score and rating the lines of a result make: weighted attainment, each capped, in %
+local function expected(r)
+  local sum, wsum = 0, 0
+  for _, l in ipairs(r.lines) do
+    if l.attainment then
+      sum = sum + l.weight * math.min(l.attainment, T.attainment_cap)
+      wsum = wsum + l.weight
+    end
+  end
+  local s = math.floor(sum / wsum * 100 + 0.5)
+  return s, B.find(T.ratings, s / 100).rating
+end
+local function rating(name) for _, b in ipairs(T.ratings) do if b.rating == name then return b end end end
+-- an attainment at the start of "meets", in whole percent as the score is
+local MEETS = math.ceil(rating("meets").min * 100 - 1e-9) / 100
+-- the role of the people scored below: one the policy scores
+local ROLE
+for _, r in ipairs{"account_manager", "account_executive", "key_account_manager"} do
+  if T.roles[r] and not ROLE then ROLE = r end
+end
+if not ROLE then for r, on in pairs(T.roles) do if on then ROLE = r end end end
+local BELOW = M.rate(MEETS - 0.01)
 
 local function has(reasons, text)
   for _, r in ipairs(reasons) do if r:find(text, 1, true) then return true end end
@@ -20,14 +49,14 @@ end
 
 fixture{
   staff = {
-    {id = "ST-AM", name = "Ngô Văn Khoa", role = "account_manager"},
-    {id = "ST-PLAN", name = "Lý Gia Bảo", role = "account_executive"},
-    {id = "ST-NEW", name = "Trịnh Quốc Huy", role = "account_executive"},
-    {id = "ST-93", name = "Meets", role = "key_account_manager"},
-    {id = "ST-92", name = "Below", role = "key_account_manager"},
-    {id = "ST-CAP", name = "Đặng Thùy Linh", role = "account_manager"},
+    {id = "ST-AM", name = "Ngô Văn Khoa", role = ROLE},
+    {id = "ST-PLAN", name = "Lý Gia Bảo", role = ROLE},
+    {id = "ST-NEW", name = "Trịnh Quốc Huy", role = ROLE},
+    {id = "ST-93", name = "Meets", role = ROLE},
+    {id = "ST-92", name = "Below", role = ROLE},
+    {id = "ST-CAP", name = "Đặng Thùy Linh", role = ROLE},
     {id = "ST-TL", name = "Nguyễn Thị Lan", role = "team_lead"},
-    {id = "ST-GONE", name = "Phạm Thị Quỳnh", role = "account_executive", status = "left"},
+    {id = "ST-GONE", name = "Phạm Thị Quỳnh", role = ROLE, status = "left"},
   },
   clients = {
     {id = "CL-1", name = "Mộc Trà", status = "active", owner = "ST-AM", csat = 4.2},
@@ -59,10 +88,10 @@ fixture{
     kpi("ST-AM", "csat", 4.2), kpi("ST-AM", "delivery_quality", 0.95),
     {scope = "account", subject = "CL-2", metric = "csat", period = Q.name, target = 4.2, actual = 3.8},
     kpi("ST-CAP", "revenue_managed", 500 * TR),
-    kpi("ST-93", "revenue_managed", 0), kpi("ST-93", "margin", 0.2, 0.186), kpi("ST-93", "retention", 1.0, 0.93),
-    kpi("ST-93", "csat", 5, 4.65), kpi("ST-93", "on_time_delivery", 1.0, 0.93),
-    kpi("ST-92", "revenue_managed", 0), kpi("ST-92", "margin", 0.2, 0.184), kpi("ST-92", "retention", 1.0, 0.92),
-    kpi("ST-92", "csat", 5, 4.6), kpi("ST-92", "on_time_delivery", 1.0, 0.92),
+    kpi("ST-93", "revenue_managed", 0), kpi("ST-93", "margin", 0.2, 0.2 * MEETS), kpi("ST-93", "retention", 1.0, MEETS),
+    kpi("ST-93", "csat", 5, 5 * MEETS), kpi("ST-93", "on_time_delivery", 1.0, MEETS),
+    kpi("ST-92", "revenue_managed", 0), kpi("ST-92", "margin", 0.2, 0.2 * BELOW), kpi("ST-92", "retention", 1.0, BELOW),
+    kpi("ST-92", "csat", 5, 5 * BELOW), kpi("ST-92", "on_time_delivery", 1.0, BELOW),
   },
 }
 
@@ -73,43 +102,46 @@ test("a scorecard from the book against the kpi targets", function()
   local rev = line(r, "revenue_managed")
   expect_eq(rev.actual, 1000 * TR)                         -- 600 + 400 triệu issued in the quarter
   expect_eq(rev.attainment, 1.0)
-  expect_eq(rev.weight, 0.35)
+  expect_eq(rev.weight, T.weights.revenue_managed)
   expect_eq(line(r, "margin").actual, 0.2)                 -- 800 triệu of spend on 1 tỷ
   expect_eq(line(r, "retention").actual, 1.0)              -- both billed the quarter before and this one
   expect_eq(line(r, "csat").actual, 4.0)                   -- 4,2 from the client, 3,8 from the quarter's account kpi
   expect_eq(line(r, "on_time_delivery").actual, 0.95)      -- 19 of 20 in the quarter; the quarter before left out
   expect_true(has(reasons, "revenue_managed: 1.000.000.000 ₫ against 1.000.000.000 ₫ (kpi target) = 100,0%"))
-  -- 0.35 × 1 + 0.25 × 1.111 + 0.15 × 1 + 0.15 × 0.952 + 0.10 × 1 = 1.0207
-  expect_eq(r.score, 102)
-  expect_eq(r.rating, "meets")
+  -- attainments 1, 1.111, 1, 0.952 and 1: with the shipped weights, 102 (meets)
+  local s, rt = expected(r)
+  expect_eq(r.score, s)
+  expect_eq(r.rating, rt)
 end)
 
 test("without kpi rows, targets come from the plans and the defaults", function()
   local r, reasons = decide("kpi", "ST-PLAN")
   expect_eq(line(r, "revenue_managed").target, 300 * TR)
   expect_eq(line(r, "revenue_managed").attainment, 0.9)
-  expect_eq(line(r, "margin").target, 0.18)
+  expect_eq(line(r, "margin").target, T.default_targets.margin)
   expect_true(has(reasons, "(plans)"))
   expect_true(has(reasons, "retention: no data in the period, not scored"))
   expect_true(has(reasons, "on_time_delivery: no data in the period, not scored"))
 end)
 
-test("an attainment counts at most 130%", function()
-  local r, reasons = decide("kpi", "ST-CAP")               -- no spend: margin 100% against 18%
-  expect_eq(line(r, "margin").attainment, 5.5556)
-  expect_true(has(reasons, "counted as 130,0%"))
-  -- (0.35 × 1 + 0.25 × 1.3 + 0.15 × 1) / 0.75: retention and delivery have no data
-  expect_eq(r.score, 110)
-  expect_eq(r.rating, "exceeds")
+test("an attainment counts at most the cap", function()
+  local r, reasons = decide("kpi", "ST-CAP")               -- no spend: margin 100% against the default target
+  expect_eq(line(r, "margin").attainment, M.rate(1 / T.default_targets.margin))
+  expect_true(has(reasons, "counted as " .. M.pct(T.attainment_cap)))
+  -- retention and delivery have no data: the other weights share the score
+  local s, rt = expected(r)
+  expect_eq(r.score, s)
+  expect_eq(r.rating, rt)
 end)
 
-test("a score of 93 meets, 92 is below", function()
+test("a score at the start of meets meets, a point less is below", function()
   local r = decide("kpi", "ST-93")
-  expect_eq(r.score, 93)
+  expect_eq(r.score, math.floor(MEETS * 100 + 0.5))
   expect_eq(r.rating, "meets")
   local r2, reasons = decide("kpi", "ST-92")
-  expect_eq(r2.score, 92)
-  expect_eq(r2.rating, "below")
+  expect_eq(r2.score, math.floor(BELOW * 100 + 0.5))
+  expect_eq(r2.rating, B.find(T.ratings, r2.score / 100).rating)
+  expect_true(r2.rating ~= "meets")
   expect_true(has(reasons, "actual from the kpi row"))
   expect_true(has(reasons, "revenue_managed: no target, not scored"))
 end)

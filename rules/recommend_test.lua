@@ -1,6 +1,11 @@
 -- Tests of rules/recommend.lua: cross-sell, upsell, investment and at-risk suggestions.
+-- Triggers, shares and limits come from the policy's thresholds.
 
-local TR = 1000000
+local T = require("recommend").thresholds
+local M = require "lib.money"
+local TR = M.TRIEU
+local CSAT = (T.low_csat + T.upsell_csat) / 2          -- neither a recovery nor an upsell
+local function est(v) return M.round(v, T.round_to) end  -- an estimate as the policy rounds it
 
 local function has(reasons, text)
   for _, r in ipairs(reasons) do if r:find(text, 1, true) then return true end end
@@ -13,11 +18,13 @@ local function kinds(list)
   return out
 end
 
--- paid invoices: `now` a month ago and `q` four months ago (the trend), `before` 18 months ago (growth)
+-- paid invoices: `now` a month ago and `q` in the trend's window before (the trend), `before` 18
+-- months ago (growth)
+local Q = T.trend_months + 1
 local function billing(client, now, q, before)
   local rows = {
     {client = client, amount = now, issued = kam.months_ago(1), due = kam.months_ago(1), status = "paid", paid_date = kam.months_ago(1)},
-    {client = client, amount = q, issued = kam.months_ago(4), due = kam.months_ago(4), status = "paid", paid_date = kam.months_ago(4)},
+    {client = client, amount = q, issued = kam.months_ago(Q), due = kam.months_ago(Q), status = "paid", paid_date = kam.months_ago(Q)},
   }
   if before then
     rows[3] = {client = client, amount = before, issued = kam.months_ago(18), due = kam.months_ago(18), status = "paid",
@@ -36,6 +43,14 @@ local function met(client, days) return {client = client, kind = "call", date = 
 
 ------------------------------------------------------------------ cross-sell, upsell, investment
 
+local REV = M.round(2 * T.cross_sell_min_revenue)       -- enough for a cross-sell
+local SMALL = M.round(T.cross_sell_min_revenue) - TR    -- not enough
+local S_REV = 2000 * TR                                  -- a strategic account growing just enough to invest in
+local S_BEFORE = M.whole(S_REV / (1 + T.investment_growth + 0.01))
+local U_REV = M.whole(1000 * TR * (1 + T.upsell_growth))  -- growing exactly enough for an upsell
+local U_LEFT = est(U_REV * T.upsell_share * 0.6)          -- budget left outside the agency: less than the share
+local U14 = M.whole(1000 * TR * (1 + T.upsell_growth - 0.01))
+
 fixture{
   services = {
     {id = "SV-ADS", name = "Quản lý quảng cáo Meta & TikTok", category = "ads", list_price = 30 * TR, standard_cost = 15 * TR,
@@ -48,22 +63,25 @@ fixture{
      target_margin = 0.35, industries = {"fashion"}},
   },
   clients = {
-    {id = "CL-X", name = "Sao Mai Group", industry = "cosmetics", status = "active", csat = 4.0},
-    {id = "CL-PIPE", name = "Hana Beauty", industry = "cosmetics", status = "active", csat = 4.0},
-    {id = "CL-SMALL", name = "Nước hoa Aria", industry = "cosmetics", status = "active", csat = 4.0},
-    {id = "CL-S", name = "Bếp Việt", industry = "F&B", status = "active", csat = 4.5, strategic = true, annual_budget = 2000 * TR},
+    {id = "CL-X", name = "Sao Mai Group", industry = "cosmetics", status = "active", csat = CSAT},
+    {id = "CL-PIPE", name = "Hana Beauty", industry = "cosmetics", status = "active", csat = CSAT},
+    {id = "CL-SMALL", name = "Nước hoa Aria", industry = "cosmetics", status = "active", csat = CSAT},
+    {id = "CL-S", name = "Bếp Việt", industry = "F&B", status = "active", csat = 4.5, strategic = true, annual_budget = S_REV},
     {id = "CL-SP", name = "Strategic, request pending", industry = "F&B", status = "active", csat = 4.5, strategic = true},
-    {id = "CL-U", name = "Growing 15%", industry = "other", status = "active", csat = 4.2, annual_budget = 1300 * TR},
-    {id = "CL-U14", name = "Growing 14%", industry = "other", status = "active", csat = 4.2, annual_budget = 3000 * TR},
-    {id = "CL-UC", name = "Growing, CSAT 4.1", industry = "other", status = "active", csat = 4.1, annual_budget = 3000 * TR},
+    {id = "CL-U", name = "Growing just enough", industry = "other", status = "active", csat = T.upsell_csat,
+     annual_budget = U_REV + U_LEFT},
+    {id = "CL-U14", name = "Growing a point too little", industry = "other", status = "active", csat = T.upsell_csat,
+     annual_budget = 3000 * TR},
+    {id = "CL-UC", name = "Growing, CSAT a little low", industry = "other", status = "active", csat = T.upsell_csat - 0.1,
+     annual_budget = 3000 * TR},
     {id = "CL-PROS", name = "Prospect", industry = "cosmetics"},
     {id = "CL-GONE", name = "Churned", industry = "cosmetics", status = "churned"},
   },
   invoices = rows(
-    billing("CL-X", 500 * TR, 500 * TR, 1000 * TR), billing("CL-PIPE", 500 * TR, 500 * TR, 1000 * TR),
-    billing("CL-SMALL", 249 * TR, 250 * TR, 499 * TR),
-    billing("CL-S", 1000 * TR, 1000 * TR, 1800 * TR), billing("CL-SP", 1000 * TR, 1000 * TR, 1800 * TR),
-    billing("CL-U", 575 * TR, 575 * TR, 1000 * TR), billing("CL-U14", 570 * TR, 570 * TR, 1000 * TR),
+    billing("CL-X", REV // 2, REV - REV // 2, REV), billing("CL-PIPE", REV // 2, REV - REV // 2, REV),
+    billing("CL-SMALL", SMALL // 2, SMALL - SMALL // 2, SMALL),
+    billing("CL-S", S_REV // 2, S_REV // 2, S_BEFORE), billing("CL-SP", S_REV // 2, S_REV // 2, S_BEFORE),
+    billing("CL-U", U_REV // 2, U_REV - U_REV // 2, 1000 * TR), billing("CL-U14", U14 // 2, U14 - U14 // 2, 1000 * TR),
     billing("CL-UC", 600 * TR, 600 * TR, 1000 * TR)),
   quotes = {
     {client = "CL-X", status = "accepted", issued = kam.months_ago(6), lines = {{service = "SV-ADS", qty = 12, unit_price = 30 * TR}}},
@@ -83,9 +101,9 @@ test("a cosmetics client buying ads but not affiliate: cross-sell affiliate", fu
   local list, reasons = decide("recommend", "CL-X")
   expect_eq(#list, 1)
   expect_eq(list[1].kind, "cross_sell")
-  expect_eq(list[1].value, 100 * TR)                       -- 10% of 1 tỷ
+  expect_eq(list[1].value, est(REV * T.cross_sell_share.affiliate))
   expect_eq(list[1].text, "Sao Mai Group buys ads but no affiliate: propose Chương trình affiliate CPS (SV-AFF), which suits cosmetics")
-  expect_true(has(reasons, "12-month revenue 1.000.000.000 ₫"))
+  expect_true(has(reasons, "12-month revenue " .. M.fmt(REV)))
 end)
 
 test("no cross-sell for what is already in the pipeline", function()
@@ -95,14 +113,14 @@ test("no cross-sell for what is already in the pipeline", function()
   expect_true(has(reasons, "nothing to suggest"))
 end)
 
-test("no cross-sell under 500 triệu a year", function()
+test("no cross-sell under the minimum revenue", function()
   expect_eq(decide("recommend", "CL-SMALL"), {})
 end)
 
-test("a growing strategic account: an investment proposal of 3% of its revenue", function()
-  local list = decide("recommend", "CL-S")                 -- 2 tỷ, +11,1%
+test("a growing strategic account: an investment proposal, a share of its revenue", function()
+  local list = decide("recommend", "CL-S")
   expect_eq(kinds(list), {"investment"})
-  expect_eq(list[1].value, 60 * TR)
+  expect_eq(list[1].value, est(S_REV * T.investment_share))
 end)
 
 test("no second investment proposal while one waits for approval", function()
@@ -111,13 +129,13 @@ test("no second investment proposal while one waits for approval", function()
   expect_true(has(reasons, "RQ-INV is already waiting for approval"))
 end)
 
-test("upsell from 15% growth with CSAT 4.2, up to the budget left", function()
-  local list = decide("recommend", "CL-U")                 -- 1,15 tỷ, budget 1,3 tỷ
+test("upsell from the growth and CSAT it takes, up to the budget left", function()
+  local list = decide("recommend", "CL-U")
   expect_eq(kinds(list), {"upsell"})
-  expect_eq(list[1].value, 150 * TR)
+  expect_eq(list[1].value, U_LEFT)
 end)
 
-test("no upsell at 14% growth or CSAT 4.1", function()
+test("no upsell a point of growth short, or at a CSAT a little low", function()
   expect_eq(decide("recommend", "CL-U14"), {})
   expect_eq(decide("recommend", "CL-UC"), {})
 end)
@@ -135,18 +153,21 @@ local function owed(client, amount, days)
   return {client = client, amount = amount, tax = 0, issued = kam.months_ago(9), due = kam.days_ago(days), status = "overdue"}
 end
 
+local OD, QUIET = T.overdue_days, T.no_contact_days
+local F_NOW = M.whole(100 * TR * (1 + T.falling))        -- down exactly as far as falling
+
 fixture{
   clients = {
-    {id = "CL-OD", name = "Overdue 31 days", industry = "other", status = "active", csat = 4.0},
-    {id = "CL-OD30", name = "Overdue 30 days", industry = "other", status = "active", csat = 4.0},
-    {id = "CL-Q45", name = "Quiet 45 days", industry = "other", status = "active", csat = 4.0},
-    {id = "CL-Q44", name = "Quiet 44 days", industry = "other", status = "active", csat = 4.0},
-    {id = "CL-F20", name = "Down 20%", industry = "other", status = "active", csat = 4.0},
-    {id = "CL-F19", name = "Down 19%", industry = "other", status = "active", csat = 4.0},
-    {id = "CL-LOW", name = "CSAT 3.4", industry = "other", status = "active", csat = 3.4},
-    {id = "CL-35", name = "CSAT 3.5", industry = "other", status = "active", csat = 3.5},
-    {id = "CL-ESC", name = "Escalated", industry = "other", status = "active", csat = 4.0},
-    {id = "CL-ALL", name = "Everything wrong", industry = "cosmetics", status = "active", csat = 3.0},
+    {id = "CL-OD", name = "Overdue a day past the limit", industry = "other", status = "active", csat = CSAT},
+    {id = "CL-OD30", name = "Overdue to the limit", industry = "other", status = "active", csat = CSAT},
+    {id = "CL-Q45", name = "Quiet for the limit", industry = "other", status = "active", csat = CSAT},
+    {id = "CL-Q44", name = "Quiet a day less", industry = "other", status = "active", csat = CSAT},
+    {id = "CL-F20", name = "Falling", industry = "other", status = "active", csat = CSAT},
+    {id = "CL-F19", name = "Falling a little less", industry = "other", status = "active", csat = CSAT},
+    {id = "CL-LOW", name = "CSAT under the limit", industry = "other", status = "active", csat = T.low_csat - 0.1},
+    {id = "CL-35", name = "CSAT at the limit", industry = "other", status = "active", csat = T.low_csat},
+    {id = "CL-ESC", name = "Escalated", industry = "other", status = "active", csat = CSAT},
+    {id = "CL-ALL", name = "Everything wrong", industry = "cosmetics", status = "active", csat = T.low_csat - 0.5},
   },
   contacts = {
     {client = "CL-OD", name = "Vũ Phương Yến", title = "Kế toán trưởng", decision_role = "finance"},
@@ -157,12 +178,12 @@ fixture{
      target_margin = 0.4, industries = {"cosmetics"}},
   },
   invoices = rows(
-    billing("CL-OD", 300 * TR, 300 * TR), {owed("CL-OD", 100 * TR, 31)},
-    billing("CL-OD30", 300 * TR, 300 * TR), {owed("CL-OD30", 100 * TR, 30)},
+    billing("CL-OD", 300 * TR, 300 * TR), {owed("CL-OD", 100 * TR, OD + 1)},
+    billing("CL-OD30", 300 * TR, 300 * TR), {owed("CL-OD30", 100 * TR, OD)},
     billing("CL-Q45", 300 * TR, 300 * TR), billing("CL-Q44", 300 * TR, 300 * TR),
-    billing("CL-F20", 80 * TR, 100 * TR), billing("CL-F19", 81 * TR, 100 * TR),
+    billing("CL-F20", F_NOW, 100 * TR), billing("CL-F19", F_NOW + TR, 100 * TR),
     billing("CL-LOW", 300 * TR, 300 * TR), billing("CL-35", 300 * TR, 300 * TR), billing("CL-ESC", 300 * TR, 300 * TR),
-    billing("CL-ALL", 300 * TR, 600 * TR), {owed("CL-ALL", 200 * TR, 60)}),
+    billing("CL-ALL", 300 * TR, 600 * TR), {owed("CL-ALL", 200 * TR, OD + 30)}),
   risks = {
     {id = "RK-1", client = "CL-ESC", kind = "escalation", severity = "high", description = "CMO disputes the September figures"},
     {id = "RK-2", client = "CL-ESC", kind = "risk", severity = "medium", description = "Late brief"},
@@ -170,37 +191,38 @@ fixture{
     {id = "RK-4", client = "CL-ALL", kind = "risk", severity = "high", description = "Revenue falling"},
   },
   activities = {
-    met("CL-OD"), met("CL-OD30"), met("CL-Q45", 45), met("CL-Q44", 44), met("CL-F20"), met("CL-F19"),
-    met("CL-LOW"), met("CL-35"), met("CL-ESC"), met("CL-ALL", 80),
+    met("CL-OD"), met("CL-OD30"), met("CL-Q45", QUIET), met("CL-Q44", QUIET - 1), met("CL-F20"), met("CL-F19"),
+    met("CL-LOW"), met("CL-35"), met("CL-ESC"), met("CL-ALL", QUIET + 35),
   },
 }
 
-test("money more than 30 days overdue: collect, calling the finance contact", function()
+test("money overdue past the limit: collect, calling the finance contact", function()
   local list = decide("recommend", "CL-OD")
-  expect_eq(list, {{kind = "at_risk_action", value = 100 * TR,
-    text = "Collect 100.000.000 ₫ overdue on 1 invoice (oldest 31 days past due): call Vũ Phương Yến (Kế toán trưởng)"}})
+  expect_eq(list, {{kind = "at_risk_action", value = est(100 * TR),
+    text = string.format("Collect 100.000.000 ₫ overdue on 1 invoice (oldest %d days past due): call Vũ Phương Yến (Kế toán trưởng)",
+      OD + 1)}})
   expect_eq(decide("recommend", "CL-OD30"), {})
 end)
 
-test("45 days without contact: meet the decision maker; 44 days: nothing", function()
+test("no contact for the limit's days: meet the decision maker; a day less: nothing", function()
   local list = decide("recommend", "CL-Q45")
   expect_eq(kinds(list), {"at_risk_action"})
-  expect_true(list[1].text:find("Meet Trần Hữu Quân (Tổng Giám đốc): no contact for 45 days", 1, true))
-  expect_eq(list[1].value, 600 * TR)
+  expect_true(list[1].text:find("Meet Trần Hữu Quân (Tổng Giám đốc): no contact for " .. QUIET .. " days", 1, true))
+  expect_eq(list[1].value, est(600 * TR))
   expect_eq(decide("recommend", "CL-Q44"), {})
 end)
 
-test("revenue down 20% over three months: business review; 19%: nothing", function()
+test("revenue down as far as falling over the trend's months: business review; a point less: nothing", function()
   local list = decide("recommend", "CL-F20")
   expect_eq(kinds(list), {"at_risk_action"})
-  expect_true(list[1].text:find("(-20,0%)", 1, true))
-  expect_eq(list[1].value, 80 * TR)                        -- 20 triệu a quarter, a year of it
+  expect_true(list[1].text:find("(" .. M.change(T.falling) .. ")", 1, true))
+  expect_eq(list[1].value, est((100 * TR - F_NOW) * 12 / T.trend_months))   -- the loss, for a year
   expect_eq(decide("recommend", "CL-F19"), {})
 end)
 
-test("CSAT under 3.5: service recovery; 3.5: nothing", function()
+test("CSAT under the limit: service recovery; at it: nothing", function()
   local list = decide("recommend", "CL-LOW")
-  expect_true(list[1].text:find("Service recovery: CSAT 3,4", 1, true))
+  expect_true(list[1].text:find("Service recovery: CSAT " .. M.decimal(T.low_csat - 0.1), 1, true))
   expect_eq(decide("recommend", "CL-35"), {})
 end)
 
@@ -210,9 +232,12 @@ test("an open high escalation is to be resolved; a medium risk is not listed", f
   expect_eq(list[1].text, "Resolve RK-1 (high escalation): CMO disputes the September figures")
 end)
 
-test("at most six suggestions, the largest first", function()
-  local list, reasons = decide("recommend", "CL-ALL")
-  expect_eq(#list, 6)
+test("at most max_suggestions suggestions, the largest first", function()
+  local list, reasons = decide("recommend", "CL-ALL")     -- collect, meet, review, recover, resolve, cross-sell
+  local n = 5 + (T.escalation_severities.critical and 1 or 0) + (T.escalation_severities.high and 1 or 0)
+  expect_eq(#list, math.min(n, T.max_suggestions))
   for i = 2, #list do expect_true(list[i - 1].value >= list[i].value) end
-  expect_true(has(reasons, "7 suggestions; the 6 largest kept"))
+  if n > T.max_suggestions then
+    expect_true(has(reasons, string.format("%d suggestions; the %d largest kept", n, T.max_suggestions)))
+  end
 end)

@@ -8,8 +8,8 @@ local T = {
   -- Doanh thu xuất hóa đơn 12 tháng (đồng): hạng khởi điểm
   revenue = {
     {tier = "A", min = 5e9},                    -- from 5 tỷ / từ 5 tỷ
-    {tier = "B", min = 2e9, max = 5e9},         -- 2 tỷ to 5 tỷ / từ 2 tỷ đến dưới 5 tỷ
-    {tier = "C", min = 5e8, max = 2e9},         -- 500 triệu to 2 tỷ / từ 500 triệu đến dưới 2 tỷ
+    {tier = "B", min = 2e9, max = 5e9},         -- from 2 tỷ to under 5 tỷ / từ 2 tỷ đến dưới 5 tỷ
+    {tier = "C", min = 5e8, max = 2e9},         -- from 500 triệu to under 2 tỷ / từ 500 triệu đến dưới 2 tỷ
     {tier = "D", max = 5e8},                    -- under 500 triệu / dưới 500 triệu
   },
 
