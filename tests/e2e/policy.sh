@@ -180,8 +180,8 @@ return {name = "nosubject", subject = "customers", decide = function() end}
 LUA
 printf 'local x = = 1\n' > rules/syntax.lua
 expect_fail 1 '' kam check
-for want in "rules/bad.lua:4: writes the global 'total'" "rules/bad.lua:5: clients has no field 'revenu'" \
-            "rules/bad.lua:6: reads 'helper'" "bands C and B overlap" "a gap between bands B and A" \
+for want in "rules/bad.lua:4:3: writes the global 'total'" "rules/bad.lua:5:13: clients has no field 'revenu'" \
+            "rules/bad.lua:6:10: reads 'helper'" "bands C and B overlap" "a gap between bands B and A" \
             "subject 'customers' is not a collection" "rules/syntax.lua:1:"; do
   check "check finds: $want" grep -qF "$want" "$OUT"
 done
