@@ -83,11 +83,12 @@ static const cmd_help helps[] = {
                "       kam policy whatif NAME --with FILE [--sum FIELD_OR_EXPR] | history ID [NAME]\n\n"
                "eval decides for every subject (or --id) in one snapshot and shows what changed since the\n"
                "last committed decision; --commit stores the decisions and sets the policy's field.\n"
-               "whatif compares the committed version (or rules/NAME.lua) with FILE over the whole book\n"
-               "and writes nothing. history shows one subject's decisions and whether the data or the\n"
-               "policy changed them.\n"},
-    {"test", "usage: kam test [PATH...] [--coverage]\n\nRuns the policy tests (*_test.lua, rules/ by default); each test gets a fresh book\nfrom its fixture. Ends with \"N passed, N failed\".\n"},
-    {"check", "usage: kam check [PATH...]\n\nCompiles policies and scripts (rules/ and scripts/ by default) without running them and\nreports syntax errors, globals, unknown names and fields, and threshold bands that\noverlap or leave gaps. kam.yaml and schema.yaml are checked too.\n"},
+               "whatif decides with FILE (an edited copy, or rules/NAME.lua after an edit) over the whole\n"
+               "book and compares with what the book holds: each subject's last committed decision, else\n"
+               "the policy's field as it is now; it says which, and writes nothing. history shows one\n"
+               "subject's decisions and whether the data or the policy changed them.\n"},
+    {"test", "usage: kam test [PATH...] [--coverage]\n\nRuns the policy tests (*_test.lua, rules/ by default); each test gets a fresh book\nfrom its fixture. Ends with \"N passed, N failed\" (--format json: every test, with\nfile, line and message of a failure).\n"},
+    {"check", "usage: kam check [PATH...]\n\nCompiles policies and scripts (rules/ and scripts/ by default) without running them and\nreports syntax errors, globals, unknown names and fields, and thresholds off the convention\nof rules/README.md: bands with gaps or overlaps, ladders that do not increase, keys never\nread, values of the wrong type. Each problem is file:line:column: message; --format json\ngives a list of {file, line, column, rule, message}. kam.yaml and schema.yaml are checked too.\n"},
     {"verify", "usage: kam verify [--limit N]\n\nReads the book (read-only, in one snapshot) and checks that it agrees with itself:\n"
                "the stored counts against a scan, every record decodes with the schema's types,\n"
                "every index holds exactly one entry per record with the right key and carried\n"

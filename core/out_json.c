@@ -25,6 +25,8 @@ void json_str(kbuf *b, const char *s, size_t n) {
   kbuf_byte(b, '"');
 }
 
+const char out_null = 0;
+
 /* the shortest of %.15g and %.17g that reads back as the same number */
 static void json_num(kbuf *b, double d) {
   if (!isfinite(d)) { kbuf_str(b, "null"); return; }
@@ -116,6 +118,9 @@ void out_json_lua(lua_State *L, int idx, kbuf *b, int depth) {
     else json_num(b, lua_tonumber(L, idx));
     return;
   case LUA_TSTRING: { size_t n; const char *s = lua_tolstring(L, idx, &n); json_str(b, s, n); return; }
+  case LUA_TLIGHTUSERDATA:
+    if (lua_touserdata(L, idx) == (void *)&out_null) { kbuf_str(b, "null"); return; }
+    break;
   case LUA_TUSERDATA:
     if (kam_is_entity(L, idx)) { out_json_entity(L, idx, b); return; }
     if (kam_is_query(L, idx)) { kam_query_list(L, idx); out_json_lua(L, -1, b, depth); lua_pop(L, 1); return; }

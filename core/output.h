@@ -50,6 +50,10 @@ void out_records(lua_State *L, int idx, int cols, const out_opts *o, FILE *f);
 /* The value at idx as Lua text: inline when it fits in width columns, else
  * one key per line, indented (the `lua` mode; nested tables in a table). */
 void lua_text(lua_State *L, int idx, kbuf *b, int width);
+/* A light userdata that JSON writes as null, for a record whose value is
+ * absent (a Lua table cannot hold nil): push it with
+ * lua_pushlightuserdata(L, (void *)&out_null). */
+extern const char out_null;
 /* JSON string escaping into a buffer. */
 void json_str(kbuf *b, const char *s, size_t n);
 /* A stored value as JSON (lists and maps nested). */

@@ -739,6 +739,8 @@ int policy_command(kam_ctx *ctx, const char *cmd, char **args, int nargs, char *
   lua_newtable(L);
   lua_pushlightuserdata(L, &ps);
   luaL_setfuncs(L, kfuncs, 1);
+  lua_pushlightuserdata(L, (void *)&out_null); /* K.null: JSON's null in a record */
+  lua_setfield(L, -2, "null");
   lua_createtable(L, 0, (int)(sizeof modules / sizeof *modules));
   for (size_t i = 0; i < sizeof modules / sizeof *modules; i++) {
     if (load_embedded(L, &modules[i])) { lua_settop(L, 0); return KAM_EINTERNAL; }

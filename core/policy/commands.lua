@@ -5,6 +5,7 @@ local K, need, args, opts = ...
 local E = need("engine")
 local root, die, rel, policy_path, show = E.root, E.die, E.rel, E.policy_path, E.show
 local load_policy, evaluate, name_of, to_json = E.load_policy, E.evaluate, E.name_of, E.to_json
+local as_values, or_null, usage = E.as_values, E.or_null, E.usage
 local fmt = K.format()
 
 ------------------------------------------------------------------ kam policy list / show
@@ -14,15 +15,22 @@ local function list()
   for _, f in ipairs(K.ls(root .. "/rules", ".lua")) do
     if not f:find("_test%.lua$") then
       local ok, pol = pcall(load_policy, root .. "/rules/" .. f)
-      if ok then
+      local name = f:gsub("%.lua$", "")
+      if as_values then
+        rows[#rows + 1] = {name = ok and pol.name or name, subject = or_null(ok and pol.subject or nil),
+                           writes = or_null(ok and pol.writes or nil), hash = or_null(ok and pol.hash or nil),
+                           description = or_null(ok and pol.description or nil),
+                           error = or_null(not ok and tostring(pol) or nil)}
+      elseif ok then
         rows[#rows + 1] = {name = pol.name, subject = pol.subject, writes = pol.writes or "",
                            hash = pol.hash:sub(1, 12), description = pol.description or ""}
       else
-        rows[#rows + 1] = {name = f:gsub("%.lua$", ""), subject = "", writes = "", hash = "",
+        rows[#rows + 1] = {name = name, subject = "", writes = "", hash = "",
                            description = "cannot load: " .. tostring(pol)}
       end
     end
   end
+  if as_values then K.print(rows) return 0 end
   if #rows == 0 then print("no policies in rules/") return 0 end
   K.print(rows, {"name", "subject", "writes", "hash", "description"})
   return 0
@@ -59,9 +67,10 @@ end
 local function show_policy(name)
   local pol = load_policy(policy_path(name))
   local _, committed = K.source(pol.name)
-  if fmt == "json" then
-    K.print({name = pol.name, file = pol.path, hash = pol.hash, subject = pol.subject, writes = pol.writes,
-             description = pol.description, thresholds = pol.thresholds, committed_hash = committed})
+  if as_values then
+    K.print({name = pol.name, file = pol.path, hash = pol.hash, subject = pol.subject, writes = or_null(pol.writes),
+             description = or_null(pol.description), thresholds = or_null(pol.thresholds),
+             committed_hash = or_null(committed)})
     return 0
   end
   print("policy       " .. pol.name)
@@ -113,7 +122,13 @@ local function eval(name)
         K.fail(K.error_code(res), string.format("policy %s, %s %s: %s", pol.name, pol.subject, e.id, tostring(res)))
       end
       failures[#failures + 1] = {id = e.id, error = tostring(res), code = K.error_code(res)}
-      out[#out + 1] = {id = e.id, name = name_of(e, pol.subject), result = "(error)", last = last and show(K.unjson(last.result)) or "", changed = ""}
+      if as_values then
+        out[#out + 1] = {id = e.id, name = name_of(e, pol.subject), result = or_null(nil),
+                         last = or_null(last and K.unjson(last.result)), changed = or_null(nil), error = tostring(res)}
+        if opts.explain then out[#out].reasons = reasons end
+      else
+        out[#out + 1] = {id = e.id, name = name_of(e, pol.subject), result = "(error)", last = last and show(K.unjson(last.result)) or "", changed = ""}
+      end
       return
     end
     local json = to_json(res)
@@ -125,8 +140,13 @@ local function eval(name)
       K.stage(e.id, json, reasons)
       if pol.writes then rows[#rows + 1] = {id = e.id, result = res} end
     end
-    out[#out + 1] = {id = e.id, name = name_of(e, pol.subject), result = show(res),
-                     last = last and show(K.unjson(last.result)) or "", changed = ch and "yes" or ""}
+    if as_values then
+      out[#out + 1] = {id = e.id, name = name_of(e, pol.subject), result = or_null(res),
+                       last = or_null(last and K.unjson(last.result)), changed = ch, error = or_null(nil)}
+    else
+      out[#out + 1] = {id = e.id, name = name_of(e, pol.subject), result = show(res),
+                       last = last and show(K.unjson(last.result)) or "", changed = ch and "yes" or ""}
+    end
     if opts.explain then out[#out].reasons = reasons end
   end)
   if opts.explain and fmt == "table" then
@@ -182,58 +202,99 @@ local function measure_fn(pol_new, pol_old)
   end
   local P = pol_new.P.measure and pol_new or (pol_old.P.measure and pol_old)
   if P then
-    -- the instance that just decided about this subject (fresh for it), else a new one
+    -- the candidate's instance that just decided about this subject (fresh
+    -- for it), else a new one
     return function(e, inst) local Pm = inst or K.instantiate(P.chunk) return Pm.measure(e) end, "measure",
       P == pol_new and "new" or "old"
   end
   return nil
 end
 
+-- what the baseline was, per run: "the last committed decision, for all 50
+-- clients", or how many subjects had which when they differ
+local function baseline_line(cnt, n, coll, writes, name, hashes)
+  local parts = {}
+  local all = opts.id or string.format("all %d %s", n, coll)
+  local versions = #hashes == 1 and (" (version " .. hashes[1]:sub(1, 12) .. ")")
+    or (#hashes > 1 and string.format(" (%d versions)", #hashes) or "")
+  if cnt.committed > 0 then
+    parts[#parts + 1] = cnt.committed == n and string.format("the last committed decision%s, for %s", versions, all)
+      or string.format("the last committed decision%s for %d %s", versions, cnt.committed, coll)
+  end
+  if cnt.field > 0 then
+    parts[#parts + 1] = cnt.field == n
+      and string.format("the %s field as it is now, for %s (no decision of %s committed for them)", writes, all, name)
+      or string.format("the %s field as it is now for %d (no decision committed for them)", writes, cnt.field)
+  end
+  if cnt.none > 0 then
+    parts[#parts + 1] = cnt.none == n
+      and string.format("nothing, for %s (no decision of %s committed for them, and it writes no field)", all, name)
+      or string.format("nothing for %d (no decision committed, no field written)", cnt.none)
+  end
+  return "baseline: " .. (#parts > 0 and table.concat(parts, "; ") or "nothing to compare")
+end
+
+-- The candidate FILE against what the book holds: for each subject its last
+-- committed decision, else the policy's field as it is now, else nothing.
+-- The file in rules/ is never the baseline: it is usually the very file being
+-- edited (it gives the subject, the field and a measure, no results).
 local function whatif(name)
   local with = opts.with
-  if not with or with == true then die("policy whatif: --with FILE names the candidate policy") end
-  local cur_path = policy_path(name)
-  local base_src, base_hash = K.source(name)
-  local base_label
-  if base_src then
-    base_label = "committed " .. base_hash:sub(1, 12)
-  else
-    base_src = K.read(cur_path)
-    if not base_src then die("no policy %s (rules/%s.lua)", name, name) end
-    base_label = rel(cur_path)
+  if not with or with == true then
+    usage("kam policy whatif %s --with FILE [--sum FIELD_OR_EXPR] (FILE: the edited policy to compare with the book)", name)
   end
-  local base = load_policy(cur_path, base_src)
-  local cand = load_policy(with:sub(1, 1) == "/" and with or with)
-  if cand.subject ~= base.subject then die("the candidate decides about %s, the policy about %s", cand.subject, base.subject) end
-  local measure, mname, mfrom = measure_fn(cand, base)
-  -- both versions ask each subject much the same counts and sums: answered once
+  local book_src = K.source(name)
+  local old = load_policy(policy_path(name), book_src)
+  local cand = load_policy(with)
+  if cand.subject ~= old.subject then die("the candidate decides about %s, the policy about %s", cand.subject, old.subject) end
+  local writes = old.writes or cand.writes
+  local measure, mname, mfrom = measure_fn(cand, old)
+  -- the measure asks again what decide asked (tiering: the revenue): answered once
   K.memo(true)
   local trans, order, changes = {}, {}, {}
+  local cnt, seen_hash, hashes = {committed = 0, field = 0, none = 0}, {}, {}
   local n, nchanged, failed, total = 0, 0, 0, 0
-  each_subject(base, opts.id, function(e)
-    local ok1, r1, w1, P1 = evaluate(base, e)
+  each_subject(cand, opts.id, function(e)
+    local last = K.last(e.id, name)
+    local kind, v1, w1
+    if last then
+      kind, v1, w1 = "committed", K.unjson(last.result), last.reasons or {}
+      if not seen_hash[last.hash] then seen_hash[last.hash] = true hashes[#hashes + 1] = last.hash end
+    elseif writes then
+      v1 = e[writes]
+      kind, w1 = "field", {string.format("%s is %s in the book; %s has committed no decision for it", writes,
+        v1 == nil and "empty" or show(v1), name)}
+    else
+      kind, w1 = "none", {string.format("%s has committed no decision for it and writes no field", name)}
+    end
+    cnt[kind] = cnt[kind] + 1
     local ok2, r2, w2, P2 = evaluate(cand, e)
     n = n + 1
-    local a = ok1 and (r1 == nil and "(none)" or show(r1)) or "(error)"
+    local a = v1 == nil and "(none)" or show(v1)
     local b = ok2 and (r2 == nil and "(none)" or show(r2)) or "(error)"
-    if not ok1 or not ok2 then failed = failed + 1 end
+    if not ok2 then failed = failed + 1 end
     local m = 0
     if measure then
       K.arm(string.format("policy %s, %s %s (measure)", cand.name, cand.subject, e.id))
-      local ok, v = pcall(measure, e, mfrom == "new" and P2 or mfrom == "old" and P1 or nil)
+      local ok, v = pcall(measure, e, mfrom == "new" and P2 or nil)
       K.disarm()
       m = ok and tonumber(v) or 0
     end
     total = total + m
     local key = a .. "\0" .. b
     local t = trans[key]
-    if not t then t = {from = a, to = b, subjects = 0, amount = 0} trans[key] = t order[#order + 1] = t end
+    if not t then
+      t = {from = a, to = b, from_v = v1, to_v = ok2 and r2 or nil, failed = not ok2, subjects = 0, amount = 0}
+      trans[key] = t
+      order[#order + 1] = t
+    end
     t.subjects = t.subjects + 1
     t.amount = t.amount + m
     if a ~= b then
       nchanged = nchanged + 1
-      changes[#changes + 1] = {id = e.id, name = name_of(e, base.subject), from = a, to = b, amount = m,
-                               before = ok1 and w1 or {tostring(r1)}, after = ok2 and w2 or {tostring(r2)}}
+      changes[#changes + 1] = {id = e.id, name = name_of(e, cand.subject), from = a, to = b, amount = m,
+                               from_v = v1, to_v = ok2 and r2 or nil, error = not ok2 and tostring(r2) or nil,
+                               baseline = kind, before = w1, after = ok2 and w2 or {tostring(r2)}}
     end
   end)
   table.sort(order, function(x, y)
@@ -241,19 +302,33 @@ local function whatif(name)
     if x.from ~= y.from then return x.from < y.from end
     return x.to < y.to
   end)
-  if fmt ~= "table" then
+  table.sort(hashes)
+  local coll = cand.subject
+  if fmt == "csv" then
     local tr = {}
     for _, t in ipairs(order) do tr[#tr + 1] = {from = t.from, to = t.to, subjects = t.subjects, amount = t.amount} end
-    if fmt == "csv" then
-      K.print(tr, {"from", "to", "subjects", "amount"})
-    else
-      K.print({policy = name, baseline = base_label, baseline_hash = base.hash, candidate = rel(with),
-               candidate_hash = cand.hash, measure = mname, evaluated = n, changed = nchanged, failed = failed,
-               transitions = tr, changes = changes})
-    end
+    K.print(tr, {"from", "to", "subjects", "amount"})
     return 0
   end
-  print(string.format("what-if %s over %d %s: %s → %s (%s)", name, n, base.subject, base_label, rel(with), cand.hash:sub(1, 12)))
+  if as_values then
+    local tr, ch = {}, {}
+    for _, t in ipairs(order) do
+      tr[#tr + 1] = {from = or_null(t.from_v), to = or_null(t.to_v), failed = t.failed, subjects = t.subjects,
+                     amount = or_null(measure and t.amount or nil)}
+    end
+    for _, c in ipairs(changes) do
+      ch[#ch + 1] = {id = c.id, name = c.name, from = or_null(c.from_v), to = or_null(c.to_v), error = or_null(c.error),
+                     amount = or_null(measure and c.amount or nil), baseline = c.baseline, before = c.before, after = c.after}
+    end
+    K.print({policy = name, candidate = rel(with), candidate_hash = cand.hash, measure = or_null(mname),
+             evaluated = n, changed = nchanged, failed = failed,
+             baseline = {committed = cnt.committed, field = cnt.field, none = cnt.none, writes = or_null(writes),
+                         hashes = hashes, text = baseline_line(cnt, n, coll, writes, name, hashes)},
+             transitions = tr, changes = ch})
+    return 0
+  end
+  print(string.format("what-if %s over %d %s: the book → %s (%s)", name, n, coll, rel(with), cand.hash:sub(1, 12)))
+  print(baseline_line(cnt, n, coll, writes, name, hashes))
   print("")
   local rows = {}
   local mcol = mname and ("sum of " .. mname) or "amount"
@@ -263,11 +338,12 @@ local function whatif(name)
   end
   K.print(rows, {"transition", "subjects", mcol})
   print("")
-  print(string.format("%d of %d change%s; %s", nchanged, n,
-    nchanged == 1 and "s" or "",
-    measure and ("they carry " .. kam.fmt.money((function() local s = 0 for _, c in ipairs(changes) do s = s + c.amount end return s end)()) ..
-      " of " .. kam.fmt.money(total) .. " (" .. mname .. ")") or "no measure (--sum FIELD_OR_EXPR)"))
-  if failed > 0 then print(string.format("%d subject(s) failed in one version or both", failed)) end
+  local carried = 0
+  for _, c in ipairs(changes) do carried = carried + c.amount end
+  print(string.format("%d of %d change%s; %s", nchanged, n, nchanged == 1 and "s" or "",
+    measure and ("they carry " .. kam.fmt.money(carried) .. " of " .. kam.fmt.money(total) .. " (" .. mname .. ")")
+      or "no measure (--sum FIELD_OR_EXPR)"))
+  if failed > 0 then print(string.format("%d subject(s) failed with the candidate", failed)) end
   for _, c in ipairs(changes) do
     print("")
     print(string.format("%s  %s: %s → %s%s", c.id, c.name, c.from, c.to, measure and ("  (" .. kam.fmt.money(c.amount) .. ")") or ""))
@@ -287,7 +363,10 @@ local function history(id, name)
     if a.time ~= b.time then return a.time < b.time end
     return (a.run or 0) < (b.run or 0)
   end)
-  if #h == 0 then print(string.format("no decisions for %s%s", id, name and (" by " .. name) or "")) return 0 end
+  if #h == 0 and not as_values then
+    print(string.format("no decisions for %s%s", id, name and (" by " .. name) or ""))
+    return 0
+  end
   local prev, rows = {}, {}
   for _, d in ipairs(h) do
     local p = prev[d.policy]
@@ -296,11 +375,17 @@ local function history(id, name)
     elseif p.result == d.result then cause = p.hash == d.hash and "unchanged" or "unchanged (new policy version)"
     elseif p.hash ~= d.hash then cause = "the policy changed"
     else cause = "the data changed" end
-    rows[#rows + 1] = {time = d.time, policy = d.policy, hash = d.hash:sub(1, 12), result = show(K.unjson(d.result)),
-                       cause = cause, user = d.user, run = d.run}
-    if opts.explain then rows[#rows].reasons = d.reasons end
+    if as_values then
+      rows[#rows + 1] = {time = d.time, policy = d.policy, hash = d.hash, result = or_null(K.unjson(d.result)),
+                         cause = cause, user = or_null(d.user), run = or_null(d.run), reasons = d.reasons or {}}
+    else
+      rows[#rows + 1] = {time = d.time, policy = d.policy, hash = d.hash:sub(1, 12), result = show(K.unjson(d.result)),
+                         cause = cause, user = d.user, run = d.run}
+      if opts.explain then rows[#rows].reasons = d.reasons end
+    end
     prev[d.policy] = d
   end
+  if as_values then K.print(rows) return 0 end
   if opts.explain and fmt == "table" then
     for _, r in ipairs(rows) do
       print(string.format("%s  %s %s  →  %s   (%s; %s, run %s)", r.time, r.policy, r.hash, r.result, r.cause, r.user, tostring(r.run)))
@@ -318,19 +403,19 @@ local function run()
   local sub = args[1]
   if sub == "list" then return list()
   elseif sub == "show" then
-    if not args[2] then die("policy show: which policy? (kam policy list)") end
+    if not args[2] then usage("kam policy show NAME (kam policy list names them)") end
     return show_policy(args[2])
   elseif sub == "eval" then
-    if not args[2] then die("policy eval: which policy? (kam policy list)") end
+    if not args[2] then usage("kam policy eval NAME [--id ID] [--explain] [--commit] [--strict] (kam policy list names them)") end
     return eval(args[2])
   elseif sub == "whatif" then
-    if not args[2] then die("policy whatif: which policy? (kam policy whatif NAME --with FILE)") end
+    if not args[2] then usage("kam policy whatif NAME --with FILE [--sum FIELD_OR_EXPR]") end
     return whatif(args[2])
   elseif sub == "history" then
-    if not args[2] then die("policy history: which subject? (kam policy history ID [NAME])") end
+    if not args[2] then usage("kam policy history ID [NAME]") end
     return history(args[2], args[3])
   end
-  die("policy: %s (expected list, show, eval, whatif or history)", sub and ("unknown command " .. sub) or "which command?")
+  usage("kam policy list | show | eval | whatif | history (%s)", sub and ("not " .. sub) or "which one?")
 end
 
 return {run = run}

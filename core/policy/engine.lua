@@ -28,6 +28,17 @@ local function show(v)
   return tostring(v)
 end
 
+-- Output for programs: JSON, YAML and Lua text get values as they are (numbers,
+-- booleans, tables), where a table shows text for people. Absent is JSON's
+-- null (K.null, as a Lua table cannot hold nil); the other formats leave the
+-- key out.
+local as_values = K.format() ~= "table" and K.format() ~= "csv"
+local null = K.format() == "json" and K.null or nil
+local function or_null(v)
+  if v == nil then return null end
+  return v
+end
+
 ------------------------------------------------------------------ loading
 
 local function load_policy(path, src)
@@ -104,5 +115,9 @@ local function to_json(v)
   return K.json(v)
 end
 
+-- a usage error: exit 2, and the line says how the command is called
+local function usage(f, ...) K.fail(2, "usage: " .. string.format(f, ...)) end
+
 return {root = root, die = die, rel = rel, policy_path = policy_path, show = show, load_policy = load_policy,
-        evaluate = evaluate, name_of = name_of, to_json = to_json}
+        evaluate = evaluate, name_of = name_of, to_json = to_json, as_values = as_values, or_null = or_null,
+        usage = usage}

@@ -4,7 +4,7 @@
 local K, need, args, opts = ...
 local E = need("engine")
 local root, die, rel, policy_path = E.root, E.die, E.rel, E.policy_path
-local load_policy, evaluate = E.load_policy, E.evaluate
+local load_policy, evaluate, as_values, or_null = E.load_policy, E.evaluate, E.as_values, E.or_null
 
 local function deep_eq(a, b, seen)
   if a == b then return true end
@@ -93,10 +93,30 @@ local function test_files(paths)
   return files
 end
 
+-- One result per test, and one for a file that fails to load or run. For
+-- programs (--format json) a failure is located where its message points
+-- (file:line of the expect_ that failed, or of the policy that raised),
+-- else at the test file.
+local function result(file, tname, err)
+  local r = {test_file = rel(file), file = rel(file), name = or_null(tname), ok = err == nil,
+             line = or_null(nil), message = or_null(err ~= nil and tostring(err) or nil)}
+  if err ~= nil then
+    local at, line, msg = tostring(err):match("^([^%s:]+%.lua):(%d+): (.*)$")
+    if at then r.file, r.line, r.message = at, tonumber(line), msg end
+  end
+  return r
+end
+
 local function run_tests()
   local files = test_files(args)
-  if #files == 0 then print("no *_test.lua files") print("0 passed, 0 failed") return 0 end
+  local results = {}
+  if #files == 0 and not as_values then print("no *_test.lua files") print("0 passed, 0 failed") return 0 end
   local passed, failed = 0, 0
+  -- a failure: printed as it happens for people, kept for programs
+  local function failure(file, tname, err, text)
+    failed = failed + 1
+    if as_values then results[#results + 1] = result(file, tname, err) else print(text) end
+  end
   if opts.coverage then K.coverage(true) end
   local loaded = {}
   for _, file in ipairs(files) do
@@ -135,27 +155,31 @@ local function run_tests()
         ok, err = pcall(function() K.import(K.json(fill_defaults(copy(fixture)))) end)
       end
       if ok then ok, err = pcall(fn) end
-      if ok then passed = passed + 1
+      if ok then
+        passed = passed + 1
+        if as_values then results[#results + 1] = result(file, tname, nil) end
       else
-        failed = failed + 1
-        print(string.format("FAIL %s: %s\n     %s", rel(file), tname, tostring(err)))
+        failure(file, tname, err, string.format("FAIL %s: %s\n     %s", rel(file), tname, tostring(err)))
       end
     end
     local src, rerr = K.read(file)
     if not src then die("%s", rerr) end
     local chunk, err = load(src, "@" .. rel(file), "t", env)
     if not chunk then
-      failed = failed + 1
-      print("FAIL " .. tostring(err))
+      failure(file, nil, err, "FAIL " .. tostring(err))
     else
       local ok, e2 = pcall(chunk)
-      if not ok then failed = failed + 1 print(string.format("FAIL %s: %s", rel(file), tostring(e2))) end
+      if not ok then failure(file, nil, e2, string.format("FAIL %s: %s", rel(file), tostring(e2))) end
     end
   end
+  local coverage = nil
   if opts.coverage then
     local hits = K.coverage(false) or {}
-    print("")
-    print("coverage of policies:")
+    coverage = {}
+    if not as_values then
+      print("")
+      print("coverage of policies:")
+    end
     local paths = {}
     for p in pairs(loaded) do paths[#paths + 1] = p end
     table.sort(paths)
@@ -171,11 +195,18 @@ local function run_tests()
       local h = hits[p] or {}
       local ran, missed = 0, {}
       for _, l in ipairs(code) do if h[l] then ran = ran + 1 else missed[#missed + 1] = l end end
-      print(string.format("  %s: %d of %d lines ran%s", p, ran, #code,
-        #missed > 0 and ("; not run: " .. table.concat(missed, ", ")) or ""))
+      coverage[#coverage + 1] = {file = p, lines = #code, ran = ran, missed = missed}
+      if not as_values then
+        print(string.format("  %s: %d of %d lines ran%s", p, ran, #code,
+          #missed > 0 and ("; not run: " .. table.concat(missed, ", ")) or ""))
+      end
     end
   end
-  print(string.format("%d passed, %d failed", passed, failed))
+  if as_values then
+    K.print({passed = passed, failed = failed, tests = results, coverage = or_null(coverage)})
+  else
+    print(string.format("%d passed, %d failed", passed, failed))
+  end
   if failed > 0 then K.warn(string.format("%d of %d tests failed", failed, passed + failed)) end
   return failed > 0 and 1 or 0
 end
