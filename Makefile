@@ -6,7 +6,10 @@ SECONDS ?= 60
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DEMO_DB ?= var/demo.db
 
-.PHONY: all deps build asan run test test-asan fuzz bench crash clean
+PREFIX ?= /usr/local
+KAM_SHARE = $(DESTDIR)$(PREFIX)/share/kam
+
+.PHONY: all deps build asan run test test-asan fuzz bench crash clean install uninstall
 
 all: build
 
@@ -52,6 +55,23 @@ crash: N ?= 1000
 crash: CRASH_POLICY_SCALE ?= 5
 crash: build
 	@N=$(N) CRASH_POLICY_SCALE=$(CRASH_POLICY_SCALE) BUILD_DIR=$(abspath $(BUILD)) bash tests/e2e/crash.sh $(BUILD)/kam .
+
+# kam as an installed program (PREFIX=/usr/local; DESTDIR stages it): the
+# program in PREFIX/bin, the shipped project (config/, rules/, scripts/) in
+# PREFIX/share/kam, read when no config/kam.yaml is found from the current
+# folder up; its kam.yaml keeps each user's book in ~/.local/share/kam/.
+install: build
+	@install -D -m 755 $(BUILD)/kam $(DESTDIR)$(PREFIX)/bin/kam
+	@for f in config/schema.yaml $$(find config/demo rules scripts -type f \( -name '*.lua' -o -name '*.md' \) | sort); do \
+	   install -D -m 644 $$f $(KAM_SHARE)/$$f || exit 1; done
+	@sed 's|^db:.*|db: ~/.local/share/kam/kam.db   # the book of whoever runs kam; --db overrides|' \
+	   config/kam.yaml >$(KAM_SHARE)/config/kam.yaml && chmod 644 $(KAM_SHARE)/config/kam.yaml
+	@grep -q '^db: ~/' $(KAM_SHARE)/config/kam.yaml || { echo "install: config/kam.yaml has no db: line" >&2; exit 1; }
+	@install -D -m 644 README.md $(DESTDIR)$(PREFIX)/share/doc/kam/README.md
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/kam and $(KAM_SHARE)/"
+
+uninstall:
+	rm -rf $(DESTDIR)$(PREFIX)/bin/kam $(KAM_SHARE) $(DESTDIR)$(PREFIX)/share/doc/kam
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -90,7 +90,7 @@ static volatile sig_atomic_t script_deadline; /* in ticks; 0: none */
 static volatile sig_atomic_t policy_deadline;
 static volatile sig_atomic_t policy_fired;    /* which budget ran out */
 static int ticking;
-static int budget_seconds, policy_seconds;
+static double budget_seconds, policy_seconds;
 static const char *policy_name = "limits.policy_seconds";
 static volatile sig_atomic_t stop_requested, expired;
 static lua_State *armed_L;
@@ -109,8 +109,10 @@ static void sandbox_hook(lua_State *L, lua_Debug *ar) {
   killed = 1;
   lua_sethook(L, sandbox_hook, LUA_MASKCOUNT, 1000);
   hook_all(LUA_MASKCOUNT, 1000);
-  if (policy_fired) luaL_error(L, "stopped: it ran longer than %d s (%s in kam.yaml)", policy_seconds, policy_name);
-  luaL_error(L, "stopped: it ran longer than %d s (limits.script_seconds in kam.yaml)", budget_seconds);
+  char secs[32]; /* lua_pushfstring has no %g */
+  snprintf(secs, sizeof secs, "%.10g", policy_fired ? policy_seconds : budget_seconds);
+  if (policy_fired) luaL_error(L, "stopped: it ran longer than %s s (%s in kam.yaml)", secs, policy_name);
+  luaL_error(L, "stopped: it ran longer than %s s (limits.script_seconds in kam.yaml)", secs);
 }
 
 static void on_alarm(int sig) {
@@ -151,9 +153,16 @@ static void ticker(int on) {
   ticking = on;
 }
 
-/* a deadline `seconds` from now, in ticks; 0 for none */
-static sig_atomic_t deadline(int seconds) {
-  return seconds > 0 ? ticks + (sig_atomic_t)seconds * TICKS_PER_SECOND : 0;
+/* a deadline `seconds` from now, in ticks; 0 for none. A fraction is
+ * rounded up to whole ticks, and one tick more is added because the next
+ * tick may come at once: a budget is never shorter than asked, nor longer
+ * by more than a tick (0.25 s stops after 0.25 to 0.30 s). */
+static sig_atomic_t deadline(double seconds) {
+  if (!(seconds > 0)) return 0;
+  double t = seconds * TICKS_PER_SECOND - 1e-9; /* 0.35 * 20 is not quite 7 */
+  sig_atomic_t n = (sig_atomic_t)t;
+  if (n < t) n++;
+  return ticks + n + 1;
 }
 
 void sandbox_interrupt(lua_State *L) {
@@ -223,7 +232,7 @@ int sandbox_raise_stop(lua_State *L) {
   return luaL_error(L, "interrupted");
 }
 
-void sandbox_arm(lua_State *L, int seconds) {
+void sandbox_arm(lua_State *L, double seconds) {
   budget_seconds = seconds;
   the_heap.cap_hit = 0;
   killed = 0;
@@ -236,7 +245,7 @@ void sandbox_arm(lua_State *L, int seconds) {
   ticker(seconds > 0);
 }
 
-void sandbox_arm_for(lua_State *L, int seconds, const char *limit) {
+void sandbox_arm_for(lua_State *L, double seconds, const char *limit) {
   the_heap.eval_base = the_heap.used;
   the_heap.eval_cap = armed_ctx_policy_memory;
   the_heap.eval_hit = 0;
@@ -275,7 +284,7 @@ const char *sandbox_memory_stop(void) {
   return msg;
 }
 
-void sandbox_disarm_for(lua_State *L, int script_seconds) {
+void sandbox_disarm_for(lua_State *L, double script_seconds) {
   (void)L;
   the_heap.eval_cap = 0;
   policy_deadline = 0;

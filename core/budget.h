@@ -37,12 +37,12 @@ int sandbox_error_code(lua_State *L);
 int sandbox_killed(void);
 /* Starts the time budget of a script (0: none) and forgets an earlier
  * Ctrl-C: the REPL re-arms before each statement. */
-void sandbox_arm(lua_State *L, int seconds);
+void sandbox_arm(lua_State *L, double seconds);
 /* A budget of its own for one policy evaluation, inside the script's,
  * naming the setting in the message (limits.policy_seconds), and a cap on
  * how much the heap may grow meanwhile (limits.policy_memory_mb). No system
  * call. */
-void sandbox_arm_for(lua_State *L, int seconds, const char *limit);
+void sandbox_arm_for(lua_State *L, double seconds, const char *limit);
 /* Sizes the young generation of the collector to the heap; for long runs
  * of small evaluations, called now and then. */
 void sandbox_gc_tune(lua_State *L);
@@ -50,7 +50,7 @@ void sandbox_gc_tune(lua_State *L);
  * message naming the setting; else NULL. */
 const char *sandbox_memory_stop(void);
 /* Ends that budget; the script's starts again from now. */
-void sandbox_disarm_for(lua_State *L, int script_seconds);
+void sandbox_disarm_for(lua_State *L, double script_seconds);
 /* Ctrl-C: stops the running chunk at its next instruction with the error
  * "interrupted", which no pcall inside it can catch. Safe in a signal
  * handler (it only sets a flag and a hook). */

@@ -138,14 +138,8 @@ static int takes_value(const char *o) {
 
 static int load_config(cli *c) {
   kam_err e;
-  const char *path = c->config ? c->config : getenv("KAM_CONFIG");
-  if (!path) path = "config/kam.yaml";
-  struct stat sb;
-  if (stat(path, &sb)) {
-    if (c->config) return fail(KAM_EUSAGE, "--config %s: no such file", path);
-    return fail(KAM_EUSAGE, "%s: not found (run kam from the project folder, or give --config)", path);
-  }
-  if (config_load(&c->cfg, path, &e)) return fail(e.code, "%s", e.msg);
+  char path[1024];
+  if (config_find(path, sizeof path, c->config, &e) || config_load(&c->cfg, path, &e)) return fail(e.code, "%s", e.msg);
   date_set_utc_offset(c->cfg->utc_offset);
   if (schema_load(&c->sc, c->cfg->schema, &e)) return fail(e.code, "%s", e.msg);
   return 0;

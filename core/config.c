@@ -4,14 +4,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static char *dupn(const char *s) { return s ? strdup(s) : NULL; }
 
+/* Only what kam reads: a key for a feature that does not exist yet (roles,
+ * schedules, alerts, report, lang ...) would look set and do nothing. */
 static const char *const top_keys[] = {"db", "schema", "auth", "timezone", "map_size_mb", "users",
-                                       "roles", "schedules", "policy", "report", "lang", "agency",
-                                       "alerts", "limits", NULL};
+                                       "agency", "limits", NULL};
+static const char *const agency_keys[] = {"name", NULL}; /* scripts/summary.lua's title */
 static const char *const limit_keys[] = {"script_seconds", "memory_mb", "policy_seconds", "policy_memory_mb", NULL};
-static const char *const user_keys[] = {"id", "name", "role", "team", "staff", "os_user", "email", NULL};
+static const char *const user_keys[] = {"id", "name", "role", "team", "staff", "os_user", NULL};
 
 static int known(const char *const *list, const char *k) {
   for (int i = 0; list[i]; i++) if (!strcmp(list[i], k)) return 1;
@@ -30,6 +35,94 @@ static int expect_keys(ydoc *d, yaml_node_t *n, const char *const *keys, const c
     }
   }
   return 0;
+}
+
+static int is_file(const char *p) {
+  struct stat sb;
+  return !stat(p, &sb) && S_ISREG(sb.st_mode);
+}
+
+/* ../ as many times as it takes from the current folder to the nearest one
+ * holding config/kam.yaml, as git finds .git: the path stays relative, so
+ * messages name files as the user sees them from here */
+static int find_up(char *path, size_t n) {
+  char up[1024] = "";
+  for (int depth = 0; depth < 64; depth++) {
+    snprintf(path, n, "%sconfig/kam.yaml", up);
+    if (is_file(path)) return 1;
+    struct stat here, parent;
+    char dot[1030];
+    snprintf(dot, sizeof dot, "%s.", up);
+    if (stat(dot, &here)) return 0;
+    snprintf(dot, sizeof dot, "%s..", up);
+    if (stat(dot, &parent) || (parent.st_dev == here.st_dev && parent.st_ino == here.st_ino)) return 0; /* at / */
+    if (strlen(up) + 4 > sizeof up) return 0;
+    strcat(up, "../");
+  }
+  return 0;
+}
+
+/* PREFIX/share/kam/config/kam.yaml when this program is PREFIX/bin/kam: found
+ * from the program's own place, so a copy installed under any PREFIX (or
+ * DESTDIR) finds its own files, and a build folder finds none */
+static int find_installed(char *path, size_t n) {
+  char exe[1024];
+  ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (len <= 0) return 0;
+  exe[len] = 0;
+  char *slash = strrchr(exe, '/');
+  if (!slash) return 0;
+  *slash = 0; /* the program's folder */
+  slash = strrchr(exe, '/');
+  if (!slash || strcmp(slash + 1, "bin")) return 0;
+  *slash = 0; /* PREFIX */
+  int w = snprintf(path, n, "%s/share/kam/config/kam.yaml", exe);
+  return w > 0 && (size_t)w < n && is_file(path);
+}
+
+int config_find(char *path, size_t n, const char *given, kam_err *e) {
+  const char *env = getenv("KAM_CONFIG");
+  if (given || (env && *env)) {
+    snprintf(path, n, "%s", given ? given : env);
+    if (is_file(path)) return 0;
+    return kam_errf(e, KAM_EUSAGE, "%s%s: no such file", given ? "--config " : "KAM_CONFIG=", path);
+  }
+  if (find_up(path, n) || find_installed(path, n)) return 0;
+  return kam_errf(e, KAM_EUSAGE, "config/kam.yaml: not found in this folder or above it, and kam is not installed "
+                                 "with one (give --config FILE or set KAM_CONFIG)");
+}
+
+/* seconds as plain decimal digits (2, 0.25): no sign, exponent, hex, inf
+ * or nan, which strtod would take */
+static int parse_seconds(const char *s, double *out) {
+  const char *p = s;
+  int digits = 0, dot = 0;
+  for (; *p; p++) {
+    if (*p >= '0' && *p <= '9') digits++;
+    else if (*p == '.' && !dot && digits) dot = 1;
+    else return -1;
+  }
+  if (!digits || p[-1] == '.') return -1;
+  *out = strtod(s, NULL);
+  return *out > 1000000 ? -1 : 0;
+}
+
+/* A path written in kam.yaml as kam opens it: `~/` is the user's home, and
+ * a relative path is taken from the project folder, wherever kam runs. */
+static char *project_path(const kam_config *c, const char *p) {
+  const char *base = c->root;
+  if (p[0] == '~' && p[1] == '/') {
+    base = getenv("HOME");
+    if (!base || !*base) {
+      struct passwd *pw = getpwuid(getuid());
+      base = pw && pw->pw_dir ? pw->pw_dir : "/";
+    }
+    p += 2;
+  } else if (p[0] == '/' || !strcmp(base, ".")) return strdup(p);
+  size_t n = strlen(base) + strlen(p) + 2;
+  char *r = malloc(n);
+  if (r) snprintf(r, n, "%s%s%s", base, base[strlen(base) - 1] == '/' ? "" : "/", p);
+  return r;
 }
 
 int config_load(kam_config **out, const char *path, kam_err *e) {
@@ -61,12 +154,12 @@ int config_load(kam_config **out, const char *path, kam_err *e) {
   if (root && (rc = expect_keys(d, root, top_keys, "kam.yaml", e))) goto fail;
   yaml_node_t *n;
   if ((n = ydoc_map_get(d, root, "db"))) {
-    if (!ydoc_scalar(n)) { rc = ydoc_errf(d, n, e, KAM_EDATA, "db: expected a path"); goto fail; }
-    c->db = dupn(ydoc_scalar(n));
+    if (!ydoc_scalar(n) || !*ydoc_scalar(n)) { rc = ydoc_errf(d, n, e, KAM_EDATA, "db: expected a path"); goto fail; }
+    c->db = project_path(c, ydoc_scalar(n));
   }
   if ((n = ydoc_map_get(d, root, "schema"))) {
-    if (!ydoc_scalar(n)) { rc = ydoc_errf(d, n, e, KAM_EDATA, "schema: expected a path"); goto fail; }
-    c->schema = dupn(ydoc_scalar(n));
+    if (!ydoc_scalar(n) || !*ydoc_scalar(n)) { rc = ydoc_errf(d, n, e, KAM_EDATA, "schema: expected a path"); goto fail; }
+    c->schema = project_path(c, ydoc_scalar(n));
   }
   if ((n = ydoc_map_get(d, root, "auth"))) {
     const char *s = ydoc_scalar(n);
@@ -98,12 +191,19 @@ int config_load(kam_config **out, const char *path, kam_err *e) {
       yaml_node_t *v = ydoc_map_get(d, n, names[i]);
       if (!v) continue;
       const char *s = ydoc_scalar(v);
+      if (i == 0 || i == 2) {
+        double secs;
+        if (!s || parse_seconds(s, &secs)) {
+          rc = ydoc_errf(d, v, e, KAM_EDATA, "limits.%s: expected seconds, like 2 or 0.25 (0: no limit)", names[i]);
+          goto fail;
+        }
+        *(i == 0 ? &c->script_seconds : &c->policy_seconds) = secs;
+        continue;
+      }
       char *end;
       long x = s ? strtol(s, &end, 10) : -1;
       if (!s || *end || x < 0 || x > 1000000) { rc = ydoc_errf(d, v, e, KAM_EDATA, "limits.%s: expected a whole number", names[i]); goto fail; }
-      if (i == 0) c->script_seconds = (int)x;
-      else if (i == 1) c->memory_bytes = (size_t)x << 20;
-      else if (i == 2) c->policy_seconds = (int)x;
+      if (i == 1) c->memory_bytes = (size_t)x << 20;
       else c->policy_memory_bytes = (size_t)x << 20;
     }
   }
@@ -124,12 +224,9 @@ int config_load(kam_config **out, const char *path, kam_err *e) {
       if (!ku->id || !ku->role) { rc = ydoc_errf(d, u, e, KAM_EDATA, "users: each user needs id and role"); goto fail; }
     }
   }
-  if (!c->db) c->db = strdup("var/kam.db");
-  if (!c->schema) {
-    char sp[1100];
-    snprintf(sp, sizeof sp, "%s/config/schema.yaml", c->root);
-    c->schema = strdup(sp);
-  }
+  if ((n = ydoc_map_get(d, root, "agency")) && (rc = expect_keys(d, n, agency_keys, "agency", e))) goto fail;
+  if (!c->db) c->db = project_path(c, "var/kam.db");
+  if (!c->schema) c->schema = project_path(c, "config/schema.yaml");
   *out = c;
   return 0;
 fail:

@@ -44,8 +44,8 @@ static const embedded modules[] = {
 typedef struct pstate {
   kam_ctx *ctx;
   int fmt;
-  char label[300];      /* "policy tiering, clients CL-0042" while a subject is evaluated */
-  int policy_seconds;
+  char label[300];      /* "policy tiering, clients CL-000042" while a subject is evaluated */
+  double policy_seconds;
   char tmpdir[256];     /* fresh books for kam test */
   int nbooks;
   kam_store *orig;      /* the book kam test started from */
