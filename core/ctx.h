@@ -49,6 +49,12 @@ typedef struct kam_ctx {
   int broken;             /* a write failed half way: the kam.tx may not commit */
   long n_ins, n_upd, n_del; /* what kam.tx wrote, for the caller to report */
   int allow_write;        /* 0 for read-only commands */
+  /* The numbers the statement's last aggregates returned and whether each
+   * was of a money field: table output prints such a result as money while
+   * the script holds a plain number (lua_agg.c writes, kam_end_snapshots
+   * forgets). */
+  struct kam_agg_seen { int kind, money; lua_Integer i; lua_Number n; } agg_seen[8]; /* kind 0 none, 1 int, 2 float */
+  unsigned agg_next;
   /* While set (a policy evaluation), writes are refused with it; the
    * caller keeps the string valid while it is set. */
   const char *no_write;

@@ -1,6 +1,7 @@
 /* lua_agg.c — count, sum, avg, min, max and group over a query (see
  * lua_agg.h), computed in C over the query's rows (kam_query_visit), and
- * the memo of counts and sums within a snapshot. */
+ * the memo of counts and sums within a snapshot, and which results table
+ * output prints as money. */
 #include "lua_agg.h"
 #include "budget.h"
 #include <stdlib.h>
@@ -11,6 +12,70 @@ static int field_arg(lua_State *L, lquery *lq, int arg, const char *what) {
   int fi = coll_field(lq->q->c, f);
   if (fi < 0) luaL_error(L, "%s: %s has no field '%s'", what, lq->q->c->name, f);
   return fi;
+}
+
+/* ---- what table output prints as money ---------------------------------- */
+
+/* A total of đồng is money to the person reading it, yet a script must get
+ * a plain number (arithmetic, comparisons, JSON). So the value stays plain
+ * and kam remembers where it came from: the statement's last few numeric
+ * results, each marked money or not (ctx.h), and the tables group() made of
+ * a money field, in a weak-keyed set. Only table output asks. */
+static const char money_tables; /* its address is the set's registry key */
+
+static int is_money(const lquery *lq, int field) { return field >= 0 && lq->q->c->fields[field].type == FT_MONEY; }
+
+/* Notes the result on top of the stack. */
+static void seen(lua_State *L, int money) {
+  kam_ctx *ctx = kam_ctx_get(L);
+  int t = lua_type(L, -1);
+  if (t != LUA_TNUMBER) return;
+  size_t n = sizeof ctx->agg_seen / sizeof ctx->agg_seen[0];
+  unsigned k = ctx->agg_next++ % (unsigned)n;
+  ctx->agg_seen[k].kind = lua_isinteger(L, -1) ? 1 : 2;
+  ctx->agg_seen[k].money = money;
+  ctx->agg_seen[k].i = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : 0;
+  ctx->agg_seen[k].n = lua_tonumber(L, -1);
+}
+
+/* Marks the table on top of the stack as a group of money. */
+static void mark_money_table(lua_State *L) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &money_tables) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &money_tables);
+  }
+  lua_pushvalue(L, -2);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+}
+
+int kam_agg_money(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  if (lua_type(L, idx) == LUA_TTABLE) {
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &money_tables) != LUA_TTABLE) { lua_pop(L, 1); return 0; }
+    lua_pushvalue(L, idx);
+    int r = lua_rawget(L, -2) != LUA_TNIL;
+    lua_pop(L, 2);
+    return r;
+  }
+  if (lua_type(L, idx) != LUA_TNUMBER) return 0;
+  kam_ctx *ctx = kam_ctx_get(L);
+  int isint = lua_isinteger(L, idx), money = 0, plain = 0;
+  lua_Integer i = isint ? lua_tointeger(L, idx) : 0;
+  lua_Number n = lua_tonumber(L, idx);
+  for (size_t k = 0; k < sizeof ctx->agg_seen / sizeof ctx->agg_seen[0]; k++) {
+    const struct kam_agg_seen *a = &ctx->agg_seen[k];
+    if (a->kind == 0 || a->kind != (isint ? 1 : 2) || (isint ? a->i != i : a->n != n)) continue;
+    if (a->money) money = 1; else plain = 1;
+  }
+  return money && !plain; /* a count that equals a total (0 and 0) stays a number */
 }
 
 typedef struct agg {
@@ -176,16 +241,18 @@ static int q_count(lua_State *L) {
     lua_Integer n = (lua_Integer)cnt;
     if (lq->limit >= 0 && n > lq->limit) n = lq->limit;
     lua_pushinteger(L, n);
+    seen(L, 0);
     return 1;
   }
   memo_key k;
   int mk = memo_key_of(L, 1, lq, 'c', -1, &k);
   memo_slot *m = mk ? memo_find(&k) : NULL;
-  if (m) { lua_pushinteger(L, m->i); return 1; }
+  if (m) { lua_pushinteger(L, m->i); seen(L, 0); return 1; }
   lua_Integer n = 0;
   kam_query_visit(L, 1, -1, visit_count, &n);
   if (mk) memo_put(&k, 1, n, 0);
   lua_pushinteger(L, n);
+  seen(L, 0);
   return 1;
 }
 
@@ -229,17 +296,20 @@ static int sum_into(lua_State *L, lquery *lq, agg *a, const char *what, int reme
 static int q_sum(lua_State *L) {
   lquery *lq = kam_check_query(L, 1);
   agg a = {0};
-  if (sum_into(L, lq, &a, "sum", 1)) return 1;
-  push_sum(L, a.is_int, a.isum, a.nsum);
+  a.field = -1;
+  if (!sum_into(L, lq, &a, "sum", 1)) push_sum(L, a.is_int, a.isum, a.nsum);
+  seen(L, is_money(lq, a.field));
   return 1;
 }
 
 static int q_avg(lua_State *L) {
   lquery *lq = kam_check_query(L, 1);
   agg a = {0};
+  a.field = -1;
   sum_into(L, lq, &a, "avg", 0);
   if (!a.n) lua_pushnil(L);
   else lua_pushnumber(L, (a.is_int ? (double)a.isum : a.nsum) / (double)a.n);
+  seen(L, is_money(lq, a.field));
   return 1;
 }
 
@@ -252,6 +322,7 @@ static int minmax(lua_State *L, int want_max) {
   if (a.have) kam_push_kval(L, &a.best);
   else lua_pushnil(L);
   kbuf_free(&a.best_store);
+  seen(L, is_money(lq, a.field));
   return 1;
 }
 static int q_min(lua_State *L) { return minmax(L, 0); }
@@ -259,8 +330,16 @@ static int q_max(lua_State *L) { return minmax(L, 1); }
 
 /* ---- group --------------------------------------------------------------- */
 
+#define GROUP_MAX_HOPS 8
 typedef struct group_st {
-  int key, field, kind; /* 0 count, 1 sum, 2 avg, 3 min, 4 max */
+  int key, field, kind; /* key: a field of the query's collection; kind 0 count, 1 sum, 2 avg, 3 min, 4 max */
+  int keyfn;            /* stack slot of the key function, or 0 */
+  /* a key reached through refs (client.owner): hop[0] is key, a ref; each
+   * hop[i] a field of the collection hop[i - 1] refers to */
+  int nhop, hop[GROUP_MAX_HOPS];
+  const coll_def *hopc[GROUP_MAX_HOPS];
+  MDB_txn *txn;         /* the rows' own: no Lua runs between taking it and the rows' snapshot */
+  int cache;            /* stack slot: ref id -> key, so each referred entity is read once */
   int tsum, tcnt;       /* stack slots of the result tables */
   lua_State *L;
 } group_st;
@@ -278,17 +357,79 @@ static void group_set(lua_State *L, int t, int ki) {
   lua_rawset(L, t);
 }
 
+/* Pushes the last hop's value for the entity that ref id (string) names,
+ * following the hops after the first; nil where a ref is empty. */
+static void push_hops(group_st *g, kam_row *r, kval id) {
+  lua_State *L = g->L;
+  for (int h = 1; h < g->nhop; h++) {
+    if (id.tag != KV_STR) { lua_pushnil(L); return; }
+    const coll_def *c = g->hopc[h];
+    MDB_val rec;
+    int rc = store_get(g->txn, c, id.u.s.p, id.u.s.len, &rec);
+    if (rc == MDB_NOTFOUND) { lua_pushnil(L); return; }
+    if (rc) {
+      lua_pushfstring(L, "group: reading %s: %s", c->name, mdb_strerror(rc));
+      kam_row_error(r);
+    }
+    if (g->hop[h] == F_ID) continue; /* client.id is the ref itself */
+    if (!rec_find(rec.mv_data, rec.mv_size, c->fields[g->hop[h]].fid, &id)) id = kv_null();
+  }
+  kam_push_kval(L, &id);
+}
+
+/* Pushes the row's group key when it is reached through refs or is what
+ * the key function returns (an entity stands for its id); nil is
+ * "(none)". */
+static void push_key(group_st *g, kam_row *r) {
+  lua_State *L = g->L;
+  kval k;
+  if (g->keyfn) {
+    lua_pushvalue(L, g->keyfn);
+    kam_row_push(r);
+    kam_row_call(r, 1, 1);
+    kam_entity_to_id(L, lua_gettop(L));
+    if (lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) != lua_tonumber(L, -1)) {
+      luaL_where(L, 1);
+      lua_pushliteral(L, "group: the key function returned NaN");
+      lua_concat(L, 2);
+      kam_row_error(r);
+    }
+  } else {
+    kam_row_field(r, g->key, &k);
+    if (k.tag != KV_STR) lua_pushnil(L);
+    else {
+      lua_pushlstring(L, k.u.s.p, k.u.s.len);
+      lua_pushvalue(L, -1);
+      if (lua_rawget(L, g->cache) == LUA_TNIL) {
+        lua_pop(L, 1);
+        push_hops(g, r, k);
+        if (lua_isnil(L, -1)) { lua_pop(L, 1); lua_pushliteral(L, "(none)"); }
+        lua_pushvalue(L, -2);
+        lua_pushvalue(L, -2);
+        lua_rawset(L, g->cache);
+      }
+      lua_remove(L, -2);
+    }
+  }
+  if (lua_isnil(L, -1)) { lua_pop(L, 1); lua_pushliteral(L, "(none)"); }
+}
+
 static int visit_group(kam_row *r, void *ud) {
   group_st *g = ud;
   lua_State *L = g->L;
-  kval k, v;
-  kam_row_field(r, g->key, &k);
+  kval v;
+  if (g->keyfn) push_key(g, r); /* first: the function may read, and v points into the book */
   if (g->kind) {
     kam_row_field(r, g->field, &v);
-    if (v.tag == KV_NULL) return 0;
+    if (v.tag == KV_NULL) { if (g->keyfn) lua_pop(L, 1); return 0; }
   }
-  kam_push_kval(L, &k);
-  if (lua_isnil(L, -1)) { lua_pop(L, 1); lua_pushliteral(L, "(none)"); }
+  if (g->nhop) push_key(g, r);
+  else if (!g->keyfn) { /* a field: the common case, kept inline */
+    kval k;
+    kam_row_field(r, g->key, &k);
+    kam_push_kval(L, &k);
+    if (lua_isnil(L, -1)) { lua_pop(L, 1); lua_pushliteral(L, "(none)"); }
+  }
   int ki = lua_gettop(L);
   if (g->kind == 0 || g->kind == 2) { /* counts */
     group_get(L, g->tcnt, ki);
@@ -326,12 +467,42 @@ static int visit_group(kam_row *r, void *ud) {
   return 0;
 }
 
-/* group(key, agg, field): {key_value = aggregate}; agg is count|sum|avg|min|max */
+/* Reads the key at arg 2: a function, a field, or fields joined by dots
+ * through refs ("client.owner", "client.owner.name"). */
+static void group_key(lua_State *L, lquery *lq, group_st *g) {
+  if (lua_type(L, 2) == LUA_TFUNCTION) { g->keyfn = 2; g->key = -1; return; }
+  size_t len;
+  const char *k = luaL_checklstring(L, 2, &len);
+  const char *dot = memchr(k, '.', len);
+  if (!dot) { g->key = field_arg(L, lq, 2, "group"); return; }
+  const coll_def *c = lq->q->c;
+  const schema *sc = kam_ctx_get(L)->sc;
+  const char *p = k, *end = k + len;
+  for (g->nhop = 0; p <= end; g->nhop++) {
+    const char *e = memchr(p, '.', (size_t)(end - p));
+    if (!e) e = end;
+    if (g->nhop == GROUP_MAX_HOPS) luaL_error(L, "group: '%s' follows more than %d refs", k, GROUP_MAX_HOPS - 1);
+    int f = coll_field_n(c, p, (size_t)(e - p));
+    if (f < 0) luaL_error(L, "group: %s has no field '%s' (in '%s')", c->name, lua_pushlstring(L, p, (size_t)(e - p)), k);
+    g->hop[g->nhop] = f;
+    g->hopc[g->nhop] = c;
+    if (e < end) {
+      if (c->fields[f].type != FT_REF)
+        luaL_error(L, "group: %s.%s is not a ref, so '%s' cannot go through it (a dotted key follows refs: client.owner)", c->name, c->fields[f].name, k);
+      c = &sc->colls[c->fields[f].ref];
+    }
+    p = e + 1;
+  }
+  g->key = g->hop[0];
+}
+
+/* group(key, agg, field): {key_value = aggregate}; agg is count|sum|avg|min|max;
+ * key is a field, a dotted path through refs, or a function of the entity. */
 static int q_group(lua_State *L) {
   lquery *lq = kam_check_query(L, 1);
   group_st g = {0};
   g.L = L;
-  g.key = field_arg(L, lq, 2, "group");
+  group_key(L, lq, &g);
   const char *kind = luaL_optstring(L, 3, "count");
   const char *kinds[] = {"count", "sum", "avg", "min", "max", NULL};
   g.kind = -1;
@@ -339,11 +510,17 @@ static int q_group(lua_State *L) {
   if (g.kind < 0) return luaL_error(L, "group: the aggregate is count, sum, avg, min or max, not '%s'", kind);
   if (g.kind) g.field = field_arg(L, lq, 4, "group");
   lua_settop(L, 4);
+  if (g.nhop) {
+    snap *s;
+    g.txn = kam_read_txn(L, kam_ctx_get(L), &s);
+  }
+  lua_newtable(L);
+  g.cache = lua_gettop(L);
   lua_newtable(L);
   g.tsum = lua_gettop(L);
   lua_newtable(L);
   g.tcnt = lua_gettop(L);
-  kam_query_visit(L, 1, g.kind ? g.field : g.key, visit_group, &g);
+  kam_query_visit(L, 1, g.keyfn ? KAM_WANT_ENTITY : g.kind ? g.field : g.key, visit_group, &g);
   if (g.kind == 0) { lua_pushvalue(L, g.tcnt); return 1; }
   if (g.kind == 2) { /* avg = sum / count */
     lua_pushnil(L);
@@ -358,6 +535,7 @@ static int q_group(lua_State *L) {
     }
   }
   lua_pushvalue(L, g.tsum);
+  if (is_money(lq, g.field)) mark_money_table(L);
   return 1;
 }
 

@@ -11,6 +11,14 @@
  * they held. */
 void kam_memo(int on);
 
+/* Is the value at idx a money aggregate? A number that one of this
+ * statement's last aggregates returned from a money field (and no other
+ * aggregate returned: a count of 0 beside a total of 0 stays a number), or
+ * a table group() made of a money field's sum, avg, min or max. Table
+ * output prints it as money; the value itself stays a plain number or
+ * table. Never raises. */
+int kam_agg_money(lua_State *L, int idx);
+
 /* The aggregate methods of a query (count, sum, avg, min, max, group), for
  * kam_lua_open_db. */
 extern const luaL_Reg kam_agg_methods[];

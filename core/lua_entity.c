@@ -44,6 +44,7 @@ void kam_end_snapshots(kam_ctx *ctx) {
   for (snap *s = ctx->snaps; s; s = s->next) snap_end(s);
   ctx->rsnap = NULL;
   snap_free_dead(ctx);
+  memset(ctx->agg_seen, 0, sizeof ctx->agg_seen); /* a result is money only in its own statement */
 }
 
 #define MAX_OPEN_SNAPS 64

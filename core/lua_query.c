@@ -406,6 +406,7 @@ struct kam_row {
   lua_State *L;
   liter *li;           /* streaming rows */
   kam_entity *ent;     /* materialised rows */
+  int ent_idx;         /* the stack slot of ent */
 };
 
 void kam_row_field(kam_row *r, int field, kval *out) {
@@ -417,16 +418,32 @@ void kam_row_field(kam_row *r, int field, kval *out) {
   }
 }
 
+void kam_row_push(kam_row *r) {
+  if (r->ent) lua_pushvalue(r->L, r->ent_idx);
+  else push_row_entity(r->L, r->li);
+}
+
+int kam_row_error(kam_row *r) {
+  if (r->li) liter_release(r->L, r->li);
+  return lua_error(r->L);
+}
+
+void kam_row_call(kam_row *r, int nargs, int nres) {
+  if (lua_pcall(r->L, nargs, nres, 0) != LUA_OK) kam_row_error(r);
+}
+
 void kam_query_visit(lua_State *L, int qidx, int want, kam_row_fn fn, void *ud) {
   qidx = lua_absindex(L, qidx);
   lquery *lq = kam_check_query(L, qidx);
-  kam_row r = {L, NULL, NULL};
-  if (kam_query_has_preds(L, qidx) || lq->sort_field >= 0 || kam_query_has_sortfn(L, qidx)) {
+  kam_row r = {L, NULL, NULL, 0};
+  if (kam_query_has_preds(L, qidx) || lq->sort_field >= 0 || kam_query_has_sortfn(L, qidx) ||
+      (want == KAM_WANT_ENTITY && kam_ctx_get(L)->wtxn)) {
     query_materialize(L, qidx);
     lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
     for (lua_Integer i = 1; i <= n; i++) {
       lua_rawgeti(L, -1, i);
       r.ent = kam_check_live(L, -1);
+      r.ent_idx = lua_gettop(L);
       int stop = fn(&r, ud);
       lua_pop(L, 1);
       if (stop) break;
@@ -434,7 +451,7 @@ void kam_query_visit(lua_State *L, int qidx, int want, kam_row_fn fn, void *ud) 
     lua_pop(L, 1);
     return;
   }
-  liter *li = open_iter(L, lq, want);
+  liter *li = open_iter(L, lq, want == KAM_WANT_ENTITY ? -1 : want);
   r.li = li;
   lua_Integer n = 0;
   while ((lq->limit < 0 || n < lq->limit) && iter_step(L, li)) {

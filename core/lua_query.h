@@ -52,6 +52,17 @@ void kam_query_visit(lua_State *L, int qidx, int want, kam_row_fn fn, void *ud);
 /* A field of the visited row: strings point into the book's map, valid
  * until fn returns. Raises (after releasing the cursor) on a failed read. */
 void kam_row_field(kam_row *r, int field, kval *out);
+/* `want` for a visit whose fn pushes each row's entity and calls Lua with
+ * it: inside kam.tx the rows are taken first, as each() does, since the
+ * Lua called may write. */
+#define KAM_WANT_ENTITY (-2)
+/* Pushes the visited row's entity. */
+void kam_row_push(kam_row *r);
+/* lua_call for fn: an error goes on after the cursor is released. */
+void kam_row_call(kam_row *r, int nargs, int nres);
+/* Raises the error value on top of the stack from fn, after releasing the
+ * cursor. */
+int kam_row_error(kam_row *r);
 
 /* For kam_lua_open_db: the query metatable's fields (__gc, __tostring), its
  * methods (where, all, sort, limit, each, list, ids, first, explain), and

@@ -295,6 +295,7 @@ void grid_map(lua_State *L, int idx, const out_opts *o, FILE *f) {
   kbuf_str(&g.cells[0], "key");
   kbuf_str(&g.cells[1], "value");
   g.right[1] = 1;
+  ftype vt = o->fmt == FMT_TABLE && kam_agg_money(L, idx) ? FT_MONEY : FT_NUMBER; /* group() of a money field */
   for (i = 0; i < n; i++) {
     kbuf_put(&g.cells[(i + 1) * 2], keys[i].p, keys[i].len);
     lua_pushlstring(L, (const char *)keys[i].p, keys[i].len);
@@ -307,7 +308,7 @@ void grid_map(lua_State *L, int idx, const out_opts *o, FILE *f) {
       lua_rawget(L, idx);
     }
     if (lua_type(L, -1) != LUA_TNUMBER) g.right[1] = 0;
-    out_cell_text(L, -1, &g.cells[(i + 1) * 2 + 1], FT_NUMBER, o->fmt == FMT_TABLE);
+    out_cell_text(L, -1, &g.cells[(i + 1) * 2 + 1], vt, o->fmt == FMT_TABLE);
     lua_pop(L, 1);
   }
   grid_print(&g, o, f);

@@ -150,7 +150,12 @@ static void print_value(lua_State *L, int idx, const out_opts *o, FILE *f) {
   if (o->fmt == FMT_JSON) { out_json_lua(L, idx, &b, 0); put_text(&b, 1, f); return; }
   if (o->fmt == FMT_LUA) { lua_text(L, idx, &b, fit_width > 0 ? fit_width : 100); put_text(&b, 1, f); return; }
   if (out_entity_view(L, idx, o, f)) return;
-  if (!lua_istable(L, idx)) { out_cell_text(L, idx, &b, FT_STRING, 0); put_text(&b, 1, f); return; }
+  if (!lua_istable(L, idx)) { /* a number stays plain for the shell, but a total of money is read by people */
+    int money = o->fmt == FMT_TABLE && kam_agg_money(L, idx);
+    out_cell_text(L, idx, &b, money ? FT_MONEY : FT_STRING, money);
+    put_text(&b, 1, f);
+    return;
+  }
   int proxy = luaL_getmetafield(L, idx, "__pairs") != LUA_TNIL; /* kam.config */
   if (proxy) lua_pop(L, 1);
   if (o->fmt == FMT_YAML) { out_yaml_value(L, idx, &b); put_text(&b, 0, f); return; }

@@ -99,7 +99,7 @@ end)
 return db.invoices:get("INV-9").amount
 EOF
 expect_eq 1000 kam run write.lua
-expect_eq 340001000 kam eval 'return db.invoices:sum("amount")'
+expect_eq 340001000 kam --format json eval 'return db.invoices:sum("amount")'
 expect_ok kam eval 'kam.tx(function() db.invoices:delete("INV-9") end)'
 expect_eq nil kam eval 'return tostring(db.invoices:get("INV-9"))'
 

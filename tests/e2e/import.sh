@@ -43,7 +43,7 @@ expect_eq 8 kam eval 'return db.staff:get("ST-HOA").capacity'
 expect_eq 'true' kam eval 'return db.clients:get("CL-VNM").strategic'
 expect_eq 'reach,sales' kam eval 'return table.concat(db.clients:get("CL-VNM").kpis, ",")'
 expect_eq 'INV-000003' kam eval 'return db.invoices:where{client = "CL-PHO"}:first().id'
-expect_eq 156234567 kam eval 'return db.invoices:sum("amount")'
+expect_eq 156234567 kam --format json eval 'return db.invoices:sum("amount")'
 
 # CSV with a header; the file's name is the collection
 cat >clients.csv <<'EOF'
@@ -127,7 +127,7 @@ cat >list.json <<'EOF'
 EOF
 expect_fail 1 "no collection 'list'" kam import list.json
 expect_out 'payments 2' kam import list.json --into payments
-expect_eq 150000000 kam eval 'return db.payments:where{invoice = "INV-1"}:sum("amount")'
+expect_eq 150000000 kam --format json eval 'return db.payments:where{invoice = "INV-1"}:sum("amount")'
 expect_eq bank_transfer kam eval 'return db.payments:get("PAY-1").method'
 
 # refs to rows later in the same import, across two files of one command

@@ -322,4 +322,41 @@ expect_eq '[1,2]' kam repl <<<$'.mode json\n{1, 2}'
 expect_fail 2 'repl: no arguments' kam repl extra
 expect_fail 2 'unknown option --nope' kam repl --nope </dev/null
 
+# an aggregate of a money field prints as money; scripts, JSON and CSV get the number
+drive 'a money aggregate prints as money' -w 100 <<'EOF'
+expect kam> 
+send db.invoices:where{status = "overdue"}:sum("amount")\r
+expect \n250.000.000 ₫\n
+send db.invoices:sum("amount"), db.invoices:count()\r
+expect \n340.000.000 ₫\n2\n
+send db.invoices:avg("amount")\r
+expect \n170.000.000 ₫\n
+send db.invoices:max("amount")\r
+expect \n250.000.000 ₫\n
+send db.invoices:sum("amount") + 1\r
+expect \n340000001\n
+send math.type(db.invoices:sum("amount"))\r
+expect \ninteger\n
+send db.invoices:all():group("client.tier", "sum", "amount")\r
+expect 250.000.000 ₫
+expect 90.000.000 ₫
+send db.invoices:all():group("client.tier", "count")\r
+expect key
+absent ₫
+send .mode csv\r
+send db.invoices:sum("amount")\r
+expect \n340000000\n
+send .mode json\r
+send db.invoices:all():group("client.tier", "sum", "amount")\r
+expect {"A":250000000,"B":90000000}
+send .quit\r
+exit 0
+EOF
+expect_eq '340.000.000 ₫' kam eval 'return db.invoices:sum("amount")'
+expect_eq '340000000' kam --format json eval 'return db.invoices:sum("amount")'
+expect_eq '340000000' kam --format csv eval 'return db.invoices:sum("amount")'
+expect_eq '340000000' kam eval 'return tostring(db.invoices:sum("amount"))'
+expect_eq '2' kam eval 'return db.invoices:count()'
+expect_eq $'250.000.000 \u20ab\n340000000' kam repl <<<$'db.invoices:where{status = "overdue"}:sum("amount")\n.mode csv\ndb.invoices:sum("amount")'
+
 finish

@@ -196,4 +196,81 @@ test("group: mistakes are errors", function()
   expect_error(function() return db.invoices:all():group("status", "sum", "nope") end, "nope")
 end)
 
+-- the same grouping by hand: each invoice's key through its client
+local function by_hand(q, key_of)
+  local t = {}
+  for inv in q:each() do
+    local k = key_of(inv)
+    if k == nil then k = "(none)" end
+    t[k] = (t[k] or 0) + inv.amount
+  end
+  return t
+end
+
+test("group: a key reached through refs", function()
+  local overdue = db.invoices:where{status = "overdue"}
+  local owner = function(i) return db.clients:get(i.client).owner end
+  local g = overdue:group("client.owner", "sum", "amount")
+  eq(g, by_hand(overdue, owner))
+  eq(next(g) ~= nil, true)
+  eq(db.invoices:all():group("client.owner", "sum", "amount"), by_hand(db.invoices:all(), owner))
+  eq(overdue:group("client.owner.name", "sum", "amount"),
+     by_hand(overdue, function(i) local o = owner(i) return o and db.staff:get(o).name end))
+  eq(db.invoices:all():group("client.tier", "count"), (function()
+    local t = {}
+    for i in db.invoices:all():each() do local k = db.clients:get(i.client).tier or "(none)" t[k] = (t[k] or 0) + 1 end
+    return t
+  end)())
+  -- an empty ref on the way is "(none)"; client.id is the ref itself
+  eq(db.clients:all():group("owner.team", "count")["(none)"] >= 1, true)
+  eq(db.invoices:all():group("client.id", "sum", "amount"), db.invoices:all():group("client", "sum", "amount"))
+  -- through an index scan, a predicate and a sort, the same answer
+  local big = function(i) return i.amount >= 100000000 end
+  eq(db.invoices:where(big):group("client.owner", "max", "amount"), db.invoices:where(big):sort("id"):group("client.owner", "max", "amount"))
+  eq(db.invoices:where{client = "CL-000001"}:group("client.owner", "sum", "amount"),
+     {[db.clients:get("CL-000001").owner] = db.invoices:where{client = "CL-000001"}:sum("amount")})
+end)
+
+test("group: a key function", function()
+  local size = function(i) return i.amount >= 300000000 and "large" or "small" end
+  eq(db.invoices:all():group(size, "sum", "amount"), by_hand(db.invoices:all(), size))
+  eq(db.invoices:all():group(size), (function()
+    local t = {}
+    for i in db.invoices:all():each() do t[size(i)] = (t[size(i)] or 0) + 1 end
+    return t
+  end)())
+  -- nil is "(none)"; an entity stands for its id
+  eq(db.clients:all():group(function(c) return c.tier end), db.clients:all():group("tier"))
+  eq(db.invoices:all():group(function(i) return db.clients:get(i.client) end, "sum", "amount"),
+     db.invoices:all():group("client", "sum", "amount"))
+  -- inside kam.tx the rows are read first, so the function may write
+  local g = kam.tx(function()
+    return db.invoices:where{status = "draft"}:group(function(i)
+      db.activities:insert{client = i.client, kind = "call", date = kam.today()}
+      return i.client
+    end, "count")
+  end)
+  eq(g, db.invoices:where{status = "draft"}:group("client", "count"))
+end)
+
+test("group: key mistakes are errors that say what is wrong", function()
+  expect_error(function() return db.invoices:all():group("client.nope", "count") end, "clients has no field 'nope'")
+  expect_error(function() return db.invoices:all():group("status.owner", "count") end, "invoices.status is not a ref")
+  expect_error(function() return db.invoices:all():group("client.", "count") end, "client.")
+  expect_error(function() return db.invoices:all():group(function() error("no key") end, "count") end, "no key")
+  expect_error(function() return db.invoices:all():group(function() return 0 / 0 end, "count") end, "NaN")
+  -- the query still works after an error inside its visit
+  eq(db.invoices:all():group("status", "count").paid, 8)
+end)
+
+test("money aggregates stay plain numbers and tables", function()
+  local s = db.invoices:where{status = "overdue"}:sum("amount")
+  eq(math.type(s), "integer")
+  eq(s + 1 - 1, s)
+  eq(tostring(s), "905000000")
+  local g = db.invoices:all():group("client.owner", "sum", "amount")
+  eq(getmetatable(g), nil)
+  for _, v in pairs(g) do eq(math.type(v), "integer") end
+end)
+
 finish()
