@@ -53,7 +53,7 @@ static const char *usage_text =
     "\n"
     "  init [--demo]                      create a book (with the demo agency)\n"
     "  import FILE... [--into C] [--dry-run]   load YAML, CSV or JSON; all or nothing\n"
-    "  export COLL [--where LUA] [--format csv|json|yaml]\n"
+    "  export COLL [--where LUA] [--format csv|json|yaml] [--excel]\n"
     "  get COLL ID                        one entity\n"
     "  ls COLL [--where LUA] [--fields a,b] [--sort F[:desc]] [--limit N]\n"
     "  eval 'LUA'                         run a chunk, print what it returns\n"
@@ -72,7 +72,7 @@ typedef struct cmd_help { const char *name, *text; } cmd_help;
 static const cmd_help helps[] = {
     {"init", "usage: kam init [--demo]\n\nCreates an empty book at --db (default var/kam.db from config/kam.yaml).\n--demo fills it with the demo agency (config/demo/demo.lua).\n"},
     {"import", "usage: kam import FILE... [--into COLLECTION] [--dry-run]\n\nLoads YAML ({collection: [records]}), CSV (header row; the file's name or\n--into names the collection) or JSON. One import is one transaction: a bad\nrow is reported with its line and field, and nothing is written.\n--dry-run checks everything and writes nothing.\n"},
-    {"export", "usage: kam export COLLECTION [--where LUA] [--format csv|json|yaml]\n\nWrites every field of the collection's entities to standard output, in a\nform kam import reads back.\n"},
+    {"export", "usage: kam export COLLECTION [--where LUA] [--format csv|json|yaml] [--excel]\n\nWrites every field of the collection's entities to standard output, in a\nform kam import reads back. CSV lines end in CRLF; --excel also starts the\nfile with a UTF-8 byte-order mark, so that Excel reads Vietnamese text.\n"},
     {"get", "usage: kam get COLLECTION ID\n\nShows one entity. Exit 1 if there is no such id.\n"},
     {"ls", "usage: kam ls COLLECTION [--where LUA] [--fields a,b] [--sort FIELD[:desc]] [--limit N]\n\n--where takes a filter table ({status = \"overdue\"}), a function, or an\nexpression over the fields (amount > 1e8 and status == \"overdue\").\n"},
     {"eval", "usage: kam eval 'LUA'\n\nRuns the chunk against the book and prints what it returns, in --format.\nWrites go through kam.tx(function() ... end).\n"},
@@ -495,17 +495,19 @@ static int l_export_row(lua_State *L) {
 }
 
 static int cmd_export(cli *c) {
-  static const char *const ok[] = {"--where", NULL};
+  static const char *const ok[] = {"--where", "--excel", NULL};
   int rc = check_opts(c, "export", ok);
   if (rc) return rc;
   if (c->nargs != 1) return fail(KAM_EUSAGE, "export: which collection? (kam export COLLECTION)");
   out_fmt fmt = c->fmt_set ? c->fmt : FMT_CSV;
   if (fmt == FMT_TABLE || fmt == FMT_LUA) return fail(KAM_EUSAGE, "export: --format csv, json or yaml");
+  if (opt(c, "--excel") && fmt != FMT_CSV) return fail(KAM_EUSAGE, "export: --excel is for --format csv");
   if ((rc = open_book(c, STORE_MUST_EXIST)) || (rc = open_lua(c, 0))) return rc;
   if ((rc = push_filtered(c, c->args[0], opt(c, "--where")))) return rc;
   lua_State *L = c->ctx.L;
   export_st x = {fmt, schema_coll(c->sc, c->args[0]), 0, {0}};
   if (fmt == FMT_CSV) {
+    if (opt(c, "--excel")) fputs("\xEF\xBB\xBF", stdout); /* without it Excel reads UTF-8 as the system's code page */
     for (int i = 0; i < x.c->nfields; i++) printf("%s%s", i ? "," : "", x.c->fields[i].name);
     printf("\r\n");
   } else if (fmt == FMT_JSON) printf("{\"%s\": [", x.c->name);

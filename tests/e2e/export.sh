@@ -160,6 +160,22 @@ expect_out '  - id: "CL-VNM"' kam --format yaml export clients
 expect_out '[]' kam --format yaml export risks
 expect_eq '{"risks": []}' kam --format json export risks
 expect_out 'id,created_at' kam export risks
+# CSV for Excel: a UTF-8 byte-order mark first, then the same CRLF rows; kam import reads it back
+bom() { head -c 3 "$1" | od -An -tx1 | tr -d ' \n'; }
+expect_ok kam export staff
+cp "$OUT" "$T/staff.plain.csv"
+check 'csv export has no byte-order mark' [ "$(bom "$T/staff.plain.csv")" != efbbbf ]
+expect_ok kam export staff --excel
+cp "$OUT" "$T/staff.excel.csv"
+check 'export --excel starts with a UTF-8 byte-order mark' [ "$(bom "$T/staff.excel.csv")" = efbbbf ]
+check 'export --excel ends every line with CRLF' [ "$(grep -vc $'\r$' "$T/staff.excel.csv")" = 0 ]
+check 'export --excel is the csv export after the mark' cmp -s <(tail -c +4 "$T/staff.excel.csv") "$T/staff.plain.csv"
+check 'export --excel keeps Vietnamese text as UTF-8' grep -q 'Nguyễn Thị Lan' "$T/staff.excel.csv"
+expect_out 'Phạm Anh Tuấn' kam export staff --excel --where 'status == "leave"'
+expect_fail 2 'export: --excel is for --format csv' kam --format json export staff --excel
+newbook "$T/excel.db"
+kam export teams --excel >"$T/teams.csv"
+expect_out 'imported 5 rows' "$KAM_BIN" --config "$CONFIG" --db "$T/excel.db" import "$T/teams.csv" "$T/staff.excel.csv"
 
 # --where: an expression, a table, a function
 expect_eq 2 bash -c '"$0" --config "$1" --db "$2" export invoices --where "client == \"CL-VNM\"" | tail -n +2 | wc -l' "$KAM_BIN" "$CONFIG" "$BOOK"
