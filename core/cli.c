@@ -360,6 +360,9 @@ static int push_filtered(cli *c, const char *coll, const char *where) {
     return lua_fail(L);
   }
   kbuf_free(&src);
+  kam_err qe;
+  if (expr && query_check_expr(schema_coll(c->sc, coll), where, &qe)) /* as where{} does: a value the field never holds */
+    return fail(qe.code, "where: %s", qe.msg);
   if (expr) lua_pushglobaltable(L);
   if (sandbox_pcall(L, expr ? 1 : 0, 1) != LUA_OK) return lua_fail(L);
   if (!lua_istable(L, -1) && !lua_isfunction(L, -1)) return fail(KAM_EUSAGE, "--where: expected a table, a function or an expression");

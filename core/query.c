@@ -189,6 +189,138 @@ int query_add(query *q, int field, qop op, const kval *vals, int nv, kam_err *e)
   return 0;
 }
 
+/* ---- filters written as Lua expressions ---------------------------------- */
+
+/* A token of Lua text, as much as the check needs. */
+enum { TK_END, TK_NAME, TK_STR, TK_NUM, TK_OP, TK_OTHER };
+typedef struct xtok { int kind; const char *p; size_t n; } xtok;
+
+/* Skips a long bracket [==[ ... ]==] at s (s[0] == '['); returns its end,
+ * or NULL when s does not open one. */
+static const char *long_bracket(const char *s, const char *end) {
+  const char *p = s + 1;
+  size_t level = 0;
+  while (p < end && *p == '=') { p++; level++; }
+  if (p >= end || *p != '[') return NULL;
+  for (p++; p < end; p++) {
+    if (*p != ']') continue;
+    size_t k = 0;
+    while (p + 1 + k < end && p[1 + k] == '=') k++;
+    if (k == level && p + 1 + k < end && p[1 + k] == ']') return p + 2 + k;
+  }
+  return end;
+}
+
+static const char *next_tok(const char *p, const char *end, xtok *t) {
+  for (;;) {
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f' || *p == '\v')) p++;
+    if (end - p >= 2 && p[0] == '-' && p[1] == '-') { /* a comment */
+      const char *q = p[2] == '[' ? long_bracket(p + 2, end) : NULL;
+      if (q) { p = q; continue; }
+      while (p < end && *p != '\n') p++;
+      continue;
+    }
+    break;
+  }
+  t->p = p;
+  if (p >= end) { t->kind = TK_END; t->n = 0; return p; }
+  unsigned char c = (unsigned char)*p;
+  const char *q = p + 1;
+  if (c == '_' || ((c | 32) >= 'a' && (c | 32) <= 'z') || c >= 0x80) {
+    while (q < end && (*q == '_' || ((*q | 32) >= 'a' && (*q | 32) <= 'z') || (*q >= '0' && *q <= '9') || (unsigned char)*q >= 0x80)) q++;
+    t->kind = TK_NAME;
+  } else if ((c >= '0' && c <= '9') || (c == '.' && q < end && *q >= '0' && *q <= '9')) {
+    while (q < end && (((*q | 32) >= 'a' && (*q | 32) <= 'z') || (*q >= '0' && *q <= '9') || *q == '.' ||
+                       ((*q == '+' || *q == '-') && ((q[-1] | 32) == 'e' || (q[-1] | 32) == 'p'))))
+      q++;
+    t->kind = TK_NUM;
+  } else if (c == '"' || c == '\'') {
+    while (q < end && *q != (char)c && *q != '\n') q += *q == '\\' && q + 1 < end ? 2 : 1;
+    if (q < end && *q == (char)c) q++;
+    t->kind = TK_STR;
+  } else if (c == '[' && (q = long_bracket(p, end))) {
+    t->kind = TK_OTHER; /* a long string: not read */
+  } else {
+    static const char *const two[] = {"==", "~=", "<=", ">=", "//", "::", "<<", ">>", "..", NULL};
+    q = p + 1;
+    for (int i = 0; two[i]; i++)
+      if (end - p >= 2 && p[0] == two[i][0] && p[1] == two[i][1]) q = p + 2;
+    if (q == p + 2 && p[0] == '.' && q < end && *q == '.') q++; /* ... */
+    t->kind = TK_OP;
+  }
+  t->n = (size_t)(q - p);
+  return q;
+}
+
+static int tok_is(const xtok *t, const char *s) {
+  return (t->kind == TK_OP || t->kind == TK_NAME) && t->n == strlen(s) && !memcmp(t->p, s, t->n);
+}
+
+/* Reads a quoted literal's text into b: 1, or 0 for an escape it does not
+ * know (the literal is then left unchecked). */
+static int str_literal(const xtok *t, kbuf *b) {
+  if (t->n < 2 || t->p[t->n - 1] != t->p[0]) return 0;
+  for (size_t i = 1; i + 1 < t->n; i++) {
+    char ch = t->p[i];
+    if (ch == '\\') {
+      ch = t->p[++i];
+      if (ch == 'n') ch = '\n';
+      else if (ch == 't') ch = '\t';
+      else if (ch != '\\' && ch != '"' && ch != '\'') return 0;
+    }
+    kbuf_byte(b, (uint8_t)ch);
+  }
+  return 1;
+}
+
+/* Can the tokens around `A op B` not bind tighter than the comparison? */
+static int cmp_opens(const xtok *t) {
+  return t->kind == TK_END || tok_is(t, "(") || tok_is(t, ",") || tok_is(t, "and") || tok_is(t, "or") ||
+         tok_is(t, "[") || tok_is(t, "{") || tok_is(t, "=");
+}
+static int cmp_closes(const xtok *t) {
+  return t->kind == TK_END || tok_is(t, ")") || tok_is(t, ",") || tok_is(t, "and") || tok_is(t, "or") ||
+         tok_is(t, "]") || tok_is(t, "}") || tok_is(t, ";");
+}
+
+int query_check_expr(const coll_def *c, const char *text, kam_err *e) {
+  const char *end = text + strlen(text);
+  xtok w[5] = {{TK_END, text, 0}, {TK_END, text, 0}, {TK_END, text, 0}, {TK_END, text, 0}, {TK_END, text, 0}};
+  const char *p = text;
+  /* inside a function a name may be a parameter or a local, not a field */
+  for (const char *q = p; q < end;) {
+    xtok t;
+    q = next_tok(q, end, &t);
+    if (t.kind == TK_END) break;
+    if (tok_is(&t, "function") || tok_is(&t, "local")) return 0;
+  }
+  /* a window of five tokens: before, A, op, B, after */
+  for (int i = 1; i < 5; i++) p = next_tok(p, end, &w[i]);
+  int rc = 0;
+  kbuf b = {0};
+  while (!rc && w[1].kind != TK_END) {
+    const xtok *name = w[1].kind == TK_NAME ? &w[1] : w[3].kind == TK_NAME ? &w[3] : NULL;
+    const xtok *lit = name == &w[1] ? &w[3] : &w[1];
+    int f = name ? coll_field_n(c, name->p, name->n) : -1;
+    if (f >= 0 && (c->fields[f].type == FT_LIST || c->fields[f].type == FT_MAP)) f = -1; /* a table is never text */
+    static const char *const globals[] = {"kam", "db", "math", "string", "and", "or", "not", "nil", "true", "false", NULL};
+    for (int g = 0; f >= 0 && globals[g]; g++)
+      if (tok_is(name, globals[g])) f = -1;
+    kbuf_reset(&b);
+    if (f >= 0 && lit->kind == TK_STR && (tok_is(&w[2], "==") || tok_is(&w[2], "~=")) && cmp_opens(&w[0]) &&
+        cmp_closes(&w[4]) && str_literal(lit, &b)) {
+      kval v = kv_str((const char *)b.p, b.len);
+      qop op = tok_is(&w[2], "==") ? Q_EQ : Q_NE;
+      rc = coerce(c, &c->fields[f], &op, &v, e);
+      rc = rc < 0 ? -rc : 0;
+    }
+    for (int i = 0; i < 4; i++) w[i] = w[i + 1];
+    p = next_tok(p, end, &w[4]);
+  }
+  kbuf_free(&b);
+  return rc;
+}
+
 int qcond_match(const qcond *c, const kval *v) {
   int r;
   switch (c->op) {

@@ -61,6 +61,12 @@ typedef struct qcursors {
 void qcursors_close(qcursors *qc); /* before or after its txn ends */
 /* Adds a condition; values are copied and coerced to the field's type. */
 int query_add(query *q, int field, qop op, const kval *vals, int nv, kam_err *e);
+/* Checks a filter written as a Lua expression over c's fields (`tier == "Z"
+ * and amount > 1e8`) as query_add checks a filter table: a field compared
+ * with == or ~= to a text literal the field can never hold (a value outside
+ * an enum, text for a number) is an error, not an empty answer. Only plain
+ * comparisons are read; anything it cannot be sure of is left to Lua. */
+int query_check_expr(const coll_def *c, const char *text, kam_err *e);
 
 typedef struct qiter {
   const query *q;

@@ -54,6 +54,20 @@ expect_fail 1 "no field 'nope'" kam ls invoices --where 'nope > 1'
 expect_fail 1 "no field 'nope'" kam ls invoices --where '{nope = 1}'
 expect_fail 1 '--where' kam ls invoices --where 'amount >'
 expect_fail 1 'amount' kam ls invoices --where '{amount = "lots"}'
+# a value the field can never hold is refused in an expression as in a table,
+# naming the field and the values it takes
+expect_fail 1 'where: clients.tier: filter value "Z" is not one of A, B, C, D' kam ls clients --where '{tier = "Z"}'
+expect_fail 1 'where: clients.tier: filter value "Z" is not one of A, B, C, D' kam ls clients --where 'tier == "Z"'
+expect_fail 1 'clients.tier: filter value "Z" is not one of' kam ls clients --where '"Z" == tier'
+expect_fail 1 'clients.tier: filter value "E" is not one of' kam ls clients --where 'status == "active" and (tier == "A" or tier ~= '"'E'"')'
+expect_fail 1 'invoices.status: filter value "late" is not one of draft, issued, paid, overdue, disputed' kam export invoices --where 'status == "late"'
+expect_fail 1 'invoices.amount: filter value "lots" is not a number' kam ls invoices --where 'amount == "lots"'
+expect_eq 'CL-A' sids clients --where 'tier == "A"'
+expect_eq 'CL-A CL-B' sids clients --where 'tier ~= "C" and status == "active"'
+# where the literal is not simply compared with the field, Lua decides
+expect_eq '' sids clients --where 'tier == "Z" .. ""'
+expect_eq 'CL-C' sids clients --where 'string.lower(tier) == "c"'
+expect_eq 'CL-C' sids clients --where '(function(tier) return tier == "C" end)(tier)'
 
 # --fields
 expect_ok kam ls invoices --fields id,amount
