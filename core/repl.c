@@ -656,7 +656,7 @@ static void dot_output(repl *r, const char *path) {
 
 static void dot_help(repl *r) {
   fputs("Type Lua: an expression prints its value (db.clients:count()), a statement runs\n"
-        "(x = db.clients:get(\"CL-0001\")); writes go through kam.tx(function() ... end).\n"
+        "(x = db.clients:get(\"CL-000001\")); writes go through kam.tx(function() ... end).\n"
         "Each statement reads one snapshot of the book. Tab completes; Ctrl-C stops a\n"
         "statement; Ctrl-D quits.\n\n", r->out);
   for (int i = 0; dots[i].name; i++) {
@@ -1040,7 +1040,7 @@ static void greet(repl *r) {
   printf("kam %s \xe2\x80\x94 %s, as %s%s%s%s\n", "0.1.0", r->book ? r->book : "the book",
          u && u->name ? u->name : r->ctx->user_id, u && u->role ? " (" : "", u && u->role ? u->role : "",
          u && u->role ? ")" : "");
-  printf("Lua over the book: db.clients:count(), db.clients:get(\"CL-0001\"); writes in kam.tx.\n"
+  printf("Lua over the book: db.clients:count(), db.clients:get(\"CL-000001\"); writes in kam.tx.\n"
          ".help lists the dot commands; Tab completes; Ctrl-D quits.\n");
   fflush(stdout);
 }

@@ -433,7 +433,7 @@ int store_check_id(const schema *sc, const coll_def *c, const char *id, size_t n
   int rc = check_id(c, &v, e);
   if (rc) return rc;
   /* an id made for another collection (INV-000001 among clients) is a row
-   * in the wrong file or column, and cl-0001 is not found as CL-0001. The
+   * in the wrong file or column, and cl-000001 is not found as CL-000001. The
    * longest prefix that matches without regard to case decides, so a prefix
    * that extends another one still names its own collection. */
   const coll_def *best = NULL;

@@ -100,7 +100,7 @@ int store_delete(kam_store *st, MDB_txn *txn, const coll_def *c, const char *id,
 /* Checks for a new entity's id: 1 to 200 bytes without spaces or control
  * characters, not of another collection's form (INV-000001 among clients:
  * "clients INV-000001: field id: the prefix INV- (invoices) is another
- * collection's; ..."), and its own prefix in its own case (not cl-0001).
+ * collection's; ..."), and its own prefix in its own case (not cl-000001).
  * Prefixes match without regard to case, the longest one decides. KAM_EDATA
  * or 0; reads nothing. */
 int store_check_id(const schema *sc, const coll_def *c, const char *id, size_t n, kam_err *e);

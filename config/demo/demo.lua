@@ -100,14 +100,14 @@ local function slug(s) return (ascii(s):lower():gsub("[^%w]", "")) end
 ------------------------------------------------------------------------------ stage 1: organisation
 local TEAM = {}                                  -- key -> id
 local TEAMS = {
-  {k = "account",    id = "TM-0001", name = "Account Management (Khối Khách hàng)", kind = "Account"},
-  {k = "creative",   id = "TM-0002", name = "Creative (Sáng tạo)",                  kind = "Creative"},
-  {k = "media",      id = "TM-0003", name = "Media & Performance",                  kind = "Media"},
-  {k = "ops",        id = "TM-0004", name = "Vận hành (Ops & E-commerce)",          kind = "Ops"},
-  {k = "production", id = "TM-0005", name = "Sản xuất (Production)",                kind = "Production"},
-  {k = "affiliate",  id = "TM-0006", name = "Affiliate & KOC",                      kind = "Affiliate"},
-  {k = "finance",    id = "TM-0007", name = "Tài chính – Kế toán",                  kind = "Finance"},
-  {k = "leadership", id = "TM-0008", name = "Ban lãnh đạo",                         kind = "Leadership"},
+  {k = "account",    id = "TM-000001", name = "Account Management (Khối Khách hàng)", kind = "Account"},
+  {k = "creative",   id = "TM-000002", name = "Creative (Sáng tạo)",                  kind = "Creative"},
+  {k = "media",      id = "TM-000003", name = "Media & Performance",                  kind = "Media"},
+  {k = "ops",        id = "TM-000004", name = "Vận hành (Ops & E-commerce)",          kind = "Ops"},
+  {k = "production", id = "TM-000005", name = "Sản xuất (Production)",                kind = "Production"},
+  {k = "affiliate",  id = "TM-000006", name = "Affiliate & KOC",                      kind = "Affiliate"},
+  {k = "finance",    id = "TM-000007", name = "Tài chính – Kế toán",                  kind = "Finance"},
+  {k = "leadership", id = "TM-000008", name = "Ban lãnh đạo",                         kind = "Leadership"},
 }
 
 -- Managers come before their reports so the `manager` ref resolves.
@@ -183,7 +183,7 @@ kam.tx(function()
   for i, s in ipairs(STAFF_DEF) do
     local key, name, role, team, mgr, level, cap, hired = table.unpack(s, 1, 8)
     local row = {
-      id = string.format("ST-%04d", i), name = name, role = role, team = TEAM[team],
+      id = string.format("ST-%06d", i), name = name, role = role, team = TEAM[team],
       manager = mgr and ST[mgr] or nil, level = level, capacity = cap,
       hire_date = mdate(CUR - hired, R(2, 26)), os_user = key, email = key .. "@nhipsong.vn",
       status = (key == "quynh" and "left") or (key == "yen" and "leave") or "active",
@@ -196,7 +196,7 @@ kam.tx(function()
   for _, t in ipairs(TEAMS) do db.teams:update(TEAM[t.k], {lead = ST[leads[t.k]]}) end
 
   for i, s in ipairs(SERVICE_DEF) do
-    SV[i] = ins("services", {id = string.format("SV-%04d", i), name = s[1], category = s[2], unit = s[3],
+    SV[i] = ins("services", {id = string.format("SV-%06d", i), name = s[1], category = s[2], unit = s[3],
       list_price = s[4], standard_cost = s[5], target_margin = s[6], industries = s[7]})
     SVP[i] = s
   end
@@ -209,7 +209,7 @@ kam.tx(function()
   for i, p in ipairs(packages) do
     local svc = {}
     for _, n in ipairs(p[2]) do svc[#svc + 1] = SV[n] end
-    ins("packages", {id = string.format("PK-%04d", i), name = p[1], services = svc, price = p[3], description = p[4]})
+    ins("packages", {id = string.format("PK-%06d", i), name = p[1], services = svc, price = p[3], description = p[4]})
   end
 end)
 
@@ -424,7 +424,7 @@ kam.tx(function()
     local tax = (TAXPFX[c.city] or "03") .. string.format("%08d", R(0, 99999999))
     c.domain = slug(c.name):sub(1, 14) .. ".vn"
     local row = {
-      id = string.format("CL-%04d", idx), name = c.name, legal_name = c.legal, tax_code = tax,
+      id = string.format("CL-%06d", idx), name = c.name, legal_name = c.legal, tax_code = tax,
       industry = c.ind, status = c.st, owner = ST[c.owner], team = TEAM.account,
       strategic = c.strat or false, parent = c.parent and CL[c.parent].id or nil, city = c.city,
     }
@@ -731,7 +731,7 @@ end
 ------------------------------------------------------------------------------ stage 3: commercial + delivery
 
 -- Quote lines from a service list: the agency's own services at a natural quantity for the
--- period, the rest of the target as media / commission passed through (SV-0020 / SV-0013).
+-- period, the rest of the target as media / commission passed through (SV-000020 / SV-000013).
 local PASS = {[13] = true, [20] = true}
 local function natural_qty(n, months)
   local unit, price = SVP[n][3], SVP[n][4]

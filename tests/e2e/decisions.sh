@@ -11,16 +11,16 @@ setup
 rm -f "$BOOK" "$BOOK-lock"
 kam init --demo >/dev/null
 kam policy eval tiering --commit >/dev/null
-expect_out 'first decision' kam policy history CL-0007
-expect_out '0 changed' kam policy eval tiering --id CL-0007
+expect_out 'first decision' kam policy history CL-000007
+expect_out '0 changed' kam policy eval tiering --id CL-000007
 
 check 'the decisions point past the end of the book' "$POKE" "$BOOK" root decisions 999999999
-expect_fail 4 'decisions: MDB_' kam policy eval tiering --id CL-0007
+expect_fail 4 'decisions: MDB_' kam policy eval tiering --id CL-000007
 check 'eval: no table as if there were no decisions' [ ! -s "$OUT" ]
 expect_fail 4 'decisions: MDB_' kam policy eval tiering --explain
-expect_fail 4 'decisions: MDB_' kam policy history CL-0007
+expect_fail 4 'decisions: MDB_' kam policy history CL-000007
 check 'history: not "no decisions"' [ ! -s "$OUT" ]
-expect_fail 4 'decisions: MDB_' kam policy history CL-0007 tiering
+expect_fail 4 'decisions: MDB_' kam policy history CL-000007 tiering
 expect_fail 4 'decisions: MDB_' kam policy eval tiering --commit
 # the policy's committed text is in meta: still there
 expect_out 'committed    this version' kam policy show tiering

@@ -390,7 +390,7 @@ printf '{"staff": [{"id": "CL-000042", "name": "x", "role": "ops"}]}\n' >prefix.
 refused prefix.json
 stderr_has 'JSON prefix' 'staff CL-000042: field id'
 unchanged 'ids of another collection'
-# prefixes match without regard to case: cl-0001 is not found as CL-0001
+# prefixes match without regard to case: cl-000001 is not found as CL-000001
 printf 'id,name\ncl-000007,lower\n' >prefix_case.csv
 refused prefix_case.csv --into clients
 stderr_has 'own prefix in another case' 'prefix_case.csv:2:1: clients cl-000007: field id: ids of clients start with CL-'

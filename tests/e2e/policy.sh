@@ -40,15 +40,15 @@ expect_out 'description  tiers from 12-month revenue' kam policy show tiers
 check 'show: the thresholds' grep -q '"tier":"B"' "$OUT"
 expect_out 'tiers: 50 evaluated' kam policy eval tiers
 check 'eval: nothing committed yet' grep -q 'not committed' "$OUT"
-expect_out '12-month revenue' kam policy eval tiers --id CL-0007 --explain
+expect_out '12-month revenue' kam policy eval tiers --id CL-000007 --explain
 expect_fail 1 'no clients CL-NOPE' kam policy eval tiers --id CL-NOPE
 
 # commit: decisions stored, the tier written, and the audit shows the writes
 snapshot "$T/before"
 expect_out '50 decisions committed' kam policy eval tiers --commit
-expect_eq 'B' kam eval 'return db.clients:get("CL-0007").tier'
+expect_eq 'B' kam eval 'return db.clients:get("CL-000007").tier'
 expect_out '0 changed' kam policy eval tiers
-expect_out 'first decision' kam policy history CL-0007
+expect_out 'first decision' kam policy history CL-000007
 
 # scenario: B from 2 tỷ to 2,5 tỷ; what-if against the committed version
 sed -i 's/{tier = "B", min = 2e9, max = 5e9}/{tier = "B", min = 2.5e9, max = 5e9}/; s/{tier = "C", min = 5e8, max = 2e9}/{tier = "C", min = 5e8, max = 2.5e9}/' rules/tiers.lua
@@ -58,26 +58,26 @@ check 'what-if: the money they carry' grep -q 'they carry 15\.' "$OUT"
 check 'what-if: both lists of reasons' grep -q 'with the change:' "$OUT"
 expect_ok kam --format json policy whatif tiers --with rules/tiers.lua
 check 'what-if json: 7 changed' grep -q '"changed":7' "$OUT"
-expect_eq 'B' kam eval 'return db.clients:get("CL-0007").tier'   # whatif writes nothing
+expect_eq 'B' kam eval 'return db.clients:get("CL-000007").tier'   # whatif writes nothing
 expect_out 'sum of annual_budget' kam policy whatif tiers --with rules/tiers.lua --sum annual_budget
 expect_out '7 changed' kam policy eval tiers --commit
-expect_out 'the policy changed' kam policy history CL-0007 tiers
-expect_eq 'C' kam eval 'return db.clients:get("CL-0007").tier'
+expect_out 'the policy changed' kam policy history CL-000007 tiers
+expect_eq 'C' kam eval 'return db.clients:get("CL-000007").tier'
 
 # an error in one subject: named with its file:line, the run goes on
 cat > rules/flaky.lua <<'LUA'
 local P = {name = "flaky", subject = "clients"}
 function P.decide(c, why)
-  if c.id == "CL-0003" then error("no data for this one") end
+  if c.id == "CL-000003" then error("no data for this one") end
   return "ok"
 end
 return P
 LUA
-expect_fail 1 'CL-0003' kam policy eval flaky
+expect_fail 1 'CL-000003' kam policy eval flaky
 check 'the error has file:line' grep -q 'rules/flaky.lua:3: no data' "$ERR"
 check 'the run went on' grep -q '50 evaluated, 49 changed, 1 failed' "$OUT"
-expect_fail 1 'CL-0003' kam policy eval flaky --strict --commit
-expect_eq '0' kam eval 'return #db.clients:where{id = "CL-0001"}:ids() - 1'
+expect_fail 1 'CL-000003' kam policy eval flaky --strict --commit
+expect_eq '0' kam eval 'return #db.clients:where{id = "CL-000001"}:ids() - 1'
 
 # each evaluation has its own environment: globals and locals do not leak
 cat > rules/leaky.lua <<'LUA'
@@ -97,14 +97,14 @@ check 'every evaluation starts from nothing' [ "$(grep -c ',101,' "$OUT")" -eq 5
 cat > rules/loop.lua <<'LUA'
 local P = {name = "loop", subject = "clients", writes = "tier"}
 function P.decide(c, why)
-  if c.id == "CL-0005" then while true do pcall(function() while true do end end) end end
+  if c.id == "CL-000005" then while true do pcall(function() while true do end end) end end
   return "A"
 end
 return P
 LUA
 snapshot "$T/s1"
 start=$(date +%s)
-expect_fail 1 'policy loop, clients CL-0005' kam policy eval loop --commit
+expect_fail 1 'policy loop, clients CL-000005' kam policy eval loop --commit
 check 'a runaway policy is stopped quickly' [ $(( $(date +%s) - start )) -le 4 ]
 check 'the error names the per-evaluation budget' grep -q 'limits.policy_seconds' "$ERR"
 check 'nothing was committed' grep -q 'nothing was committed' "$ERR"
@@ -118,7 +118,7 @@ function P.decide(c, why)
 end
 return P
 LUA
-expect_fail 1 'policy bomb, clients CL-0001: ' kam policy eval bomb --commit
+expect_fail 1 'policy bomb, clients CL-000001: ' kam policy eval bomb --commit
 check 'a memory bomb: stopped by the per-evaluation memory cap, which the error names' grep -q 'stopped: it used more than 32 MiB (limits.policy_memory_mb in kam.yaml)' "$ERR"
 expect_unchanged "$T/s1" 'memory bomb'
 cat > rules/deep.lua <<'LUA'
@@ -127,7 +127,7 @@ local function f(n) return f(n + 1) + 1 end
 function P.decide(c, why) return f(1) end
 return P
 LUA
-expect_fail 1 'policy deep, clients CL-0001: ' kam policy eval deep --strict
+expect_fail 1 'policy deep, clients CL-000001: ' kam policy eval deep --strict
 # runaway recursion ends in Lua's stack limit, or the budget or memory cap first (slow builds)
 check 'runaway recursion: a clear stop' grep -Eq 'stack overflow|stopped: it ran longer|stopped: it used more than|not enough memory' "$ERR"
 rm rules/loop.lua rules/bomb.lua rules/deep.lua rules/flaky.lua rules/leaky.lua

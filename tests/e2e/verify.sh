@@ -55,12 +55,12 @@ expect_fail 1 'clients: the stored count is 49, but a scan finds 50 records' kam
 damaged; "$POKE" "$BOOK" count $IX 7
 expect_fail 1 'invoices: index [client, issued]: the stored count is 7' kam verify
 
-damaged; "$POKE" "$BOOK" put c:clients CL-0001 '\x01\x05\x07garbage'
-expect_fail 1 'clients CL-0001: the record does not decode' kam verify
-damaged; "$POKE" "$BOOK" put c:clients CL-0001 '\x01\x01\x8f\x4e\x05\x01a'
-expect_fail 1 'clients CL-0001: field id 9999 is not in the field dictionary' kam verify
+damaged; "$POKE" "$BOOK" put c:clients CL-000001 '\x01\x05\x07garbage'
+expect_fail 1 'clients CL-000001: the record does not decode' kam verify
+damaged; "$POKE" "$BOOK" put c:clients CL-000001 '\x01\x01\x8f\x4e\x05\x01a'
+expect_fail 1 'clients CL-000001: field id 9999 is not in the field dictionary' kam verify
 
-DKEY=$("$POKE" "$BOOK" find decisions CL-0007)
+DKEY=$("$POKE" "$BOOK" find decisions CL-000007)
 damaged; "$POKE" "$BOOK" del decisions "$DKEY"
 expect_fail 1 'runs: run 1 of policy tiering decided 50 subjects, but 49 of its decisions are stored' kam verify
 damaged; "$POKE" "$BOOK" del audit '\x00\x00\x00\x00\x00\x00\x00\x05'

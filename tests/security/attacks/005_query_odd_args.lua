@@ -3,9 +3,9 @@ local vals = {n = 0}
 local function add(v) vals.n = vals.n + 1 vals[vals.n] = v end
 for _, v in ipairs{math.maxinteger, math.mininteger, -1, 0, 2^53, 1e300} do add(v) end
 add(0/0) add(math.huge) add(-math.huge) add(nil) add("") add(string.rep("x", 70000)) add("amount") add("desc")
-add(true) add({}) add({"in"}) add({">="}) add({"between", 1}) add(print) add(db.clients) add(db.clients:get("CL-0001"))
+add(true) add({}) add({"in"}) add({">="}) add({"between", 1}) add(print) add(db.clients) add(db.clients:get("CL-000001"))
 add(coroutine.create(print))
-local q = db.invoices:where{client = "CL-0001"}
+local q = db.invoices:where{client = "CL-000001"}
 local methods = {"where", "all", "sort", "limit", "each", "list", "ids", "first", "count", "sum", "avg", "min", "max",
                  "group", "explain", "get"}
 local calls = 0

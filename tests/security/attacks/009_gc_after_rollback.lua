@@ -1,7 +1,7 @@
 -- class: memory | expect: ok | a finalizer made inside a kam.tx that rolls back touches the entity, query and first row it captured there, after the rollback and again at exit: a clear error or a right answer, no crash
 local keep = {}
 pcall(kam.tx, function()
-  local e = db.clients:get("CL-0001")
+  local e = db.clients:get("CL-000001")
   local q = db.invoices:where{client = e}
   local first = q:first()
   keep[1] = setmetatable({}, {__gc = function()

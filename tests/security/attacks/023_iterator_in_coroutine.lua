@@ -14,7 +14,7 @@ local co3 = coroutine.create(function() for e in db.clients:all():each() do coro
 coroutine.resume(co3)
 kam_keep_23 = co3
 local co4 = coroutine.create(function()
-  local q = db.invoices:where{client = "CL-0002"}
+  local q = db.invoices:where{client = "CL-000002"}
   for e in q:each() do coroutine.yield(e) error("inside the loop") end
 end)
 coroutine.resume(co4)

@@ -1,8 +1,8 @@
 -- class: memory | expect: ok | field names, ids and filter values of 1 MB through get, where, sort, group, sum, entity fields and the error messages that quote them: each refused or answered, no buffer overflow (as a policy: the first subject only, for time)
 local subject = ...
-if subject and subject.id ~= "CL-0001" then return "only the first subject" end
+if subject and subject.id ~= "CL-000001" then return "only the first subject" end
 local big = string.rep("x", 1000000)
-local e = db.clients:get("CL-0001")
+local e = db.clients:get("CL-000001")
 local function try(f) return (pcall(f)) end
 try(function() return e[big] end)
 try(function() return db.clients:get(big) end)

@@ -2,7 +2,7 @@
 pcall(error)
 pcall(error, nil)
 pcall(error, {})
-pcall(error, db.clients:get("CL-0001"))
+pcall(error, db.clients:get("CL-000001"))
 pcall(error, db.clients)
 pcall(error, coroutine.create(print))
 pcall(error, string.rep("e", 1000000))

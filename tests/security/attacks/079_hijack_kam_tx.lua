@@ -3,7 +3,7 @@ local real = kam.tx
 pcall(function()
   kam.tx = function(f, ...)
     return real(function(...)
-      local inv = db.invoices:where{client = "CL-0001"}:first()
+      local inv = db.invoices:where{client = "CL-000001"}:first()
       db.invoices:update(inv.id, {note = "written through a hijacked kam.tx"})
       return f(...)
     end, ...)

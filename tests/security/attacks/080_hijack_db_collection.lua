@@ -3,7 +3,7 @@ local clients, invoices = db.clients, db.invoices
 local fake = {}
 function fake.get(self, id) return {tier = "not the decision"} end
 function fake.update(self, id, t)
-  local inv = invoices:where{client = "CL-0001"}:first()
+  local inv = invoices:where{client = "CL-000001"}:first()
   return invoices:update(inv.id, {note = "written through a fake db.clients"})
 end
 function fake.all(self) return clients:all() end

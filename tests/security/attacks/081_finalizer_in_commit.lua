@@ -1,6 +1,6 @@
 -- class: writes | expect: ok | policy-writes: tier | decide() leaves finalizers that keep trying db.invoices:update and re-arm themselves, with the collector made eager, so that one runs inside --commit's transaction: a policy's finalizer must never write (refusing finalizers is fine)
 local invoices = db.invoices
-local target = invoices:where{client = "CL-0001"}:first().id
+local target = invoices:where{client = "CL-000001"}:first().id
 local mt = {}
 mt.__gc = function()
   local ok = pcall(invoices.update, invoices, target, {note = "written by a policy's finalizer"})

@@ -7,11 +7,11 @@ kam.tx(function()
       if pcall(f, ...) then error("accepted invalid UTF-8 \"" .. hex(s) .. "\" in " .. what) end
     end
     must_fail("a new client's name", db.clients.insert, db.clients, {id = "CL-utf8-name", name = s})
-    must_fail("an update of city", db.clients.update, db.clients, "CL-0001", {city = s})
-    must_fail("a list item", db.clients.update, db.clients, "CL-0001", {kpis = {"GMV", s}})
+    must_fail("an update of city", db.clients.update, db.clients, "CL-000001", {city = s})
+    must_fail("a list item", db.clients.update, db.clients, "CL-000001", {kpis = {"GMV", s}})
     must_fail("a map key", db.projects.update, db.projects, db.projects:all():first().id, {results = {[s] = 1}})
     must_fail("an id", db.clients.insert, db.clients, {id = "CL-" .. s, name = "x"})
-    must_fail("an enum", db.clients.update, db.clients, "CL-0001", {tier = "A" .. s})
+    must_fail("an enum", db.clients.update, db.clients, "CL-000001", {tier = "A" .. s})
   end
 end)
 return "ok"

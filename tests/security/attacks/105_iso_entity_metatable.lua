@@ -1,5 +1,5 @@
 -- class: isolation | expect: ok | flags: same | the entity metatable (getmetatable of an entity) gets a new __index and __tostring: the next evaluation's entities must behave as before
-local e = db.clients:get("CL-0001")
+local e = db.clients:get("CL-000001")
 local ok, v = pcall(function() return e.kam_mark end)
 local seen = tostring(ok and v) .. "/" .. tostring(e) .. "/" .. tostring(e.name)
 local mt = getmetatable(e)

@@ -16,7 +16,7 @@ end
 push(_G, "_G")
 push(getmetatable(""), "string metatable")
 push(db.clients, "db.clients")
-push(db.clients:get("CL-0001"), "an entity")
+push(db.clients:get("CL-000001"), "an entity")
 push(select(4, db.clients:all():each()), "an iterator")
 push(kam.config, "kam.config")
 local i = 0
