@@ -8,6 +8,7 @@
 #include "lua_db.h"
 #include "output.h"
 #include "policy.h"
+#include "progress.h"
 #include "repl.h"
 #include "sandbox.h"
 #include "fmt.h"
@@ -16,6 +17,7 @@
 #include <errno.h>
 #include <lauxlib.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,7 +78,7 @@ static const cmd_help helps[] = {
     {"get", "usage: kam get COLLECTION ID\n\nShows one entity. Exit 1 if there is no such id.\n"},
     {"ls", "usage: kam ls COLLECTION [--where LUA] [--fields a,b] [--sort FIELD[:desc]] [--limit N]\n\n--where takes a filter table ({status = \"overdue\"}), a function, or an\nexpression over the fields (amount > 1e8 and status == \"overdue\").\n"},
     {"eval", "usage: kam eval 'LUA'\n\nRuns the chunk against the book and prints what it returns, in --format.\nWrites go through kam.tx(function() ... end).\n"},
-    {"run", "usage: kam run SCRIPT.lua [ARGS...]\n\nRuns a Lua script; its arguments are in the table arg (arg[0] is the script).\nA name without a folder is also looked for in scripts/. - reads standard input.\n"},
+    {"run", "usage: kam run SCRIPT.lua [ARGS...]\n\nRuns a Lua script; its arguments are in the table arg (arg[0] is the script).\nA name without a folder is also looked for in scripts/. - reads standard input.\nCtrl-C stops it: its open kam.tx rolls back, and kam exits with 130.\n"},
     {"repl", "usage: kam repl [--bail] [--format table|json|csv|yaml|lua]\n\nA Lua prompt over the book: an expression prints its value, a statement runs;\nwrites go through kam.tx. .help lists the dot commands (.schema, .mode, .read ...).\nWith input that is not a terminal (kam repl < file.lua) statements run without\nprompts; --bail stops at the first error with exit 1. History: $KAM_HISTORY or\n~/.kam_history.\n"},
     {"stats", "usage: kam stats\n\nThe book's file, map, and the entities and index entries of each collection.\n"},
     {"policy", "usage: kam policy list | show NAME | eval NAME [--id ID] [--explain] [--commit] [--strict]\n"
@@ -226,17 +228,56 @@ static int print_results(cli *c, int first, int last) {
   return sandbox_pcall(L, last - first + 1, 0);
 }
 
-/* Runs the chunk on top of the stack with nargs; prints results when asked. */
-static int run_chunk(cli *c, int nargs, int print) {
+/* Ctrl-C while a chunk runs, as in the REPL: the handler only asks the
+ * sandbox's hook to raise "interrupted", which unwinds through kam.tx (its
+ * transaction is aborted) and which no pcall can catch; the handler goes back
+ * to the default on delivery, so a second Ctrl-C ends a process stuck in C. */
+static lua_State *sig_L;
+static void on_sigint(int sig) {
+  (void)sig;
+  sandbox_interrupt(sig_L);
+}
+
+static void catch_sigint(lua_State *L, int on) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sigemptyset(&sa.sa_mask);
+  sig_L = L;
+  sa.sa_handler = on ? on_sigint : SIG_DFL;
+  sa.sa_flags = on ? SA_RESETHAND : 0;
+  sigaction(SIGINT, &sa, NULL);
+}
+
+/* Says what Ctrl-C stopped and what became of its writes; 130 as a shell
+ * gives a command ended by SIGINT. */
+static int interrupted(cli *c, const char *what, int bar_erased) {
+  kam_ctx *x = &c->ctx;
+  if (!bar_erased && isatty(2)) fputc('\n', stderr); /* after the ^C the terminal echoed */
+  char done[160] = "nothing written";
+  if (x->n_ins || x->n_upd || x->n_del) {
+    long d[3] = {x->n_ins, x->n_upd, x->n_del};
+    const char *verb[3] = {"inserted", "updated", "deleted"};
+    int k = snprintf(done, sizeof done, "written before:");
+    for (int i = 0, n = 0; i < 3; i++)
+      if (d[i]) k += snprintf(done + k, sizeof done - (size_t)k, "%s %ld %s", n++ ? "," : "", d[i], verb[i]);
+  }
+  fprintf(stderr, "kam: %s: interrupted (Ctrl-C)%s; %s\n", what,
+          x->tx_interrupted ? ", the open kam.tx rolled back" : "", done);
+  return 130;
+}
+
+/* Runs the chunk on top of the stack with nargs; prints results when asked.
+ * what names it if Ctrl-C stops it. */
+static int run_chunk(cli *c, int nargs, int print, const char *what) {
   lua_State *L = c->ctx.L;
   int base = lua_gettop(L) - nargs - 1;
+  catch_sigint(L, 1);
   int st = sandbox_pcall(L, nargs, LUA_MULTRET);
-  if (st != LUA_OK) { kam_end_snapshots(&c->ctx); return lua_fail(L); }
-  if (print && print_results(c, base + 1, lua_gettop(L)) != LUA_OK) {
-    kam_end_snapshots(&c->ctx);
-    return lua_fail(L);
-  }
+  if (st == LUA_OK && print) st = print_results(c, base + 1, lua_gettop(L));
+  catch_sigint(L, 0);
+  int bar = progress_reset(); /* an error or the end takes the bar's line */
   kam_end_snapshots(&c->ctx);
+  if (st != LUA_OK) return sandbox_stopping() ? interrupted(c, what, bar) : lua_fail(L);
   lua_settop(L, base);
   return 0;
 }
@@ -271,7 +312,7 @@ static int run_file(cli *c, const char *path, const char *chunkname, int nargs_f
   }
   kbuf_free(&b);
   for (int i = nargs_from; i < c->nargs; i++) lua_pushstring(L, c->args[i]);
-  return run_chunk(c, c->nargs - nargs_from, print);
+  return run_chunk(c, c->nargs - nargs_from, print, chunkname + (chunkname[0] == '@'));
 }
 
 static int cmd_init(cli *c) {
@@ -549,7 +590,7 @@ static int cmd_eval(cli *c) {
   lua_createtable(L, c->nargs, 0);
   for (int i = 1; i < c->nargs; i++) { lua_pushstring(L, c->args[i]); lua_rawseti(L, -2, i); }
   lua_setglobal(L, "arg");
-  return run_chunk(c, 0, 1);
+  return run_chunk(c, 0, 1, "eval");
 }
 
 static int cmd_run(cli *c) {

@@ -48,6 +48,7 @@ typedef struct kam_ctx {
   int full;               /* the map filled during this kam.tx */
   int broken;             /* a write failed half way: the kam.tx may not commit */
   long n_ins, n_upd, n_del; /* what kam.tx wrote, for the caller to report */
+  int tx_interrupted;     /* Ctrl-C rolled back an open kam.tx: said when the run ends */
   int allow_write;        /* 0 for read-only commands */
   /* The numbers the statement's last aggregates returned and whether each
    * was of a money field: table output prints such a result as money while

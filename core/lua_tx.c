@@ -303,6 +303,7 @@ int kam_l_tx(lua_State *L) {
       full = 1;
     } else {
       store_abort(txn);
+      if (sandbox_stopping()) ctx->tx_interrupted = 1;
     }
     tx_undo_counts(ctx, &m);
     if (st == LUA_OK && !full) /* a pcall swallowed a half write */

@@ -110,9 +110,11 @@ void progress_hide(void) {
   visible = 0;
 }
 
-void progress_reset(void) {
+int progress_reset(void) {
+  int was = visible;
   progress_hide();
   owner = NULL;
+  return was;
 }
 
 /* ---- kam.progress --------------------------------------------------------- */

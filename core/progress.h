@@ -31,8 +31,9 @@ void progress_end(progress *p);
 /* Erases whatever bar is on screen, before other output takes the line; the
  * bar comes back at its next update. */
 void progress_hide(void);
-/* Erases the bar and frees the screen line (a statement has ended). */
-void progress_reset(void);
+/* Erases the bar and frees the screen line (a statement has ended);
+ * returns 1 if a bar was on screen. */
+int progress_reset(void);
 
 /* kam.progress(total [, label]) -> a ticker: tick() adds 1, tick(k) adds k. */
 int progress_lua(lua_State *L);

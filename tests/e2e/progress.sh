@@ -80,4 +80,35 @@ expect_eq $'rows\t6' kam run each.lua
 check 'no progress for each() either' test ! -s "$ERR"
 expect_fail 1 'number expected' kam eval 'kam.progress("x")'
 
+# Ctrl-C in kam run: the open kam.tx rolls back, what was committed stays, the
+# bar leaves the line, a message says what was stopped, exit 130
+cat >endless.lua <<'EOF'
+kam.tx(function() db.clients:update("CL-1", {city = "committed"}) end)
+local tick = kam.progress(1e12, "endless")
+local t0 = os.clock() -- endless enough, and never left running by a failed test
+kam.tx(function()
+  db.clients:update("CL-2", {city = "rolled back"})
+  kam.log("info", "in the kam.tx")
+  while os.clock() - t0 < 30 do pcall(tick) end -- pcall does not catch the stop
+end)
+EOF
+pty 'Ctrl-C stops kam run, says so and exits 130' run endless.lua <<'EOF'
+expect in the kam.tx
+expect endless
+send \x03
+expect kam: endless.lua: interrupted (Ctrl-C), the open kam.tx rolled back; written before: 1 updated
+exit 130
+EOF
+check 'the bar is erased before the message' grep -aq $'\r\033\\[Kkam: endless.lua: interrupted' "$T/.transcript"
+expect_eq 'committed nil' kam eval 'return db.clients:get("CL-1").city .. " " .. tostring(db.clients:get("CL-2").city)'
+# SIGINT from elsewhere, not on a terminal
+"$KAM_BIN" --config "$CONFIG" --db "$BOOK" run endless.lua >"$T/.bg.out" 2>"$T/.bg.err" &
+pid=$!
+for _ in $(seq 100); do grep -q 'in the kam.tx' "$T/.bg.err" && break; sleep 0.1; done
+kill -INT $pid
+wait $pid
+check 'SIGINT: exit 130' [ $? = 130 ]
+check 'SIGINT: the message' grep -q '^kam: endless.lua: interrupted (Ctrl-C), the open kam.tx rolled back; written before: 1 updated$' "$T/.bg.err"
+expect_eq 'nil' kam eval 'return tostring(db.clients:get("CL-2").city)'
+
 finish
