@@ -53,7 +53,7 @@ static const char *usage_text =
     "\n"
     "usage: kam [--db PATH] [--config FILE] [--as USER] [--format table|json|csv] COMMAND ...\n"
     "\n"
-    "  init [--demo]                      create a book (with the demo agency)\n"
+    "  init [--demo] [--force]            create a book (with the demo agency)\n"
     "  import FILE... [--into C] [--dry-run]   load YAML, CSV or JSON; all or nothing\n"
     "  export COLL [--where LUA] [--format csv|json|yaml] [--excel]\n"
     "  get COLL ID                        one entity\n"
@@ -72,7 +72,7 @@ static const char *usage_text =
 
 typedef struct cmd_help { const char *name, *text; } cmd_help;
 static const cmd_help helps[] = {
-    {"init", "usage: kam init [--demo]\n\nCreates an empty book at --db (default var/kam.db from config/kam.yaml).\n--demo fills it with the demo agency (config/demo/demo.lua).\n"},
+    {"init", "usage: kam init [--demo] [--force]\n\nCreates an empty book at --db (default: kam.yaml's db, from the project's folder).\n--demo fills it with the demo agency (config/demo/demo.lua). --force replaces a book\nthat is already there.\n"},
     {"import", "usage: kam import FILE... [--into COLLECTION] [--dry-run]\n\nLoads YAML ({collection: [records]}), CSV (header row; the file's name or\n--into names the collection) or JSON. One import is one transaction: a bad\nrow is reported with its line and field, and nothing is written.\n--dry-run checks everything and writes nothing.\n"},
     {"export", "usage: kam export COLLECTION [--where LUA] [--format csv|json|yaml] [--excel]\n\nWrites every field of the collection's entities to standard output, in a\nform kam import reads back. CSV lines end in CRLF; --excel also starts the\nfile with a UTF-8 byte-order mark, so that Excel reads Vietnamese text.\n"},
     {"get", "usage: kam get COLLECTION ID\n\nShows one entity. Exit 1 if there is no such id.\n"},
@@ -417,7 +417,7 @@ static int push_filtered(cli *c, const char *coll, const char *where) {
 }
 
 static int cmd_ls(cli *c) {
-  static const char *const ok[] = {"--where", "--fields", "--sort", "--limit", "--id", "--with", "--sum", NULL};
+  static const char *const ok[] = {"--where", "--fields", "--sort", "--limit", NULL};
   int rc = check_opts(c, "ls", ok);
   if (rc) return rc;
   if (c->nargs != 1) return fail(KAM_EUSAGE, "ls: which collection? (kam ls COLLECTION)");
