@@ -97,7 +97,7 @@ static const cmd_help helps[] = {
                "values, and the field dictionary, id sequences, audit, runs and decisions.\n"
                "Prints one line per problem (the first N, 20 by default, then a count) and a\n"
                "summary. Exit 0 sound, 1 a problem found, 4 the book cannot be read.\n"},
-    {"summary", "usage: kam summary\n\nOne screen: clients by tier and industry, revenue over 12 months, overdue\ninvoices by owner, pipeline by stage.\n"},
+    {"summary", "usage: kam summary [--format table|json]\n\nOne screen: clients by tier and industry, revenue over 12 months, overdue\ninvoices by owner, pipeline by stage. --format json gives the same figures\n(money in whole đồng, an absent value null).\n"},
     {NULL, NULL}};
 
 /* ---- options ------------------------------------------------------------ */
@@ -682,9 +682,12 @@ static int cmd_summary(cli *c) {
   int rc = check_opts(c, "summary", ok);
   if (rc) return rc;
   if ((rc = open_book(c, STORE_MUST_EXIST)) || (rc = open_lua(c, 0))) return rc;
+  if (c->fmt_set && c->fmt != FMT_TABLE && c->fmt != FMT_JSON) return fail(KAM_EUSAGE, "summary: --format table or json");
   char path[1100];
   snprintf(path, sizeof path, "%s/scripts/summary.lua", c->cfg->root);
   c->nargs = 0;
+  static char json_arg[] = "json";
+  if (c->fmt == FMT_JSON) c->args[c->nargs++] = json_arg; /* the script's arg[1]: it prints the figures as JSON */
   return run_file(c, path, "@scripts/summary.lua", 0, 1);
 }
 

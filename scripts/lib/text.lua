@@ -38,6 +38,24 @@ function M.table(t)
   return table.concat(out, "\n")
 end
 
+-- flow(label, items, cols) -> "  label  a, b, c", wrapped at cols columns
+-- under the first item
+function M.flow(label, items, cols)
+  local lead = "  " .. label .. "  "
+  local indent = string.rep(" ", width(lead))
+  local lines, line = {}, lead
+  for i, item in ipairs(items) do
+    local piece = (i < #items) and item .. "," or item
+    if line ~= lead and line ~= indent and width(line) + 1 + width(piece) > cols then
+      lines[#lines + 1] = line
+      line = indent
+    end
+    line = line .. ((line == lead or line == indent) and "" or " ") .. piece
+  end
+  lines[#lines + 1] = line
+  return table.concat(lines, "\n")
+end
+
 function M.heading(s)
   return "\n" .. s .. "\n" .. string.rep("═", width(s))
 end

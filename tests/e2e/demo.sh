@@ -44,8 +44,50 @@ check 'a demo made on another day has overdue invoices too' [ "${n:-0}" -ge 5 ]
 
 # the main job: the summary, with money as people read it
 expect_out 'Overdue by owner' kam summary
-check 'summary: tiers' grep -q '^  A ' "$OUT"
+check 'summary: tiers' grep -q 'tier  *A [0-9]' "$OUT"
 check 'summary: money with dots and ₫' grep -Eq '[0-9]{1,3}(\.[0-9]{3})+ ₫' "$OUT"
 check 'summary: Vietnamese owner names' grep -q 'Phan Thanh Hoa' "$OUT"
 check 'summary: every stage' grep -q 'negotiation' "$OUT"
+cp "$OUT" "$T/summary.txt"
+
+# `make run` fits a terminal of 50 lines and 80 columns, with the prompt after it
+{ kam init --demo --force && kam summary; } >"$T/screen.txt"
+rows=0 wide=0
+while IFS= read -r line; do
+  rows=$((rows + (${#line} > 80 ? (${#line} + 79) / 80 : 1)))
+  [ ${#line} -le 80 ] || wide=$((wide + 1))
+done <"$T/screen.txt"
+check "make run: $rows lines on an 80-column terminal, at most 49" [ "$rows" -le 49 ]
+check 'summary: no line wider than 80 columns' [ "$(grep -vxEc '.{0,80}' "$T/summary.txt")" = 0 ]
+
+# --format json: the same figures, numbers as numbers, an absent value null
+expect_ok kam --format json summary
+check 'summary json: one line' [ "$(wc -l <"$OUT")" = 1 ]
+# figure 'TEXT': the first number after TEXT in the summary's text, its dots taken out
+figure() {
+  local n
+  n=$(sed -n "s/.*$1[^0-9]*\([0-9][0-9.]*\).*/\1/p" "$T/summary.txt" | head -n 1 | tr -d .)
+  echo "${n:-missing}"
+}
+check 'summary json: clients' grep -q "\"clients\":{\"active_or_paused\":$(figure 'Clients: [0-9]* (')," "$OUT"
+check 'summary json: clients by tier' grep -q "{\"clients\":$(figure 'tier  *A'),\"tier\":\"A\"}" "$OUT"
+check 'summary json: clients with no tier have tier null' grep -q '"tier":null}' "$OUT"
+check 'summary json: revenue' grep -q "\"months\":\[.*\],\"total\":$(figure 'last 12 months')}" "$OUT"
+check 'summary json: overdue' grep -q "\"owners\":\[.*\],\"total\":$(figure 'Overdue by owner')}" "$OUT"
+check 'summary json: weighted pipeline' grep -q "\"weighted_open\":$(figure 'weighted open')}" "$OUT"
+check 'summary json: no numbers as text' bash -c "! grep -Eq '\"[0-9.]+( ₫)?\"' '$OUT'"
+expect_fail 2 'summary: --format table or json' kam --format csv summary
+
+# ids: the demo's have the width of the ones kam generates, so a new hire sorts last
+for c in $(collections "$(dirname "$CONFIG")/schema.yaml"); do
+  expect_eq '' kam eval "local w, odd = nil, {}
+    for _, id in ipairs(db.$c:all():ids()) do
+      w = w or #id
+      if #id ~= w then odd[#odd + 1] = id end
+    end
+    if odd[1] then return '$c: ' .. table.concat(odd, ' ', 1, math.min(#odd, 3)) end"
+done
+expect_eq 'true' kam eval 'local id
+  kam.tx(function() id = db.staff:insert{name = "Người Mới", role = "account_executive"} end)
+  return db.staff:all():sort("id", "desc"):first().id == id'
 finish
