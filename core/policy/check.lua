@@ -101,22 +101,14 @@ local function tokenize(src)
       push("name", w, i)
       i = i + #w
     elseif c:find("^%d") or (c == "." and src:find("^%.%d", i)) then
-      local j = i
-      if src:find("^0[xX]", i) then
-        j = i + 2
-        while j <= n do
-          local d = src:sub(j, j)
-          if d:find("^[%x%.]") then j = j + 1
-          elseif d:find("^[pP]") then j = j + 1 if src:find("^[%+%-]", j) then j = j + 1 end
-          else break end
-        end
-      else
-        while j <= n do
-          local d = src:sub(j, j)
-          if d:find("^[%d%.]") then j = j + 1
-          elseif d:find("^[eE]") then j = j + 1 if src:find("^[%+%-]", j) then j = j + 1 end
-          else break end
-        end
+      -- decimal, or hex (0x...) with its own digits and exponent letter
+      local j, digits, expo = i, "^[%d%.]", "^[eE]"
+      if src:find("^0[xX]", i) then j, digits, expo = i + 2, "^[%x%.]", "^[pP]" end
+      while j <= n do
+        local d = src:sub(j, j)
+        if d:find(digits) then j = j + 1
+        elseif d:find(expo) then j = j + 1 if src:find("^[%+%-]", j) then j = j + 1 end
+        else break end
       end
       push("number", src:sub(i, j - 1), i)
       i = j
