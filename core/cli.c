@@ -2,6 +2,7 @@
  * book, runs the command and maps every error to `kam: <where>: <what>` and
  * an exit code (0 ok, 1 data/script, 2 usage, 3 permission, 4 internal). */
 #include "cli.h"
+#include "access.h"
 #include "audit.h"
 #include "config.h"
 #include "import.h"
@@ -14,6 +15,8 @@
 #include "repl.h"
 #include "sandbox.h"
 #include "fmt.h"
+#include "identity.h"
+#include "sha256.h"
 #include "store.h"
 #include "verify.h"
 #include <errno.h>
@@ -37,6 +40,11 @@ typedef struct cli {
   schema *sc;
   kam_store *st;
   kam_ctx ctx;
+  kam_principal who;            /* resolve_user */
+  kam_access *access;
+  int who_done;
+  char source[400];             /* the command line, for the audit */
+  char hash[65];                /* SHA-256 of the command line or the script */
 } cli;
 
 static int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -68,6 +76,8 @@ static const char *usage_text =
     "  policy list|show|eval|whatif|history   decisions with reasons (kam policy --help)\n"
     "  test [PATH...] [--coverage]        run policy tests\n"
     "  check [PATH...]                    lint policies, scripts and config\n"
+    "  whoami                             who you act as, and why\n"
+    "  access explain USER ACTION COLL [ID] | matrix [--role R]   who may do what\n"
     "  verify [--limit N]                 check that the book agrees with itself\n"
     "  audit [--id ID] [--user U] [--coll C] [--since DATE] [--limit N]\n"
     "\n"
@@ -100,6 +110,8 @@ static const cmd_help helps[] = {
                "values, and the field dictionary, id sequences, audit, runs and decisions.\n"
                "Prints one line per problem (the first N, 20 by default, then a count) and a\n"
                "summary. Exit 0 sound, 1 a problem found, 4 the book cannot be read.\n"},
+    {"whoami", "usage: kam whoami\n\nWho kam takes you for: the staff record whose os_user is your login (or\n--as), its role and team, how kam.yaml's auth treats --as, and the access\nrules in force.\n"},
+    {"access", "usage: kam access explain USER ACTION COLLECTION [ID]\n       kam access matrix [--role ROLE]\n\nexplain: whether USER (a staff id or login) may do ACTION (read, insert,\nupdate, delete, import, export, commit, approve, admin) on COLLECTION (a\npolicy for commit, a request kind for approve), and the rules that decide,\nwith their file:line. matrix: role x collection x action, as a table.\n"},
     {"audit", "usage: kam audit [--id ID] [--user U] [--coll C] [--since DATE] [--limit N]\n\n"
               "The audit trail, newest first: when, who (the user id kam ran as), the operation\n"
               "(insert, update, delete, import), the collection, the id, and the fields changed\n"
@@ -143,7 +155,7 @@ static int check_opts(cli *c, const char *cmd, const char *const *allowed) {
 static int takes_value(const char *o) {
   static const char *const v[] = {"--db", "--config", "--as", "--format", "--into", "--where",
                                    "--fields", "--sort", "--limit", "--id", "--with", "--sum",
-                                   "--user", "--coll", "--since", NULL};
+                                   "--user", "--coll", "--since", "--role", NULL};
   for (int i = 0; v[i]; i++) if (!strcmp(v[i], o)) return 1;
   return 0;
 }
@@ -167,29 +179,36 @@ static int open_book(cli *c, int flags) {
   return 0;
 }
 
-static int resolve_user(cli *c) {
-  const char *login = getenv("USER");
-  struct passwd *pw = getpwuid(getuid());
-  if (pw && pw->pw_name) login = pw->pw_name;
-  if (!login) login = "unknown";
-  const kam_user *me = config_user(c->cfg, login);
-  if (c->as) {
-    int admin = me && me->role && !strcmp(me->role, "admin");
-    if (!c->cfg->auth_trust && !admin)
-      return fail(KAM_EPERM, "--as %s: only an admin may act as another user (auth: os)", c->as);
-    const kam_user *u = config_user(c->cfg, c->as);
-    if (!u) return fail(KAM_EUSAGE, "--as %s: no such user in %s", c->as, c->cfg->path);
-    me = u;
-    login = c->as;
+/* Who acts (identity.h), under which rules (access.h), and how the audit
+ * names their writes: channel (cli, run, repl, import), the command line
+ * and its hash (a script's own text, when run_file sets it). A login
+ * without a staff record stops here, before anything is read. */
+static int resolve_user(cli *c, const char *channel) {
+  kam_err e;
+  if (!c->who_done) {
+    MDB_txn *txn;
+    if (store_begin(c->st, 0, &txn, &e)) return fail(e.code, "%s", e.msg);
+    int rc = identity_resolve(c->st, txn, c->cfg, c->as, &c->who, &e);
+    store_abort(txn);
+    if (rc) return fail(e.code, "%s", e.msg);
+    /* named from the project folder, as config/access.yaml */
+    const char *path = c->cfg->access, *root = c->cfg->root;
+    size_t rl = strlen(root);
+    const char *shown = rl && !strncmp(path, root, rl) && path[rl] == '/' ? path + rl + 1 : path;
+    if (access_load(&c->access, path, shown, c->sc, &e)) return fail(e.code, "%s", e.msg);
+    c->who_done = 1;
+    if (!c->hash[0]) sha256_hex(c->source, strlen(c->source), c->hash);
   }
-  c->ctx.user = me;
-  snprintf(c->ctx.user_id, sizeof c->ctx.user_id, "%s", me ? me->id : login);
+  c->ctx.who = &c->who;
+  c->ctx.access = c->access;
+  kam_actor a = {identity_who(&c->who), c->who.role, c->who.by[0] ? c->who.by : NULL, channel, c->source, c->hash};
+  c->ctx.actor = a;
   return 0;
 }
 
-static int open_lua(cli *c, int allow_write) {
+static int open_lua_as(cli *c, int allow_write, const char *channel) {
   kam_err e;
-  int rc = resolve_user(c);
+  int rc = resolve_user(c, channel);
   if (rc) return rc;
   c->ctx.st = c->st;
   c->ctx.sc = c->sc;
@@ -199,8 +218,11 @@ static int open_lua(cli *c, int allow_write) {
   return 0;
 }
 
+static int open_lua(cli *c, int allow_write) { return open_lua_as(c, allow_write, "cli"); }
+
 static void close_all(cli *c) {
   sandbox_close(&c->ctx);
+  access_free(c->access);
   store_close(c->st);
   schema_free(c->sc);
   config_free(c->cfg);
@@ -322,6 +344,7 @@ static int run_file(cli *c, const char *path, const char *chunkname, int nargs_f
     kbuf_free(&b);
     return lua_fail(L);
   }
+  sha256_hex(b.p, b.len, c->hash); /* the audit names a script by its whole text, as sha256sum does */
   kbuf_free(&b);
   for (int i = nargs_from; i < c->nargs; i++) lua_pushstring(L, c->args[i]);
   return run_chunk(c, c->nargs - nargs_from, print, chunkname + (chunkname[0] == '@'));
@@ -336,6 +359,15 @@ static int cmd_init(cli *c) {
   if (!stat(path, &sb)) {
     if (!opt(c, "--force"))
       return fail(KAM_EDATA, "%s: a book is already here (give another --db, or --force to replace it)", path);
+    /* replacing a book is the admin's: asked of the book being replaced */
+    if ((rc = open_book(c, STORE_MUST_EXIST)) || (rc = resolve_user(c, "cli"))) return rc;
+    kam_err e;
+    if (access_may(c->access, &c->who, ACT_ADMIN, "init", &e)) return fail(e.code, "%s", e.msg);
+    store_close(c->st);
+    c->st = NULL;
+    access_free(c->access);
+    c->access = NULL;
+    c->who_done = 0; /* the new book has no staff: its maker sets it up */
     if (store_remove(path)) return fail(KAM_EDATA, "%s: cannot remove: %s", path, strerror(errno));
   }
   if ((rc = open_book(c, STORE_CREATE))) return rc;
@@ -359,6 +391,20 @@ static int cmd_init(cli *c) {
   return 0;
 }
 
+/* An import needs the right to import the collection; its rows are then
+ * held to the insert rules, one by one unless they cover every row. */
+static int import_coll_ok(void *ud, const coll_def *cd, int *each_row, kam_err *e) {
+  cli *c = ud;
+  if (access_may(c->access, &c->who, ACT_IMPORT, cd->name, e)) return e->code;
+  *each_row = !access_whole(c->access, &c->who, ACT_INSERT, cd);
+  return 0;
+}
+
+static int import_row_ok(void *ud, MDB_txn *txn, const coll_def *cd, const kval *vals, kam_err *e) {
+  cli *c = ud;
+  return access_write(c->access, &c->who, c->st, txn, cd, OP_INSERT, vals, NULL, e);
+}
+
 static int cmd_import(cli *c) {
   static const char *const ok[] = {"--into", "--dry-run", NULL};
   int rc = check_opts(c, "import", ok);
@@ -366,9 +412,9 @@ static int cmd_import(cli *c) {
   if (c->nargs < 1) return fail(KAM_EUSAGE, "import: which files? (kam import FILE... [--into COLLECTION])");
   if (opt(c, "--into") && !schema_coll(c->sc, opt(c, "--into")))
     return fail(KAM_EUSAGE, "import: --into %s: no such collection", opt(c, "--into"));
-  if ((rc = open_book(c, STORE_MUST_EXIST))) return rc;
-  if ((rc = resolve_user(c))) return rc;
-  import_opts io = {opt(c, "--into"), opt(c, "--dry-run") != NULL, c->ctx.user_id, 10};
+  if ((rc = open_book(c, STORE_MUST_EXIST)) || (rc = resolve_user(c, "import"))) return rc;
+  import_access ia = {import_coll_ok, import_row_ok, c};
+  import_opts io = {opt(c, "--into"), opt(c, "--dry-run") != NULL, &c->ctx.actor, 10, &ia};
   import_stats stats;
   memset(&stats, 0, sizeof stats);
   kam_err e;
@@ -559,6 +605,9 @@ static int cmd_export(cli *c) {
   if (fmt == FMT_TABLE || fmt == FMT_LUA) return fail(KAM_EUSAGE, "export: --format csv, json or yaml");
   if (opt(c, "--excel") && fmt != FMT_CSV) return fail(KAM_EUSAGE, "export: --excel is for --format csv");
   if ((rc = open_book(c, STORE_MUST_EXIST)) || (rc = open_lua(c, 0))) return rc;
+  kam_err e;
+  if (schema_coll(c->sc, c->args[0]) && access_may(c->access, &c->who, ACT_EXPORT, c->args[0], &e))
+    return fail(e.code, "%s", e.msg);
   if ((rc = push_filtered(c, c->args[0], opt(c, "--where")))) return rc;
   lua_State *L = c->ctx.L;
   export_st x = {fmt, schema_coll(c->sc, c->args[0]), 0, {0}};
@@ -618,7 +667,7 @@ static int cmd_run(cli *c) {
     if (!stat(alt, &sb)) path = alt;
   }
   if (strcmp(path, "-") && stat(path, &sb)) return fail(KAM_EDATA, "%s: no such script", c->args[0]);
-  if ((rc = open_book(c, STORE_MUST_EXIST)) || (rc = open_lua(c, 1))) return rc;
+  if ((rc = open_book(c, STORE_MUST_EXIST)) || (rc = open_lua_as(c, 1, "run"))) return rc;
   snprintf(name, sizeof name, "@%s", !strcmp(path, "-") ? "stdin" : c->args[0]);
   return run_file(c, path, name, 1, 1);
 }
@@ -648,11 +697,13 @@ static int count_book(kam_store *st, const schema *sc, book_counts *bc, kam_err 
   return rc;
 }
 
+static const char *auth_line(const cli *c);
+
 static int cmd_stats(cli *c) {
   static const char *const ok[] = {NULL};
   int rc = check_opts(c, "stats", ok);
   if (rc) return rc;
-  if ((rc = open_book(c, STORE_MUST_EXIST))) return rc;
+  if ((rc = open_book(c, STORE_MUST_EXIST)) || (rc = resolve_user(c, "cli"))) return rc;
   kam_err e;
   book_counts bc = {0};
   if (count_book(c->st, c->sc, &bc, &e)) { free(bc.n); return fail(e.code, "%s", e.msg); }
@@ -662,7 +713,8 @@ static int cmd_stats(cli *c) {
   fmt_money(size, sizeof size, (long long)sb.st_size / 1024, 0);
   fmt_money(map, sizeof map, (long long)(c->st->mapsize >> 20), 0);
   if (c->fmt == FMT_JSON) {
-    printf("{\"book\": \"%s\", \"bytes\": %lld, \"map_bytes\": %zu, \"audit\": %zu, \"collections\": {", book_path(c), (long long)sb.st_size, c->st->mapsize, bc.audit);
+    printf("{\"book\": \"%s\", \"bytes\": %lld, \"map_bytes\": %zu, \"audit\": %zu, \"auth\": \"%s\", \"collections\": {", book_path(c),
+           (long long)sb.st_size, c->st->mapsize, bc.audit, c->cfg->auth_trust ? "trust" : "os");
     for (int i = 0; i < c->sc->ncolls; i++) {
       coll_def *cd = &c->sc->colls[i];
       printf("%s\"%s\": {\"entities\": %zu, \"indexes\": %d}", i ? ", " : "", cd->name, bc.n[i], cd->nindexes);
@@ -671,7 +723,8 @@ static int cmd_stats(cli *c) {
     free(bc.n);
     return 0;
   }
-  printf("book      %s\nfile      %s KiB (map %s MiB)\naudit     %zu entries\n\n", book_path(c), size, map, bc.audit);
+  printf("book      %s\nfile      %s KiB (map %s MiB)\naudit     %zu entries\nauth      %s\n\n", book_path(c), size, map, bc.audit,
+         auth_line(c));
   printf("%-18s %12s %8s %14s\n", "collection", "entities", "indexes", "index entries");
   size_t total = 0;
   for (int i = 0; i < c->sc->ncolls; i++) {
@@ -737,7 +790,7 @@ static int cmd_repl(cli *c) {
   int rc = check_opts(c, "repl", ok);
   if (rc) return rc;
   if (c->nargs) return fail(KAM_EUSAGE, "repl: no arguments (kam repl < FILE reads statements from a file)");
-  if ((rc = open_book(c, STORE_MUST_EXIST)) || (rc = open_lua(c, 1))) return rc;
+  if ((rc = open_book(c, STORE_MUST_EXIST)) || (rc = open_lua_as(c, 1, "repl"))) return rc;
   repl_opts o = {c->fmt, opt(c, "--bail") != NULL, book_path(c)};
   return repl_run(&c->ctx, &o);
 }
@@ -755,7 +808,18 @@ static int cmd_test(cli *c) {
 
 static int cmd_check(cli *c) {
   static const char *const ok[] = {NULL};
-  return run_policy(c, "check", ok);
+  int rc = run_policy(c, "check", ok);
+  /* the access rules loaded when kam check began: a rule that cannot apply */
+  kbuf b = {0};
+  if (c->access && access_lint(c->access, &b)) {
+    for (char *line = (char *)kbuf_cstr(&b), *nl; line && *line; line = nl ? nl + 1 : NULL) {
+      nl = strchr(line, '\n');
+      fprintf(stderr, "kam: %.*s\n", nl ? (int)(nl - line) : (int)strlen(line), line);
+    }
+    if (!rc) rc = KAM_EDATA;
+  }
+  kbuf_free(&b);
+  return rc;
 }
 
 /* kam verify: problems go to stderr as they are found, the summary last */
@@ -880,13 +944,116 @@ static int cmd_audit(cli *c) {
   return 0;
 }
 
+static const char *auth_line(const cli *c) {
+  return c->cfg->auth_trust ? "trust (--as works for anyone: a demo or test setting)"
+                            : "os (the login of the process; --as only for an admin)";
+}
+
+static int cmd_whoami(cli *c) {
+  static const char *const ok[] = {NULL};
+  int rc = check_opts(c, "whoami", ok);
+  if (rc) return rc;
+  if (c->nargs) return fail(KAM_EUSAGE, "whoami: no arguments");
+  if ((rc = open_book(c, STORE_MUST_EXIST)) || (rc = resolve_user(c, "cli"))) return rc;
+  const kam_principal *p = &c->who;
+  char label[256];
+  if (c->fmt == FMT_JSON) {
+    printf("{\"id\": \"%s\", \"staff\": \"%s\", \"login\": \"%s\", \"role\": \"%s\", \"team\": \"%s\", "
+           "\"as_by\": \"%s\", \"os_login\": \"%s\", \"auth\": \"%s\", \"guest\": %s, \"new_book\": %s}\n",
+           identity_who(p), p->staff, p->login, p->role, p->team, p->by, p->os_login,
+           c->cfg->auth_trust ? "trust" : "os", p->guest ? "true" : "false", p->bootstrap ? "true" : "false");
+    return 0;
+  }
+  printf("you act as  %s\n", identity_label(p, label, sizeof label));
+  if (p->staff[0]) printf("staff       %s %s\n", p->staff, p->name);
+  if (p->team[0]) printf("team        %s\n", p->team);
+  if (p->by[0]) printf("really      %s (--as)\n", p->by_login);
+  printf("login       %s (uid %u)\n", p->os_login, (unsigned)getuid());
+  printf("auth        %s\n", auth_line(c));
+  printf("rules       %s\n", access_path(c->access));
+  if (p->superuser) printf("note        root: the OS lets root rewrite the book, so kam does not refuse it\n");
+  else if (p->bootstrap) printf("note        the book has no staff yet: you may do anything until it has\n");
+  if (p->guest) printf("note        no staff record names your login: you may read, not write\n");
+  return 0;
+}
+
+/* kam access explain USER ACTION THING [ID] | kam access matrix [--role R] */
+static int cmd_access(cli *c) {
+  static const char *const ok[] = {"--role", NULL};
+  int rc = check_opts(c, "access", ok);
+  if (rc) return rc;
+  const char *sub = c->nargs ? c->args[0] : "";
+  if ((rc = open_book(c, STORE_MUST_EXIST)) || (rc = resolve_user(c, "cli"))) return rc;
+  kam_err e;
+  if (!strcmp(sub, "explain")) {
+    if (c->nargs < 4 || c->nargs > 5)
+      return fail(KAM_EUSAGE, "access explain USER ACTION COLLECTION [ID] (USER: a staff id or login; ACTION: read, insert, update, delete, import, export, commit, approve, admin)");
+    int act = access_action(c->args[2]);
+    if (act < 0) return fail(KAM_EUSAGE, "access explain: %s: not an action (read, insert, update, delete, import, export, commit, approve, admin)", c->args[2]);
+    kam_principal p;
+    memset(&p, 0, sizeof p);
+    MDB_txn *txn;
+    if (store_begin(c->st, 0, &txn, &e)) return fail(e.code, "%s", e.msg);
+    int f = identity_staff(c->st, txn, c->args[1], &p, &e);
+    if (f <= 0) {
+      store_abort(txn);
+      return f < 0 ? fail(e.code, "%s", e.msg) : fail(KAM_EUSAGE, "access explain: %s: no staff record has that id or os_user", c->args[1]);
+    }
+    kbuf out = {0};
+    int r = access_explain(c->access, &p, c->st, txn, act, c->args[3], c->nargs == 5 ? c->args[4] : NULL, &out, &e);
+    store_abort(txn);
+    if (r < 0) { kbuf_free(&out); return fail(e.code, "%s", e.msg); }
+    fwrite(out.p, 1, out.len, stdout);
+    kbuf_free(&out);
+    return 0;
+  }
+  if (!strcmp(sub, "matrix")) {
+    if (c->nargs != 1) return fail(KAM_EUSAGE, "access matrix [--role ROLE]");
+    const char **roles;
+    int nr = access_roles(c->access, &roles);
+    const char *only = opt(c, "--role");
+    int seen = 0;
+    for (int i = 0; only && i < nr; i++) seen |= !strcmp(roles[i], only);
+    if (only && !seen) return fail(KAM_EUSAGE, "access matrix: --role %s: no such role (staff.role's values)", only);
+    int json = c->fmt == FMT_JSON, csv = c->fmt == FMT_CSV, n = 0;
+    if (json) printf("[");
+    else if (csv) printf("role,collection,read,insert,update,delete,import,export\r\n");
+    else printf("%-20s %-17s %-7s %-7s %-7s %-7s %-7s %s\n", "role", "collection", "read", "insert", "update", "delete", "import", "export");
+    for (int i = 0; i < nr; i++) {
+      if (only && strcmp(roles[i], only)) continue;
+      for (int k = 0; k < c->sc->ncolls; k++) {
+        char cell[ACT_EXPORT + 1][16];
+        for (int a = ACT_READ; a <= ACT_EXPORT; a++) access_cell(c->access, roles[i], a, c->sc->colls[k].name, cell[a], sizeof cell[a]);
+        if (json) {
+          printf("%s\n  {\"role\": \"%s\", \"collection\": \"%s\"", n++ ? "," : "", roles[i], c->sc->colls[k].name);
+          for (int a = ACT_READ; a <= ACT_EXPORT; a++) printf(", \"%s\": \"%s\"", access_action_names[a], cell[a]);
+          printf("}");
+        } else if (csv) {
+          printf("%s,%s", roles[i], c->sc->colls[k].name);
+          for (int a = ACT_READ; a <= ACT_EXPORT; a++) printf(",%s", cell[a]);
+          printf("\r\n");
+        } else {
+          printf("%-20s %-17s", roles[i], c->sc->colls[k].name);
+          for (int a = ACT_READ; a <= ACT_EXPORT; a++) printf(a < ACT_EXPORT ? " %-7s" : " %s", cell[a]);
+          printf("\n");
+        }
+      }
+    }
+    if (json) printf("\n]\n");
+    else if (!csv) printf("\nall/team/own: the rows a grant covers; * limited to some fields or values; - not granted;\n"
+                          "forbid: refused whatever grants say. Rules: %s\n", access_path(c->access));
+    return 0;
+  }
+  return fail(KAM_EUSAGE, "access: explain USER ACTION COLLECTION [ID], or matrix [--role ROLE]");
+}
+
 typedef struct command { const char *name; int (*fn)(cli *); int needs_config; } command;
 static const command commands[] = {
     {"init", cmd_init, 1}, {"import", cmd_import, 1}, {"export", cmd_export, 1},
     {"get", cmd_get, 1}, {"ls", cmd_ls, 1}, {"eval", cmd_eval, 1}, {"run", cmd_run, 1}, {"repl", cmd_repl, 1},
     {"stats", cmd_stats, 1}, {"summary", cmd_summary, 1}, {"policy", cmd_policy, 1},
     {"test", cmd_test, 1}, {"check", cmd_check, 1}, {"verify", cmd_verify, 1},
-    {"audit", cmd_audit, 1}, {NULL, NULL, 0}};
+    {"audit", cmd_audit, 1}, {"whoami", cmd_whoami, 1}, {"access", cmd_access, 1}, {NULL, NULL, 0}};
 
 int kam_main(int argc, char **argv) {
   cli c;
@@ -955,6 +1122,10 @@ int kam_main(int argc, char **argv) {
     fputs(usage_text, stdout);
     goto done;
   }
+  /* the command line as the audit names it */
+  int sl = snprintf(c.source, sizeof c.source, "kam");
+  for (int i = 1; i < argc && sl < (int)sizeof c.source; i++)
+    sl += snprintf(c.source + sl, sizeof c.source - (size_t)sl, " %s", argv[i]);
   if ((rc = load_config(&c))) goto done;
   rc = found->fn(&c);
   fflush(stdout);

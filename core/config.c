@@ -8,15 +8,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char *dupn(const char *s) { return s ? strdup(s) : NULL; }
 
 /* Only what kam reads: a key for a feature that does not exist yet (roles,
  * schedules, alerts, report, lang ...) would look set and do nothing. */
 static const char *const top_keys[] = {"db", "schema", "auth", "timezone", "map_size_mb", "users",
-                                       "agency", "limits", NULL};
+                                       "agency", "limits", "unknown_logins", "access", NULL};
 static const char *const agency_keys[] = {"name", NULL}; /* scripts/summary.lua's title */
 static const char *const limit_keys[] = {"script_seconds", "memory_mb", "policy_seconds", "policy_memory_mb", NULL};
-static const char *const user_keys[] = {"id", "name", "role", "team", "staff", "os_user", NULL};
 
 static int known(const char *const *list, const char *k) {
   for (int i = 0; list[i]; i++) if (!strcmp(list[i], k)) return 1;
@@ -208,25 +206,24 @@ int config_load(kam_config **out, const char *path, kam_err *e) {
     }
   }
   if ((n = ydoc_map_get(d, root, "users"))) {
-    if (n->type != YAML_SEQUENCE_NODE) { rc = ydoc_errf(d, n, e, KAM_EDATA, "users: expected a list"); goto fail; }
-    int cnt = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
-    c->users = calloc((size_t)cnt + 1, sizeof *c->users);
-    for (int i = 0; i < cnt; i++) {
-      yaml_node_t *u = ydoc_get(d, n->data.sequence.items.start[i]);
-      if ((rc = expect_keys(d, u, user_keys, "users", e))) goto fail;
-      kam_user *ku = &c->users[c->nusers++];
-      ku->id = dupn(ydoc_scalar(ydoc_map_get(d, u, "id")));
-      ku->name = dupn(ydoc_scalar(ydoc_map_get(d, u, "name")));
-      ku->role = dupn(ydoc_scalar(ydoc_map_get(d, u, "role")));
-      ku->team = dupn(ydoc_scalar(ydoc_map_get(d, u, "team")));
-      ku->staff = dupn(ydoc_scalar(ydoc_map_get(d, u, "staff")));
-      ku->os_user = dupn(ydoc_scalar(ydoc_map_get(d, u, "os_user")));
-      if (!ku->id || !ku->role) { rc = ydoc_errf(d, u, e, KAM_EDATA, "users: each user needs id and role"); goto fail; }
-    }
+    /* one list of people: a second one here would drift from the staff */
+    rc = ydoc_errf(d, n, e, KAM_EDATA, "users: people are staff records now (staff.os_user is the login); "
+                   "remove this list and give each staff record its os_user");
+    goto fail;
+  }
+  if ((n = ydoc_map_get(d, root, "unknown_logins"))) {
+    const char *s = ydoc_scalar(n);
+    if (!s || (strcmp(s, "refuse") && strcmp(s, "read"))) { rc = ydoc_errf(d, n, e, KAM_EDATA, "unknown_logins: expected refuse or read"); goto fail; }
+    c->unknown_read = !strcmp(s, "read");
+  }
+  if ((n = ydoc_map_get(d, root, "access"))) {
+    if (!ydoc_scalar(n) || !*ydoc_scalar(n)) { rc = ydoc_errf(d, n, e, KAM_EDATA, "access: expected a path"); goto fail; }
+    c->access = project_path(c, ydoc_scalar(n));
   }
   if ((n = ydoc_map_get(d, root, "agency")) && (rc = expect_keys(d, n, agency_keys, "agency", e))) goto fail;
   if (!c->db) c->db = project_path(c, "var/kam.db");
   if (!c->schema) c->schema = project_path(c, "config/schema.yaml");
+  if (!c->access) c->access = project_path(c, "config/access.yaml");
   *out = c;
   return 0;
 fail:
@@ -236,21 +233,9 @@ fail:
 
 void config_free(kam_config *c) {
   if (!c) return;
-  for (int i = 0; i < c->nusers; i++) {
-    kam_user *u = &c->users[i];
-    free(u->id); free(u->name); free(u->role); free(u->team); free(u->staff); free(u->os_user);
-  }
-  free(c->users);
   free(c->db);
   free(c->schema);
+  free(c->access);
   ydoc_free(&c->doc);
   free(c);
-}
-
-const kam_user *config_user(const kam_config *c, const char *who) {
-  if (!who) return NULL;
-  for (int i = 0; i < c->nusers; i++)
-    if (!strcmp(c->users[i].id, who) || (c->users[i].os_user && !strcmp(c->users[i].os_user, who)))
-      return &c->users[i];
-  return NULL;
 }

@@ -1,13 +1,10 @@
-/* config.h — config/kam.yaml: which one is read, its settings and users. */
+/* config.h — config/kam.yaml: which one is read, and its settings. People
+ * are staff records (identity.h), not a list here. */
 #ifndef KAM_CONFIG_H
 #define KAM_CONFIG_H
 #include "kerr.h"
 #include "ydoc.h"
 #include <stddef.h>
-
-typedef struct kam_user {
-  char *id, *name, *role, *team, *staff, *os_user;
-} kam_user;
 
 typedef struct kam_config {
   char path[1024];
@@ -21,7 +18,8 @@ typedef struct kam_config {
   double policy_seconds; /* the same for one evaluation of a policy */
   size_t memory_bytes;   /* the Lua heap may not grow past this (0: no cap) */
   size_t policy_memory_bytes; /* nor by more than this during one policy evaluation (0: no cap) */
-  kam_user *users; int nusers;
+  int unknown_read;      /* `unknown_logins: read`: a login no staff record names may read */
+  char *access;          /* the access rules (config/access.yaml) */
   ydoc doc;              /* kept for kam.config */
 } kam_config;
 
@@ -32,6 +30,5 @@ typedef struct kam_config {
 int config_find(char *path, size_t n, const char *given, kam_err *e);
 int config_load(kam_config **out, const char *path, kam_err *e);
 void config_free(kam_config *c);
-const kam_user *config_user(const kam_config *c, const char *id_or_login);
 
 #endif

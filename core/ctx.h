@@ -13,6 +13,7 @@
  *   lua_db.h     the `db` namespace and registration */
 #ifndef KAM_CTX_H
 #define KAM_CTX_H
+#include "access.h"
 #include "config.h"
 #include "store.h"
 #include <lauxlib.h>
@@ -24,7 +25,7 @@ typedef struct snap snap; /* a read snapshot (lua_entity.h) */
 enum { KAM_UD_ENTITY, KAM_UD_QUERY, KAM_UD_ITER, KAM_UD_KINDS };
 
 /* One per Lua state. The caller (cli.c, tests) owns the struct and fills
- * st, sc, cfg, user, user_id and allow_write; sandbox_open makes L and
+ * st, sc, cfg, who, access, actor and allow_write; sandbox_open makes L and
  * kam_lua_open_db ties the two together. ctx must stay valid and unmoved
  * until sandbox_close (the state points at it). */
 typedef struct kam_ctx {
@@ -34,8 +35,17 @@ typedef struct kam_ctx {
   kam_store *st;
   schema *sc;
   kam_config *cfg;
-  const kam_user *user;
-  char user_id[128];      /* a copy: who writes, in the audit */
+  const kam_principal *who; /* who acts (identity.h) */
+  const kam_access *access; /* the rules every write is held to; NULL: none */
+  kam_actor actor;          /* how the audit names this state's writes */
+  int scratch;              /* st is a scratch book of kam test: no rules */
+  /* While a policy's commit runs (set by its K.run, cleared when its
+   * kam.tx ends): the right to commit it covers updates of its one field,
+   * audited as the policy's. */
+  const coll_def *commit_coll;
+  int commit_field;
+  kam_actor commit_actor;
+  char commit_source[160];
   /* Read snapshots belong to lua_entity.c: opened on a statement's first
    * read, ended by kam_end_snapshots when the statement ends. */
   snap *rsnap;            /* current read snapshot, or NULL */
@@ -47,6 +57,7 @@ typedef struct kam_ctx {
   unsigned long wserial;  /* which write txn entities/iterators belong to */
   int full;               /* the map filled during this kam.tx */
   int broken;             /* a write failed half way: the kam.tx may not commit */
+  char refused[512];      /* a write was refused (access): the kam.tx may not commit */
   long n_ins, n_upd, n_del; /* what kam.tx wrote, for the caller to report */
   int tx_interrupted;     /* Ctrl-C rolled back an open kam.tx: said when the run ends */
   int allow_write;        /* 0 for read-only commands */

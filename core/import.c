@@ -39,6 +39,7 @@ typedef struct coll_state {
   int can_append;
   long rows;
   int touched;
+  int access_asked, each_row; /* import_access: asked once; rows one by one */
 } coll_state;
 
 /* A ref not found when its row was written: checked again at the end. */
@@ -96,6 +97,11 @@ void put_row(imp *m, const coll_def *c, kval *vals, const row_loc *loc) {
   } else if (vals[F_ID].tag == KV_STR) { /* the sequence is written once, at the end */
     uint64_t num;
     if (id_number(c, vals[F_ID].u.s.p, vals[F_ID].u.s.len, &num) && num > cs->max_seq) cs->max_seq = num;
+  }
+  const import_access *ac = m->o->access;
+  if (ac && !cs->access_asked) {
+    cs->access_asked = 1;
+    if (ac->coll(ac->ud, c, &cs->each_row, &e)) { m->fatal = e.code; *m->e = e; return; }
   }
   kval *id = &vals[F_ID];
   if (id->tag != KV_STR) {
@@ -156,6 +162,11 @@ void put_row(imp *m, const coll_def *c, kval *vals, const row_loc *loc) {
     return;
   }
   if (m->nerr) return; /* keep checking rows, but stop writing */
+  if (cs->each_row && ac->row(ac->ud, m->txn, c, vals, &e)) {
+    kam_errf(m->e, e.code, "%s: %s", where, e.msg);
+    m->fatal = e.code;
+    return;
+  }
   rb_reset(&m->rb);
   kbuf_reset(&m->rec);
   for (int i = 1; i < c->nfields; i++) rb_add(&m->rb, c->fields[i].fid, vals[i]);
@@ -349,7 +360,7 @@ static int import_once(imp *m, char *const *files, int nfiles, char **bufs, size
       if (!m->cs[ci].rows) continue;
       char what[128];
       int n = snprintf(what, sizeof what, "%ld rows", m->cs[ci].rows);
-      m->fatal = store_audit(st, m->txn, m->o->user, 4, sc->colls[ci].name, what, (size_t)n, NULL, 0, NULL, 0, m->e);
+      m->fatal = store_audit(st, m->txn, m->o->actor, 4, sc->colls[ci].name, what, (size_t)n, NULL, 0, NULL, 0, m->e);
     }
   }
   if (m->fatal || m->nerr || m->o->dry_run) {

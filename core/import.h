@@ -16,11 +16,22 @@
 #include "store.h"
 #include <stdio.h>
 
+/* Who may import what (access.h): `coll` is asked once per collection,
+ * before its first row is written; nonzero refuses the whole import (e
+ * set, KAM_EPERM). When it sets *each_row, every row of that collection is
+ * then asked of `row` as the insert it is. */
+typedef struct import_access {
+  int (*coll)(void *ud, const coll_def *c, int *each_row, kam_err *e);
+  int (*row)(void *ud, MDB_txn *txn, const coll_def *c, const kval *vals, kam_err *e);
+  void *ud;
+} import_access;
+
 typedef struct import_opts {
   const char *into;   /* collection for CSV/JSON lists (default: the file's name) */
   int dry_run;
-  const char *user;
+  const kam_actor *actor; /* for the audit */
   int max_errors;     /* errors reported before giving up (default 10) */
+  const import_access *access; /* NULL: no checks (a scratch book) */
 } import_opts;
 
 typedef struct import_stats {

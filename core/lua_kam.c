@@ -282,20 +282,30 @@ static const luaL_Reg kam_funcs[] = {
     {"date_add", l_date_add}, {"days_between", l_days_between}, {"period", l_period},
     {"log", l_log}, {"usage", l_usage}, {"progress", progress_lua}, {NULL, NULL}};
 
-void lua_kam_open(lua_State *L, kam_config *cfg, const kam_user *user, const char *user_id) {
+static void set_text(lua_State *L, const char *k, const char *v) {
+  if (!v || !*v) return;
+  lua_pushstring(L, v);
+  lua_setfield(L, -2, k);
+}
+
+void lua_kam_open(lua_State *L, kam_config *cfg, const kam_principal *who) {
   luaL_newlib(L, kam_funcs);
   lua_newtable(L);
   lua_pushcfunction(L, l_fmt_money); lua_setfield(L, -2, "money");
   lua_pushcfunction(L, l_fmt_number); lua_setfield(L, -2, "number");
   lua_pushcfunction(L, l_fmt_pct); lua_setfield(L, -2, "pct");
   lua_setfield(L, -2, "fmt");
-  /* kam.user */
+  /* kam.user: who acts (identity.h) */
   lua_newtable(L);
-  lua_pushstring(L, user_id); lua_setfield(L, -2, "id");
-  lua_pushstring(L, user && user->name ? user->name : user_id); lua_setfield(L, -2, "name");
-  lua_pushstring(L, user && user->role ? user->role : "guest"); lua_setfield(L, -2, "role");
-  if (user && user->team) { lua_pushstring(L, user->team); lua_setfield(L, -2, "team"); }
-  if (user && user->staff) { lua_pushstring(L, user->staff); lua_setfield(L, -2, "staff"); }
+  if (who) {
+    set_text(L, "id", identity_who(who));
+    set_text(L, "staff", who->staff);
+    set_text(L, "login", who->login);
+    set_text(L, "name", who->name);
+    set_text(L, "role", who->role);
+    set_text(L, "team", who->team);
+    set_text(L, "as_by", who->by);
+  }
   lua_setfield(L, -2, "user");
   push_yaml(L, &cfg->doc, ydoc_root(&cfg->doc), 0);
   if (!lua_istable(L, -1)) { lua_pop(L, 1); lua_newtable(L); }

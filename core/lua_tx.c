@@ -36,7 +36,9 @@ static kam_ctx *need_tx(lua_State *L, const coll_def *c, const char *what) {
 static int raise_write(lua_State *L, kam_ctx *ctx, kam_err *e) {
   /* a data error is found before anything is written; anything else may
    * have left part of a write behind */
-  if (e->code != KAM_EDATA && e->code != KAM_EUSAGE && e->code != KAM_EFULL) ctx->broken = 1;
+  if (e->code != KAM_EDATA && e->code != KAM_EUSAGE && e->code != KAM_EFULL && e->code != KAM_EPERM) ctx->broken = 1;
+  /* a refused write takes its whole transaction with it, caught or not */
+  if (e->code == KAM_EPERM && ctx->wtxn && !ctx->refused[0]) snprintf(ctx->refused, sizeof ctx->refused, "%.*s", (int)sizeof ctx->refused - 1, e->msg);
   if (e->code == KAM_EFULL) {
     ctx->full = 1;
     lua_pushlightuserdata(L, &FULL_SENTINEL);
@@ -46,6 +48,29 @@ static int raise_write(lua_State *L, kam_ctx *ctx, kam_err *e) {
 }
 
 int kam_raise_write(lua_State *L, kam_err *e) { return raise_write(L, kam_ctx_get(L), e); }
+
+/* The guard of every entity write of a Lua state: the access rules, except
+ * for the one field a policy being committed writes. */
+static int only_field(const coll_def *c, const kval *newv, const kval *oldv, int f) {
+  if (!newv || !oldv) return 0;
+  for (int i = 3; i < c->nfields; i++)
+    if (i != f && kval_cmp(&newv[i], &oldv[i])) return 0;
+  return 1;
+}
+
+static int tx_guard(void *ud, MDB_txn *txn, const coll_def *c, int op, const kval *newv, const kval *oldv, kam_err *e) {
+  kam_ctx *ctx = ud;
+  if (!ctx->access || !ctx->who || ctx->scratch) return 0;
+  if (ctx->commit_coll == c && op == OP_UPDATE && only_field(c, newv, oldv, ctx->commit_field)) return 0;
+  return access_write(ctx->access, ctx->who, ctx->st, txn, c, op, newv, oldv, e);
+}
+
+static write_opts tx_opts(kam_ctx *ctx, write_guard *g) {
+  g->fn = tx_guard;
+  g->ud = ctx;
+  write_opts o = {ctx->commit_coll ? &ctx->commit_actor : &ctx->actor, 1, 1, 0, g};
+  return o;
+}
 
 /* Scratch memory of a write, owned by a userdata on the stack: a Lua error
  * raised while fields are converted cannot leak it (its __gc frees it). */
@@ -112,7 +137,8 @@ int kam_insert(lua_State *L, const coll_def *c, int tbl) {
   kam_err e = {0};
   char idbuf[256];
   int rc = table_to_vals(L, tbl, c, vals, bufs, &e);
-  write_opts o = {ctx->user_id, 1, 1, 0};
+  write_guard g;
+  write_opts o = tx_opts(ctx, &g);
   /* the next id is taken only once the record passed every check: a
    * refused insert uses up no number (invoices are numbered without gaps) */
   if (!rc) rc = store_insert(ctx->st, ctx->wtxn, c, vals, &o, idbuf, sizeof idbuf, &e);
@@ -146,7 +172,8 @@ int kam_update(lua_State *L, const coll_def *c, const char *id, size_t idlen, in
     rc = kam_errf(&e, KAM_EDATA, "%s %s: created_at and updated_at are kept by kam", c->name, id);
   if (!rc) {
     for (int i = 3; i < c->nfields; i++) if (chg[i].tag != KV_NULL) vals[i] = chg[i];
-    write_opts o = {ctx->user_id, 1, 1, 0};
+    write_guard g;
+    write_opts o = tx_opts(ctx, &g);
     rc = store_write(ctx->st, ctx->wtxn, c, vals, old, oldlen, OP_UPDATE, &o, &e);
   }
   scratch_free(sc);
@@ -199,7 +226,8 @@ int kam_delete(lua_State *L, const coll_def *c, const char *id, size_t idlen) {
   if (r == 1)
     return luaL_error(L, "db.%s:delete: %s %s is still referred to by %s; change or delete that first",
                       c->name, c->name, id, who);
-  write_opts o = {ctx->user_id, 1, 1, 0};
+  write_guard g;
+  write_opts o = tx_opts(ctx, &g);
   if (store_delete(ctx->st, ctx->wtxn, c, id, idlen, &o, &e)) return raise_write(L, ctx, &e);
   ctx->n_del++;
   lua_pushboolean(L, 1);
@@ -268,6 +296,8 @@ static int tx_nested(lua_State *L, kam_ctx *ctx) {
   return lua_error(L);
 }
 
+static int tx_top(lua_State *L, kam_ctx *ctx);
+
 int kam_l_tx(lua_State *L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
   kam_ctx *ctx = kam_ctx_get(L);
@@ -275,19 +305,27 @@ int kam_l_tx(lua_State *L) {
   if (!ctx->allow_write) return raise_refused(L, "kam.tx: this command only reads the book (use kam run or kam eval)");
   if (sandbox_killed()) return luaL_error(L, "kam.tx: the script was stopped; nothing more is written");
   if (ctx->wtxn) return tx_nested(L, ctx);
+  int rc = tx_top(L, ctx);
+  ctx->commit_coll = NULL; /* a policy's commit right ends with its transaction */
+  ctx->refused[0] = 0;
+  return rc;
+}
+
+static int tx_top(lua_State *L, kam_ctx *ctx) {
   for (int attempt = 0;; attempt++) {
     kam_err e;
     MDB_txn *txn;
     if (store_begin(ctx->st, 1, &txn, &e)) return sandbox_raise_err(L, e.code, e.msg);
     ctx->full = 0;
     ctx->broken = 0;
+    ctx->refused[0] = 0;
     tx_mark m = tx_mark_of(ctx);
     int st = tx_run(L, ctx, txn);
     int full = ctx->full;
     /* its iterators end with it, committed or not */
     ctx->wtxn = NULL;
     ctx->wserial = ++tx_serials;
-    if (st == LUA_OK && !full && !ctx->broken) {
+    if (st == LUA_OK && !full && !ctx->broken && !ctx->refused[0]) {
       int rc = store_commit(ctx->st, txn, &e);
       if (!rc) {
         /* later reads must see what was written: a fresh snapshot; entities
@@ -306,6 +344,11 @@ int kam_l_tx(lua_State *L) {
       if (sandbox_stopping()) ctx->tx_interrupted = 1;
     }
     tx_undo_counts(ctx, &m);
+    if (ctx->refused[0] && !full) { /* refused, whether the script caught it or not */
+      char msg[sizeof ctx->refused + 40];
+      snprintf(msg, sizeof msg, "%s; nothing of this kam.tx was written", ctx->refused);
+      return sandbox_raise_err(L, KAM_EPERM, msg);
+    }
     if (st == LUA_OK && !full) /* a pcall swallowed a half write */
       return sandbox_raise_err(L, KAM_EINTERNAL, "kam.tx: a write inside it failed half way; nothing was written");
     if (!full || attempt >= 8) {

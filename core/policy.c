@@ -481,7 +481,7 @@ static int k_put_staged(lua_State *L) {
   if (decision_seq(ctx->wtxn, ctx->st, &seq, &e)) return fail_kam(L, &e);
   char now[40];
   datetime_now(now);
-  decision d = {.policy = policy, .hash = hash, .coll = coll, .time = now, .user = ctx->user_id, .run = run};
+  decision d = {.policy = policy, .hash = hash, .coll = coll, .time = now, .user = ctx->actor.who, .run = run};
   const uint8_t *p = ps->staged.p, *end = p + ps->staged.len;
   lua_Integer n = 0;
   while (p && p < end) {
@@ -495,6 +495,37 @@ static int k_put_staged(lua_State *L) {
   if (decision_set_seq(ctx->wtxn, ctx->st, seq, &e)) return fail_kam(L, &e);
   lua_pushinteger(L, n);
   return 1;
+}
+
+/* K.commit_as(policy, hash, subject, writes): the right to commit the
+ * policy (access.h), refused with exit 3 before anything is evaluated or
+ * written. Inside kam.tx it also lets the policy's one field be written by
+ * that right, audited as the policy's, until the transaction ends. */
+static int k_commit_as(lua_State *L) {
+  kam_ctx *ctx = P_(L)->ctx;
+  const char *policy = luaL_checkstring(L, 1), *hash = luaL_checkstring(L, 2);
+  const char *subject = luaL_optstring(L, 3, NULL), *writes = luaL_optstring(L, 4, NULL);
+  kam_err e;
+  if (ctx->access && ctx->who && access_may(ctx->access, ctx->who, ACT_COMMIT, policy, &e)) {
+    lerr_push(L, e.code, e.msg, strlen(e.msg)); /* kam's own refusal: no script line to name */
+    return lua_error(L);
+  }
+  if (!ctx->wtxn || !subject || !writes) return 0;
+  const coll_def *c = schema_coll(ctx->sc, subject);
+  int f = c ? coll_field(c, writes) : -1;
+  if (f < 0) return luaL_error(L, "policy %s: writes %s.%s, which the schema does not have", policy, subject, writes);
+  snprintf(ctx->commit_source, sizeof ctx->commit_source, "policy %s --commit", policy);
+  ctx->commit_actor = ctx->actor;
+  ctx->commit_actor.channel = "policy";
+  ctx->commit_actor.source = ctx->commit_source;
+  lua_pushstring(L, hash); /* kept alive by the registry while the commit runs */
+  lua_setfield(L, LUA_REGISTRYINDEX, "kam.commit_hash");
+  lua_getfield(L, LUA_REGISTRYINDEX, "kam.commit_hash");
+  ctx->commit_actor.hash = lua_tostring(L, -1);
+  lua_pop(L, 1);
+  ctx->commit_coll = c;
+  ctx->commit_field = f;
+  return 0;
 }
 
 /* K.run(policy, hash, mode, evaluated, changed, failed) -> run id; the run's
@@ -511,7 +542,7 @@ static int k_run(lua_State *L) {
   char now[40];
   datetime_now(now);
   r.time = now;
-  r.user = ctx->user_id;
+  r.user = ctx->actor.who;
   kam_err e;
   uint64_t run;
   if (run_put(ctx->wtxn, ctx->st, &r, &run, &e)) return fail_kam(L, &e);
@@ -584,6 +615,7 @@ static int k_fresh_book(lua_State *L) {
   kam_store *st;
   if (store_open(&st, path, ctx->sc, STORE_CREATE, 16u << 20, &e)) return fail_kam(L, &e);
   ctx->st = st;
+  ctx->scratch = 1;
   return 0;
 }
 
@@ -594,6 +626,7 @@ static void drop_test_books(pstate *ps) {
     kam_end_snapshots(ctx);
     store_close(ctx->st);
     ctx->st = ps->orig;
+    ctx->scratch = 0;
   }
   DIR *d = opendir(ps->tmpdir);
   if (d) {
@@ -621,7 +654,7 @@ static int k_import(lua_State *L) {
   fwrite(text, 1, n, f);
   fclose(f);
   char *files[1] = {path};
-  import_opts io = {NULL, 0, ctx->user_id, 5};
+  import_opts io = {NULL, 0, &ctx->actor, 5, NULL}; /* a scratch book: no rules */
   import_stats stats;
   kam_err e;
   int rc = import_files(ctx->st, files, 1, &io, &stats, &e);
@@ -717,7 +750,7 @@ static const luaL_Reg kfuncs[] = {
     {"stage", k_stage}, {"memo", k_memo}, {"put_staged", k_put_staged}, {"run", k_run}, {"save_source", k_save_source}, {"source", k_source},
     {"fresh_book", k_fresh_book}, {"import", k_import}, {"coverage", k_coverage},
     {"activelines", k_activelines}, {"schema", k_schema}, {"error_code", k_error_code},
-    {"fail", k_fail}, {NULL, NULL}};
+    {"fail", k_fail}, {"commit_as", k_commit_as}, {NULL, NULL}};
 
 /* pushes the compiled chunk; on failure the message is on stderr */
 static int load_embedded(lua_State *L, const embedded *m) {

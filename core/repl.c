@@ -1036,10 +1036,10 @@ static void open_editor(repl *r) {
 }
 
 static void greet(repl *r) {
-  const kam_user *u = r->ctx->user;
-  printf("kam %s \xe2\x80\x94 %s, as %s%s%s%s\n", "0.1.0", r->book ? r->book : "the book",
-         u && u->name ? u->name : r->ctx->user_id, u && u->role ? " (" : "", u && u->role ? u->role : "",
-         u && u->role ? ")" : "");
+  const kam_principal *u = r->ctx->who;
+  char who[256];
+  printf("kam %s \xe2\x80\x94 %s, as %s%s%s\n", "0.1.0", r->book ? r->book : "the book",
+         u && u->name[0] ? u->name : "?", u ? ", " : "", u ? identity_label(u, who, sizeof who) : "");
   printf("Lua over the book: db.clients:count(), db.clients:get(\"CL-000001\"); writes in kam.tx.\n"
          ".help lists the dot commands; Tab completes; Ctrl-D quits.\n");
   fflush(stdout);

@@ -421,7 +421,7 @@ int sandbox_open(kam_ctx *ctx, kam_err *e) {
   lua_pushcfunction(L, l_rawset); lua_setglobal(L, "rawset");
   lua_pushcfunction(L, l_collectgarbage); lua_setglobal(L, "collectgarbage");
   loader_open(L); /* load and require */
-  lua_kam_open(L, ctx->cfg, ctx->user, ctx->user_id);
+  lua_kam_open(L, ctx->cfg, ctx->who);
   kam_lua_open_db(ctx);
   freeze_shared(L);
   sandbox_arm(L, ctx->cfg->script_seconds);

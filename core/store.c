@@ -539,12 +539,16 @@ static int write_entity(kam_store *st, MDB_txn *txn, const coll_def *c, kval *va
   /* every check and every key before the first put: a record that cannot be
    * written whole (a value too long for an index, text that is not UTF-8)
    * writes nothing, even when a script catches the error and goes on */
-  if ((rc = store_check_record(st, c, vals, e)) || check_only) return rc;
+  if ((rc = store_check_record(st, c, vals, e))) return rc;
   kval *oldv = NULL;
   if (old) {
     oldv = calloc((size_t)c->nfields, sizeof *oldv);
     store_decode(c, old, oldlen, oldv);
     oldv[F_ID] = vals[F_ID];
+  }
+  if ((o->guard && (rc = o->guard->fn(o->guard->ud, txn, c, op, vals, oldv, e))) || check_only) {
+    free(oldv);
+    return rc;
   }
   rec_builder rb = {0};
   kbuf rec = {0};
@@ -587,7 +591,7 @@ static int write_entity(kam_store *st, MDB_txn *txn, const coll_def *c, kval *va
     if ((rc = mdb_put(txn, ix->dbi, &nk, &nv, 0))) { rc = lmdb_err(e, rc, ix->name); goto out; }
   }
   if (o->audit)
-    rc = store_audit(st, txn, o->user, op, c->name, k.mv_data, k.mv_size, old, oldlen, rec.p, rec.len, e);
+    rc = store_audit(st, txn, o->actor, op, c->name, k.mv_data, k.mv_size, old, oldlen, rec.p, rec.len, e);
   else
     rc = 0;
 out:
@@ -643,6 +647,11 @@ int store_delete(kam_store *st, MDB_txn *txn, const coll_def *c, const char *id,
   kval *vals = calloc((size_t)c->nfields, sizeof *vals);
   store_decode(c, old, oldlen, vals);
   vals[F_ID] = kv_str(id, idlen);
+  if (o->guard && (rc = o->guard->fn(o->guard->ud, txn, c, OP_DELETE, NULL, vals, e))) {
+    free(vals);
+    free(old);
+    return rc;
+  }
   size_t max = (size_t)mdb_env_get_maxkeysize(st->env);
   kbuf kb = {0};
   for (int xi = 0; xi < c->nindexes && !rc; xi++) {
@@ -660,7 +669,7 @@ int store_delete(kam_store *st, MDB_txn *txn, const coll_def *c, const char *id,
     if (rc) rc = lmdb_err(e, rc, c->name);
   }
   if (!rc && o->audit)
-    rc = store_audit(st, txn, o->user, OP_DELETE, c->name, id, idlen, old, oldlen, NULL, 0, e);
+    rc = store_audit(st, txn, o->actor, OP_DELETE, c->name, id, idlen, old, oldlen, NULL, 0, e);
   kbuf_free(&kb);
   free(vals);
   free(old);
@@ -713,7 +722,11 @@ int store_note_id(kam_store *st, MDB_txn *txn, const coll_def *c, const char *id
   return store_note_seq(st, txn, c, v, e);
 }
 
-int store_audit(kam_store *st, MDB_txn *txn, const char *user, int op, const char *coll,
+static void au_text(rec_builder *rb, uint32_t fid, const char *s) {
+  if (s && *s) rb_add(rb, fid, kv_str(s, strlen(s)));
+}
+
+int store_audit(kam_store *st, MDB_txn *txn, const kam_actor *a, int op, const char *coll,
                 const char *id, size_t idlen, const uint8_t *before, size_t blen,
                 const uint8_t *after, size_t alen, kam_err *e) {
   MDB_cursor *cur;
@@ -734,7 +747,7 @@ int store_audit(kam_store *st, MDB_txn *txn, const char *user, int op, const cha
   static const char *ops[] = {"", "insert", "update", "delete", "import"};
   rec_builder rb = {0};
   kbuf rec = {0};
-  const char *who = user ? user : "unknown";
+  const char *who = a && a->who ? a->who : "unknown";
   rb_add(&rb, AU_WHO, kv_str(who, strlen(who)));
   rb_add(&rb, AU_WHEN, kv_str(now, strlen(now)));
   rb_add(&rb, AU_OP, kv_str(ops[op > 4 ? 0 : op], strlen(ops[op > 4 ? 0 : op])));
@@ -742,6 +755,13 @@ int store_audit(kam_store *st, MDB_txn *txn, const char *user, int op, const cha
   rb_add(&rb, AU_ID, kv_str(id, idlen));
   if (before) rb_add(&rb, AU_BEFORE, kv_str((const char *)before, blen));
   if (after) rb_add(&rb, AU_AFTER, kv_str((const char *)after, alen));
+  if (a) {
+    au_text(&rb, AU_ROLE, a->role);
+    au_text(&rb, AU_BY, a->by);
+    au_text(&rb, AU_CHANNEL, a->channel);
+    au_text(&rb, AU_SOURCE, a->source);
+    au_text(&rb, AU_HASH, a->hash);
+  }
   rb_finish(&rb, &rec);
   k.mv_size = 8;
   k.mv_data = kbytes;

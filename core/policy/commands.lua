@@ -111,6 +111,8 @@ end
 
 local function eval(name)
   local pol = own_name(load_policy(policy_path(name)), name)
+  -- the right to commit is checked before a single subject is evaluated
+  if opts.commit then K.commit_as(pol.name, pol.hash) end
   local rows, out, failures = {}, {}, {}
   local n, changed = 0, 0
   each_subject(pol, opts.id, function(e)
@@ -165,6 +167,7 @@ local function eval(name)
   if opts.commit then
     local staged
     kam.tx(function()
+      K.commit_as(pol.name, pol.hash, pol.subject, pol.writes)
       local run = K.run(pol.name, pol.hash, "eval", n, changed, #failures)
       K.save_source(pol.name, pol.hash, pol.src)
       staged = K.put_staged(run, pol.name, pol.hash, pol.subject)

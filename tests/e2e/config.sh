@@ -119,8 +119,11 @@ for key in 'roles: {admin: [all]}' 'schedules: {nightly: "02:00"}' 'alerts: {ove
 done
 sed 's|^  name: .*|&\n  currency: VND|' "$KAM_SRC/config/kam.yaml" >"$T/keys/config/kam.yaml"
 expect_fail 1 "agency: unknown key 'currency'" bare --config "$T/keys/config/kam.yaml" --db "$BOOK" stats
-{ cat "$KAM_SRC/config/kam.yaml"; echo '  - {id: x, role: admin, email: x@example.com}'; } >"$T/keys/config/kam.yaml"
-expect_fail 1 "users: unknown key 'email'" bare --config "$T/keys/config/kam.yaml" --db "$BOOK" stats
+# people are staff records: a second list in kam.yaml is refused, saying where they went
+{ cat "$KAM_SRC/config/kam.yaml"; echo 'users:'; echo '  - {id: x, role: admin}'; } >"$T/keys/config/kam.yaml"
+expect_fail 1 "users: people are staff records now (staff.os_user is the login)" bare --config "$T/keys/config/kam.yaml" --db "$BOOK" stats
+sed 's|^unknown_logins: .*|unknown_logins: maybe|' "$KAM_SRC/config/kam.yaml" >"$T/keys/config/kam.yaml"
+expect_fail 1 "unknown_logins: expected refuse or read" bare --config "$T/keys/config/kam.yaml" --db "$BOOK" stats
 
 # ---- time limits in fractions of a second ---------------------------------
 

@@ -139,9 +139,6 @@ EOF
 expect_fail 1 'read-only' kam eval 'db.clients = nil'
 expect_unchanged "$T/s3" 'writes outside kam.tx'
 
-# the acting user: --as (auth: trust in the project's kam.yaml)
-expect_eq 'lan team_lead Account' kam --as lan eval 'return kam.user.id .. " " .. kam.user.role .. " " .. kam.user.team'
-expect_eq 'hoa' kam --as hoa eval 'return kam.user.id'
 
 # a runaway script is stopped by the instruction budget with a clear error,
 # and its transaction rolls back (DESIGN.md, Sandbox)
@@ -172,6 +169,22 @@ expect_fail 3 'kam.tx: this command only reads' kam ls clients --where 'kam.tx(f
 expect_fail 3 'kam.tx: this command only reads' kam export clients --where 'kam.tx(function() db.clients:delete("CL-A") end)'
 expect_fail 3 'kam.tx: this command only reads' kam ls clients --where 'function(c) kam.tx(function() db.clients:delete(c.id) end) return true end'
 expect_unchanged "$T/s3" 'ls/export trying to write'
+
+# the acting user is a staff record: --as names it by id or os_user (auth:
+# trust in the project's kam.yaml); a book without staff refuses --as
+expect_fail 2 'the book has no staff records yet' kam --as lan eval 'return kam.user.id'
+cat >staff.yaml <<'EOF'
+teams:
+  - {id: TM-000009, name: Account, kind: Account}
+staff:
+  - {id: ST-000101, name: "Nguyễn Thị Lan", role: team_lead, team: TM-000009, os_user: lan}
+  - {id: ST-000102, name: "Phan Thanh Hoa", role: account_manager, team: TM-000009, manager: ST-000101, os_user: hoa}
+EOF
+expect_ok kam import staff.yaml
+expect_eq 'ST-000101 team_lead TM-000009 lan' kam --as lan eval 'return kam.user.id .. " " .. kam.user.role .. " " .. kam.user.team .. " " .. kam.user.login'
+expect_eq 'ST-000102' kam --as hoa eval 'return kam.user.id'
+expect_eq 'Phan Thanh Hoa' kam --as ST-000102 eval 'return kam.user.name'
+expect_fail 2 '--as nobody: no staff record' kam --as nobody eval 'return 1'
 
 # a limit that is not a whole number: file:line:column, nothing runs
 { cat "$CONFIG"; printf 'limits: {policy_memory_mb: lots}\n'; } >"$T/lim/config/kam.yaml"

@@ -25,6 +25,8 @@ clients:
 invoices:
   - {id: INV-1, client: CL-A, amount: 250000000, issued: 2026-06-01, due: 2026-07-01, status: overdue}
   - {id: INV-2, client: CL-B, amount: 90000000, issued: 2026-07-01, due: 2026-08-01, status: paid}
+staff:
+  - {id: ST-000001, name: "Nguyễn Thị Lan", role: team_lead, os_user: lan}
 EOF
 expect_ok kam import book.yaml
 

@@ -1,5 +1,5 @@
 /* config_load.c — fuzz target: config/kam.yaml as every command loads it:
- * config_load (keys, limits, timezone, users), the user look-ups, and the
+ * config_load (keys, limits, timezone, unknown_logins, access), and the
  * Lua state a command opens, which turns the whole document into the
  * read-only table kam.config. Input: the text of kam.yaml. */
 #include "config.h"
@@ -22,16 +22,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   kam_config *cfg;
   kam_err e;
   if (config_load(&cfg, cfg_path, &e) == 0) {
-    config_user(cfg, "admin");
-    config_user(cfg, "root");
-    for (int i = 0; i < cfg->nusers; i++) config_user(cfg, cfg->users[i].id);
     date_set_utc_offset(cfg->utc_offset);
     kam_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     ctx.sc = fz_schema();
     ctx.cfg = cfg;
-    ctx.user = cfg->nusers ? &cfg->users[0] : NULL;
-    snprintf(ctx.user_id, sizeof ctx.user_id, "%s", ctx.user ? ctx.user->id : "fuzz");
+    static kam_principal who = {.staff = "ST-000001", .login = "fuzz", .role = "admin"};
+    ctx.who = &who;
     if (sandbox_open(&ctx, &e) == 0) sandbox_close(&ctx);
     config_free(cfg);
   }

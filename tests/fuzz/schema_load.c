@@ -97,7 +97,7 @@ static void insert_one_each(kam_store *st, schema *sc) {
     rc = store_next_id(st, txn, c, id, sizeof id, &e);
     if (!rc) {
       vals[F_ID] = kv_str(id, strlen(id));
-      write_opts o = {"fuzz", 1, 1, 0};
+      write_opts o = {&fz_actor, 1, 1, 0, NULL};
       rc = store_write(st, txn, c, vals, NULL, 0, OP_INSERT, &o, &e);
       done[i] = rc == 0;
       if (rc == KAM_EDATA) rc = 0; /* a required ref, say */

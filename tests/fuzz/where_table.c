@@ -105,9 +105,7 @@ static int ref_stale, ref_pred, ref_cmp, ref_get;
 
 static const char kam_yaml[] =
     "auth: trust\n"
-    "limits: {script_seconds: 0, memory_mb: 512}\n"
-    "users:\n"
-    "  - {id: admin, name: Admin, role: admin}\n";
+    "limits: {script_seconds: 0, memory_mb: 512}\n";
 
 typedef struct rd { const uint8_t *p, *end; } rd;
 
@@ -339,8 +337,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   ctx.st = book.st;
   ctx.sc = book.sc;
   ctx.cfg = cfg;
-  ctx.user = config_user(cfg, "admin");
-  snprintf(ctx.user_id, sizeof ctx.user_id, "admin");
+  static kam_principal who = {.staff = "ST-000001", .login = "admin", .role = "admin"};
+  ctx.who = &who;
   if (sandbox_open(&ctx, &e)) fz_die("sandbox", e.msg);
   L0 = L = ctx.L;
   base_alloc = lua_getallocf(L, &base_ud);

@@ -19,9 +19,7 @@ static const char kam_yaml[] =
     "map_size_mb: 64\n"
     "limits: {script_seconds: 2, memory_mb: 256, policy_seconds: 1, policy_memory_mb: 64}\n"
     "agency: {name: \"Fuzz\"}\n"
-    "users:\n"
-    "  - {id: admin, name: Admin, role: admin, os_user: root}\n"
-    "  - {id: lan, name: \"Nguyễn Thị Lan\", role: team_lead, team: Account, staff: ST-000001}\n";
+    "unknown_logins: read\n";
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   fz_init(argc, argv);

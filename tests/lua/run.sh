@@ -19,7 +19,7 @@ tmp_project "$T" scripts
 cp "$KAM_SRC/tests/lua/testlib.lua" "$T/scripts/testlib.lua" || {
   echo "run.sh: building the test project failed"; exit 1; }
 
-kam() { "$KAM_BIN" --config "$T/config/kam.yaml" --db "$T/book.db" --as admin "$@"; }
+kam() { "$KAM_BIN" --config "$T/config/kam.yaml" --db "$T/book.db" "$@"; }
 
 kam init >/dev/null || { echo "run.sh: kam init failed"; exit 1; }
 kam import "$KAM_SRC/tests/lua/fixtures.yaml" >"$T/import.out" 2>&1 || {

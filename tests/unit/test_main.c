@@ -318,7 +318,8 @@ static void tbook_close(tbook *b) {
   if (system(cmd)) {}
 }
 
-static const write_opts WO = {"test", 1, 1, 0};
+static const kam_actor WHO = {"test", NULL, NULL, "cli", NULL, NULL};
+static const write_opts WO = {&WHO, 1, 1, 0, NULL};
 
 static int put_item(tbook *b, MDB_txn *txn, int i, kam_err *e) {
   coll_def *c = schema_coll(b->sc, "items");
