@@ -1,5 +1,5 @@
 /* audit.c — the audit trail read back: newest first, filtered, each entry's
- * before and after records compared field by field. */
+ * before and after records compared field by field. out_audit.c prints it. */
 #include "audit.h"
 #include "kdate.h"
 #include <stdio.h>
@@ -141,7 +141,14 @@ int audit_check_filter(const schema *sc, const audit_filter *f, kam_err *e) {
   return 0;
 }
 
+/* An optional text field: absent is KV_NULL; present, it must be text. */
+static int opt_text(const uint8_t *r, size_t n, uint32_t fid, kval *v) {
+  if (!rec_find(r, n, fid, v)) { *v = kv_null(); return 1; }
+  return v->tag == KV_STR;
+}
+
 int audit_each(kam_store *st, MDB_txn *txn, const audit_filter *f, audit_fn fn, void *ud, kam_err *e) {
+  if (f->none) return 0;
   MDB_cursor *cur;
   MDB_val k, d;
   int rc = mdb_cursor_open(txn, st->audit, &cur);
@@ -159,9 +166,13 @@ int audit_each(kam_store *st, MDB_txn *txn, const audit_filter *f, audit_fn fn, 
              rec_find(r, d.mv_size, AU_ID, &a.id);
     ok = ok && a.who.tag == KV_STR && a.when.tag == KV_STR && a.op.tag == KV_STR && a.coll.tag == KV_STR &&
          a.id.tag == KV_STR;
+    /* optional: entries written before these fields have none */
+    ok = ok && opt_text(r, d.mv_size, AU_ROLE, &a.role) && opt_text(r, d.mv_size, AU_BY, &a.by) &&
+         opt_text(r, d.mv_size, AU_CHANNEL, &a.channel) && opt_text(r, d.mv_size, AU_SOURCE, &a.source) &&
+         opt_text(r, d.mv_size, AU_HASH, &a.hash);
     if (!ok) { out = kam_errf(e, KAM_EDATA, "audit: entry %llu does not decode (kam verify)", (unsigned long long)seq); break; }
     if (f->id && !text_eq(&a.id, f->id)) continue;
-    if (f->user && !text_eq(&a.who, f->user)) continue;
+    if (f->user && !text_eq(&a.who, f->user) && !text_eq(&a.by, f->user)) continue;
     if (f->coll && !text_eq(&a.coll, f->coll)) continue;
     /* times are written in the book's zone as YYYY-MM-DDT..., so the date is its first 10 bytes */
     if (f->since && (a.when.u.s.len < 10 || memcmp(a.when.u.s.p, f->since, 10) < 0)) continue;
@@ -199,3 +210,8 @@ void audit_value_text(kbuf *b, const kval *v, int present) {
   if (v->tag == KV_STR) { kbuf_put(b, v->u.s.p, v->u.s.len); return; }
   kval_show(b, v);
 }
+
+/* ---- printing --------------------------------------------------------------- */
+
+/* Text as it is when it is UTF-8, else with U+FFFD for each bad byte (the
+ * command line is kept cut at a byte count, maybe mid-character). */

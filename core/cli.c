@@ -79,7 +79,7 @@ static const char *usage_text =
     "  whoami                             who you act as, and why\n"
     "  access explain USER ACTION COLL [ID] | matrix [--role R]   who may do what\n"
     "  verify [--limit N]                 check that the book agrees with itself\n"
-    "  audit [--id ID] [--user U] [--coll C] [--since DATE] [--limit N]\n"
+    "  audit [--id ID] [--user U] [--coll C] [--since DATE] [--limit N]   who wrote what\n"
     "\n"
     "kam COMMAND --help tells more. Money is whole đồng; dates are YYYY-MM-DD.\n";
 
@@ -112,14 +112,17 @@ static const cmd_help helps[] = {
                "summary. Exit 0 sound, 1 a problem found, 4 the book cannot be read.\n"},
     {"whoami", "usage: kam whoami\n\nWho kam takes you for: the staff record whose os_user is your login (or\n--as), its role and team, how kam.yaml's auth treats --as, and the access\nrules in force.\n"},
     {"access", "usage: kam access explain USER ACTION COLLECTION [ID]\n       kam access matrix [--role ROLE]\n\nexplain: whether USER (a staff id or login) may do ACTION (read, insert,\nupdate, delete, import, export, commit, approve, admin) on COLLECTION (a\npolicy for commit, a request kind for approve), and the rules that decide,\nwith their file:line. matrix: role x collection x action, as a table.\n"},
-    {"audit", "usage: kam audit [--id ID] [--user U] [--coll C] [--since DATE] [--limit N]\n\n"
-              "The audit trail, newest first: when, who (the user id kam ran as), the operation\n"
-              "(insert, update, delete, import), the collection, the id, and the fields changed\n"
-              "as old → new (an update: the fields that differ; an insert: the new values; a\n"
-              "delete: the old ones). An import is one entry per collection, its id \"N rows\".\n"
-              "--id, --user and --coll match exactly; --since YYYY-MM-DD keeps entries of that\n"
-              "day or later; --limit N the newest N. --format json gives changes as a list of\n"
-              "{field, old, new}. Reads only: no command edits or removes entries.\n"},
+    {"audit", "usage: kam audit [--id ID] [--user U] [--coll C] [--since DATE] [--limit N]\n"
+              "                 [--format table|json|csv]\n\n"
+              "The audit trail, newest first: when, who (staff id and role; \"X as Y\" when\n"
+              "--as was used), via (cli, run, repl, import, policy), the operation, the\n"
+              "collection, the id, and the fields changed as old → new (an update: the fields\n"
+              "that differ; an insert: the new values; a delete: the old ones). An import is\n"
+              "one entry per collection, its id \"N rows\". json and csv add the command line\n"
+              "and the SHA-256 of the script or command. --id and --coll match exactly, --user\n"
+              "the writer or the one acting through --as; --since YYYY-MM-DD keeps entries of\n"
+              "that day or later; --limit N the newest N. Reads only: no command edits or\n"
+              "removes entries.\n"},
     {"summary", "usage: kam summary [--format table|json]\n\nOne screen: clients by tier and industry, revenue over 12 months, overdue\ninvoices by owner, pipeline by stage. --format json gives the same figures\n(money in whole đồng, an absent value null).\n"},
     {NULL, NULL}};
 
@@ -860,52 +863,6 @@ static int cmd_verify(cli *c) {
   return fail(KAM_EDATA, "verify: %s problem%s found; %s", np, vs.problems == 1 ? "" : "s", sum);
 }
 
-/* kam audit: the entries are read in one snapshot into Lua rows, then the
- * snapshot ends before anything is printed */
-typedef struct audit_rows { lua_State *L; int list; lua_Integer n; int json; kbuf b; } audit_rows;
-
-static void push_text(lua_State *L, const kval *v) { lua_pushlstring(L, v->u.s.p, v->u.s.len); }
-
-static int audit_row(void *ud, const audit_entry *a, kam_err *e) {
-  (void)e;
-  audit_rows *r = ud;
-  lua_State *L = r->L;
-  lua_createtable(L, 0, 6);
-  push_text(L, &a->when); lua_setfield(L, -2, "when");
-  push_text(L, &a->who); lua_setfield(L, -2, "who");
-  push_text(L, &a->op); lua_setfield(L, -2, "op");
-  push_text(L, &a->coll); lua_setfield(L, -2, "collection");
-  push_text(L, &a->id); lua_setfield(L, -2, "id");
-  if (r->json) { /* values keep their types; an absent side is null */
-    lua_createtable(L, a->nchanges, 0);
-    for (int i = 0; i < a->nchanges; i++) {
-      const audit_change *ch = &a->changes[i];
-      lua_createtable(L, 0, 3);
-      lua_pushlstring(L, ch->name, ch->namelen); lua_setfield(L, -2, "field");
-      if (ch->has_old) kam_push_kval(L, &ch->old); else lua_pushlightuserdata(L, (void *)&out_null);
-      lua_setfield(L, -2, "old");
-      if (ch->has_new) kam_push_kval(L, &ch->new_); else lua_pushlightuserdata(L, (void *)&out_null);
-      lua_setfield(L, -2, "new");
-      lua_rawseti(L, -2, i + 1);
-    }
-  } else {
-    kbuf_reset(&r->b);
-    for (int i = 0; i < a->nchanges; i++) {
-      const audit_change *ch = &a->changes[i];
-      if (i) kbuf_str(&r->b, "; ");
-      kbuf_put(&r->b, ch->name, ch->namelen);
-      kbuf_str(&r->b, ": ");
-      audit_value_text(&r->b, &ch->old, ch->has_old);
-      kbuf_str(&r->b, " → ");
-      audit_value_text(&r->b, &ch->new_, ch->has_new);
-    }
-    lua_pushlstring(L, r->b.len ? (const char *)r->b.p : "", r->b.len);
-  }
-  lua_setfield(L, -2, "changes");
-  lua_rawseti(L, r->list, ++r->n);
-  return 0;
-}
-
 static int cmd_audit(cli *c) {
   static const char *const ok[] = {"--id", "--user", "--coll", "--since", "--limit", NULL};
   int rc = check_opts(c, "audit", ok);
@@ -913,34 +870,20 @@ static int cmd_audit(cli *c) {
   if (c->nargs) return fail(KAM_EUSAGE, "audit: no arguments (--id, --user, --coll, --since filter)");
   if (c->fmt_set && c->fmt != FMT_TABLE && c->fmt != FMT_JSON && c->fmt != FMT_CSV)
     return fail(KAM_EUSAGE, "audit: --format table, json or csv");
-  audit_filter f = {opt(c, "--id"), opt(c, "--user"), opt(c, "--coll"), opt(c, "--since"), 0};
+  audit_filter f = {opt(c, "--id"), opt(c, "--user"), opt(c, "--coll"), opt(c, "--since"), 0, 0};
   const char *lim = opt(c, "--limit");
   if (lim) {
     char *end;
     long n = strtol(lim, &end, 10);
     if (!*lim || *end || n < 0) return fail(KAM_EUSAGE, "audit: --limit %s: expected a count", lim);
     f.limit = (size_t)n;
+    f.none = !n; /* --limit 0: none (a limit of 0 is no limit) */
   }
   kam_err e;
   if (audit_check_filter(c->sc, &f, &e)) return fail(e.code, "audit: %s", e.msg);
-  if ((rc = open_book(c, STORE_MUST_EXIST)) || (rc = open_lua(c, 0))) return rc;
-  lua_State *L = c->ctx.L;
-  lua_newtable(L);
-  audit_rows r = {L, lua_gettop(L), 0, c->fmt == FMT_JSON, {0}};
-  MDB_txn *txn;
-  if (store_begin(c->st, 0, &txn, &e)) return fail(e.code, "audit: %s", e.msg);
-  rc = lim && !f.limit ? 0 : audit_each(c->st, txn, &f, audit_row, &r, &e); /* --limit 0: none (0 is no limit below) */
-  store_abort(txn);
-  kbuf_free(&r.b);
-  if (rc) return fail(e.code, "%s", e.msg);
-  if (!r.n && c->fmt == FMT_TABLE) {
-    int filtered = f.id || f.user || f.coll || f.since;
-    puts(filtered ? "no audit entries match" : "no audit entries: nothing has been written to this book");
-    return 0;
-  }
-  static const char *const cols[] = {"when", "who", "op", "collection", "id", "changes", NULL};
-  out_opts o = {c->fmt, 1, 120, NULL, 0};
-  out_rows(L, r.list, cols, &o, stdout);
+  if ((rc = open_book(c, STORE_MUST_EXIST)) || (rc = resolve_user(c, "cli"))) return rc;
+  int fmt = c->fmt == FMT_JSON ? AUDIT_JSON : c->fmt == FMT_CSV ? AUDIT_CSV : AUDIT_TABLE;
+  if (audit_print(c->st, NULL, &f, fmt, stdout, &e)) return fail(e.code, "%s", e.msg);
   return 0;
 }
 

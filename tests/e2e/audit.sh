@@ -2,46 +2,74 @@
 # kam audit: the trail of an insert, an update of two fields, a delete and an
 # import, newest first, with the changed fields old → new; the filters; table,
 # CSV and JSON; bad arguments exit 2; a book without entries says so; reading
-# the trail changes nothing.
+# the trail changes nothing. Then, on the demo book, who acted and how: the
+# staff id and role, who really acted under --as, the channel (cli, run,
+# policy), the command line and the SHA-256 of the script. With lmdbpoke as a
+# third argument, an entry written before those fields reads too.
 . "$(dirname "$0")/lib.sh" "$@"
+POKE=${3:-}
+case $POKE in /* | '') ;; *) POKE=$PWD/$POKE ;; esac
 setup
+ME=$(id -un) # who kam runs as: a new book's login, and who really acts under --as
 
 expect_out 'no audit entries' kam audit
 expect_eq '[]' kam --format json audit
+expect_ok kam --format csv audit
+check 'csv: no entries, the header only' [ "$(cat "$OUT")" = $'seq,when,who,role,by,channel,source,hash,op,collection,id,changes\r' ]
 
+# a new book: its login imports the staff, then the staff act (--as under auth: trust)
 cat >"$T/staff.yaml" <<'YAML'
 staff:
-  - {id: ST-000003, name: Nguyễn Thị Lan, role: team_lead}
-  - {id: ST-000007, name: Trần Minh Đức, role: account_manager}
+  - {id: ST-000001, name: Quản trị, role: admin, os_user: admin}
+  - {id: ST-000003, name: Nguyễn Thị Lan, role: director, os_user: lan}
+  - {id: ST-000007, name: Trần Minh Đức, role: account_manager, os_user: duc}
 YAML
-expect_ok kam --as minh import "$T/staff.yaml"
+expect_ok kam import "$T/staff.yaml"
 expect_ok kam --as lan eval 'kam.tx(function() db.clients:insert{name = "Sao Mai", tier = "B", owner = "ST-000003", annual_budget = 1500000} end)'
 expect_ok kam --as lan eval 'kam.tx(function() db.clients:update("CL-000001", {tier = "A", owner = "ST-000007"}) end)'
 expect_ok kam --as admin eval 'kam.tx(function() db.clients:delete("CL-000001") end)'
 
+# csv_col N: the Nth column (1 up) of the CSV in $OUT, header included, one a line
+csv_col() { python3 -c '
+import csv, sys
+for r in csv.reader(open(sys.argv[1], newline="", encoding="utf-8")): print(r[int(sys.argv[2]) - 1])' "$OUT" "$1"; }
+
 # newest first: delete, update, insert, import
 expect_ok kam --format csv audit
-check 'csv: the ops newest first' [ "$(cut -d, -f3 "$OUT" | tr -d '\r' | tr '\n' ' ')" = "op delete update insert import " ]
+check 'csv: the ops newest first' [ "$(csv_col 9 | tr '\n' ' ')" = "op delete update insert import " ]
+check 'csv: seq counts down' [ "$(csv_col 1 | tr '\n' ' ')" = "seq 4 3 2 1 " ]
 check 'csv: the update names the two fields old → new' \
   grep -qF 'update,clients,CL-000001,tier: B → A; owner: ST-000003 → ST-000007' "$OUT"
 check 'csv: the insert gives the new values' grep -qF 'insert,clients,CL-000001,name: - → Sao Mai;' "$OUT"
 check 'csv: the delete gives the old values' grep -qF 'delete,clients,CL-000001,name: Sao Mai → -;' "$OUT"
 check 'csv: the update leaves updated_at out' sh -c "! grep -q 'updated_at' '$OUT'"
-check 'csv: the import is one entry for the file' grep -qF 'minh,import,staff,2 rows,' "$OUT"
-check 'csv: who is the user kam ran as' grep -qF ',lan,update,' "$OUT"
+check 'csv: the import is one entry for the file' [ "$(csv_col 11 | tail -n 1)" = '3 rows' ]
+check 'csv: a new book: its login imports, as admin, through import' \
+  [ "$(csv_col 3 | tail -n 1),$(csv_col 4 | tail -n 1),$(csv_col 6 | tail -n 1)" = "$ME,admin,import" ]
+check 'csv: who is the staff record kam ran as, with its role' \
+  [ "$(csv_col 3 | sed -n 3p),$(csv_col 4 | sed -n 3p)" = 'ST-000003,director' ]
+check 'csv: by is who really acted (--as)' [ "$(csv_col 5 | sed -n 2,4p | tr '\n' ' ')" = "$ME $ME $ME " ]
+check 'csv: lines end with CRLF' [ "$(grep -c $'\r$' "$OUT")" = 5 ]
 
 expect_out 'tier: B → A; owner: ST-000003 → ST-000007' kam audit
-check 'table: headers' grep -qE '^when +who +op +collection +id +changes' "$OUT"
+check 'table: headers' grep -qE '^when +who +via +op +collection +id +changes' "$OUT"
+check 'table: who under --as, with the role; via the channel' \
+  grep -qE "  $ME as ST-000003 \(director\)  +cli  +update  +clients" "$OUT"
+check 'table: a new book login' grep -qE "  $ME \(admin\)  +import  +import  +staff  +3 rows" "$OUT"
 
 # filters
 expect_ok kam --format csv audit --id CL-000001
 check '--id: the three writes of the client' [ "$(grep -c CL-000001 "$OUT")" = 3 ]
-expect_ok kam --format csv audit --user lan
-check '--user: lan wrote two entries' [ "$(tail -n +2 "$OUT" | wc -l)" = 2 ]
+expect_ok kam --format csv audit --user ST-000003
+check '--user: lan wrote two entries' [ "$(csv_col 9 | tail -n +2 | tr '\n' ' ')" = 'update insert ' ]
+expect_ok kam --format csv audit --user "$ME"
+check '--user: also who really acted (by): all four' [ "$(tail -n +2 "$OUT" | wc -l)" = 4 ]
 expect_ok kam --format csv audit --coll staff
-check '--coll: the import only' [ "$(tail -n +2 "$OUT" | cut -d, -f3)" = import ]
+check '--coll: the import only' [ "$(csv_col 9 | tail -n +2)" = import ]
 expect_ok kam --format csv audit --limit 1
-check '--limit 1: the newest only' [ "$(tail -n +2 "$OUT" | cut -d, -f3)" = delete ]
+check '--limit 1: the newest only' [ "$(csv_col 9 | tail -n +2)" = delete ]
+expect_eq '[]' kam --format json audit --limit 0
+expect_out 'no audit entries match' kam audit --limit 0
 expect_ok kam --format csv audit --since 2000-01-01
 check '--since a past date: all four' [ "$(tail -n +2 "$OUT" | wc -l)" = 4 ]
 expect_out 'no audit entries match' kam audit --since 2999-01-01
@@ -52,14 +80,21 @@ expect_ok kam --format json audit
 check 'json parses' python3 -c 'import json,sys; json.load(sys.stdin)' <"$OUT"
 check 'json: the update changes tier and owner' python3 -c '
 import json, sys
+me = sys.argv[1]
 a = json.load(sys.stdin)
 assert [e["op"] for e in a] == ["delete", "update", "insert", "import"], a
+assert [e["seq"] for e in a] == [4, 3, 2, 1], a
+assert list(a[0]) == ["seq", "when", "who", "role", "by", "channel", "source", "hash", "op",
+                      "collection", "id", "changes"], list(a[0])
 assert a[1]["changes"] == [{"field": "tier", "old": "B", "new": "A"},
                            {"field": "owner", "old": "ST-000003", "new": "ST-000007"}], a[1]
+assert (a[1]["who"], a[1]["role"], a[1]["by"], a[1]["channel"]) == ("ST-000003", "director", me, "cli"), a[1]
+assert (a[0]["who"], a[0]["role"]) == ("ST-000001", "admin"), a[0]
 ins = {c["field"]: c for c in a[2]["changes"]}
 assert ins["annual_budget"] == {"field": "annual_budget", "old": None, "new": 1500000}, ins
-assert a[3]["changes"] == [] and a[3]["id"] == "2 rows" and a[3]["who"] == "minh", a[3]
-' <"$OUT"
+assert a[3]["changes"] == [] and a[3]["id"] == "3 rows", a[3]
+assert (a[3]["who"], a[3]["role"], a[3]["by"], a[3]["channel"]) == (me, "admin", None, "import"), a[3]
+' "$ME" <"$OUT"
 
 # bad arguments: usage errors
 expect_fail 2 'kam: audit: --coll nope: no such collection' kam audit --coll nope
@@ -76,4 +111,99 @@ sum0=$(md5sum <"$BOOK")
 kam audit >/dev/null
 check 'audit leaves the book as it was' [ "$(md5sum <"$BOOK")" = "$sum0" ]
 expect_out 'ok: ' kam verify
+
+# an entry written before role, by, channel, source and hash existed: who,
+# when, op, collection and id only (a record: version 1, 5 fields of text)
+if [ -n "$POKE" ]; then
+  old='\x01\x05\x01\x05\x03lan\x02\x05\x192026-11-20T09:00:00+07:00\x03\x05\x06update\x04\x05\x07clients\x05\x05\x09CL-000042'
+  "$POKE" "$BOOK" put audit '\x00\x00\x00\x00\x00\x00\x01\x00' "$old"
+  expect_ok kam --format json audit --limit 1
+  check 'an old entry: the new fields are null' python3 -c '
+import json, sys
+e = json.load(sys.stdin)[0]
+assert e == {"seq": 256, "when": "2026-11-20T09:00:00+07:00", "who": "lan", "role": None, "by": None,
+             "channel": None, "source": None, "hash": None, "op": "update", "collection": "clients",
+             "id": "CL-000042", "changes": []}, e' <"$OUT"
+  expect_out 'CL-000042' kam audit --user lan
+  check 'table: an old entry shows who alone, no via' grep -qE '  lan  +update  +clients  +CL-000042' "$OUT"
+  expect_ok kam --format csv audit --limit 1
+  check 'csv: an old entry has empty fields' grep -qF $'256,2026-11-20T09:00:00+07:00,lan,,,,,,update,clients,CL-000042,\r' "$OUT"
+fi
+
+# ---- the demo book: who, role, by, channel, source, hash -------------------
+BOOK=$T/demo.db
+expect_ok kam init --demo
+expect_ok kam eval 'return db.staff:where{os_user = "hoa"}:first().id'
+HOA=$(cat "$OUT")
+expect_ok kam eval 'return db.staff:where{os_user = "lan"}:first().id'
+LAN=$(cat "$OUT")
+check 'demo: hoa and lan are staff ids' grep -qE '^ST-[0-9]+ ST-[0-9]+$' <<<"$HOA $LAN"
+
+# a contact of one of hoa's own clients, with quotes, a comma and Vietnamese
+expect_ok kam --as hoa eval 'local c = db.clients:where{owner = "'"$HOA"'"}:first()
+kam.tx(function() db.contacts:insert{client = c.id, name = "Nguyễn Văn \"Tý\", kế toán"} end)'
+expect_ok kam --format json audit --limit 1
+check 'json: hoa inserted, as account_manager, from the command line' python3 -c '
+import json, re, sys
+hoa, me = sys.argv[1], sys.argv[2]
+a = json.load(sys.stdin)
+assert len(a) == 1, a
+e = a[0]
+assert (e["who"], e["role"], e["by"], e["channel"]) == (hoa, "account_manager", me, "cli"), e
+assert (e["op"], e["collection"]) == ("insert", "contacts") and e["id"].startswith("CT-"), e
+assert re.fullmatch("[0-9a-f]{64}", e["hash"]), e["hash"]
+assert "eval" in e["source"] and "--as hoa" in e["source"], e["source"]
+ch = {c["field"]: c for c in e["changes"]}
+assert ch["name"] == {"field": "name", "old": None, "new": "Nguyễn Văn \"Tý\", kế toán"}, ch
+' "$HOA" "$ME" <"$OUT"
+check 'json: Vietnamese as is, quotes escaped' grep -qF '"Nguyễn Văn \"Tý\", kế toán"' "$OUT"
+
+expect_ok kam --format csv audit --limit 1
+check 'csv: the header' [ "$(head -n 1 "$OUT")" = $'seq,when,who,role,by,channel,source,hash,op,collection,id,changes\r' ]
+check 'csv: the row, quoted as RFC 4180 says' python3 -c '
+import csv, io, re, sys
+hoa, me = sys.argv[1], sys.argv[2]
+raw = open(sys.argv[3], "rb").read()
+assert raw.endswith(b"\r\n") and raw.count(b"\r\n") == 2, raw
+rows = list(csv.reader(io.StringIO(raw.decode("utf-8"), newline="")))
+assert len(rows) == 2, rows
+r = dict(zip(rows[0], rows[1]))
+assert (r["who"], r["role"], r["by"], r["channel"], r["op"]) == (hoa, "account_manager", me, "cli", "insert"), r
+assert "eval" in r["source"] and "\n" in r["source"], r["source"]  # a quoted line break
+assert re.fullmatch("[0-9a-f]{64}", r["hash"]), r
+assert "name: - → Nguyễn Văn \"Tý\", kế toán" in r["changes"], r["changes"]
+' "$HOA" "$ME" "$OUT"
+
+expect_ok kam audit --limit 1
+check 'table: who under --as with the role, via cli' \
+  grep -qE "  $ME as $HOA \(account_manager\)  +cli  +insert  +contacts  +CT-" "$OUT"
+expect_ok kam --format csv audit --user "$HOA" --limit 1
+check '--user: hoa by her staff id' [ "$(csv_col 10 | tail -n 1)" = contacts ]
+
+# kam run: channel run, the hash of the script's text
+cat >"$T/contact.lua" <<LUA
+local c = db.clients:where{owner = "$HOA"}:first()
+kam.tx(function() db.contacts:insert{client = c.id, name = "Trần Thị Mai"} end)
+LUA
+expect_ok kam --as hoa run "$T/contact.lua"
+expect_ok kam --format json audit --limit 1
+check 'json: a script run: channel run, the script SHA-256' python3 -c '
+import json, sys
+e = json.load(sys.stdin)[0]
+assert (e["who"], e["channel"], e["hash"]) == (sys.argv[1], "run", sys.argv[2]), e
+assert "run" in e["source"] and "contact.lua" in e["source"], e["source"]
+' "$HOA" "$(sha256sum "$T/contact.lua" | cut -d' ' -f1)" <"$OUT"
+
+# a policy commit: channel policy, source the policy command
+expect_ok kam --as lan policy eval tiering --commit
+expect_ok kam --format json audit --limit 1
+check 'json: a policy commit: channel policy, its command' python3 -c '
+import json, re, sys
+e = json.load(sys.stdin)[0]
+assert (e["who"], e["role"], e["channel"]) == (sys.argv[1], "team_lead", "policy"), e
+assert e["source"] == "policy tiering --commit", e["source"]
+assert (e["op"], e["collection"]) == ("update", "clients") and re.fullmatch("[0-9a-f]{64}", e["hash"]), e
+' "$LAN" <"$OUT"
+expect_ok kam audit --limit 1
+check 'table: via policy' grep -qE "  $ME as $LAN \(team_lead\)  +policy  +update  +clients" "$OUT"
 finish
