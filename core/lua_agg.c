@@ -178,6 +178,8 @@ static int memo_key_of(lua_State *L, int qidx, lquery *lq, int kind, int field, 
   if (ctx->wtxn || lq->limit >= 0 || lq->sort_field >= 0 || kam_query_has_preds(L, qidx) ||
       kam_query_has_sortfn(L, qidx))
     return 0;
+  /* a result within a read scope is not remembered, nor answered from what was */
+  if (kam_read_scope(L, lq->q->c) != SCOPE_ALL) return 0;
   snap *s;
   kam_read_txn(L, ctx, &s);
   if (!s) return 0;
@@ -231,7 +233,8 @@ static void memo_put(const memo_key *k, int is_int, lua_Integer i, lua_Number n)
 
 static int q_count(lua_State *L) {
   lquery *lq = kam_check_query(L, 1);
-  if (!lq->q->ncond && !lq->q->never && !kam_query_has_preds(L, 1)) { /* O(1) from LMDB's own count */
+  if (!lq->q->ncond && !lq->q->never && !kam_query_has_preds(L, 1) &&
+      kam_read_scope(L, lq->q->c) == SCOPE_ALL) { /* O(1) from LMDB's own count; a scope counts rows */
     kam_ctx *ctx = kam_ctx_get(L);
     snap *s;
     MDB_txn *txn = kam_read_txn(L, ctx, &s);
@@ -338,6 +341,7 @@ typedef struct group_st {
    * hop[i] a field of the collection hop[i - 1] refers to */
   int nhop, hop[GROUP_MAX_HOPS];
   const coll_def *hopc[GROUP_MAX_HOPS];
+  int hscope[GROUP_MAX_HOPS]; /* the read scope of hopc[h], h >= 1: a row outside it is as if absent */
   MDB_txn *txn;         /* the rows' own: no Lua runs between taking it and the rows' snapshot */
   int cache;            /* stack slot: ref id -> key, so each referred entity is read once */
   int tsum, tcnt;       /* stack slots of the result tables */
@@ -370,6 +374,11 @@ static void push_hops(group_st *g, kam_row *r, kval id) {
     if (rc) {
       lua_pushfstring(L, "group: reading %s: %s", c->name, mdb_strerror(rc));
       kam_row_error(r);
+    }
+    if (g->hscope[h] != SCOPE_ALL &&
+        !kam_row_in_scope(kam_ctx_get(L), g->txn, c, id.u.s.p, id.u.s.len, rec.mv_data, rec.mv_size)) {
+      lua_pushnil(L);
+      return;
     }
     if (g->hop[h] == F_ID) continue; /* client.id is the ref itself */
     if (!rec_find(rec.mv_data, rec.mv_size, c->fields[g->hop[h]].fid, &id)) id = kv_null();
@@ -511,6 +520,7 @@ static int q_group(lua_State *L) {
   if (g.kind) g.field = field_arg(L, lq, 4, "group");
   lua_settop(L, 4);
   if (g.nhop) {
+    for (int h = 1; h < g.nhop; h++) g.hscope[h] = kam_read_scope(L, g.hopc[h]); /* raises for none */
     snap *s;
     g.txn = kam_read_txn(L, kam_ctx_get(L), &s);
   }

@@ -8,7 +8,8 @@
 
 /* Remembers counts and sums within a snapshot while on (kam policy whatif
  * asks each subject's questions twice); off forgets them and frees what
- * they held. */
+ * they held. Only answers over a whole read scope (SCOPE_ALL) are
+ * remembered or answered from the memo; so is count's O(1) answer. */
 void kam_memo(int on);
 
 /* Is the value at idx a money aggregate? A number that one of this

@@ -1,9 +1,12 @@
 /* lua_entity.c — read snapshots and the entity userdata (see lua_entity.h):
- * which transaction a read runs in, how long what it read stays valid, and
- * an entity's fields, from its index entry or its record. */
+ * which transaction a read runs in, how long what it read stays valid, how
+ * much of a collection the principal may read (read scopes), and an
+ * entity's fields, from its index entry or its record. */
 #include "lua_entity.h"
 #include "budget.h"
 #include "keyenc.h"
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,7 +43,62 @@ static snap *snap_of(kam_ctx *ctx, unsigned long serial) {
   return NULL;
 }
 
+/* ---- read scopes --------------------------------------------------------- */
+
+/* The scopes of the statement's collections, by position in the schema:
+ * 0 not asked yet, else SCOPE_* + 1. One principal acts per process, but
+ * the cache is keyed by everything the answer depends on all the same, and
+ * forgotten when a statement ends. */
+#define RS_MAX 256
+static struct {
+  const kam_ctx *ctx;
+  const kam_access *a;
+  const kam_principal *p;
+  const schema *sc;
+  unsigned char s[RS_MAX];
+} rscope;
+
+int kam_read_scope(lua_State *L, const coll_def *c) {
+  kam_ctx *ctx = kam_ctx_get(L);
+  if (!ctx->access || !ctx->who || ctx->scratch) return SCOPE_ALL;
+  int scope;
+  uintptr_t base = (uintptr_t)ctx->sc->colls, at = (uintptr_t)c;
+  size_t i = (at - base) / sizeof *c;
+  if (at >= base && i < (size_t)ctx->sc->ncolls && i < RS_MAX) {
+    if (rscope.ctx != ctx || rscope.a != ctx->access || rscope.p != ctx->who || rscope.sc != ctx->sc) {
+      memset(rscope.s, 0, sizeof rscope.s);
+      rscope.ctx = ctx, rscope.a = ctx->access, rscope.p = ctx->who, rscope.sc = ctx->sc;
+    }
+    if (!rscope.s[i]) rscope.s[i] = (unsigned char)(access_read_scope(ctx->access, ctx->who, c) + 1);
+    scope = rscope.s[i] - 1;
+  } else {
+    scope = access_read_scope(ctx->access, ctx->who, c);
+  }
+  if (scope == SCOPE_NONE) {
+    char who[256], msg[700];
+    snprintf(msg, sizeof msg, "permission denied: %s may not read %s: no rule grants it (%s)",
+             identity_label(ctx->who, who, sizeof who), c->name, access_path(ctx->access));
+    sandbox_raise_err(L, KAM_EPERM, msg);
+  }
+  return scope;
+}
+
+int kam_row_in_scope(kam_ctx *ctx, MDB_txn *txn, const coll_def *c, const char *id, size_t idlen,
+                     const void *rec, size_t len) {
+  kval small[64];
+  kval *v = c->nfields <= 64 ? small : malloc(sizeof *v * (size_t)c->nfields);
+  if (!v) return 0;
+  store_decode(c, rec, len, v);
+  v[F_ID] = kv_str(id, idlen);
+  int ok = access_row_readable(ctx->access, ctx->who, ctx->st, txn, c, v) == 1;
+  if (v != small) free(v);
+  return ok;
+}
+
+/* ---- the end of a statement ---------------------------------------------- */
+
 void kam_end_snapshots(kam_ctx *ctx) {
+  if (rscope.ctx == ctx) rscope.ctx = NULL; /* scopes are asked again by the next statement */
   for (snap *s = ctx->snaps; s; s = s->next) snap_end(s);
   ctx->rsnap = NULL;
   snap_free_dead(ctx);
@@ -123,12 +181,18 @@ void kam_push_index_entity(lua_State *L, const coll_def *c, snap *s, const qiter
 
 int kam_entity_read(lua_State *L, const coll_def *c, const char *id, size_t idlen) {
   kam_ctx *ctx = kam_ctx_get(L);
+  int scope = kam_read_scope(L, c);
   snap *s;
   MDB_txn *txn = kam_read_txn(L, ctx, &s);
   MDB_val rec;
   int rc = store_get(txn, c, id, idlen, &rec);
   if (rc == MDB_NOTFOUND) { lua_pushnil(L); return 1; }
   if (rc) { kam_err e; lmdb_err(&e, rc, c->name); return sandbox_raise_err(L, e.code, e.msg); }
+  /* a row outside the read scope is as if it were not there */
+  if (scope != SCOPE_ALL && !kam_row_in_scope(ctx, txn, c, id, idlen, rec.mv_data, rec.mv_size)) {
+    lua_pushnil(L);
+    return 1;
+  }
   kam_push_entity(L, c, s, id, idlen, rec.mv_data, rec.mv_size);
   return 1;
 }

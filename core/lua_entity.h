@@ -1,4 +1,4 @@
-/* lua_entity.h — read snapshots and entities.
+/* lua_entity.h — read snapshots, read scopes and entities.
  *
  * Reads outside kam.tx share one read snapshot per statement, opened on the
  * first read and ended by kam_end_snapshots when the statement ends (and by
@@ -52,6 +52,21 @@ void kam_snap_release(kam_ctx *ctx, snap *s); /* s may be NULL */
  * bound on open snapshots (past it the oldest end). */
 void kam_snap_detach(kam_ctx *ctx);
 
+/* Read scopes (access.h): how much of a collection this state's principal
+ * reads. Every read path asks before it reads a collection's rows:
+ * SCOPE_ALL (no rules: ctx->access or ctx->who NULL, or a scratch book;
+ * or the principal reads every row) costs nothing more; SCOPE_TEAM and
+ * SCOPE_OWN mean each row is checked (kam_row_in_scope) where it is read,
+ * and answers from index entries, counts or the memo are not used;
+ * SCOPE_NONE is raised here as KAM_EPERM. Asked once per collection per
+ * statement (remembered until kam_end_snapshots). */
+int kam_read_scope(lua_State *L, const coll_def *c);
+/* Whether one row of c (its id and record, read in txn) is within the
+ * principal's read scope: 1 or 0. Never raises. Only for a scope that is
+ * not SCOPE_ALL. */
+int kam_row_in_scope(kam_ctx *ctx, MDB_txn *txn, const coll_def *c, const char *id, size_t idlen,
+                     const void *rec, size_t len);
+
 /* Pushes an entity of c read in snapshot s (a view of rec, which must live
  * as long as the snapshot), or inside kam.tx (s NULL: id and rec copied). */
 void kam_push_entity(lua_State *L, const coll_def *c, snap *s, const char *id, size_t idlen,
@@ -59,7 +74,8 @@ void kam_push_entity(lua_State *L, const coll_def *c, snap *s, const char *id, s
 /* Pushes an entity from the current row of an index scan in snapshot s,
  * without its record (looked up when a field the index lacks is read). */
 void kam_push_index_entity(lua_State *L, const coll_def *c, snap *s, const qiter *it);
-/* Reads c/id and pushes its entity, or nil. Returns 1. */
+/* Reads c/id and pushes its entity, or nil (also for a row outside the
+ * read scope). Returns 1. */
 int kam_entity_read(lua_State *L, const coll_def *c, const char *id, size_t idlen);
 /* The entity at idx, raising if it is none or its snapshot has ended. */
 kam_entity *kam_check_live(lua_State *L, int idx);

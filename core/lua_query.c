@@ -227,6 +227,7 @@ typedef struct liter {
   snap *s;             /* held (refs) while open; NULL inside kam.tx */
   unsigned long wserial;
   int open;
+  int scope;           /* the read scope of the query's collection (kam_read_scope) */
   progress pg;         /* each(): a bar on a terminal when the loop runs long */
 } liter;
 
@@ -249,6 +250,7 @@ static int iter_gc(lua_State *L) {
 /* Pushes an open iterator over the query's rows. */
 static liter *open_iter(lua_State *L, lquery *lq, int want) {
   kam_ctx *ctx = kam_ctx_get(L);
+  int scope = kam_read_scope(L, lq->q->c); /* raises before anything is open */
   liter *li = lua_newuserdatauv(L, sizeof *li, 0);
   memset(li, 0, sizeof *li);
   kam_set_udata_mt(L, KAM_UD_ITER);
@@ -260,6 +262,7 @@ static liter *open_iter(lua_State *L, lquery *lq, int want) {
     sandbox_raise_err(L, e.code, e.msg);
   }
   li->open = 1;
+  li->scope = scope;
   li->s = s;
   if (s) s->refs++;
   li->wserial = ctx->wserial;
@@ -275,15 +278,27 @@ static void check_iter_alive(lua_State *L, liter *li) {
   }
 }
 
-/* Next row of an open iterator: 1 row, 0 done; errors are raised after the
- * cursor is released. */
+/* Is the current row within the iterator's read scope? Its record is read
+ * for the check (and kept: the row's entity then needs no lookup). */
+static int row_in_scope(lua_State *L, liter *li) {
+  kam_err e;
+  MDB_val rec;
+  if (qiter_record(&li->it, &rec, &e) < 0) { liter_release(L, li); sandbox_raise_err(L, e.code, e.msg); }
+  return kam_row_in_scope(kam_ctx_get(L), li->it.txn, li->it.q->c, li->it.id.u.s.p, li->it.id.u.s.len,
+                          rec.mv_data, rec.mv_size);
+}
+
+/* Next row of an open iterator within its read scope: 1 row, 0 done;
+ * errors are raised after the cursor is released. */
 static int iter_step(lua_State *L, liter *li) {
   kam_err e;
   check_iter_alive(L, li);
-  if (sandbox_should_stop()) { liter_release(L, li); sandbox_poll(L); } /* Ctrl-C, or the budget ran out */
-  int rc = qiter_next(&li->it, &e);
-  if (rc < 0) { liter_release(L, li); return sandbox_raise_err(L, e.code, e.msg); }
-  return rc;
+  for (;;) {
+    if (sandbox_should_stop()) { liter_release(L, li); sandbox_poll(L); } /* Ctrl-C, or the budget ran out */
+    int rc = qiter_next(&li->it, &e);
+    if (rc < 0) { liter_release(L, li); return sandbox_raise_err(L, e.code, e.msg); }
+    if (__builtin_expect(li->scope == SCOPE_ALL, 1) || !rc || row_in_scope(L, li)) return rc;
+  }
 }
 
 static void push_row_entity(lua_State *L, liter *li) {
@@ -543,7 +558,7 @@ static int q_each(lua_State *L) {
   /* a full scan knows how far it has to go; an index range does not */
   size_t total = 0;
   kam_err e;
-  if (li->it.kind == PLAN_SCAN && store_count(li->it.txn, lq->q->c, &total, &e))
+  if (li->scope == SCOPE_ALL && li->it.kind == PLAN_SCAN && store_count(li->it.txn, lq->q->c, &total, &e))
     total = 0; /* only the bar's length: the scan itself reports a failing read */
   progress_start(&li->pg, lq->q->c->name, (long)total, 1.0);
   lua_pushinteger(L, 0);
@@ -563,12 +578,14 @@ static int q_explain(lua_State *L) {
   liter *li = open_iter(L, lq, -1);
   kbuf b = {0};
   qiter_explain(&li->it, &b);
-  int scanned = 0;
-  while (iter_step(L, li)) scanned++;
-  scanned = li->it.scanned;
+  int rows = 0;
+  while (iter_step(L, li)) rows++;
+  int scanned = li->it.scanned, scope = li->scope;
   liter_release(L, li);
   lua_pushlstring(L, (const char *)b.p, b.len);
-  lua_pushfstring(L, "; %d entries read", scanned);
+  /* within a read scope, how many entries the book holds is not the reader's to know */
+  if (scope == SCOPE_ALL) lua_pushfstring(L, "; %d entries read", scanned);
+  else lua_pushfstring(L, "; %d rows within the read scope (%s)", rows, scope == SCOPE_OWN ? "own" : "team");
   lua_concat(L, 2);
   kbuf_free(&b);
   return 1;

@@ -7,7 +7,9 @@
  * comparator are Lua values it references. Rows are read in the snapshot of
  * the statement, or inside kam.tx in its transaction (lua_entity.h); an
  * iterator holds its cursor until the loop ends, breaks (the iterator's
- * __close) or its snapshot ends. */
+ * __close) or its snapshot ends. Rows outside the principal's read scope
+ * (lua_entity.h) are skipped where they are read, so every way of running a
+ * query (and the visitor the aggregates use) sees only readable rows. */
 #ifndef KAM_LUA_QUERY_H
 #define KAM_LUA_QUERY_H
 #include "lua_entity.h"
