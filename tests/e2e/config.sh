@@ -155,4 +155,29 @@ done
 setlim 'script_seconds: 1.5, policy_seconds: 2'
 expect_ok L stats
 
+# ---- config/access.yaml: mistakes named with file:line, found by kam check --------
+
+tmp_project "$T/acc"
+A="$T/acc/config/access.yaml"
+acc_case() { # WHAT EXPECTED-TEXT: the rules file as now written is refused by kam check and by any command
+  expect_fail 1 "$2" in_dir "$T/acc" bare --config config/kam.yaml --db "$BOOK" check
+  expect_fail 1 "$2" in_dir "$T/acc" bare --config config/kam.yaml --db "$BOOK" stats
+}
+printf 'rules:\n  - grant: [read]\n    to: [accountant]\n    on: [clients]\n' >"$A"
+acc_case role "config/access.yaml:3:9: unknown role or group 'accountant'"
+printf 'rules:\n  - grant: [read]\n    to: [finance]\n    on: [bills]\n' >"$A"
+acc_case collection "config/access.yaml:4:9: on: no such collection 'bills'"
+printf 'rules:\n  - grant: [print]\n    to: [finance]\n    on: [clients]\n' >"$A"
+acc_case action "config/access.yaml:2:12: unknown action 'print'"
+printf 'rules:\n  - grant: [update]\n    to: [finance]\n    on: [clients]\n    except: [tierr]\n' >"$A"
+acc_case field "config/access.yaml:5:13: field tierr: clients has no such field"
+printf 'rules:\n  - forbid: [update]\n    to: [finance]\n    on: [clients]\n' >"$A"
+acc_case why "config/access.yaml:2:5: forbid: why: says why"
+printf 'rules:\n  - grant: [read]\n    to: [finance]\n    on: [clients]\n    scope: mine\n' >"$A"
+acc_case scope "config/access.yaml:5:12: scope: expected all, team or own"
+# a grant a forbid covers whole is named by kam check (the file still loads)
+printf 'rules:\n  - grant: [update]\n    to: [finance]\n    on: [clients]\n  - forbid: [update]\n    to: [finance]\n    on: [clients, invoices]\n    why: not theirs\n' >"$A"
+expect_fail 1 'config/access.yaml:2: this grant never applies: a forbid covers all of it' in_dir "$T/acc" bare --config config/kam.yaml --db "$BOOK" check
+expect_ok in_dir "$T/acc" bare --config config/kam.yaml --db "$BOOK" stats
+
 finish
