@@ -720,7 +720,11 @@ static int cmd_stats(cli *c) {
            (long long)sb.st_size, c->st->mapsize, bc.audit, c->cfg->auth_trust ? "trust" : "os");
     for (int i = 0; i < c->sc->ncolls; i++) {
       coll_def *cd = &c->sc->colls[i];
-      printf("%s\"%s\": {\"entities\": %zu, \"indexes\": %d}", i ? ", " : "", cd->name, bc.n[i], cd->nindexes);
+      int whole = access_read_scope(c->access, &c->who, cd) == SCOPE_ALL;
+      printf("%s\"%s\": {\"entities\": ", i ? ", " : "", cd->name);
+      if (whole) printf("%zu", bc.n[i]);
+      else printf("null");
+      printf(", \"indexes\": %d}", cd->nindexes);
     }
     printf("}}\n");
     free(bc.n);
@@ -730,9 +734,16 @@ static int cmd_stats(cli *c) {
          auth_line(c));
   printf("%-18s %12s %8s %14s\n", "collection", "entities", "indexes", "index entries");
   size_t total = 0;
+  int hidden = 0;
   for (int i = 0; i < c->sc->ncolls; i++) {
     coll_def *cd = &c->sc->colls[i];
     char a[64], b2[64];
+    /* a count of rows one may not read all of says too much: not shown */
+    if (access_read_scope(c->access, &c->who, cd) != SCOPE_ALL) {
+      printf("%-18s %12s %8d %14s\n", cd->name, "-", cd->nindexes, "-");
+      hidden++;
+      continue;
+    }
     fmt_money(a, sizeof a, (long long)bc.n[i], 0);
     fmt_money(b2, sizeof b2, (long long)bc.ixn[i], 0);
     printf("%-18s %12s %8d %14s\n", cd->name, a, cd->nindexes, b2);
@@ -740,7 +751,7 @@ static int cmd_stats(cli *c) {
   }
   char t[64];
   fmt_money(t, sizeof t, (long long)total, 0);
-  printf("%-18s %12s\n", "total", t);
+  printf("%-18s %12s%s\n", "total", t, hidden ? "  (- : collections you read only in part)" : "");
   free(bc.n);
   return 0;
 }

@@ -501,7 +501,14 @@ static void dot_collections(repl *r) {
     lua_createtable(L, 0, 5);
     set_field_str(L, "collection", c->name);
     set_field_str(L, "prefix", c->prefix);
-    lua_pushinteger(L, (lua_Integer)n); lua_setfield(L, -2, "entities");
+    /* the count of rows one reads only in part is not shown (kam stats does the same) */
+    const kam_ctx *x = r->ctx;
+    if (!x->access || !x->who || access_read_scope(x->access, x->who, c) == SCOPE_ALL) {
+      lua_pushinteger(L, (lua_Integer)n);
+      lua_setfield(L, -2, "entities");
+    } else {
+      set_field_str(L, "entities", "-");
+    }
     lua_pushinteger(L, c->nfields); lua_setfield(L, -2, "fields");
     lua_pushinteger(L, c->nindexes); lua_setfield(L, -2, "indexes");
     lua_rawseti(L, -2, i + 1);
