@@ -418,7 +418,7 @@ static int changed(const coll_def *c, const kval *newv, const kval *oldv, int *o
   if (!newv) return 0;
   for (int i = 3; i < c->nfields; i++) {
     int has_new = newv[i].tag != KV_NULL, has_old = oldv && oldv[i].tag != KV_NULL;
-    if (!oldv ? has_new : (has_new != has_old || (has_new && kval_cmp(&newv[i], &oldv[i]))))
+    if (!oldv ? has_new : (has_new != has_old || (has_new && !kval_same(&newv[i], &oldv[i]))))
       out[n++] = i;
   }
   return n;

@@ -23,16 +23,6 @@ static int text_eq(const kval *v, const char *s) {
   return v->tag == KV_STR && v->u.s.len == n && !memcmp(v->u.s.p, s, n);
 }
 
-static int same_val(const kval *a, const kval *b) {
-  if (a->tag != b->tag) return 0;
-  switch (a->tag) {
-  case KV_INT: return a->u.i == b->u.i;
-  case KV_NUM: return !memcmp(&a->u.n, &b->u.n, sizeof a->u.n);
-  case KV_STR: case KV_LIST: case KV_MAP:
-    return a->u.s.len == b->u.s.len && !memcmp(a->u.s.p, b->u.s.p, a->u.s.len);
-  default: return 1;
-  }
-}
 
 /* A field id's name: the entry's collection first, then any collection
  * (ids are per name, book-wide), then the dictionary in meta, which still
@@ -122,7 +112,7 @@ static int diff(kam_store *st, MDB_txn *txn, const coll_def *c, const kval *befo
       rc = add_change(st, txn, c, cb, fb, NULL, &vb, e);
       hb = rec_next(&ib, &fb, &vb);
     } else {
-      if (!same_val(&va, &vb)) rc = add_change(st, txn, c, cb, fa, &va, &vb, e);
+      if (!kval_same(&va, &vb)) rc = add_change(st, txn, c, cb, fa, &va, &vb, e);
       ha = rec_next(&ia, &fa, &va);
       hb = rec_next(&ib, &fb, &vb);
     }

@@ -54,7 +54,7 @@ int kam_raise_write(lua_State *L, kam_err *e) { return raise_write(L, kam_ctx_ge
 static int only_field(const coll_def *c, const kval *newv, const kval *oldv, int f) {
   if (!newv || !oldv) return 0;
   for (int i = 3; i < c->nfields; i++)
-    if (i != f && kval_cmp(&newv[i], &oldv[i])) return 0;
+    if (i != f && !kval_same(&newv[i], &oldv[i])) return 0;
   return 1;
 }
 

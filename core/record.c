@@ -216,3 +216,14 @@ static const char *check_at(const kval *v, int depth) {
 }
 
 const char *kval_check(const kval *v) { return check_at(v, 0); }
+
+int kval_same(const kval *a, const kval *b) {
+  if (a->tag != b->tag) return 0;
+  switch (a->tag) {
+  case KV_INT: return a->u.i == b->u.i;
+  case KV_NUM: return !memcmp(&a->u.n, &b->u.n, sizeof a->u.n);
+  case KV_STR: case KV_LIST: case KV_MAP:
+    return a->u.s.len == b->u.s.len && !memcmp(a->u.s.p, b->u.s.p, a->u.s.len);
+  default: return 1;
+  }
+}

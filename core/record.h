@@ -91,5 +91,9 @@ const char *kval_check(const kval *v);
 /* Value comparison for filters: numbers with numbers, strings bytewise.
  * Returns -1/0/1, or 2 when the values are not comparable. */
 int kval_cmp(const kval *a, const kval *b);
+/* Whether two values are the same value of the same type, lists and maps
+ * included (by their encoded bytes, which one value has only one way to
+ * be): what "this field changed" means for the audit and access rules. */
+int kval_same(const kval *a, const kval *b);
 
 #endif
