@@ -11,6 +11,7 @@
  * unwinds through kam.tx (the write is aborted) and the snapshots end with
  * the statement. */
 #include "repl.h"
+#include "sha256.h"
 #include "progress.h"
 #include "sandbox.h"
 #include "store.h"
@@ -53,6 +54,8 @@ typedef struct repl {
   int ctrl_c;            /* Ctrl-C ended the last read */
   int armed;             /* Ctrl-C at an empty prompt once: again quits */
   int lineno;            /* lines of piped input read so far */
+  char stmt[400];        /* the statement running, as the audit names its writes */
+  char stmt_hash[65];
 } repl;
 
 static double now_s(void) {
@@ -200,6 +203,15 @@ static int l_print_values(lua_State *L) {
   }
   out_set_width(0);
   return 0;
+}
+
+/* The audit names a statement's writes by its text and SHA-256 (a .read
+ * by the file's name and the hash of its whole text). */
+static void audit_as(repl *r, const char *what, const char *src, size_t len) {
+  snprintf(r->stmt, sizeof r->stmt, "%.200s%.*s", what, (int)(len < 190 ? len : 190), src);
+  sha256_hex(src, len, r->stmt_hash);
+  r->ctx->actor.source = r->stmt;
+  r->ctx->actor.hash = r->stmt_hash;
 }
 
 /* Runs the function on top of the stack as one statement: its own time
@@ -646,6 +658,10 @@ static void dot_read(repl *r, const char *path) {
     lua_pop(r->L, 1);
     return;
   }
+  char what[1100];
+  snprintf(what, sizeof what, ".read %s", path);
+  audit_as(r, what, "", 0);
+  sha256_hex(b.p, b.len, r->stmt_hash);
   kbuf_free(&b);
   run_statement(r);
 }
@@ -1114,7 +1130,10 @@ int repl_run(kam_ctx *ctx, const repl_opts *opts) {
       r.nerr++;
       report_lua_error(&r);
       lua_pop(r.L, 1);
-    } else run_statement(&r);
+    } else {
+      audit_as(&r, "", (const char *)chunk.p, chunk.len);
+      run_statement(&r);
+    }
     if (r.interrupted && !r.tty) break; /* Ctrl-C ends a piped run */
     r.interrupted = 0;
     if (r.nerr && r.bail && !r.tty) break;

@@ -194,6 +194,20 @@ assert (e["who"], e["channel"], e["hash"]) == (sys.argv[1], "run", sys.argv[2]),
 assert "run" in e["source"] and "contact.lua" in e["source"], e["source"]
 ' "$HOA" "$(sha256sum "$T/contact.lua" | cut -d' ' -f1)" <"$OUT"
 
+# a REPL statement: channel repl, the statement itself and its SHA-256
+STMT='kam.tx(function() db.contacts:insert{client = db.clients:where{owner = "'"$HOA"'"}:first().id, name = "Lê Văn Hải"} end)'
+printf '%s\n' "$STMT" >"$T/stmt.txt"
+_run kam --as hoa repl <"$T/stmt.txt"
+check 'repl: the statement ran' [ "$RC" -eq 0 ]
+expect_ok kam --format json audit --limit 1
+check 'json: a REPL statement: channel repl, the statement and its SHA-256' python3 -c '
+import json, sys
+e = json.load(sys.stdin)[0]
+assert (e["who"], e["channel"], e["op"]) == (sys.argv[1], "repl", "insert"), e
+assert e["source"] == sys.argv[2], e["source"]
+assert e["hash"] == sys.argv[3], e
+' "$HOA" "$STMT" "$(printf '%s' "$STMT" | sha256sum | cut -d' ' -f1)" <"$OUT"
+
 # a policy commit: channel policy, source the policy command
 expect_ok kam --as lan policy eval tiering --commit
 expect_ok kam --format json audit --limit 1
