@@ -26,7 +26,10 @@ asan: deps
 
 # The main job on the demo book: create it afresh, then the one-screen summary.
 run: build
-	@$(BUILD)/kam --db $(DEMO_DB) init --demo --force
+	@# the demo is made afresh each time: a new book's maker sets it up, whoever
+	@# runs this (replacing a book with staff is an admin's, kam init --force)
+	@rm -f $(DEMO_DB) $(DEMO_DB)-lock
+	@$(BUILD)/kam --db $(DEMO_DB) init --demo
 	@$(BUILD)/kam --db $(DEMO_DB) summary
 
 # Every test, in the normal build and again under ASan + UBSan; then the
