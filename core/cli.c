@@ -5,6 +5,7 @@
 #include "access.h"
 #include "audit.h"
 #include "config.h"
+#include "cron.h"
 #include "import.h"
 #include "kdate.h"
 #include "lua_db.h"
@@ -14,6 +15,7 @@
 #include "progress.h"
 #include "repl.h"
 #include "sandbox.h"
+#include "scheduler.h"
 #include "fmt.h"
 #include "identity.h"
 #include "sha256.h"
@@ -28,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct cli {
@@ -73,10 +76,14 @@ static const char *usage_text =
     "  repl [--bail]                      a Lua prompt over the book (.help inside)\n"
     "  stats                              what the book holds\n"
     "  summary                            one screen about the book\n"
-    "  policy list|show|eval|whatif|history   decisions with reasons (kam policy --help)\n"
+    "  policy list|show|eval|whatif|history|changes   decisions with reasons (kam policy --help)\n"
     "  test [PATH...] [--coverage]        run policy tests\n"
     "  check [PATH...]                    lint policies, scripts and config\n"
     "  whoami                             who you act as, and why\n"
+    "  tick [--now TIME]                  run whatever kam.yaml's schedules have due, once\n"
+    "  scheduler                          the same in a loop (SIGTERM stops it)\n"
+    "  schedule list|next|run|history     the schedules, their times and runs\n"
+    "  alerts [--mine] [--open] [--owner ID]   what the nightly run raised\n"
     "  access explain USER ACTION COLL [ID] | matrix [--role R]   who may do what\n"
     "  verify [--limit N]                 check that the book agrees with itself\n"
     "  audit [--id ID] [--user U] [--coll C] [--since DATE] [--limit N]   who wrote what\n"
@@ -95,13 +102,16 @@ static const cmd_help helps[] = {
     {"repl", "usage: kam repl [--bail] [--format table|json|csv|yaml|lua]\n\nA Lua prompt over the book: an expression prints its value, a statement runs;\nwrites go through kam.tx. .help lists the dot commands (.schema, .mode, .read ...).\nWith input that is not a terminal (kam repl < file.lua) statements run without\nprompts; --bail stops at the first error with exit 1. History: $KAM_HISTORY or\n~/.kam_history.\n"},
     {"stats", "usage: kam stats\n\nThe book's file, map, and the entities and index entries of each collection.\n"},
     {"policy", "usage: kam policy list | show NAME | eval NAME [--id ID] [--explain] [--commit] [--strict]\n"
-               "       kam policy whatif NAME --with FILE [--sum FIELD_OR_EXPR] | history ID [NAME]\n\n"
+               "       kam policy whatif NAME --with FILE [--sum FIELD_OR_EXPR] | history ID [NAME]\n"
+               "       kam policy changes NAME [--since DATE|Nd]\n\n"
                "eval decides for every subject (or --id) in one snapshot and shows what changed since the\n"
                "last committed decision; --commit stores the decisions and sets the policy's field.\n"
                "whatif decides with FILE (an edited copy, or rules/NAME.lua after an edit) over the whole\n"
                "book and compares with what the book holds: each subject's last committed decision, else\n"
                "the policy's field as it is now; it says which, and writes nothing. history shows one\n"
-               "subject's decisions and whether the data or the policy changed them.\n"},
+               "subject's decisions and whether the data or the policy changed them. changes lists every\n"
+               "subject whose committed decision changed since DATE (or N days ago), old -> new, the\n"
+               "reasons, and whether the data or the policy changed it.\n"},
     {"test", "usage: kam test [PATH...] [--coverage]\n\nRuns the policy tests (*_test.lua, rules/ by default); each test gets a fresh book\nfrom its fixture. Ends with \"N passed, N failed\" (--format json: every test, with\nfile, line and message of a failure).\n"},
     {"check", "usage: kam check [PATH...]\n\nCompiles policies and scripts (rules/ and scripts/ by default) without running them and\nreports syntax errors, globals, unknown names and fields, and thresholds off the convention\nof rules/README.md: bands with gaps or overlaps, ladders that do not increase, keys never\nread, values of the wrong type. Each problem is file:line:column: message; --format json\ngives a list of {file, line, column, rule, message}. kam.yaml and schema.yaml are checked too.\n"},
     {"verify", "usage: kam verify [--limit N]\n\nReads the book (read-only, in one snapshot) and checks that it agrees with itself:\n"
@@ -110,6 +120,10 @@ static const cmd_help helps[] = {
                "values, and the field dictionary, id sequences, audit, runs and decisions.\n"
                "Prints one line per problem (the first N, 20 by default, then a count) and a\n"
                "summary. Exit 0 sound, 1 a problem found, 4 the book cannot be read.\n"},
+    {"tick", "usage: kam tick [--now TIME]\n\nRuns once whatever kam.yaml's schedules have due, for cron (* * * * * kam tick)\nor a systemd timer. Each run is claimed in the book first, so it happens once\nhowever many ticks run; missed and skipped occurrences are recorded too.\n--now (or KAM_NOW) sets the clock: 2026-12-01T01:30+07:00, or @UNIX.\n"},
+    {"scheduler", "usage: kam scheduler [--now TIME --until TIME]\n\nkam tick in a loop, sleeping until the next due time. SIGTERM or Ctrl-C stops\nit once the running job has finished; SIGHUP reads kam.yaml again. With --now\nand --until it walks a fake clock from one due time to the next, without\nsleeping (a week in seconds).\n"},
+    {"schedule", "usage: kam schedule list\n       kam schedule next (NAME | --cron EXPR [--tz ZONE]) [-n N] [--from TIME]\n       kam schedule run NAME\n       kam schedule history [NAME] [--since DATE]\n\nlist: each schedule, its next time (local and UTC) and its last run. next:\nthe next N times (10) as cron reads the expression, as systemd-analyze\ncalendar shows them. run: now, by hand, as its owner (the owner or an admin\nmay). history: every run, newest first: due, status, how long, summary or\nerror. --now sets the clock as for kam tick.\n"},
+    {"alerts", "usage: kam alerts [--mine] [--open] [--owner ID]\n\nThe alerts the nightly job raised (scripts/alerts.lua): kind, severity,\nclient, owner, message, first and last seen. --mine: yours; --open: not yet\nresolved; --owner: one person's.\n"},
     {"whoami", "usage: kam whoami\n\nWho kam takes you for: the staff record whose os_user is your login (or\n--as), its role and team, how kam.yaml's auth treats --as, and the access\nrules in force.\n"},
     {"access", "usage: kam access explain USER ACTION COLLECTION [ID]\n       kam access matrix [--role ROLE]\n\nexplain: whether USER (a staff id or login) may do ACTION (read, insert,\nupdate, delete, import, export, commit, approve, admin) on COLLECTION (a\npolicy for commit, a request kind for approve), and the rules that decide,\nwith their file:line. matrix: role x collection x action, as a table.\n"},
     {"audit", "usage: kam audit [--id ID] [--user U] [--coll C] [--since DATE] [--limit N]\n"
@@ -158,7 +172,8 @@ static int check_opts(cli *c, const char *cmd, const char *const *allowed) {
 static int takes_value(const char *o) {
   static const char *const v[] = {"--db", "--config", "--as", "--format", "--into", "--where",
                                    "--fields", "--sort", "--limit", "--id", "--with", "--sum",
-                                   "--user", "--coll", "--since", "--role", NULL};
+                                   "--user", "--coll", "--since", "--role", "--now", "--until", "--cron",
+                                   "--tz", "-n", "--from", "--owner", NULL};
   for (int i = 0; v[i]; i++) if (!strcmp(v[i], o)) return 1;
   return 0;
 }
@@ -810,8 +825,8 @@ static int cmd_repl(cli *c) {
 }
 
 static int cmd_policy(cli *c) {
-  static const char *const ok[] = {"--id", "--explain", "--commit", "--strict", "--with", "--sum", NULL};
-  if (c->nargs < 1) return fail(KAM_EUSAGE, "policy: list, show NAME, eval NAME, whatif NAME --with FILE or history ID");
+  static const char *const ok[] = {"--id", "--explain", "--commit", "--strict", "--with", "--sum", "--since", NULL};
+  if (c->nargs < 1) return fail(KAM_EUSAGE, "policy: list, show NAME, eval NAME, whatif NAME --with FILE, history ID or changes NAME");
   return run_policy(c, "policy", ok);
 }
 
@@ -833,6 +848,26 @@ static int cmd_check(cli *c) {
     if (!rc) rc = KAM_EDATA;
   }
   kbuf_free(&b);
+  /* the schedules: a step's script that is not there, and cron's either-day rule */
+  for (int i = 0; i < c->cfg->nsched; i++) {
+    const kam_schedule *sc = &c->cfg->sched[i];
+    kam_cron cr;
+    kam_err ce;
+    char msg[300];
+    if (!cron_parse(&cr, sc->cron, &ce) && cron_either_day(&cr, msg, sizeof msg))
+      fprintf(stderr, "kam: %s:%d: schedules.%s: cron \"%s\": %s (a day matching either fires)\n", c->cfg->path, sc->line,
+              sc->name, sc->cron, msg);
+    for (int k = 0; k < sc->nsteps; k++) {
+      char script[600], full[1700];
+      struct stat sb;
+      if (!strncmp(sc->steps[k], "policy ", 7) || sscanf(sc->steps[k], "%599s", script) != 1) continue;
+      snprintf(full, sizeof full, "%s/%s", c->cfg->root, script);
+      if (stat(full, &sb) || !S_ISREG(sb.st_mode)) {
+        fprintf(stderr, "kam: %s:%d: schedules.%s: %s: no such script\n", c->cfg->path, sc->line, sc->name, script);
+        if (!rc) rc = KAM_EDATA;
+      }
+    }
+  }
   return rc;
 }
 
@@ -1001,13 +1036,247 @@ static int cmd_access(cli *c) {
   return fail(KAM_EUSAGE, "access: explain USER ACTION COLLECTION [ID], or matrix [--role ROLE]");
 }
 
+/* ---- the scheduler ---------------------------------------------------------- */
+
+/* now: --now, else KAM_NOW, else the clock; *fake when given */
+static int clock_now(cli *c, int64_t *now, int *fake) {
+  const char *v = opt(c, "--now");
+  *fake = 0;
+  if (v) {
+    if (!instant_parse(v, now)) return fail(KAM_EUSAGE, "--now %s: expected a time like 2026-12-01T01:30+07:00 (or @UNIX)", v);
+    *fake = 1;
+    /* the jobs' own clock (audit times, kam.today) moves with it */
+    char at[32];
+    snprintf(at, sizeof at, "@%lld", (long long)*now);
+    setenv("KAM_NOW", at, 1);
+    return 0;
+  }
+  *fake = getenv("KAM_NOW") != NULL;
+  *now = kam_clock();
+  return 0;
+}
+
+static int sched_open(cli *c, sched_host *h) {
+  int rc = open_book(c, STORE_MUST_EXIST);
+  if (!rc) rc = resolve_user(c, "cli");
+  if (rc) return rc;
+  memset(h, 0, sizeof *h);
+  h->cfg = c->cfg;
+  h->sc = c->sc;
+  h->st = c->st;
+  h->access = c->access;
+  h->fmt = c->fmt;
+  return 0;
+}
+
+static int cmd_tick(cli *c) {
+  static const char *const ok[] = {"--now", NULL};
+  int rc = check_opts(c, "tick", ok);
+  if (rc) return rc;
+  if (c->nargs) return fail(KAM_EUSAGE, "tick: no arguments (it runs whatever kam.yaml's schedules have due)");
+  sched_host h;
+  int64_t now;
+  int fake, failed = 0;
+  if ((rc = clock_now(c, &now, &fake)) || (rc = sched_open(c, &h))) return rc;
+  h.fake_clock = fake;
+  kam_err e;
+  if (scheduler_tick(&h, now, &failed, &e)) return fail(e.code, "%s", e.msg);
+  if (failed) return fail(KAM_EDATA, "tick: %d run%s failed (kam schedule history)", failed, failed == 1 ? "" : "s");
+  return 0;
+}
+
+static volatile sig_atomic_t sched_stop, sched_reload;
+static void on_stop(int sig) { (void)sig; sched_stop = 1; }
+static void on_hup(int sig) { (void)sig; sched_reload = 1; }
+
+/* kam scheduler: tick, sleep until the next due time (a minute at most),
+ * again; SIGTERM or SIGINT ends it once the running job has finished,
+ * SIGHUP reads kam.yaml again. With --now and --until it walks a fake
+ * clock from due time to due time instead, without sleeping. */
+static int cmd_scheduler(cli *c) {
+  static const char *const ok[] = {"--now", "--until", NULL};
+  int rc = check_opts(c, "scheduler", ok);
+  if (rc) return rc;
+  if (c->nargs) return fail(KAM_EUSAGE, "scheduler: no arguments");
+  sched_host h;
+  int64_t now, until = 0;
+  int fake, failed = 0;
+  if ((rc = clock_now(c, &now, &fake)) || (rc = sched_open(c, &h))) return rc;
+  h.fake_clock = fake;
+  if (opt(c, "--until") && (!fake || !instant_parse(opt(c, "--until"), &until)))
+    return fail(KAM_EUSAGE, "scheduler: --until TIME walks a fake clock from --now to TIME");
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sigemptyset(&sa.sa_mask);
+  sa.sa_handler = on_stop;
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  sa.sa_handler = on_hup;
+  sigaction(SIGHUP, &sa, NULL);
+  kam_err e;
+  if (!until) printf("kam scheduler: %d schedule%s; SIGTERM or Ctrl-C stops it after the running job\n",
+                     c->cfg->nsched, c->cfg->nsched == 1 ? "" : "s");
+  fflush(stdout);
+  while (!sched_stop) {
+    if (sched_reload) {
+      sched_reload = 0;
+      kam_config *fresh = NULL;
+      char path[1024];
+      snprintf(path, sizeof path, "%s", c->cfg->path);
+      if (config_load(&fresh, path, &e)) {
+        fprintf(stderr, "kam: scheduler: kam.yaml not reloaded: %s\n", e.msg);
+      } else {
+        config_free(c->cfg);
+        c->cfg = h.cfg = fresh;
+        printf("kam scheduler: kam.yaml reloaded: %d schedule%s\n", fresh->nsched, fresh->nsched == 1 ? "" : "s");
+        fflush(stdout);
+      }
+    }
+    if (fake) {
+      char at[32];
+      snprintf(at, sizeof at, "@%lld", (long long)now);
+      setenv("KAM_NOW", at, 1);
+    }
+    if (scheduler_tick(&h, now, &failed, &e)) return fail(e.code, "%s", e.msg);
+    int64_t next = scheduler_next(&h, now);
+    if (fake) {
+      if (next == INT64_MAX || next > until) break;
+      now = next;
+      continue;
+    }
+    /* sleep to the next due time, waking each second to notice a signal */
+    for (int64_t t = kam_clock(); !sched_stop && !sched_reload && t < next && t < now + 60; t = kam_clock()) {
+      struct timespec ts = {1, 0};
+      nanosleep(&ts, NULL);
+    }
+    now = kam_clock();
+  }
+  if (!until) printf("kam scheduler: stopped\n");
+  return 0;
+}
+
+static int cmd_schedule(cli *c) {
+  static const char *const ok[] = {"--now", "--cron", "--tz", "-n", "--from", "--since", NULL};
+  int rc = check_opts(c, "schedule", ok);
+  if (rc) return rc;
+  const char *sub = c->nargs ? c->args[0] : "";
+  kam_err e;
+  int64_t now;
+  int fake;
+  if ((rc = clock_now(c, &now, &fake))) return rc;
+  if (!strcmp(sub, "next")) {
+    /* needs no book: an expression and a zone */
+    const char *expr = opt(c, "--cron"), *tz = opt(c, "--tz");
+    const kam_schedule *s = NULL;
+    if (c->nargs == 2 && !expr) {
+      if (!(s = scheduler_find(c->cfg, c->args[1]))) return fail(KAM_EUSAGE, "schedule next: %s: no such schedule in kam.yaml", c->args[1]);
+      expr = s->cron;
+    } else if (c->nargs != 1 || !expr) {
+      return fail(KAM_EUSAGE, "schedule next (NAME | --cron EXPR [--tz ZONE]) [-n N] [--from TIME]");
+    }
+    if (!tz) tz = scheduler_zone(c->cfg, s);
+    else if (cron_zone_check(tz, &e)) return fail(KAM_EUSAGE, "--tz: %s", e.msg);
+    int n = 10;
+    const char *ns = opt(c, "-n");
+    if (ns) {
+      char *end;
+      long v = strtol(ns, &end, 10);
+      if (!*ns || *end || v < 1 || v > 1000) return fail(KAM_EUSAGE, "-n %s: expected a count from 1 to 1000", ns);
+      n = (int)v;
+    }
+    int64_t from = now;
+    if (opt(c, "--from") && !instant_parse(opt(c, "--from"), &from))
+      return fail(KAM_EUSAGE, "--from %s: expected a time like 2026-12-01T01:30+07:00 (or @UNIX)", opt(c, "--from"));
+    if (scheduler_print_next(expr, tz, from, n, c->fmt, &e)) return fail(e.code, "--cron %s: %s", expr, e.msg);
+    return 0;
+  }
+  sched_host h;
+  if ((rc = sched_open(c, &h))) return rc;
+  h.fake_clock = fake;
+  if (!strcmp(sub, "list") && c->nargs == 1) rc = scheduler_list(&h, now, &e);
+  else if (!strcmp(sub, "history") && c->nargs <= 2) {
+    int64_t since = 0;
+    const char *sv = opt(c, "--since");
+    if (sv) {
+      int y, m, d;
+      if (!date_parse(sv, strlen(sv), &y, &m, &d)) return fail(KAM_EUSAGE, "--since %s: expected YYYY-MM-DD", sv);
+      since = days_from_civil(y, m, d) * 86400 - c->cfg->utc_offset;
+    }
+    rc = scheduler_history(&h, c->nargs == 2 ? c->args[1] : NULL, since, &e);
+  } else if (!strcmp(sub, "run") && c->nargs == 2) {
+    const kam_schedule *s = scheduler_find(c->cfg, c->args[1]);
+    if (!s) return fail(KAM_EUSAGE, "schedule run: %s: no such schedule in kam.yaml (kam schedule list)", c->args[1]);
+    /* by hand, a job runs with its owner's rights: asked of its owner or an admin */
+    if (strcmp(c->who.staff, s->owner) && access_may(c->access, &c->who, ACT_ADMIN, "config", &e))
+      return fail(KAM_EPERM, "permission denied: only %s (the owner) or an admin may run schedule %s by hand", s->owner, s->name);
+    int failed = 0;
+    rc = scheduler_run_now(&h, c->args[1], now, &failed, &e);
+    if (!rc && failed) return fail(KAM_EDATA, "schedule run %s: failed (kam schedule history %s)", c->args[1], c->args[1]);
+  } else {
+    return fail(KAM_EUSAGE, "schedule: list, next (NAME | --cron EXPR), run NAME or history [NAME] [--since DATE]");
+  }
+  if (rc) return fail(e.code, "%s", e.msg);
+  return 0;
+}
+
+/* kam alerts: scripts/alerts.lua's list, as a table of fixed columns */
+static int l_print_alerts(lua_State *L) {
+  cli *c = lua_touserdata(L, lua_upvalueindex(1));
+  static const char *const cols[] = {"id", "severity", "kind", "client", "owner", "message", "last_seen", "status", NULL};
+  out_opts o = {c->fmt, 1, 40, NULL, 0};
+  if (lua_istable(L, 1)) out_rows(L, 1, cols, &o, stdout);
+  else out_value(L, 1, &o, stdout);
+  return 0;
+}
+
+static int cmd_alerts(cli *c) {
+  static const char *const ok[] = {"--mine", "--open", "--owner", NULL};
+  int rc = check_opts(c, "alerts", ok);
+  if (rc) return rc;
+  if (c->nargs) return fail(KAM_EUSAGE, "alerts: no arguments ([--mine] [--open] [--owner ID])");
+  char path[1100];
+  snprintf(path, sizeof path, "%s/scripts/alerts.lua", c->cfg->root);
+  const char *args[6];
+  int n = 0;
+  args[n++] = "list";
+  if (opt(c, "--mine")) args[n++] = "--mine";
+  if (opt(c, "--open")) args[n++] = "--open";
+  if (opt(c, "--owner")) { args[n++] = "--owner"; args[n++] = opt(c, "--owner"); }
+  if ((rc = open_book(c, STORE_MUST_EXIST)) || (rc = open_lua(c, 0))) return rc;
+  kbuf b = {0};
+  FILE *f = fopen(path, "rb");
+  if (!f) return fail(KAM_EDATA, "scripts/alerts.lua: cannot open: %s", strerror(errno));
+  int rerr = kbuf_read(&b, f, 0);
+  fclose(f);
+  if (rerr) { kbuf_free(&b); return fail(KAM_EDATA, "scripts/alerts.lua: read error"); }
+  lua_State *L = c->ctx.L;
+  lua_createtable(L, n, 1);
+  lua_pushstring(L, "scripts/alerts.lua");
+  lua_rawseti(L, -2, 0);
+  for (int i = 0; i < n; i++) { lua_pushstring(L, args[i]); lua_rawseti(L, -2, i + 1); }
+  lua_setglobal(L, "arg");
+  int st = sandbox_load(L, (const char *)b.p, b.len, "@scripts/alerts.lua");
+  kbuf_free(&b);
+  if (st != LUA_OK) return lua_fail(L);
+  for (int i = 0; i < n; i++) lua_pushstring(L, args[i]);
+  if (sandbox_pcall(L, n, 1) != LUA_OK) return lua_fail(L);
+  lua_pushlightuserdata(L, c);
+  lua_pushcclosure(L, l_print_alerts, 1);
+  lua_insert(L, -2);
+  if (sandbox_pcall(L, 1, 0) != LUA_OK) return lua_fail(L);
+  kam_end_snapshots(&c->ctx);
+  return 0;
+}
+
 typedef struct command { const char *name; int (*fn)(cli *); int needs_config; } command;
 static const command commands[] = {
     {"init", cmd_init, 1}, {"import", cmd_import, 1}, {"export", cmd_export, 1},
     {"get", cmd_get, 1}, {"ls", cmd_ls, 1}, {"eval", cmd_eval, 1}, {"run", cmd_run, 1}, {"repl", cmd_repl, 1},
     {"stats", cmd_stats, 1}, {"summary", cmd_summary, 1}, {"policy", cmd_policy, 1},
     {"test", cmd_test, 1}, {"check", cmd_check, 1}, {"verify", cmd_verify, 1},
-    {"audit", cmd_audit, 1}, {"whoami", cmd_whoami, 1}, {"access", cmd_access, 1}, {NULL, NULL, 0}};
+    {"audit", cmd_audit, 1}, {"whoami", cmd_whoami, 1}, {"access", cmd_access, 1},
+    {"tick", cmd_tick, 1}, {"scheduler", cmd_scheduler, 1}, {"schedule", cmd_schedule, 1}, {"alerts", cmd_alerts, 1},
+    {NULL, NULL, 0}};
 
 int kam_main(int argc, char **argv) {
   cli c;

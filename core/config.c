@@ -1,18 +1,21 @@
 /* config.c — kam.yaml into typed settings; unknown keys are refused with
  * their line so a typo never silently changes behaviour. */
 #include "config.h"
+#include "cron.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <pwd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 
 /* Only what kam reads: a key for a feature that does not exist yet (roles,
  * schedules, alerts, report, lang ...) would look set and do nothing. */
 static const char *const top_keys[] = {"db", "schema", "auth", "timezone", "map_size_mb", "users",
-                                       "agency", "limits", "unknown_logins", "access", NULL};
+                                       "agency", "limits", "unknown_logins", "access", "schedules", NULL};
+static const char *const sched_keys[] = {"cron", "run", "owner", "timezone", "catch_up", "deadline", NULL};
 static const char *const agency_keys[] = {"name", NULL}; /* scripts/summary.lua's title */
 static const char *const limit_keys[] = {"script_seconds", "memory_mb", "policy_seconds", "policy_memory_mb", NULL};
 
@@ -123,6 +126,103 @@ static char *project_path(const kam_config *c, const char *p) {
   return r;
 }
 
+/* The zone's UTC offset now, in seconds (kam's dates use one offset per run). */
+static int zone_offset_now(const char *tz) {
+  char t[64];
+  cron_local(tz, (int64_t)time(NULL), t, sizeof t);
+  size_t n = strlen(t);
+  int hh = 0, mm = 0;
+  if (n < 6 || sscanf(t + n - 6, "%*c%2d:%2d", &hh, &mm) != 2) return 7 * 3600;
+  return (t[n - 6] == '-' ? -1 : 1) * (hh * 3600 + mm * 60);
+}
+
+/* "90s", "30m", "2h", "1d" or plain seconds: 0 and *out, else -1. */
+static int parse_duration(const char *s, long *out) {
+  char *end;
+  long v = strtol(s, &end, 10);
+  if (end == s || v < 0 || v > 366L * 86400) return -1;
+  long mul = !*end ? 1 : !strcmp(end, "s") ? 1 : !strcmp(end, "m") ? 60 : !strcmp(end, "h") ? 3600 : !strcmp(end, "d") ? 86400 : -1;
+  if (mul < 0) return -1;
+  *out = v * mul;
+  return 0;
+}
+
+static int load_schedule(ydoc *d, const char *name, yaml_node_t *n, kam_schedule *s, kam_err *e) {
+  int rc = expect_keys(d, n, sched_keys, "schedules", e);
+  if (rc) return rc;
+  s->name = strdup(name);
+  s->line = (int)n->start_mark.line + 1;
+  yaml_node_t *x = ydoc_map_get(d, n, "cron");
+  if (!x || !ydoc_scalar(x)) return ydoc_errf(d, n, e, KAM_EDATA, "schedules.%s: cron: expected an expression like \"30 1 * * *\"", name);
+  kam_cron cr;
+  kam_err ce;
+  if (cron_parse(&cr, ydoc_scalar(x), &ce)) return ydoc_errf(d, x, e, KAM_EDATA, "schedules.%s: cron: %s", name, ce.msg);
+  s->cron = strdup(ydoc_scalar(x));
+  x = ydoc_map_get(d, n, "run");
+  if (!x) return ydoc_errf(d, n, e, KAM_EDATA, "schedules.%s: run: expected a script or `policy NAME --commit`, or a list of them", name);
+  int cnt = x->type == YAML_SEQUENCE_NODE ? (int)(x->data.sequence.items.top - x->data.sequence.items.start) : 1;
+  s->steps = calloc((size_t)cnt + 1, sizeof *s->steps);
+  for (int i = 0; i < cnt; i++) {
+    yaml_node_t *st = x->type == YAML_SEQUENCE_NODE ? ydoc_get(d, x->data.sequence.items.start[i]) : x;
+    const char *t = ydoc_scalar(st);
+    if (!t || !*t) return ydoc_errf(d, st, e, KAM_EDATA, "schedules.%s: run: expected a script or `policy NAME --commit`", name);
+    char pol[128];
+    if (!strncmp(t, "policy ", 7)) {
+      int k = 0, k2 = 0;
+      char since[64];
+      int commit = sscanf(t, "policy %127s --commit%n", pol, &k) == 1 && !t[k] && strcmp(pol, "changes");
+      int changes = sscanf(t, "policy changes %127s%n", pol, &k) == 1 &&
+                    (!t[k] || (sscanf(t + k, " --since %63s%n", since, &k2) == 1 && !t[k + k2]));
+      if (!commit && !changes)
+        return ydoc_errf(d, st, e, KAM_EDATA, "schedules.%s: run: \"%s\": a policy step is `policy NAME --commit` "
+                         "or `policy changes NAME [--since 7d]`", name, t);
+    } else if (strncmp(t, "scripts/", 8) || !strstr(t, ".lua")) {
+      /* whether the file is there is kam check's and the run's to say:
+       * every command reads kam.yaml, and most never run a job */
+      return ydoc_errf(d, st, e, KAM_EDATA, "schedules.%s: run: \"%s\": a step is scripts/NAME.lua [ARGS], "
+                       "`policy NAME --commit` or `policy changes NAME [--since 7d]`", name, t);
+    }
+    s->steps[s->nsteps++] = strdup(t);
+  }
+  x = ydoc_map_get(d, n, "owner");
+  if (!x || !ydoc_scalar(x) || !*ydoc_scalar(x))
+    return ydoc_errf(d, n, e, KAM_EDATA, "schedules.%s: owner: a staff id (the job acts with its rights)", name);
+  s->owner = strdup(ydoc_scalar(x));
+  if ((x = ydoc_map_get(d, n, "timezone"))) {
+    if (!ydoc_scalar(x) || cron_zone_check(ydoc_scalar(x), &ce))
+      return ydoc_errf(d, x, e, KAM_EDATA, "schedules.%s: %s", name, ydoc_scalar(x) ? ce.msg : "timezone: expected a zone name");
+    s->tz = strdup(ydoc_scalar(x));
+  }
+  if ((x = ydoc_map_get(d, n, "catch_up"))) {
+    const char *t = ydoc_scalar(x);
+    int k = 0;
+    if (t && !strcmp(t, "latest")) s->catch_up = SCHED_LATEST;
+    else if (t && !strcmp(t, "none")) s->catch_up = SCHED_NONE;
+    else if (t && sscanf(t, "all %d%n", &s->catch_n, &k) == 1 && !t[k] && s->catch_n > 0 && s->catch_n <= 1000) s->catch_up = SCHED_ALL;
+    else return ydoc_errf(d, x, e, KAM_EDATA, "schedules.%s: catch_up: expected latest, none or all N (N from 1 to 1000)", name);
+  }
+  if ((x = ydoc_map_get(d, n, "deadline"))) {
+    if (!ydoc_scalar(x) || parse_duration(ydoc_scalar(x), &s->deadline))
+      return ydoc_errf(d, x, e, KAM_EDATA, "schedules.%s: deadline: expected a duration like 30m, 2h or 1d", name);
+  }
+  return 0;
+}
+
+static int load_schedules(kam_config *c, ydoc *d, yaml_node_t *n, kam_err *e) {
+  if (n->type != YAML_MAPPING_NODE) return ydoc_errf(d, n, e, KAM_EDATA, "schedules: expected NAME: {cron, run, owner}");
+  int cnt = (int)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+  c->sched = calloc((size_t)cnt + 1, sizeof *c->sched);
+  for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+    yaml_node_t *k = ydoc_get(d, p->key);
+    const char *name = ydoc_scalar(k);
+    if (!name || !*name || strlen(name) > 64 || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(name))
+      return ydoc_errf(d, k, e, KAM_EDATA, "schedules: a name is letters a-z, digits, _ and - (at most 64)");
+    int rc = load_schedule(d, name, ydoc_get(d, p->value), &c->sched[c->nsched++], e);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
 int config_load(kam_config **out, const char *path, kam_err *e) {
   *out = NULL;
   kam_config *c = calloc(1, sizeof *c);
@@ -168,13 +268,23 @@ int config_load(kam_config **out, const char *path, kam_err *e) {
     const char *s = ydoc_scalar(n);
     int hh, mm = 0;
     char sign;
-    if (!s || sscanf(s, "%c%d:%d", &sign, &hh, &mm) < 2 || (sign != '+' && sign != '-') || hh < 0 || hh > 14 ||
-        mm < 0 || mm > 59 || strlen(s) > 6) {
-      rc = ydoc_errf(d, n, e, KAM_EDATA, "timezone: expected an offset like +07:00");
-      goto fail;
+    if (s && (s[0] == '+' || s[0] == '-')) { /* a fixed offset, as before zones had names here */
+      if (sscanf(s, "%c%d:%d", &sign, &hh, &mm) < 2 || hh < 0 || hh > 14 || mm < 0 || mm > 59 || strlen(s) > 6) {
+        rc = ydoc_errf(d, n, e, KAM_EDATA, "timezone: expected an IANA zone like Asia/Ho_Chi_Minh, or an offset like +07:00");
+        goto fail;
+      }
+      c->utc_offset = (sign == '-' ? -1 : 1) * (hh * 3600 + mm * 60);
+    } else {
+      kam_err ze;
+      if (!s || cron_zone_check(s, &ze)) { rc = ydoc_errf(d, n, e, KAM_EDATA, "%s", s ? ze.msg : "timezone: expected a zone"); goto fail; }
+      c->tz = strdup(s);
     }
-    c->utc_offset = (sign == '-' ? -1 : 1) * (hh * 3600 + mm * 60);
+  } else {
+    kam_err ze; /* the book's zone is Vietnam's, by its name where the system has the tz database */
+    if (!cron_zone_check("Asia/Ho_Chi_Minh", &ze)) c->tz = strdup("Asia/Ho_Chi_Minh");
   }
+  if (c->tz) c->utc_offset = zone_offset_now(c->tz);
+  if ((n = ydoc_map_get(d, root, "schedules")) && (rc = load_schedules(c, d, n, e))) goto fail;
   if ((n = ydoc_map_get(d, root, "map_size_mb"))) {
     const char *s = ydoc_scalar(n);
     char *end;
@@ -233,6 +343,14 @@ fail:
 
 void config_free(kam_config *c) {
   if (!c) return;
+  for (int i = 0; i < c->nsched; i++) {
+    kam_schedule *s = &c->sched[i];
+    free(s->name); free(s->cron); free(s->owner); free(s->tz);
+    for (int k = 0; k < s->nsteps; k++) free(s->steps[k]);
+    free(s->steps);
+  }
+  free(c->sched);
+  free(c->tz);
   free(c->db);
   free(c->schema);
   free(c->access);

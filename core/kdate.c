@@ -84,17 +84,56 @@ void date_format(char *out, int y, int m, int d) {
   out[8] = (char)('0' + ud / 10); out[9] = (char)('0' + ud % 10); out[10] = 0;
 }
 
+int instant_parse(const char *s, int64_t *out) {
+  if (!s) return 0;
+  if (s[0] == '@') {
+    char *end;
+    long long v = strtoll(s + 1, &end, 10);
+    if (end == s + 1 || *end || v < 0 || v > 253402300799LL) return 0;
+    *out = v;
+    return 1;
+  }
+  int y, mo, d, hh, mi, ss = 0, n = 0;
+  char sep;
+  if (sscanf(s, "%4d-%2d-%2d%c%2d:%2d%n", &y, &mo, &d, &sep, &hh, &mi, &n) != 6 || (sep != 'T' && sep != ' ')) return 0;
+  const char *p = s + n;
+  if (*p == ':') {
+    int k = 0;
+    if (sscanf(p, ":%2d%n", &ss, &k) != 1) return 0;
+    p += k;
+  }
+  char ds[11];
+  snprintf(ds, sizeof ds, "%04d-%02d-%02d", y, mo, d);
+  if (!date_parse(ds, 10, &y, &mo, &d) || hh > 23 || mi > 59 || ss > 59 || hh < 0 || mi < 0 || ss < 0) return 0;
+  int off = utc_offset; /* no zone written: the book's */
+  if (*p == 'Z' && !p[1]) off = 0;
+  else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+    int oh = (p[1] - '0') * 10 + (p[2] - '0'), om = (p[4] - '0') * 10 + (p[5] - '0');
+    if (oh > 14 || om > 59) return 0;
+    off = (*p == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+  } else if (*p) return 0;
+  *out = days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss - off;
+  return 1;
+}
+
+int64_t kam_clock(void) {
+  int64_t t;
+  const char *pin = getenv("KAM_NOW");
+  if (pin && instant_parse(pin, &t)) return t;
+  return (int64_t)time(NULL);
+}
+
 void date_today(char out[11]) {
   const char *pin = getenv("KAM_TODAY");
   int y, m, d;
   if (pin && date_parse(pin, strlen(pin), &y, &m, &d)) { date_format(out, y, m, d); return; }
-  time_t t = time(NULL) + utc_offset;
+  time_t t = (time_t)kam_clock() + utc_offset;
   civil_from_days((int64_t)(t / 86400), &y, &m, &d);
   date_format(out, y, m, d);
 }
 
 void datetime_now(char out[40]) {
-  time_t t = time(NULL) + utc_offset;
+  time_t t = (time_t)kam_clock() + utc_offset;
   int y, m, d;
   civil_from_days((int64_t)(t / 86400), &y, &m, &d);
   long s = (long)(t % 86400);

@@ -17,6 +17,13 @@ void date_format(char *out, int y, int m, int d);
  * KAM_TODAY=YYYY-MM-DD in the environment pins it (tests, what-ifs). */
 void date_today(char out[11]);
 void date_set_utc_offset(int seconds);
+/* Now, as Unix seconds: KAM_NOW in the environment (an instant as
+ * instant_parse reads it) pins it, for the scheduler's fake clock; it moves
+ * kam.today() and the audit's times with it. */
+int64_t kam_clock(void);
+/* "@UNIX", or YYYY-MM-DD[T ]HH:MM[:SS] with Z, +hh:mm or nothing (the
+ * book's zone): 1 and *out in Unix seconds, else 0. */
+int instant_parse(const char *s, int64_t *out);
 /* Current time as YYYY-MM-DDTHH:MM:SS+07:00. */
 void datetime_now(char out[40]);
 /* Shifts a date by n months, clamping the day (2026-03-31 - 1 month = 2026-02-28). */

@@ -135,9 +135,9 @@ static int rebuild_index(kam_store *st, MDB_txn *txn, const coll_def *c, const i
 static int sync_layout(kam_store *st, MDB_txn *txn, int write, kam_err *e) {
   unsigned fl = write ? MDB_CREATE : 0;
   int rc;
-  const char *fixed[] = {"meta", "audit", "decisions", "runs"};
-  MDB_dbi *fixed_dbi[] = {&st->meta, &st->audit, &st->decisions, &st->runs};
-  for (int i = 0; i < 4; i++)
+  const char *fixed[] = {"meta", "audit", "decisions", "runs", "sched"};
+  MDB_dbi *fixed_dbi[] = {&st->meta, &st->audit, &st->decisions, &st->runs, &st->sched};
+  for (int i = 0; i < 5; i++)
     if ((rc = mdb_dbi_open(txn, fixed[i], fl, fixed_dbi[i])))
       return rc == MDB_NOTFOUND && !write ? 1 : lmdb_err(e, rc, fixed[i]);
   MDB_val v;
@@ -819,6 +819,13 @@ int store_open_readonly(kam_store **out, const char *path, schema *sc, kam_err *
       mdb_txn_abort(txn);
       goto fail;
     }
+  /* the scheduler's table came later: an older book read as is has none */
+  if ((rc = mdb_dbi_open(txn, "sched", 0, &st->sched)) && rc != MDB_NOTFOUND) {
+    code = lmdb_err(e, rc, "sched");
+    mdb_txn_abort(txn);
+    goto fail;
+  }
+  if (rc) st->sched = 0;
   /* committing (even a read txn) keeps the opened handles for the env */
   if ((code = store_commit(st, txn, e))) goto fail;
   *out = st;

@@ -16,6 +16,7 @@ typedef struct kam_store {
   MDB_env *env;
   schema *sc;
   MDB_dbi meta, audit, decisions, runs;
+  MDB_dbi sched;         /* the scheduler's claims and runs (schedule.h); 0 in an older book opened read-only */
   size_t mapsize;
   char path[1024];
 } kam_store;

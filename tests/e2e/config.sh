@@ -110,7 +110,7 @@ fi
 
 mkdir -p "$T/keys/config"
 cp "$KAM_SRC/config/schema.yaml" "$T/keys/config/"
-for key in 'roles: {admin: [all]}' 'schedules: {nightly: "02:00"}' 'alerts: {overdue: 30}' \
+for key in 'roles: {admin: [all]}' 'reports: {weekly: "02:00"}' 'alerts: {overdue: 30}' \
            'report: {to: ceo}' 'lang: vi' 'policy: {default: tiering}'; do
   { cat "$KAM_SRC/config/kam.yaml"; echo "$key"; } >"$T/keys/config/kam.yaml"
   line=$(wc -l <"$T/keys/config/kam.yaml")

@@ -75,7 +75,7 @@ test("kam.config: settings from kam.yaml", function()
   eq(type(kam.config.agency.name), "string")
   eq(#kam.config.agency.name > 0, true)
   eq(kam.config.auth, "trust")
-  eq(kam.config.timezone, "+07:00")
+  eq(kam.config.timezone, "Asia/Ho_Chi_Minh")
   eq(math.type(kam.config.map_size_mb), "integer")
   eq(kam.config.users, nil) -- people are staff records, not a list here
   eq(kam.config.nothing_here, nil)
