@@ -24,12 +24,15 @@ asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DKAM_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS) >/dev/null
 
-# The main job on the demo book: create it afresh, then the one-screen summary.
+# The main job on the demo book: create it afresh, run the nightly schedule
+# on it (overdue invoices, tiering and health committed, alerts raised), then
+# the one-screen summary with the alerts that run raised.
 run: build
 	@# the demo is made afresh each time: a new book's maker sets it up, whoever
 	@# runs this (replacing a book with staff is an admin's, kam init --force)
 	@rm -f $(DEMO_DB) $(DEMO_DB)-lock
 	@$(BUILD)/kam --db $(DEMO_DB) init --demo
+	@$(BUILD)/kam --db $(DEMO_DB) schedule run nightly
 	@$(BUILD)/kam --db $(DEMO_DB) summary
 
 # Every test, in the normal build and again under ASan + UBSan; then the

@@ -1,4 +1,4 @@
--- policy/commands.lua — `kam policy list | show | eval | whatif | history`:
+-- policy/commands.lua — `kam policy list | show | eval | whatif | history | changes`:
 -- what each prints, and eval --commit's one transaction (decisions, the run,
 -- the policy's text, the field it writes).
 local K, need, args, opts = ...
@@ -400,6 +400,95 @@ local function history(id, name)
   return 0
 end
 
+------------------------------------------------------------------ kam policy changes
+
+-- --since DATE (YYYY-MM-DD) or Nd (N days before today); none: the whole history
+local function since_date()
+  local s = opts.since
+  if s == nil then return nil end
+  if s == true then usage("kam policy changes NAME [--since DATE|Nd] (--since needs a date, e.g. 2026-11-01, or 7d)") end
+  local n = s:match("^(%d+)d$")
+  if n then return kam.days_ago(tonumber(n)) end
+  if s:match("^%d%d%d%d%-%d%d%-%d%d$") then return s end
+  usage("kam policy changes NAME [--since DATE|Nd] (--since %s: not a date YYYY-MM-DD nor a number of days like 7d)", s)
+end
+
+-- Every subject whose committed decision by NAME changed since the date: the decision in force
+-- then (the last one before the date, else the first one after it) against the newest, with
+-- both lists of reasons. The cause, as `history` tells it for each step that moved the result:
+-- "policy" when the decision before it was made by another version of the policy (the hashes
+-- differ), "data" when by the same one; "data and policy" when steps of both kinds moved it.
+local function changes(name)
+  local since = since_date()
+  local src = K.source(name)
+  local pol = load_policy(policy_path(name), src)
+  local list, n = {}, 0
+  for e in db[pol.subject]:all():each() do
+    n = n + 1
+    local h = K.history(e.id, name)
+    table.sort(h, function(a, b)
+      if a.time ~= b.time then return a.time < b.time end
+      return (a.run or 0) < (b.run or 0)
+    end)
+    -- the decision in force at the date, and every one since
+    local old, after = nil, {}
+    for _, d in ipairs(h) do
+      if not since or d.time:sub(1, 10) >= since then after[#after + 1] = d
+      else old = d end
+    end
+    if not old and #after > 0 then old = table.remove(after, 1) end
+    local new = after[#after]
+    if new and old.result ~= new.result then
+      -- what moved the result, step by step (as history says it): a new version of the
+      -- policy, the data under the same version, or each at a different step
+      local by, prev = {}, old
+      for _, d in ipairs(after) do
+        if d.result ~= prev.result then by[d.hash ~= prev.hash and "policy" or "data"] = true end
+        prev = d
+      end
+      list[#list + 1] = {id = e.id, name = name_of(e, pol.subject), old = old, new = new,
+                         cause = (by.data and by.policy) and "data and policy" or (by.policy and "policy" or "data")}
+    end
+  end
+  table.sort(list, function(a, b)
+    if a.new.time ~= b.new.time then return a.new.time < b.new.time end
+    return a.id < b.id
+  end)
+  local coll = pol.subject
+  if as_values then
+    local rows = {}
+    for _, c in ipairs(list) do
+      rows[#rows + 1] = {id = c.id, name = c.name, from = or_null(K.unjson(c.old.result)), to = or_null(K.unjson(c.new.result)),
+                         cause = c.cause, time = c.new.time, run = or_null(c.new.run), user = or_null(c.new.user),
+                         from_hash = c.old.hash, to_hash = c.new.hash, before = c.old.reasons or {}, after = c.new.reasons or {}}
+    end
+    K.print({policy = name, since = or_null(since), subjects = n, changed = #list, changes = rows})
+    return 0
+  end
+  local rows = {}
+  for _, c in ipairs(list) do
+    rows[#rows + 1] = {id = c.id, name = c.name, from = show(K.unjson(c.old.result)), to = show(K.unjson(c.new.result)),
+                       cause = c.cause, time = c.new.time, user = c.new.user or "", run = c.new.run}
+  end
+  if fmt == "csv" then K.print(rows, {"id", "name", "from", "to", "cause", "time", "user", "run"}) return 0 end
+  print(string.format("changes of %s %s: %d of %d %s", name, since and ("since " .. since) or "over its whole history",
+    #list, n, coll))
+  if #list == 0 then return 0 end
+  print("")
+  K.print(rows, {"id", "name", "from", "to", "cause", "time", "user", "run"})
+  for i, c in ipairs(list) do
+    local r = rows[i]
+    print("")
+    print(string.format("%s  %s: %s → %s  (the %s changed; %s, run %s)", c.id, c.name, r.from, r.to,
+      c.cause == "data and policy" and "data and the policy" or c.cause, c.new.time, tostring(c.new.run)))
+    print("  before:")
+    for k, w in ipairs(c.old.reasons or {}) do print(string.format("    %d. %s", k, w)) end
+    print("  now:")
+    for k, w in ipairs(c.new.reasons or {}) do print(string.format("    %d. %s", k, w)) end
+  end
+  return 0
+end
+
 ------------------------------------------------------------------ dispatch
 
 local function run()
@@ -417,8 +506,11 @@ local function run()
   elseif sub == "history" then
     if not args[2] then usage("kam policy history ID [NAME]") end
     return history(args[2], args[3])
+  elseif sub == "changes" then
+    if not args[2] then usage("kam policy changes NAME [--since DATE|Nd]") end
+    return changes(args[2])
   end
-  usage("kam policy list | show | eval | whatif | history (%s)", sub and ("not " .. sub) or "which one?")
+  usage("kam policy list | show | eval | whatif | history | changes (%s)", sub and ("not " .. sub) or "which one?")
 end
 
 return {run = run}

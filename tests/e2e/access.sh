@@ -22,6 +22,8 @@ case $FAKELOGIN in /*) ;; *) FAKELOGIN=$PWD/$FAKELOGIN ;; esac
 MATRIX=$KAM_SRC/tests/e2e/access_matrix.lua
 setup
 kam init --demo --force >/dev/null 2>"$ERR" || { echo "setup: kam init --demo failed:"; cat "$ERR"; exit 1; }
+# the nightly run's alerts, so that every collection has rows to probe
+kam --as tuan run "$KAM_SRC/scripts/alerts.lua" raise >/dev/null 2>"$ERR" || { echo "setup: alerts.lua raise failed:"; cat "$ERR"; exit 1; }
 
 # one staff member of each role (config/demo/demo.lua's STAFF_DEF)
 REPS="account_executive:bao account_manager:hoa key_account_manager:duc team_lead:lan director:minh ceo:hung
@@ -74,6 +76,7 @@ local REFS = {
   activities = {{"client", "clients"}, {"by", "staff"}},
   reviews = {{"staff", "staff"}, {"reviewer", "staff"}},
   requests = {{"requested_by", "staff"}},
+  alerts = {{"client", "clients"}, {"owner", "staff"}},
 }
 -- a row's owner (staff id) and team: a client's own; a staff member is their
 -- own; a team is itself; else the first ref that places it, refs to clients
@@ -152,7 +155,7 @@ cat >"$T/fixtures.lua" <<'LUA'
 local HT = arg[1]
 local COLLS = {"teams", "staff", "clients", "contacts", "services", "packages", "plans", "briefs", "quotes",
   "contracts", "change_requests", "projects", "spend", "acceptances", "reconciliations", "invoices", "payments",
-  "opportunities", "risks", "activities", "kpis", "reviews", "requests"}
+  "opportunities", "risks", "activities", "kpis", "reviews", "requests", "alerts"}
 local REPS = {"bao", "hoa", "duc", "lan", "minh", "hung", "ha", "tuan", "chau", "phuc", "van", "nam", "thao"}
 local S, OWNERS, CLASSES = {}, {}, {"team", "other", "any"}
 for _, l in ipairs(REPS) do
@@ -280,7 +283,8 @@ local NUM = {quotes = "discount", payments = "amount", kpis = "actual"}
 local TEXT = {teams = "name", staff = "level", clients = "city", contacts = "title", services = "unit",
   packages = "description", plans = "period", briefs = "objective", contracts = "title", change_requests = "reason",
   projects = "lessons", spend = "vendor", acceptances = "signed_by", reconciliations = "source", invoices = "note",
-  opportunities = "prospect", risks = "resolution", activities = "notes", reviews = "notes", requests = "reason"}
+  opportunities = "prospect", risks = "resolution", activities = "notes", reviews = "notes", requests = "reason",
+  alerts = "message"}
 local function patch(c, row)
   if NUM[c] then return {[NUM[c]] = (row[NUM[c]] or 0) + 1} end
   return {[TEXT[c]] = (row[TEXT[c]] or "") .. " (probe)"}

@@ -34,12 +34,15 @@
 --     KPIs); insert and update spend, acceptances and activities; export
 --     nothing; never touch finance's book.
 --   everyone reads teams, staff, services and packages.
+--   alerts: account staff read their team's; team leads, directors, the CEO
+--     and finance read and export them all; only admin (the nightly run's
+--     owner) writes them.
 
 local actions = {"read", "insert", "update", "delete", "import", "export"}
 local collections = {"teams", "staff", "clients", "contacts", "services", "packages", "plans", "briefs",
                      "quotes", "contracts", "change_requests", "projects", "spend", "acceptances",
                      "reconciliations", "invoices", "payments", "opportunities", "risks", "activities",
-                     "kpis", "reviews", "requests"}
+                     "kpis", "reviews", "requests", "alerts"}
 
 --                      read  insert  update  delete  import  export
 local account = {
@@ -66,6 +69,7 @@ local account = {
   kpis            = "all   -       -       -       -       -",
   reviews         = "own   -       -       -       -       -",
   requests        = "team  own*    own*    -       -       team",
+  alerts          = "team  -       -       -       -       -",
 }
 
 local team_lead = {
@@ -92,13 +96,17 @@ local team_lead = {
   kpis            = "all   all     all     -       all     all",
   reviews         = "all   all     all     -       -       all",
   requests        = "all   team    team    -       -       all",
+  alerts          = "all   -       -       -       -       all",
 }
 
 local money = {reconciliations = true, invoices = true, payments = true}
+-- alerts are written by the nightly run (the admin's); everyone else who reads them only reads
+local nightly = {alerts = true}
 
 local leaders, finance, admin = {}, {}, {}
 for _, c in ipairs(collections) do
-  leaders[c] = money[c] and "all   forbid  forbid  forbid  forbid  all" or "all   all     all     all     all     all"
+  leaders[c] = money[c] and "all   forbid  forbid  forbid  forbid  all"
+    or nightly[c] and "all   -       -       -       -       all" or "all   all     all     all     all     all"
   finance[c] = money[c] and "all   all     all     all     all     all" or "all   -       -       -       -       all"
   admin[c] = "all   all     all     all     all     all"
 end
@@ -127,6 +135,7 @@ local delivery = {
   kpis            = "all   -       -       -       -       -",
   reviews         = "-     -       -       -       -       -",
   requests        = "-     -       -       -       -       -",
+  alerts          = "-     -       -       -       -       -",
 }
 
 local by_role = {

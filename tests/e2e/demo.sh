@@ -42,16 +42,42 @@ KAM_TODAY=2027-03-01 kam --db "$T/later.db" init --demo >/dev/null 2>&1
 n=$(KAM_TODAY=2027-03-01 "$KAM_BIN" --config "$CONFIG" --db "$T/later.db" eval 'return db.invoices:where{status = "overdue", due = {"<", kam.today()}}:count()')
 check 'a demo made on another day has overdue invoices too' [ "${n:-0}" -ge 5 ]
 
-# the main job: the summary, with money as people read it
+# the main job (`make run`): the nightly schedule on the demo book, then the
+# summary, with money as people read it and the alerts the night raised
+expect_out 'nightly' kam schedule run nightly
+check 'nightly: ok, its steps in its line' grep -Eq '^nightly .* ok .*invoices: .*tiering: .*health: .*alerts: [1-9][0-9]* raised' "$OUT"
 expect_out 'Overdue by owner' kam summary
 check 'summary: tiers' grep -q 'tier  *A [0-9]' "$OUT"
 check 'summary: money with dots and ₫' grep -Eq '[0-9]{1,3}(\.[0-9]{3})+ ₫' "$OUT"
 check 'summary: Vietnamese owner names' grep -q 'Phan Thanh Hoa' "$OUT"
 check 'summary: every stage' grep -q 'negotiation' "$OUT"
 cp "$OUT" "$T/summary.txt"
+# figure 'TEXT': the first number after TEXT in the summary's text, its dots taken out
+figure() {
+  local n
+  n=$(sed -n "s/.*$1[^0-9]*\([0-9][0-9.]*\).*/\1/p" "$T/summary.txt" | head -n 1 | tr -d .)
+  echo "${n:-missing}"
+}
+open=$(count 'db.alerts:where{status = "open"}:count()')
+check 'the nightly run left open alerts' [ "${open:-0}" -ge 1 ]
+check "summary: the alerts section counts the $open open alerts" [ "$(figure 'Cảnh báo \/ Alerts: ')" = "$open" ]
+for sev in critical high medium low; do
+  n=$(count "db.alerts:where{status = \"open\", severity = \"$sev\"}:count()")
+  check "summary: $n open alerts $sev" grep -q "^Cảnh báo / Alerts: .*[(,] *$sev $n[,)]" "$T/summary.txt"
+done
+check 'summary: open alerts by kind' grep -Eq '^  loại / kind  [a-z_]+ [0-9]+' "$T/summary.txt"
+# the most severe: a critical one first (the demo has some), with the names of the client
+# and owner of the alert on its subject, and the money as kam.fmt.money writes it
+check 'summary: the most severe alerts' grep -Eq '^  most severe  subject +client +owner +amount$' "$T/summary.txt"
+first=$(grep -A 2 '^  most severe' "$T/summary.txt" | tail -n 1)
+check 'summary: a critical alert first, with money' grep -Eq '^  critical +[A-Z]+-[0-9]+ .* [0-9]{1,3}(\.[0-9]{3})+ ₫$' <<<"$first"
+subject=$(awk '{ print $2 }' <<<"$first")
+names=$(count "(function() local a = db.alerts:where{status = \"open\", subject = \"$subject\"}:first()
+  return a and db.clients:get(a.client).name .. '  .*' .. db.staff:get(a.owner).name end)()")
+check "summary: the client and owner of $subject by name" grep -q "^  critical  *$subject  *$names  " <<<"$first"
 
 # `make run` fits a terminal of 50 lines and 80 columns, with the prompt after it
-{ kam init --demo --force && kam summary; } >"$T/screen.txt"
+{ kam init --demo --force && kam schedule run nightly && kam summary; } >"$T/screen.txt"
 rows=0 wide=0
 while IFS= read -r line; do
   rows=$((rows + (${#line} > 80 ? (${#line} + 79) / 80 : 1)))
@@ -61,20 +87,17 @@ check "make run: $rows lines on an 80-column terminal, at most 49" [ "$rows" -le
 check 'summary: no line wider than 80 columns' [ "$(grep -vxEc '.{0,80}' "$T/summary.txt")" = 0 ]
 
 # --format json: the same figures, numbers as numbers, an absent value null
+critical=$(count 'db.alerts:where{status = "open", severity = "critical"}:count()')
 expect_ok kam --format json summary
 check 'summary json: one line' [ "$(wc -l <"$OUT")" = 1 ]
-# figure 'TEXT': the first number after TEXT in the summary's text, its dots taken out
-figure() {
-  local n
-  n=$(sed -n "s/.*$1[^0-9]*\([0-9][0-9.]*\).*/\1/p" "$T/summary.txt" | head -n 1 | tr -d .)
-  echo "${n:-missing}"
-}
 check 'summary json: clients' grep -q "\"clients\":{\"active_or_paused\":$(figure 'Clients: [0-9]* (')," "$OUT"
 check 'summary json: clients by tier' grep -q "{\"clients\":$(figure 'tier  *A'),\"tier\":\"A\"}" "$OUT"
 check 'summary json: clients with no tier have tier null' grep -q '"tier":null}' "$OUT"
 check 'summary json: revenue' grep -q "\"months\":\[.*\],\"total\":$(figure 'last 12 months')}" "$OUT"
 check 'summary json: overdue' grep -q "\"owners\":\[.*\],\"total\":$(figure 'Overdue by owner')}" "$OUT"
 check 'summary json: weighted pipeline' grep -q "\"weighted_open\":$(figure 'weighted open')}" "$OUT"
+check 'summary json: open alerts' grep -q "\"alerts\":{\"by_kind\":\[{.*}\],\"by_severity\":\[.*{\"alerts\":$critical,\"severity\":\"critical\"}.*\],\"most_severe\":\[{.*}\],\"open\":$open}" "$OUT"
+check 'summary json: the most severe with names and money' grep -Eq '"most_severe":\[\{"amount":[0-9]+,"client":"CL-[0-9]+","client_name":"[^"]+",.*"owner_name":"[^"]+","severity":"critical"' "$OUT"
 check 'summary json: no numbers as text' bash -c "! grep -Eq '\"[0-9.]+( ₫)?\"' '$OUT'"
 expect_fail 2 'summary: --format table or json' kam --format csv summary
 

@@ -11,9 +11,9 @@ rm -f "$BOOK" "$BOOK-lock"
 kam init --demo >/dev/null
 kam policy eval tiering --commit >/dev/null
 
-expect_out 'ok: 23 collections, ' kam verify
+expect_out 'ok: 24 collections, ' kam verify
 check 'sound: nothing on stderr' [ ! -s "$ERR" ]
-check 'sound: the numbers as kam writes them' grep -Eq 'ok: 23 collections, [0-9]\.[0-9]{3} records, [0-9]+ indexes checked' "$OUT"
+check 'sound: the numbers as kam writes them' grep -Eq 'ok: 24 collections, [0-9]\.[0-9]{3} records, [0-9]+ indexes checked' "$OUT"
 check 'sound: the decisions of the run' grep -q '50 decisions in 1 run$' "$OUT"
 expect_out 'usage: kam verify' kam verify --help
 expect_fail 2 'verify: no arguments' kam verify extra
@@ -37,7 +37,7 @@ damaged() { cp "$T/sound.db" "$BOOK"; rm -f "$BOOK-lock"; }
 
 damaged; "$POKE" "$BOOK" del $IX "$KEY"
 expect_fail 1 'invoices INV-000123: index [client, issued] has no entry' kam verify
-check 'deleted entry: the summary counts one problem' grep -q 'verify: 1 problem found; 23 collections' "$ERR"
+check 'deleted entry: the summary counts one problem' grep -q 'verify: 1 problem found; 24 collections' "$ERR"
 
 damaged; "$POKE" "$BOOK" copy $IX "$KEY" "${KEY}X"
 expect_fail 1 'invoices: index [client, issued] has an entry for INV-000123X, which is not a record' kam verify
