@@ -3,6 +3,7 @@
  * query's (lua_query.c), the aggregates (lua_agg.c), and get / insert /
  * update / delete, which only check their arguments and pass them on. */
 #include "lua_db.h"
+#include "lua_audit.h"
 
 /* ---- reads and writes on a collection ---------------------------------- */
 
@@ -117,5 +118,7 @@ void kam_lua_open_db(kam_ctx *ctx) {
   lua_setfield(L, -2, "db");
   lua_pushcfunction(L, kam_l_tx);
   lua_setfield(L, -2, "tx");
+  lua_pushcfunction(L, kam_l_audit);
+  lua_setfield(L, -2, "audit");
   lua_pop(L, 1);
 }

@@ -220,4 +220,27 @@ assert (e["op"], e["collection"]) == ("update", "clients") and re.fullmatch("[0-
 ' "$LAN" <"$OUT"
 expect_ok kam audit --limit 1
 check 'table: via policy' grep -qE "  $ME as $LAN \(team_lead\)  +policy  +update  +clients" "$OUT"
+
+# ---- kam.audit: the trail from a script, as kam audit gives it ---------------
+expect_ok kam --format json audit --coll clients
+cp "$OUT" "$T/cli.json"
+expect_ok kam --format json eval 'return kam.audit{coll = "clients", field = "tier", via = "policy", limit = 100000}'
+check 'kam.audit: the tier moves of policy commits, newest first, as kam audit lists them' python3 -c '
+import json, sys
+cli = json.load(open(sys.argv[1]))
+want = [(e["seq"], e["id"]) for e in cli if e["channel"] == "policy" and any(c["field"] == "tier" for c in e["changes"])]
+got = json.load(sys.stdin)
+assert [(e["seq"], e["id"]) for e in got] == want, (len(got), len(want))
+assert want, "the commit moved no tier"
+old = {e["seq"]: c for e in cli for c in e["changes"] if c["field"] == "tier"}
+for e in got:
+    assert (e.get("from"), e.get("to")) == (old[e["seq"]].get("old"), old[e["seq"]].get("new")), e
+    assert e["via"] == "policy" and e["who"] == sys.argv[2], e
+' "$T/cli.json" "$LAN" <"$OUT"
+expect_fail 1 'kam.audit: field tierr: clients has no such field' kam eval 'return kam.audit{coll = "clients", field = "tierr"}'
+expect_fail 1 'kam.audit: coll = "clients" names' kam eval 'return kam.audit{}'
+# a reader of part of the book reads the trail of her rows only
+expect_ok kam --as tuan eval 'local n = 0 kam.tx(function() for c in db.clients:where{owner = {"~=", "'"$HOA"'"}}:each() do n = n + 1 if n % 2 == 0 then db.clients:update(c.id, {team = "TM-000002"}) end end end) return n'
+expect_ok kam --as hoa eval 'local ids = {} for _, e in ipairs(kam.audit{coll = "clients", limit = 100000}) do ids[e.id] = true end local out = 0 for id in pairs(ids) do if not db.clients:get(id) then out = out + 1 end end return out'
+check 'kam.audit under a read scope: no entry of a row she may not read' [ "$(cat "$OUT")" = 0 ]
 finish
