@@ -79,8 +79,10 @@ typedef struct job {
   char source[300];
 } job;
 
-/* The newest run of the policy engine, as its summary line. */
-static void policy_summary(job *j, const char *name) {
+/* The newest run of the policy engine, as its summary line, with how many
+ * subjects' field the commit wrote (a first commit "changes" every
+ * decision; the writes are what moved). */
+static void policy_summary(job *j, const char *name, long written) {
   MDB_txn *txn;
   kam_err e;
   if (store_begin(j->h->st, 0, &txn, &e)) return;
@@ -92,8 +94,8 @@ static void policy_summary(job *j, const char *name) {
       if (rec_find(d.mv_data, d.mv_size, RUN_POLICY, &pol) && pol.tag == KV_STR && pol.u.s.len == strlen(name) &&
           !memcmp(pol.u.s.p, name, pol.u.s.len) && rec_find(d.mv_data, d.mv_size, RUN_EVALUATED, &ev) &&
           rec_find(d.mv_data, d.mv_size, RUN_CHANGED, &ch) && rec_find(d.mv_data, d.mv_size, RUN_FAILED, &fa))
-        kbuf_printf(&j->summary, "%s%s: %lld evaluated, %lld changed, %lld failed", j->summary.len ? "; " : "", name,
-                    (long long)ev.u.i, (long long)ch.u.i, (long long)fa.u.i);
+        kbuf_printf(&j->summary, "%s%s: %lld evaluated, %lld changed, %ld written, %lld failed", j->summary.len ? "; " : "",
+                    name, (long long)ev.u.i, (long long)ch.u.i, written, (long long)fa.u.i);
     }
     mdb_cursor_close(cur);
   }
@@ -118,6 +120,7 @@ static int policy_step(job *j, const char *name) {
   dup2(null, 1);
   dup2(fileno(cap), 2);
   char *args[2] = {"eval", (char *)name}, *opts[1] = {"--commit"};
+  long upd = j->ctx.n_upd;
   int rc = policy_command(&j->ctx, "policy", args, 2, opts, 1, FMT_JSON);
   fflush(stdout);
   fflush(stderr);
@@ -136,7 +139,7 @@ static int policy_step(job *j, const char *name) {
     }
     if (!j->error.len) kbuf_printf(&j->error, "policy %s --commit failed (exit %d)", name, rc);
   } else {
-    policy_summary(j, name);
+    policy_summary(j, name, j->ctx.n_upd - upd);
   }
   fclose(cap);
   kbuf_printf(&j->texts, "policy %s --commit\n", name);

@@ -7,10 +7,9 @@
 -- --format json` (arg[1] "json") gives the same figures as JSON: money in
 -- whole đồng, absent as null.
 --
--- The tiers are the clients' tiers now (the nightly `policy tiering --commit`
--- writes them). The moves it made cannot be shown: a script reads neither the
--- audit (`kam audit --coll clients` shows "tier: A → B") nor the policy's
--- decisions (`kam policy changes tiering --since 7d`).
+-- The tiers are the clients' tiers now; the moves are those the policy's
+-- commits made since yesterday (the nightly `policy tiering --commit`), read
+-- from the audit trail (kam.audit).
 local text = require "lib.text"
 local json = require "lib.json"
 local money = kam.fmt.money
@@ -37,6 +36,24 @@ F.clients = {
   by_tier = counts("tier", {"A", "B", "C", "D", "(none)"}),
   by_industry = counts("industry"),
 }
+-- tier moves written by a policy commit since yesterday, by old → new
+do
+  local since = kam.date_add(today, -1)
+  local moves, seen = {}, {}
+  for _, e in ipairs(kam.audit{coll = "clients", field = "tier", via = "policy", since = since, limit = 100000}) do
+    if not seen[e.id] then -- the newest move of each client
+      seen[e.id] = true
+      local k = (e.from or "-") .. "→" .. (e.to or "-")
+      moves[k] = (moves[k] or 0) + 1
+    end
+  end
+  local list, n = json.array{}, 0
+  for _, k in ipairs(text.by_value_desc(moves)) do
+    list[#list + 1] = {move = k, clients = moves[k]}
+    n = n + moves[k]
+  end
+  F.clients.tier_moves = {since = since, clients = n, moves = list}
+end
 
 F.revenue = {months = json.array{}, total = 0, invoices = 0}
 for i = 11, 0, -1 do
@@ -171,6 +188,12 @@ say(text.heading(("Khách hàng / Clients: %d (%d active or paused)"):format(F.c
 local items = {}
 for _, t in ipairs(F.clients.by_tier) do items[#items + 1] = label(t.tier, "chưa xếp / none") .. " " .. t.clients end
 say(text.flow("hạng / tier     ", items, 80))
+local tm = F.clients.tier_moves
+if tm.clients > 0 then
+  local mv = {}
+  for _, m in ipairs(tm.moves) do mv[#mv + 1] = m.move .. " " .. m.clients end
+  say(text.flow("đổi hạng / moves", mv, 80))
+end
 -- the industries on one line: the largest, then how many more (all of them in json)
 local line, lead = nil, "  ngành / industry  "
 for i, t in ipairs(F.clients.by_industry) do

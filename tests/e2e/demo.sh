@@ -113,4 +113,23 @@ done
 expect_eq 'true' kam eval 'local id
   kam.tx(function() id = db.staff:insert{name = "Người Mới", role = "account_executive"} end)
   return db.staff:all():sort("id", "desc"):first().id == id'
+# the tier moves the nightly commit made, as the audit lists them
+expect_ok kam --format json summary
+cp "$OUT" "$T/sum.json"
+expect_ok kam --format json audit --coll clients
+check 'summary: the tier moves are the policy commits of tier in the audit' python3 -c '
+import json, sys
+moves = json.load(open(sys.argv[1]))["clients"]["tier_moves"]
+audit = json.load(sys.stdin)
+seen, want = set(), {}
+for e in audit:
+    for c in e["changes"]:
+        if e["channel"] == "policy" and c["field"] == "tier" and e["id"] not in seen:
+            seen.add(e["id"])
+            k = (c.get("old") or "-") + "→" + (c.get("new") or "-")
+            want[k] = want.get(k, 0) + 1
+got = {m["move"]: m["clients"] for m in moves["moves"]}
+assert got == want and moves["clients"] == sum(want.values()) > 0, (got, want)
+' "$T/sum.json" <"$OUT"
+
 finish
