@@ -297,4 +297,25 @@ check 'SIGTERM: the running job finished first' [ "$(count_status slowloop ok)" 
 check 'SIGTERM: no run left running' [ "$(count_status slowloop running)" = 0 ]
 check 'SIGTERM: said it stopped' grep -q 'kam scheduler: stopped' "$T/s.out"
 
+
+# ---- kam check warns of the either-day rule; SIGHUP reads kam.yaml again ------------
+
+sched <<'EOF'
+  firstfri: {cron: "0 9 1 * fri", run: scripts/note.lua ff, owner: ST-000001}
+EOF
+_run kam check
+check 'kam check: 1st or every Friday, did you mean Friday the 1st?' grep -q 'schedules.firstfri: cron "0 9 1 \* fri": 1st or every Friday' "$ERR"
+"$KAM_BIN" --config "$CONFIG" --db "$BOOK" scheduler >"$T/hup.out" 2>&1 &
+ph=$!
+for _ in $(seq 1 50); do grep -q '1 schedule' "$T/hup.out" && break; sleep 0.1; done
+sched <<'EOF'
+  firstfri: {cron: "0 9 1 * fri", run: scripts/note.lua ff, owner: ST-000001}
+  second: {cron: "0 9 2 * *", run: scripts/note.lua second, owner: ST-000001}
+EOF
+kill -HUP $ph
+for _ in $(seq 1 50); do grep -q 'reloaded: 2 schedules' "$T/hup.out" && break; sleep 0.1; done
+kill -TERM $ph
+wait $ph
+check 'SIGHUP: kam.yaml read again' grep -q 'kam.yaml reloaded: 2 schedules' "$T/hup.out"
+
 finish
