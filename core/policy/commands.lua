@@ -423,6 +423,14 @@ local function changes(name)
   local src = K.source(name)
   local pol = load_policy(policy_path(name), src)
   local list, n = {}, 0
+  -- a subject's first decision has no decision before it: what it changed is
+  -- the field as it was before that commit, which the audit keeps (one pass)
+  local was = {}
+  if pol.writes then
+    for _, a in ipairs(kam.audit{coll = pol.subject, field = pol.writes, via = "policy", since = since, limit = 100000}) do
+      was[a.id] = a -- newest first: the last one kept is the oldest
+    end
+  end
   for e in db[pol.subject]:all():each() do
     n = n + 1
     local h = K.history(e.id, name)
@@ -436,9 +444,17 @@ local function changes(name)
       if not since or d.time:sub(1, 10) >= since then after[#after + 1] = d
       else old = d end
     end
-    if not old and #after > 0 then old = table.remove(after, 1) end
+    local first = not old and #after > 0 and was[e.id]
+    if first then
+      old = {result = K.json(first.from), hash = after[1].hash, time = first.when,
+             reasons = {string.format("no decision of %s before; %s was %s", name, pol.writes, show(first.from))}}
+    elseif not old and #after > 0 then
+      old = table.remove(after, 1)
+    end
     local new = after[#after]
-    if new and old.result ~= new.result then
+    if first and new and old.result ~= new.result then
+      list[#list + 1] = {id = e.id, name = name_of(e, pol.subject), old = old, new = new, cause = "first decision"}
+    elseif new and old.result ~= new.result then
       -- what moved the result, step by step (as history says it): a new version of the
       -- policy, the data under the same version, or each at a different step
       local by, prev = {}, old
@@ -479,8 +495,10 @@ local function changes(name)
   for i, c in ipairs(list) do
     local r = rows[i]
     print("")
-    print(string.format("%s  %s: %s → %s  (the %s changed; %s, run %s)", c.id, c.name, r.from, r.to,
-      c.cause == "data and policy" and "data and the policy" or c.cause, c.new.time, tostring(c.new.run)))
+    print(string.format("%s  %s: %s → %s  (%s; %s, run %s)", c.id, c.name, r.from, r.to,
+      c.cause == "first decision" and "its first decision" or
+        ("the " .. (c.cause == "data and policy" and "data and the policy" or c.cause) .. " changed"),
+      c.new.time, tostring(c.new.run)))
     print("  before:")
     for k, w in ipairs(c.old.reasons or {}) do print(string.format("    %d. %s", k, w)) end
     print("  now:")

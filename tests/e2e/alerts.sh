@@ -120,9 +120,10 @@ KAM_TODAY=$LATER expect_eq 0 kam eval 'return db.invoices:where{status = "issued
 KAM_TODAY=$LATER expect_eq "invoices: 0 marked overdue" kam --as ha run "$S/overdue.lua"
 
 # ---- kam policy changes: the data, then the policy ----------------------------------------------
-# decisions are stamped with the clock, not KAM_TODAY: --since yesterday by the clock keeps them
+# decisions are stamped with the clock (KAM_NOW pins it): the first commit ten days ago, so
+# that --since yesterday finds a decision in force at the date for every client
 SINCE=$(date -d yesterday +%F)
-expect_ok kam --as lan policy eval tiering --commit
+KAM_NOW=$(date -d '10 days ago' +%Y-%m-%dT%H:%M) expect_ok kam --as lan policy eval tiering --commit
 expect_out "changes of tiering since $(val 'return kam.days_ago(7)')" kam policy changes tiering --since 7d
 expect_out "changes of tiering since $SINCE" kam policy changes tiering --since "$SINCE"
 check 'nothing changed yet' grep -q ': 0 of ' "$OUT"

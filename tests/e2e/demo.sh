@@ -132,4 +132,12 @@ got = {m["move"]: m["clients"] for m in moves["moves"]}
 assert got == want and moves["clients"] == sum(want.values()) > 0, (got, want)
 ' "$T/sum.json" <"$OUT"
 
+expect_ok kam --format json policy changes tiering --since 7d
+check 'policy changes: the first decisions that moved a tier, as many as the summary says' python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+moves = json.load(open(sys.argv[1]))["clients"]["tier_moves"]["clients"]
+assert d["changed"] == moves and all(c["cause"] == "first decision" for c in d["changes"]), (d["changed"], moves)
+' "$T/sum.json" <"$OUT"
+
 finish
