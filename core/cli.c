@@ -84,6 +84,11 @@ static const char *usage_text =
     "  scheduler                          the same in a loop (SIGTERM stops it)\n"
     "  schedule list|next|run|history     the schedules, their times and runs\n"
     "  alerts [--mine] [--open] [--owner ID]   what the nightly run raised\n"
+    "  request KIND --subject ID --amount N --reason T [--preview]   raise a request\n"
+    "  requests [--pending] [--mine] [--waiting-on-me]; request show ID\n"
+    "  approve ID [--note T]              sign a request's step\n"
+    "  reject ID --reason T               stop a request\n"
+    "  withdraw ID                        take back your request\n"
     "  access explain USER ACTION COLL [ID] | matrix [--role R]   who may do what\n"
     "  verify [--limit N]                 check that the book agrees with itself\n"
     "  audit [--id ID] [--user U] [--coll C] [--since DATE] [--limit N]   who wrote what\n"
@@ -124,6 +129,11 @@ static const cmd_help helps[] = {
     {"scheduler", "usage: kam scheduler [--now TIME --until TIME]\n\nkam tick in a loop, sleeping until the next due time. SIGTERM or Ctrl-C stops\nit once the running job has finished; SIGHUP reads kam.yaml again. With --now\nand --until it walks a fake clock from one due time to the next, without\nsleeping (a week in seconds).\n"},
     {"schedule", "usage: kam schedule list\n       kam schedule next (NAME | --cron EXPR [--tz ZONE]) [-n N] [--from TIME]\n       kam schedule run NAME\n       kam schedule history [NAME] [--since DATE]\n\nlist: each schedule, its next time (local and UTC) and its last run. next:\nthe next N times (10) as cron reads the expression, as systemd-analyze\ncalendar shows them. run: now, by hand, as its owner (the owner or an admin\nmay). history: every run, newest first: due, status, how long, summary or\nerror. --now sets the clock as for kam tick.\n"},
     {"alerts", "usage: kam alerts [--mine] [--open] [--owner ID]\n\nThe alerts the nightly job raised (scripts/alerts.lua): kind, severity,\nclient, owner, message, first and last seen. --mine: yours; --open: not yet\nresolved; --owner: one person's.\n"},
+    {"request", "usage: kam request KIND --subject ID --amount N [--margin-after X] [--cr CR-ID] --reason TEXT [--preview]\n       kam request show ID\n       kam request reroute ID\n\nRaises a request (KIND: scope_change, discount, budget_overrun, investment,\nhiring). rules/approval.lua decides who signs, in which order, and the chain is\nkept on the request with the policy's hash and reasons. --preview shows the\nchain and why, and writes nothing. --cr: the change request a scope change is\nfor (its delta and margin are the request's). show: the chain, who signed\nwhen, who is next, how long it waited. reroute: a new request, routed afresh.\n"},
+    {"requests", "usage: kam requests [--pending] [--mine] [--waiting-on-me]\n\nThe requests, with their step and how long they waited. --waiting-on-me:\nthose whose current step is yours to sign (your role, your team's).\n"},
+    {"approve", "usage: kam approve ID [--note TEXT]\n\nSigns the request's current step: you hold that step's role (the team lead of\nthe client's team for a team lead's step; a director or the CEO may sign a\nlower step when the access rules let them approve the kind). Nobody signs\ntheir own request or two steps of one. The last approval applies the request\n(a scope change moves its contract's value) in the same transaction.\n"},
+    {"reject", "usage: kam reject ID --reason TEXT\n\nRejects the request at its current step: the chain stops, nothing is applied.\n"},
+    {"withdraw", "usage: kam withdraw ID\n\nThe requester takes back a pending request.\n"},
     {"whoami", "usage: kam whoami\n\nWho kam takes you for: the staff record whose os_user is your login (or\n--as), its role and team, how kam.yaml's auth treats --as, and the access\nrules in force.\n"},
     {"access", "usage: kam access explain USER ACTION COLLECTION [ID]\n       kam access matrix [--role ROLE]\n\nexplain: whether USER (a staff id or login) may do ACTION (read, insert,\nupdate, delete, import, export, commit, approve, admin) on COLLECTION (a\npolicy for commit, a request kind for approve), and the rules that decide,\nwith their file:line. matrix: role x collection x action, as a table.\n"},
     {"audit", "usage: kam audit [--id ID] [--user U] [--coll C] [--since DATE] [--limit N]\n"
@@ -173,7 +183,8 @@ static int takes_value(const char *o) {
   static const char *const v[] = {"--db", "--config", "--as", "--format", "--into", "--where",
                                    "--fields", "--sort", "--limit", "--id", "--with", "--sum",
                                    "--user", "--coll", "--since", "--role", "--now", "--until", "--cron",
-                                   "--tz", "-n", "--from", "--owner", NULL};
+                                   "--tz", "-n", "--from", "--owner", "--subject", "--amount", "--margin-after",
+                                   "--cr", "--reason", "--note", NULL};
   for (int i = 0; v[i]; i++) if (!strcmp(v[i], o)) return 1;
   return 0;
 }
@@ -1268,6 +1279,60 @@ static int cmd_alerts(cli *c) {
   return 0;
 }
 
+/* ---- requests (core/policy/requests.lua) ------------------------------------ */
+
+static int request_cmd(cli *c, const char *verb, int first_arg, int write) {
+  int rc;
+  char *args[8];
+  int n = 0;
+  args[n++] = (char *)verb;
+  for (int i = first_arg; i < c->nargs && n < 8; i++) args[n++] = c->args[i];
+  if ((rc = open_book(c, STORE_MUST_EXIST)) || (rc = open_lua_as(c, write, "cli"))) return rc;
+  return policy_command(&c->ctx, "request", args, n, c->opts, c->nopts, c->fmt);
+}
+
+static int cmd_request(cli *c) {
+  static const char *const ok[] = {"--subject", "--amount", "--margin-after", "--cr", "--reason", "--preview", NULL};
+  int rc = check_opts(c, "request", ok);
+  if (rc) return rc;
+  if (c->nargs >= 1 && !strcmp(c->args[0], "show")) return request_cmd(c, "show", 1, 0);
+  if (c->nargs >= 1 && !strcmp(c->args[0], "reroute")) return request_cmd(c, "reroute", 1, 1);
+  if (c->nargs != 1) return fail(KAM_EUSAGE, "request KIND --subject ID --amount N [--margin-after X] [--cr CR-ID] --reason TEXT [--preview]; request show ID; request reroute ID");
+  return request_cmd(c, "raise", 0, 1);
+}
+
+static int cmd_requests(cli *c) {
+  static const char *const ok[] = {"--pending", "--mine", "--waiting-on-me", NULL};
+  int rc = check_opts(c, "requests", ok);
+  if (rc) return rc;
+  if (c->nargs) return fail(KAM_EUSAGE, "requests: no arguments ([--pending] [--mine] [--waiting-on-me])");
+  return request_cmd(c, "list", 0, 0);
+}
+
+static int cmd_approve(cli *c) {
+  static const char *const ok[] = {"--note", NULL};
+  int rc = check_opts(c, "approve", ok);
+  if (rc) return rc;
+  if (c->nargs != 1) return fail(KAM_EUSAGE, "approve ID [--note TEXT]");
+  return request_cmd(c, "approve", 0, 1);
+}
+
+static int cmd_reject(cli *c) {
+  static const char *const ok[] = {"--reason", NULL};
+  int rc = check_opts(c, "reject", ok);
+  if (rc) return rc;
+  if (c->nargs != 1) return fail(KAM_EUSAGE, "reject ID --reason TEXT");
+  return request_cmd(c, "reject", 0, 1);
+}
+
+static int cmd_withdraw(cli *c) {
+  static const char *const ok[] = {NULL};
+  int rc = check_opts(c, "withdraw", ok);
+  if (rc) return rc;
+  if (c->nargs != 1) return fail(KAM_EUSAGE, "withdraw ID");
+  return request_cmd(c, "withdraw", 0, 1);
+}
+
 typedef struct command { const char *name; int (*fn)(cli *); int needs_config; } command;
 static const command commands[] = {
     {"init", cmd_init, 1}, {"import", cmd_import, 1}, {"export", cmd_export, 1},
@@ -1276,6 +1341,8 @@ static const command commands[] = {
     {"test", cmd_test, 1}, {"check", cmd_check, 1}, {"verify", cmd_verify, 1},
     {"audit", cmd_audit, 1}, {"whoami", cmd_whoami, 1}, {"access", cmd_access, 1},
     {"tick", cmd_tick, 1}, {"scheduler", cmd_scheduler, 1}, {"schedule", cmd_schedule, 1}, {"alerts", cmd_alerts, 1},
+    {"request", cmd_request, 1}, {"requests", cmd_requests, 1}, {"approve", cmd_approve, 1}, {"reject", cmd_reject, 1},
+    {"withdraw", cmd_withdraw, 1},
     {NULL, NULL, 0}};
 
 int kam_main(int argc, char **argv) {

@@ -44,6 +44,12 @@ typedef struct kam_ctx {
    * audited as the policy's. */
   const coll_def *commit_coll;
   int commit_field;
+  /* While the request engine (core/policy/requests.lua) applies what a
+   * decision on a request does (set by its K.engine_write inside kam.tx,
+   * cleared when that kam.tx ends): its writes are the engine's, which has
+   * checked who may decide, not the user's grants. */
+  int engine_write;
+  kam_actor engine_actor;   /* channel "request" */
   kam_actor commit_actor;
   char commit_source[160];
   /* Read snapshots belong to lua_entity.c: opened on a statement's first

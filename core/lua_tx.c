@@ -60,7 +60,7 @@ static int only_field(const coll_def *c, const kval *newv, const kval *oldv, int
 
 static int tx_guard(void *ud, MDB_txn *txn, const coll_def *c, int op, const kval *newv, const kval *oldv, kam_err *e) {
   kam_ctx *ctx = ud;
-  if (!ctx->access || !ctx->who || ctx->scratch) return 0;
+  if (!ctx->access || !ctx->who || ctx->scratch || ctx->engine_write) return 0;
   if (ctx->commit_coll == c && op == OP_UPDATE && only_field(c, newv, oldv, ctx->commit_field)) return 0;
   return access_write(ctx->access, ctx->who, ctx->st, txn, c, op, newv, oldv, e);
 }
@@ -68,7 +68,7 @@ static int tx_guard(void *ud, MDB_txn *txn, const coll_def *c, int op, const kva
 static write_opts tx_opts(kam_ctx *ctx, write_guard *g) {
   g->fn = tx_guard;
   g->ud = ctx;
-  write_opts o = {ctx->commit_coll ? &ctx->commit_actor : &ctx->actor, 1, 1, 0, g};
+  write_opts o = {ctx->commit_coll ? &ctx->commit_actor : ctx->engine_write ? &ctx->engine_actor : &ctx->actor, 1, 1, 0, g};
   return o;
 }
 
@@ -307,6 +307,7 @@ int kam_l_tx(lua_State *L) {
   if (ctx->wtxn) return tx_nested(L, ctx);
   int rc = tx_top(L, ctx);
   ctx->commit_coll = NULL; /* a policy's commit right ends with its transaction */
+  ctx->engine_write = 0;   /* and so does the request engine's */
   ctx->refused[0] = 0;
   return rc;
 }

@@ -25,9 +25,9 @@
 /* The driver and its modules, compiled in by CMakeLists.txt (core/embed.cmake):
  * each is loaded under its own file's name, so errors point into it. */
 extern const unsigned char policy_lua[], policy_engine_lua[], policy_commands_lua[], policy_test_lua[],
-    policy_check_lua[];
+    policy_check_lua[], policy_requests_lua[];
 extern const unsigned int policy_lua_len, policy_engine_lua_len, policy_commands_lua_len, policy_test_lua_len,
-    policy_check_lua_len;
+    policy_check_lua_len, policy_requests_lua_len;
 typedef struct embedded {
   const char *name, *chunk;
   const unsigned char *src;
@@ -39,6 +39,7 @@ static const embedded modules[] = {
     {"commands", "@core/policy/commands.lua", policy_commands_lua, &policy_commands_lua_len},
     {"test", "@core/policy/test.lua", policy_test_lua, &policy_test_lua_len},
     {"check", "@core/policy/check.lua", policy_check_lua, &policy_check_lua_len},
+    {"requests", "@core/policy/requests.lua", policy_requests_lua, &policy_requests_lua_len},
 };
 
 typedef struct pstate {
@@ -528,6 +529,32 @@ static int k_commit_as(lua_State *L) {
   return 0;
 }
 
+/* K.engine_write(): inside kam.tx, the request engine's writes from here to
+ * the end of the transaction are its own (ctx.h), audited on channel
+ * "request". Only the embedded driver holds K. */
+static int k_engine_write(lua_State *L) {
+  kam_ctx *ctx = P_(L)->ctx;
+  if (!ctx->wtxn) return luaL_error(L, "K.engine_write: only inside kam.tx");
+  ctx->engine_actor = ctx->actor;
+  ctx->engine_actor.channel = "request";
+  ctx->engine_write = 1;
+  return 0;
+}
+
+/* K.may(action, on) -> nil | message, code: what the access rules say of
+ * an action on something whole (approve KIND, commit POLICY). */
+static int k_may(lua_State *L) {
+  kam_ctx *ctx = P_(L)->ctx;
+  int act = access_action(luaL_checkstring(L, 1));
+  const char *on = luaL_checkstring(L, 2);
+  kam_err e;
+  if (act < 0) return luaL_error(L, "K.may: no such action");
+  if (!ctx->access || !ctx->who || !access_may(ctx->access, ctx->who, act, on, &e)) return 0;
+  lua_pushstring(L, e.msg);
+  lua_pushinteger(L, e.code);
+  return 2;
+}
+
 /* K.run(policy, hash, mode, evaluated, changed, failed) -> run id; the run's
  * record in `runs` */
 static int k_run(lua_State *L) {
@@ -750,7 +777,7 @@ static const luaL_Reg kfuncs[] = {
     {"stage", k_stage}, {"memo", k_memo}, {"put_staged", k_put_staged}, {"run", k_run}, {"save_source", k_save_source}, {"source", k_source},
     {"fresh_book", k_fresh_book}, {"import", k_import}, {"coverage", k_coverage},
     {"activelines", k_activelines}, {"schema", k_schema}, {"error_code", k_error_code},
-    {"fail", k_fail}, {"commit_as", k_commit_as}, {NULL, NULL}};
+    {"fail", k_fail}, {"commit_as", k_commit_as}, {"engine_write", k_engine_write}, {"may", k_may}, {NULL, NULL}};
 
 /* pushes the compiled chunk; on failure the message is on stderr */
 static int load_embedded(lua_State *L, const embedded *m) {

@@ -20,4 +20,5 @@ end
 
 if cmd == "test" then return need("test").run() end
 if cmd == "check" then return need("check").run() end
+if cmd == "request" then return need("requests").run() end
 return need("commands").run()

@@ -56,7 +56,7 @@ local account = {
   briefs          = "team  own     own     -       -       team",
   quotes          = "team  own*    own*    -       -       team",
   contracts       = "team  -       -       -       -       team",
-  change_requests = "team  -       -       -       -       team",
+  change_requests = "team  own*    own*    -       -       team",
   projects        = "team  -       -       -       -       team",
   spend           = "team  -       -       -       -       team",
   acceptances     = "team  -       -       -       -       team",
@@ -82,8 +82,8 @@ local team_lead = {
   plans           = "all   team    team    -       -       all",
   briefs          = "all   team    team    team    -       all",
   quotes          = "all   team    team    -       -       all",
-  contracts       = "all   team    team    -       -       all",
-  change_requests = "all   team    team    -       -       all",
+  contracts       = "all   team    team*   -       -       all",
+  change_requests = "all   team*   team*   -       -       all",
   projects        = "all   team    team    -       -       all",
   spend           = "all   team    team    -       all     all",
   acceptances     = "all   team    team    -       -       all",
@@ -95,7 +95,7 @@ local team_lead = {
   activities      = "all   team    team    team    all     all",
   kpis            = "all   all     all     -       all     all",
   reviews         = "all   all     all     -       -       all",
-  requests        = "all   team    team    -       -       all",
+  requests        = "all   team*   team*   -       -       all",
   alerts          = "all   -       -       -       -       all",
 }
 
@@ -103,12 +103,18 @@ local money = {reconciliations = true, invoices = true, payments = true}
 -- alerts are written by the nightly run (the admin's); everyone else who reads them only reads
 local nightly = {alerts = true}
 
+-- a contract's value and a change request's status move only through an approved request,
+-- and a request's route and decision only through kam request / approve / reject: the
+-- cells that write them are limited (*) for everyone
+local decided = {contracts = "all   all     all*    all     all     all",
+                 change_requests = "all   all*    all*    all     all     all",
+                 requests = "all   all*    all*    all     all     all"}
 local leaders, finance, admin = {}, {}, {}
 for _, c in ipairs(collections) do
   leaders[c] = money[c] and "all   forbid  forbid  forbid  forbid  all"
-    or nightly[c] and "all   -       -       -       -       all" or "all   all     all     all     all     all"
+    or nightly[c] and "all   -       -       -       -       all" or decided[c] or "all   all     all     all     all     all"
   finance[c] = money[c] and "all   all     all     all     all     all" or "all   -       -       -       -       all"
-  admin[c] = "all   all     all     all     all     all"
+  admin[c] = decided[c] or "all   all     all     all     all     all"
 end
 
 local delivery = {
