@@ -1094,6 +1094,54 @@ kam.tx(function()
   end
 end)
 
+-- the requests as kam request leaves them: pending ones routed by rules/approval.lua (the
+-- chain frozen, waiting at their step), decided ones at their last step; one withdrawn by its
+-- requester, one superseded when its change request grew
+do
+  -- a project without rules/approval.lua leaves the pending ones unrouted
+  local ok_policy, approval = pcall(require, "approval")
+  local function team_of(r)
+    local c = db.clients:get(r.subject) or (db.change_requests:get(r.subject) and
+      db.clients:get(db.contracts:get(db.change_requests:get(r.subject).contract).client))
+    if not c then
+      local q = db.quotes:get(r.subject) or db.contracts:get(r.subject)
+      c = q and db.clients:get(q.client)
+    end
+    if c then return c.team end
+    local s = db.staff:get(r.requested_by)
+    return s and s.team
+  end
+  kam.tx(function()
+    for _, id in ipairs(RQ) do
+      local r = db.requests:get(id)
+      local set = {}
+      local chain = {}
+      for i, role in ipairs(r.chain or {}) do chain[i] = role end
+      if #chain == 0 and ok_policy then
+        local why = {}
+        chain = approval.decide(r, function(f, ...) why[#why + 1] = string.format(f, ...) end)
+        set.chain, set.route = chain, why
+      end
+      local n = #(r.approvals or {})
+      if r.status == "pending" and chain[n + 1] then
+        set.step, set.waiting_role, set.step_since = n + 1, chain[n + 1], r.raised .. "T09:00:00+07:00"
+        if chain[n + 1] == "team_lead" then set.waiting_team = team_of(r) end
+      elseif r.status ~= "pending" then
+        set.step, set.waiting_role = math.max(n, 1), ""
+        local last = r.approvals and r.approvals[n]
+        if last and last.date then set.decided_at = last.date .. "T16:00:00+07:00" end
+      end
+      db.requests:update(id, set)
+    end
+    -- hoa asked a discount for Nhà Xanh and took it back the next day
+    local nx = db.clients:where{owner = ST.hoa}:sort("id"):first()
+    local w = ins("requests", {kind = "discount", subject = nx.id, amount = 30 * TR, reason = "Chiết khấu 3% để giữ khách",
+      requested_by = ST.hoa, status = "withdrawn", raised = kam.days_ago(9), chain = {"team_lead"}, approvals = {},
+      step = 1, waiting_role = "", decided_at = kam.days_ago(8) .. "T10:00:00+07:00"})
+    RQ[#RQ + 1] = w
+  end)
+end
+
 ------------------------------------------------------------------------------ stage 5: pipeline, risks, activities, KPIs
 kam.tx(function()
   -- opportunities: {client key | prospect name, kind, stage, value (triệu), services, close (days from today), owner}
