@@ -243,6 +243,7 @@ static int open_lua_as(cli *c, int allow_write, const char *channel) {
   c->ctx.sc = c->sc;
   c->ctx.cfg = c->cfg;
   c->ctx.allow_write = allow_write;
+  c->ctx.open_api = policy_open_api; /* kam.request, kam.approve ... for scripts */
   if (sandbox_open(&c->ctx, &e)) return fail(e.code, "%s", e.msg);
   return 0;
 }

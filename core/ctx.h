@@ -67,6 +67,9 @@ typedef struct kam_ctx {
   long n_ins, n_upd, n_del; /* what kam.tx wrote, for the caller to report */
   int tx_interrupted;     /* Ctrl-C rolled back an open kam.tx: said when the run ends */
   int allow_write;        /* 0 for read-only commands */
+  /* Adds functions of layers above this one to `kam` before it is frozen
+   * (cli.c gives policy.c's kam.request, kam.approve ...); NULL: none. */
+  void (*open_api)(lua_State *L);
   /* The numbers the statement's last aggregates returned and whether each
    * was of a money field: table output prints such a result as money while
    * the script holds a plain number (lua_agg.c writes, kam_end_snapshots

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -787,15 +788,23 @@ static int load_embedded(lua_State *L, const embedded *m) {
   return 1;
 }
 
-int policy_command(kam_ctx *ctx, const char *cmd, char **args, int nargs, char **opts, int nopts, int fmt) {
+/* Runs the driver on top of L's stack and leaves the stack as it found it.
+ * 0 or an exit code; an error's message (with its subject's label) goes
+ * to err when given, else to stderr. A result the driver returns beside
+ * its code (the API's) is left in *res_ref as a registry ref, else
+ * LUA_NOREF. */
+static int run_driver(kam_ctx *ctx, const char *cmd, char **args, int nargs, char **opts, int nopts, int fmt,
+                      kbuf *err, int *res_ref, int keep_snapshots) {
   lua_State *L = ctx->L;
+  int base = lua_gettop(L);
   pstate ps;
   memset(&ps, 0, sizeof ps);
   ps.ctx = ctx;
   ps.fmt = fmt;
   ps.policy_seconds = ctx->cfg->policy_seconds;
+  if (res_ref) *res_ref = LUA_NOREF;
   /* the driver gets K and its modules compiled, not run: it runs each once, when needed */
-  if (load_embedded(L, &driver)) return KAM_EINTERNAL;
+  if (load_embedded(L, &driver)) { lua_settop(L, base); return KAM_EINTERNAL; }
   lua_newtable(L);
   lua_pushlightuserdata(L, &ps);
   luaL_setfuncs(L, kfuncs, 1);
@@ -803,7 +812,7 @@ int policy_command(kam_ctx *ctx, const char *cmd, char **args, int nargs, char *
   lua_setfield(L, -2, "null");
   lua_createtable(L, 0, (int)(sizeof modules / sizeof *modules));
   for (size_t i = 0; i < sizeof modules / sizeof *modules; i++) {
-    if (load_embedded(L, &modules[i])) { lua_settop(L, 0); return KAM_EINTERNAL; }
+    if (load_embedded(L, &modules[i])) { lua_settop(L, base); return KAM_EINTERNAL; }
     lua_setfield(L, -2, modules[i].name);
   }
   lua_pushstring(L, cmd);
@@ -817,25 +826,129 @@ int policy_command(kam_ctx *ctx, const char *cmd, char **args, int nargs, char *
     else { lua_pushstring(L, o); lua_pushboolean(L, 1); }
     lua_rawset(L, -3);
   }
-  int st = sandbox_pcall(L, 5, 1);
+  int st = sandbox_pcall(L, 5, 2);
   int rc;
   if (st != LUA_OK) {
     size_t n;
     const char *msg = sandbox_error_message(L, &n);
-    if (ps.label[0]) fprintf(stderr, "kam: %s: %.*s\n", ps.label, (int)n, msg);
-    else fprintf(stderr, "kam: %.*s\n", (int)n, msg);
-    if (ps.label[0]) fputs("kam: nothing was committed\n", stderr);
+    if (err) {
+      if (ps.label[0]) kbuf_printf(err, "%s: ", ps.label);
+      kbuf_put(err, msg, n);
+    } else {
+      if (ps.label[0]) fprintf(stderr, "kam: %s: %.*s\n", ps.label, (int)n, msg);
+      else fprintf(stderr, "kam: %.*s\n", (int)n, msg);
+      if (ps.label[0]) fputs("kam: nothing was committed\n", stderr);
+    }
     rc = sandbox_error_code(L);
   } else {
-    rc = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : 0;
+    rc = lua_isinteger(L, -2) ? (int)lua_tointeger(L, -2) : 0;
+    if (res_ref && !lua_isnil(L, -1)) {
+      lua_pushvalue(L, -1);
+      *res_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
   }
-  lua_settop(L, 0);
+  lua_settop(L, base);
   end_dtxn(&ps);
   end_read(&ps);
   kbuf_free(&ps.staged);
   kbuf_free(&ps.records);
   kam_memo(0);
-  kam_end_snapshots(ctx);
+  if (!keep_snapshots) kam_end_snapshots(ctx);
   drop_test_books(&ps);
   return rc;
+}
+
+int policy_command(kam_ctx *ctx, const char *cmd, char **args, int nargs, char **opts, int nopts, int fmt) {
+  lua_settop(ctx->L, 0);
+  return run_driver(ctx, cmd, args, nargs, opts, nopts, fmt, NULL, NULL, 0);
+}
+
+/* ---- requests from a script: kam.request{...}, kam.approve ... ------------ */
+
+/* Runs a request verb for a script, quietly, under the same rules as the
+ * commands: its result (an id, a status) returned, a refusal raised as a
+ * kam error with its code. */
+static int request_api(lua_State *L, const char *verb, char **args, int nargs, char **opts, int nopts) {
+  kam_ctx *ctx = kam_ctx_get(L);
+  if (ctx->wtxn) return luaL_error(L, "kam.%s: not inside kam.tx (a request decision is a transaction of its own)", verb);
+  kbuf err = {0};
+  int ref;
+  char *o2[10];
+  int n2 = 0;
+  for (int i = 0; i < nopts && n2 < 9; i++) o2[n2++] = opts[i];
+  o2[n2++] = "--quiet";
+  int rc = run_driver(ctx, "request", args, nargs, o2, n2, FMT_JSON, &err, &ref, 1);
+  if (rc) {
+    const char *m = err.len ? kbuf_cstr(&err) : "failed";
+    lerr_push(L, rc, m, strlen(m));
+    kbuf_free(&err);
+    return lua_error(L);
+  }
+  kbuf_free(&err);
+  if (ref == LUA_NOREF) return 0;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+  luaL_unref(L, LUA_REGISTRYINDEX, ref);
+  return 1;
+}
+
+/* "--name=value" of t[field] appended to b (NUL-ended): its offset in b
+ * (b may move while it fills), or -1 when the field is absent. */
+static long opt_of(lua_State *L, int t, const char *field, const char *name, kbuf *b) {
+  if (lua_getfield(L, t, field) == LUA_TNIL) { lua_pop(L, 1); return -1; }
+  long start = (long)b->len;
+  kbuf_printf(b, "--%s=%s", name, luaL_tolstring(L, -1, NULL));
+  kbuf_byte(b, 0);
+  lua_pop(L, 2);
+  return start;
+}
+
+static int l_request(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_getfield(L, 1, "kind");
+  const char *kind = luaL_optstring(L, -1, NULL);
+  if (!kind) return luaL_error(L, "kam.request{kind = \"scope_change\", subject = ID, amount = N, reason = TEXT}");
+  kbuf b = {0};
+  static const char *const f[][2] = {{"subject", "subject"}, {"amount", "amount"}, {"margin_after", "margin-after"},
+                                     {"cr", "cr"}, {"reason", "reason"}};
+  long offs[5];
+  int n = 0;
+  for (int i = 0; i < 5; i++) {
+    long o = opt_of(L, 1, f[i][0], f[i][1], &b);
+    if (o >= 0) offs[n++] = o;
+  }
+  char *opts[6];
+  for (int i = 0; i < n; i++) opts[i] = (char *)b.p + offs[i];
+  char *args[2] = {"raise", (char *)kind};
+  int r = request_api(L, "request", args, 2, opts, n);
+  kbuf_free(&b);
+  return r;
+}
+
+static int decide_api(lua_State *L, const char *verb, const char *optname) {
+  const char *id = luaL_checkstring(L, 1);
+  const char *text = luaL_optstring(L, 2, NULL);
+  kbuf b = {0};
+  char *opts[1];
+  int n = 0;
+  if (text && optname) {
+    kbuf_printf(&b, "--%s=%s", optname, text);
+    opts[n++] = (char *)kbuf_cstr(&b);
+  }
+  char *args[2] = {(char *)verb, (char *)id};
+  int r = request_api(L, verb, args, 2, opts, n);
+  kbuf_free(&b);
+  return r;
+}
+
+static int l_approve(lua_State *L) { return decide_api(L, "approve", "note"); }
+static int l_reject(lua_State *L) { return decide_api(L, "reject", "reason"); }
+static int l_withdraw(lua_State *L) { return decide_api(L, "withdraw", NULL); }
+
+void policy_open_api(lua_State *L) {
+  lua_getglobal(L, "kam");
+  lua_pushcfunction(L, l_request); lua_setfield(L, -2, "request");
+  lua_pushcfunction(L, l_approve); lua_setfield(L, -2, "approve");
+  lua_pushcfunction(L, l_reject); lua_setfield(L, -2, "reject");
+  lua_pushcfunction(L, l_withdraw); lua_setfield(L, -2, "withdraw");
+  lua_pop(L, 1);
 }

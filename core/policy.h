@@ -17,4 +17,10 @@
 int policy_command(kam_ctx *ctx, const char *cmd, char **args, int nargs, char **opts, int nopts,
                    int fmt);
 
+/* Adds kam.request{...}, kam.approve(id [, note]), kam.reject(id, reason) and
+ * kam.withdraw(id) to the state's kam table: the request commands for
+ * scripts, under the same rules, quiet, returning the request's id or its
+ * new status; a refusal is raised as a kam error with its code. */
+void policy_open_api(lua_State *L);
+
 #endif

@@ -423,6 +423,7 @@ int sandbox_open(kam_ctx *ctx, kam_err *e) {
   loader_open(L); /* load and require */
   lua_kam_open(L, ctx->cfg, ctx->who);
   kam_lua_open_db(ctx);
+  if (ctx->open_api) ctx->open_api(L);
   freeze_shared(L);
   sandbox_arm(L, ctx->cfg->script_seconds);
   return 0;

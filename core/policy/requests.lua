@@ -12,6 +12,9 @@ local K, need, args, opts = ...
 local E = need("engine")
 local die, show, or_null, usage = E.die, E.show, E.or_null, E.usage
 local fmt = K.format()
+-- from a script (kam.request, kam.approve ...): nothing printed, the id or status returned
+local quiet = opts.quiet
+local function say(...) if not quiet then print(...) end end
 local money = kam.fmt.money
 
 local ROLE_NAME = {team_lead = "team lead", director = "director", ceo = "CEO", finance = "finance"}
@@ -101,12 +104,12 @@ local function money_opt(name)
 end
 
 local function describe(req, chain, reasons, hash)
-  print(string.format("%s %s%s for %s%s", req.id or "(preview)", req.kind:gsub("_", " "),
+  say(string.format("%s %s%s for %s%s", req.id or "(preview)", req.kind:gsub("_", " "),
     (req.amount or 0) > 0 and (" of " .. money(req.amount)) or "", req.subject,
     req.margin_after and string.format(", margin after %s", kam.fmt.pct(req.margin_after)) or ""))
-  print(string.format("  signs, in order: %s", table.concat(chain, " → ")))
-  print(string.format("  why (rules/approval.lua %s):", hash:sub(1, 12)))
-  for i, w in ipairs(reasons) do print(string.format("    %d. %s", i, w)) end
+  say(string.format("  signs, in order: %s", table.concat(chain, " → ")))
+  say(string.format("  why (rules/approval.lua %s):", hash:sub(1, 12)))
+  for i, w in ipairs(reasons) do say(string.format("    %d. %s", i, w)) end
 end
 
 local function raise(kind, preview_only)
@@ -142,7 +145,7 @@ local function raise(kind, preview_only)
   local chain, reasons, hash = route(req)
   if preview_only then
     describe(req, chain, reasons, hash)
-    print("  (a preview: nothing was written)")
+    say("  (a preview: nothing was written)")
     return 0
   end
   local id
@@ -158,8 +161,8 @@ local function raise(kind, preview_only)
   end)
   req.id = id
   describe(req, chain, reasons, hash)
-  print(string.format("  raised: waiting for the %s", ROLE_NAME[chain[1]] or chain[1]))
-  return 0
+  say(string.format("  raised: waiting for the %s", ROLE_NAME[chain[1]] or chain[1]))
+  return 0, id
 end
 
 ------------------------------------------------------------------ deciding
@@ -288,16 +291,16 @@ local function decide(verb, id)
     end
   end)
   local role = r.chain[r.step]
-  print(string.format("%s: step %d of %d (%s) %s by %s%s", r.id, r.step, #r.chain, ROLE_NAME[role] or role,
+  say(string.format("%s: step %d of %d (%s) %s by %s%s", r.id, r.step, #r.chain, ROLE_NAME[role] or role,
     verb == "approve" and "approved" or "rejected", who.login or who.id, as ~= role and (" as " .. (ROLE_NAME[as] or as)) or ""))
-  if verb == "reject" then print("  rejected: the chain stops, nothing is applied")
+  if verb == "reject" then say("  rejected: the chain stops, nothing is applied")
   elseif last then
-    print("  approved: the last step")
-    for _, d in ipairs(effects or {}) do print("  " .. d) end
+    say("  approved: the last step")
+    for _, d in ipairs(effects or {}) do say("  " .. d) end
   else
-    print(string.format("  next: the %s", ROLE_NAME[r.chain[r.step + 1]] or r.chain[r.step + 1]))
+    say(string.format("  next: the %s", ROLE_NAME[r.chain[r.step + 1]] or r.chain[r.step + 1]))
   end
-  return 0
+  return 0, verb == "reject" and "rejected" or last and "approved" or "pending"
 end
 
 local function withdraw(id)
@@ -312,8 +315,8 @@ local function withdraw(id)
     db.requests:update(r.id, {status = "withdrawn", waiting_role = "", decided_at = kam.now()})
     if r.cr then db.change_requests:update(r.cr, {status = "draft"}) end
   end)
-  print(string.format("%s withdrawn", r.id))
-  return 0
+  say(string.format("%s withdrawn", r.id))
+  return 0, "withdrawn"
 end
 
 local function reroute(id)
@@ -324,8 +327,8 @@ local function reroute(id)
     refuse(3, "permission denied: %s may not reroute %s: its requester or an admin may", label(who), r.id)
   end
   local new = supersede(r, "rerouted by " .. (who.login or who.id))
-  print(string.format("%s superseded by %s, routed afresh by rules/approval.lua", r.id, new))
-  return 0
+  say(string.format("%s superseded by %s, routed afresh by rules/approval.lua", r.id, new))
+  return 0, new
 end
 
 ------------------------------------------------------------------ listing

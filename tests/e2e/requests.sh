@@ -113,6 +113,20 @@ expect_fail 3 'only its requester may' kam --as lan withdraw "$RQ4"
 expect_ok kam --as hoa withdraw "$RQ4"
 expect_eq withdrawn val "return db.requests:get('$RQ4').status"
 
+# ---- the same from a script: kam.request, kam.approve, under the same rules ----------------
+cat >"$T/ask.lua" <<'EOF'
+local cl = db.clients:where{owner = kam.user.staff, status = "active"}:sort("id"):first()
+local id = kam.request{kind = "discount", subject = cl.id, amount = 20000000, reason = "từ script"}
+local ok, err = pcall(kam.approve, id, "tự duyệt")
+return id .. " " .. tostring(ok) .. " " .. tostring(err.code) .. " " .. err.message
+EOF
+expect_ok kam --as hoa run "$T/ask.lua"
+RQ5=$(cut -d' ' -f1 "$OUT")
+check 'kam.request returns the id; kam.approve of her own is a permission error (3)' grep -q "^$RQ5 false 3 permission denied: hoa (account_manager) may not approve $RQ5: it is their own request" "$OUT"
+expect_eq approved kam --as lan eval "return kam.approve('$RQ5', 'ok')"
+expect_fail 1 'not inside kam.tx' kam --as lan eval "return kam.tx(function() return kam.reject('$RQ5', 'x') end)"
+expect_eq approved val "return db.requests:get('$RQ5').status"
+
 # ---- usage and data errors: one line, nothing written --------------------------------------
 before=$(n_req)
 expect_fail 2 'usage: kam request KIND' kam --as hoa request gift --subject "$CL" --reason x
