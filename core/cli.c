@@ -69,7 +69,7 @@ static const char *usage_text =
     "  init [--demo] [--force]            create a book (with the demo agency)\n"
     "  import FILE... [--into C] [--dry-run]   load YAML, CSV or JSON; all or nothing\n"
     "  export COLL [--where LUA] [--format csv|json|yaml] [--excel]\n"
-    "  get COLL ID                        one entity\n"
+    "  get COLL ID [--history]            one entity (and its versions)\n"
     "  ls COLL [--where LUA] [--fields a,b] [--sort F[:desc]] [--limit N]\n"
     "  eval 'LUA'                         run a chunk, print what it returns\n"
     "  run SCRIPT [ARGS...]               run a script (- reads standard input)\n"
@@ -100,7 +100,7 @@ static const cmd_help helps[] = {
     {"init", "usage: kam init [--demo] [--force]\n\nCreates an empty book at --db (default: kam.yaml's db, from the project's folder).\n--demo fills it with the demo agency (config/demo/demo.lua). --force replaces a book\nthat is already there.\n"},
     {"import", "usage: kam import FILE... [--into COLLECTION] [--dry-run]\n\nLoads YAML ({collection: [records]}), CSV (header row; the file's name or\n--into names the collection) or JSON. One import is one transaction: a bad\nrow is reported with its line and field, and nothing is written.\n--dry-run checks everything and writes nothing.\n"},
     {"export", "usage: kam export COLLECTION [--where LUA] [--format csv|json|yaml] [--excel]\n\nWrites every field of the collection's entities to standard output, in a\nform kam import reads back. CSV lines end in CRLF; --excel also starts the\nfile with a UTF-8 byte-order mark, so that Excel reads Vietnamese text.\n"},
-    {"get", "usage: kam get COLLECTION ID\n\nShows one entity. Exit 1 if there is no such id.\n"},
+    {"get", "usage: kam get COLLECTION ID [--history]\n\nShows one entity. Exit 1 if there is no such id. --history: also every version\nit had, newest first (who, through what, each field old → new), from the audit.\n"},
     {"ls", "usage: kam ls COLLECTION [--where LUA] [--fields a,b] [--sort FIELD[:desc]] [--limit N]\n\n--where takes a filter table ({status = \"overdue\"}), a function, or an\nexpression over the fields (amount > 1e8 and status == \"overdue\").\n"},
     {"eval", "usage: kam eval 'LUA'\n\nRuns the chunk against the book and prints what it returns, in --format.\nWrites go through kam.tx(function() ... end).\n"},
     {"run", "usage: kam run SCRIPT.lua [ARGS...]\n\nRuns a Lua script; its arguments are in the table arg (arg[0] is the script).\nA name without a folder is also looked for in scripts/. - reads standard input.\nCtrl-C stops it: its open kam.tx rolls back, and kam exits with 130.\n"},
@@ -558,7 +558,7 @@ static int cmd_ls(cli *c) {
 }
 
 static int cmd_get(cli *c) {
-  static const char *const ok[] = {NULL};
+  static const char *const ok[] = {"--history", NULL};
   int rc = check_opts(c, "get", ok);
   if (rc) return rc;
   if (c->nargs != 2) return fail(KAM_EUSAGE, "get: expected COLLECTION ID");
@@ -573,7 +573,24 @@ static int cmd_get(cli *c) {
   if (sandbox_pcall(L, 2, 1) != LUA_OK) return lua_fail(L);
   if (lua_isnil(L, -1)) return fail(KAM_EDATA, "%s %s: no such id", c->args[0], c->args[1]);
   out_opts o = {c->fmt, 1, 60, NULL, 0};
-  out_value(L, -1, &o, stdout);
+  if (!opt(c, "--history")) {
+    out_value(L, -1, &o, stdout);
+    return 0;
+  }
+  /* --history: the entity now, then every version it had, newest first, as
+   * the audit keeps them (who, through what, each field old → new); a
+   * contract's value moved by an approved scope change shows its request's
+   * channel. Only rows one may read have a history to show. */
+  if (c->fmt == FMT_TABLE) {
+    out_value(L, -1, &o, stdout);
+    printf("\nhistory, newest first:\n");
+  }
+  lua_pop(L, 1);
+  kam_end_snapshots(&c->ctx);
+  audit_filter f = {c->args[1], NULL, c->args[0], NULL, 0, 0};
+  kam_err e;
+  int fmt = c->fmt == FMT_JSON ? AUDIT_JSON : c->fmt == FMT_CSV ? AUDIT_CSV : AUDIT_TABLE;
+  if (audit_print(c->st, NULL, &f, fmt, stdout, &e)) return fail(e.code, "%s", e.msg);
   return 0;
 }
 

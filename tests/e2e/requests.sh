@@ -65,6 +65,14 @@ expect_eq $((V0 + 180000000)) val "return db.contracts:get('$HD').value"
 expect_eq applied val "return db.change_requests:get('$CR').status"
 expect_eq approved val "return db.requests:get('$RQ').status"
 expect_fail 1 "$RQ is approved: nothing to approve" kam --as hung approve "$RQ"
+expect_ok kam --format json get contracts "$HD" --history
+check "the contract's versions: the value moved by the request, on channel request" python3 -c '
+import json, sys
+v0, v1 = int(sys.argv[1]), int(sys.argv[1]) + 180000000
+h = json.load(sys.stdin)
+moves = [e for e in h if any(c["field"] == "value" and c.get("old") == v0 and c.get("new") == v1 for c in e["changes"])]
+assert len(moves) == 1 and moves[0]["channel"] == "request" and moves[0]["role"] == "finance", h[:2]
+' "$V0" <"$OUT"
 expect_ok kam --format json audit --limit 3
 check 'the effect and the approval are audited, on channel request, as finance' python3 -c '
 import json, sys
