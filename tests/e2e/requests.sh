@@ -135,6 +135,37 @@ expect_eq approved kam --as lan eval "return kam.approve('$RQ5', 'ok')"
 expect_fail 1 'not inside kam.tx' kam --as lan eval "return kam.tx(function() return kam.reject('$RQ5', 'x') end)"
 expect_eq approved val "return db.requests:get('$RQ5').status"
 
+# ---- kill -9 in the middle of approvals: every request stays consistent ---------------------
+# small scope changes the team lead alone signs; each approval killed at a random moment
+for i in $(seq 1 12); do
+  crn=$(kam --as hoa eval "return kam.tx(function() return db.change_requests:insert{contract = '$HD', description = 'nhỏ $i', value_delta = 1000000, margin_after = 0.3, reason = 'x'} end)")
+  kam --as hoa request scope_change --cr "$crn" --reason "nhỏ $i" >/dev/null || echo "raising $crn failed" >>"$T/raise.err"
+done
+check 'twelve small changes raised' [ ! -s "$T/raise.err" ]
+V2=$(val "return db.contracts:get('$HD').value")
+for rq in $(val "local t = {} for r in db.requests:where{status = 'pending', waiting_role = 'team_lead'}:each() do t[#t + 1] = r.id end return table.concat(t, ' ')"); do
+  "$KAM_BIN" --config "$CONFIG" --db "$BOOK" --as lan approve "$rq" >/dev/null 2>&1 &
+  pk=$!
+  sleep "0.0$((RANDOM % 4))$((RANDOM % 10))"
+  kill -9 $pk 2>/dev/null
+  wait $pk 2>/dev/null
+done
+expect_ok kam eval "
+local applied = 0
+for r in db.requests:all():each() do
+  local n = #(r.approvals or {})
+  if r.status == 'pending' and r.step and n ~= r.step - 1 then error(r.id .. ': pending at step ' .. r.step .. ' with ' .. n .. ' signatures') end
+  if r.status == 'approved' and r.cr and db.change_requests:get(r.cr).description:match('^nhỏ') then
+    local c = db.change_requests:get(r.cr)
+    if c.status ~= 'applied' then error(r.id .. ': approved, its change ' .. c.id .. ' ' .. c.status) end
+    if c.contract == '$HD' and c.description:match('^nhỏ') then applied = applied + c.value_delta end
+  end
+  if r.status == 'pending' and r.cr and db.change_requests:get(r.cr).status == 'applied' then error(r.id .. ': pending, its change applied') end
+end
+return applied"
+check 'killed approvals: the contract moved by exactly the changes applied' [ "$(val "return db.contracts:get('$HD').value")" = $((V2 + $(cat "$OUT"))) ]
+expect_ok kam verify
+
 # ---- usage and data errors: one line, nothing written --------------------------------------
 before=$(n_req)
 expect_fail 2 'usage: kam request KIND' kam --as hoa request gift --subject "$CL" --reason x
