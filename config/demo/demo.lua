@@ -1139,6 +1139,20 @@ do
       requested_by = ST.hoa, status = "withdrawn", raised = kam.days_ago(9), chain = {"team_lead"}, approvals = {},
       step = 1, waiting_role = "", decided_at = kam.days_ago(8) .. "T10:00:00+07:00"})
     RQ[#RQ + 1] = w
+    -- the Zalo OA change first asked 60 triệu; the lead had signed when the client widened it
+    -- to 75: that request was superseded by the one pending now, its signature kept
+    for _, id in ipairs(RQ) do
+      local r = db.requests:get(id)
+      if r.status == "pending" and r.kind == "scope_change" and r.reason:find("Zalo", 1, true) then
+        local old = ins("requests", {kind = "scope_change", subject = r.subject, amount = 60 * TR, margin_after = 0.19,
+          reason = r.reason, requested_by = r.requested_by, status = "superseded", raised = kam.date_add(r.raised, -4),
+          chain = {"team_lead", "finance"}, step = 2, waiting_role = "", superseded_by = id,
+          approvals = {{step = 1, role = "team_lead", by = ST.lan, decision = "approved", date = kam.date_add(r.raised, -3)}},
+          decided_at = r.raised .. "T08:30:00+07:00"})
+        RQ[#RQ + 1] = old
+        break
+      end
+    end
   end)
 end
 
