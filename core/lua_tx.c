@@ -2,6 +2,7 @@
  * lua_tx.h). A write transaction is aborted before an error leaves kam.tx,
  * and conversion buffers are released before an error is raised. */
 #include "lua_tx.h"
+#include "approved.h"
 #include <stdarg.h>
 #include "budget.h"
 #include "lua_entity.h"
@@ -61,6 +62,7 @@ static int only_field(const coll_def *c, const kval *newv, const kval *oldv, int
 static int tx_guard(void *ud, MDB_txn *txn, const coll_def *c, int op, const kval *newv, const kval *oldv, kam_err *e) {
   kam_ctx *ctx = ud;
   if (!ctx->access || !ctx->who || ctx->scratch || ctx->engine_write) return 0;
+  if (!ctx->who->bootstrap && approved_check(c, op, newv, oldv, e)) return e->code;
   if (ctx->commit_coll == c && op == OP_UPDATE && only_field(c, newv, oldv, ctx->commit_field)) return 0;
   return access_write(ctx->access, ctx->who, ctx->st, txn, c, op, newv, oldv, e);
 }

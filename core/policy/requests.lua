@@ -249,9 +249,14 @@ local function apply(r)
     done[#done + 1] = string.format("%d held spend row%s approved", n, n == 1 and "" or "s")
   elseif r.kind == "discount" then
     local q = db.quotes:get(r.subject)
-    if q and q.status == "pending_approval" then
-      db.quotes:update(q.id, {status = "sent"})
-      done[#done + 1] = string.format("quote %s: its discount approved, status sent", q.id)
+    if q then
+      local rate = q.discount or 0
+      if rate == 0 and (r.amount or 0) > 0 and (q.total or 0) > 0 then rate = r.amount / q.total end
+      local set = {discount_approved = math.max(rate, q.discount_approved or 0)}
+      if q.status == "pending_approval" then set.status = "sent" end
+      db.quotes:update(q.id, set)
+      done[#done + 1] = string.format("quote %s: a discount up to %s approved%s", q.id, kam.fmt.pct(set.discount_approved),
+        set.status and ", status sent" or "")
     end
   end
   if #done == 0 then done[1] = "the decision is recorded on the request" end

@@ -408,6 +408,9 @@ keep = [i for i, h in enumerate(rows[0]) if h not in ("id", "created_at", "updat
         not (sys.argv[2].endswith("/requests.csv") and h in route)]
 if sys.argv[2].endswith("/requests.csv") and len(rows) > 1:
     rows[1][rows[0].index("status")] = "pending"
+if sys.argv[2].endswith("/quotes.csv") and len(rows) > 1:   # a draft, its discount not yet approved
+    rows[1][rows[0].index("status")] = "draft"
+    rows[1][rows[0].index("discount_approved")] = ""
 if sys.argv[2].endswith("/change_requests.csv") and len(rows) > 1:   # a draft, as one starts
     rows[1][rows[0].index("status")] = "draft"
     rows[1][rows[0].index("request")] = ""

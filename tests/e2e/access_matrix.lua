@@ -81,7 +81,7 @@ local team_lead = {
   packages        = "all   -       -       -       -       all",
   plans           = "all   team    team    -       -       all",
   briefs          = "all   team    team    team    -       all",
-  quotes          = "all   team    team    -       -       all",
+  quotes          = "all   team*   team*   -       -       all",
   contracts       = "all   team    team*   -       -       all",
   change_requests = "all   team*   team*   -       -       all",
   projects        = "all   team    team    -       -       all",
@@ -108,7 +108,8 @@ local nightly = {alerts = true}
 -- cells that write them are limited (*) for everyone
 local decided = {contracts = "all   all     all*    all     all     all",
                  change_requests = "all   all*    all*    all     all     all",
-                 requests = "all   all*    all*    all     all     all"}
+                 requests = "all   all*    all*    all     all     all",
+                 quotes = "all   all*    all*    all     all     all"}
 local leaders, finance, admin = {}, {}, {}
 for _, c in ipairs(collections) do
   leaders[c] = money[c] and "all   forbid  forbid  forbid  forbid  all"

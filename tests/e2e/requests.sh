@@ -166,6 +166,18 @@ return applied"
 check 'killed approvals: the contract moved by exactly the changes applied' [ "$(val "return db.contracts:get('$HD').value")" = $((V2 + $(cat "$OUT"))) ]
 expect_ok kam verify
 
+# ---- a discount: the quote is accepted only with what its approved requests allow ----------
+QT=$(val "return db.quotes:where{status = 'pending_approval', owner = '$HOA'}:sort('id'):first().id")
+QRQ=$(val "return db.requests:where{subject = '$QT', status = 'pending'}:first().id")
+QD=$(val "return db.quotes:get('$QT').discount")
+expect_fail 3 "may not be accepted with a" kam --as lan eval "kam.tx(function() db.quotes:update('$QT', {status = 'accepted'}) end)"
+expect_fail 3 "a quote's discount is approved through a discount request" kam --as lan eval "kam.tx(function() db.quotes:update('$QT', {discount_approved = 1}) end)"
+for who in $(val "local r = db.requests:get('$QRQ') local by = {team_lead = 'lan', director = 'minh', ceo = 'hung', finance = 'ha'} local t = {} for i = #(r.approvals or {}) + 1, #r.chain do t[#t + 1] = by[r.chain[i]] end return table.concat(t, ' ')"); do
+  expect_ok kam --as "$who" approve "$QRQ"
+done
+expect_eq "sent $QD" val "local q = db.quotes:get('$QT') return q.status .. ' ' .. q.discount_approved"
+expect_ok kam --as lan eval "kam.tx(function() db.quotes:update('$QT', {status = 'accepted'}) end)"
+
 # ---- usage and data errors: one line, nothing written --------------------------------------
 before=$(n_req)
 expect_fail 2 'usage: kam request KIND' kam --as hoa request gift --subject "$CL" --reason x
