@@ -304,7 +304,9 @@ void lua_kam_open(lua_State *L, kam_config *cfg, const kam_principal *who) {
     set_text(L, "name", who->name);
     set_text(L, "role", who->role);
     set_text(L, "team", who->team);
-    set_text(L, "as_by", who->by);
+    /* who really acts under an admin's --as (auth: os): four eyes count that person;
+     * under auth: trust --as stands for the person named */
+    if (!who->trust) set_text(L, "as_by", who->by);
   }
   lua_setfield(L, -2, "user");
   push_yaml(L, &cfg->doc, ydoc_root(&cfg->doc), 0);

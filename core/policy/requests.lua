@@ -205,11 +205,13 @@ end
 -- (her own when higher), else refuses with why.
 local function may_sign(r, who, verb)
   if r.status ~= "pending" then refuse(1, "%s is %s: nothing to %s", r.id, r.status, verb) end
-  if r.requested_by == who.staff then
+  -- the person really acting: an admin's --as (auth: os) does not make someone else of her
+  local real = who.as_by
+  if r.requested_by == who.staff or (real and r.requested_by == real) then
     refuse(3, "permission denied: %s may not %s %s: it is their own request (four eyes)", label(who), verb, r.id)
   end
   for _, a in ipairs(r.approvals or {}) do
-    if a.by == who.staff then
+    if a.by == who.staff or (a.real and a.real == who.staff) or (real and (a.by == real or a.real == real)) then
       refuse(3, "permission denied: %s may not %s %s: they signed step %d already (nobody signs two steps)",
         label(who), verb, r.id, a.step or 0)
     end
@@ -281,7 +283,8 @@ local function decide(verb, id)
   kam.tx(function()
     K.engine_write()
     local approvals = copy(r.approvals)
-    approvals[#approvals + 1] = {step = r.step, role = r.chain[r.step], by = who.staff, as = as ~= r.chain[r.step] and as or nil,
+    approvals[#approvals + 1] = {step = r.step, role = r.chain[r.step], by = who.staff, real = who.as_by,
+                                 as = as ~= r.chain[r.step] and as or nil,
                                  decision = verb == "approve" and "approved" or "rejected", date = now, note = note or reason}
     if verb == "reject" then
       db.requests:update(r.id, {approvals = approvals, status = "rejected", waiting_role = "", decided_at = now})

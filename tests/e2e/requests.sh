@@ -7,6 +7,8 @@
 # change after raising (superseded), a rejection, a withdrawal, and edits by
 # kam.tx of what only the engine writes.
 . "$(dirname "$0")/lib.sh" "$@"
+FAKELOGIN=${3:?usage: requests.sh KAM_BIN KAM_SRC FAKELOGIN_SO}
+case $FAKELOGIN in /*) ;; *) FAKELOGIN=$PWD/$FAKELOGIN ;; esac
 setup
 expect_ok kam init --demo --force
 
@@ -177,6 +179,25 @@ for who in $(val "local r = db.requests:get('$QRQ') local by = {team_lead = 'lan
 done
 expect_eq "sent $QD" val "local q = db.quotes:get('$QT') return q.status .. ' ' .. q.discount_approved"
 expect_ok kam --as lan eval "kam.tx(function() db.quotes:update('$QT', {status = 'accepted'}) end)"
+
+# ---- auth: os: an admin's --as does not get round four eyes ---------------------------------
+tmp_project "$T/os" rules scripts
+OSCONF=$T/os/config/kam.yaml
+sed -i 's/^auth:.*/auth: os/' "$OSCONF"
+# shellcheck disable=SC2317 # called through expect_*
+as_login() {
+  local who=$1; shift
+  FAKE_LOGIN=$who LD_PRELOAD=$FAKELOGIN ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+    "$KAM_BIN" --config "$OSCONF" --db "$BOOK" "$@"
+}
+crx=$(kam --as hoa eval "return kam.tx(function() return db.change_requests:insert{contract = '$HD', description = 'Thêm banner', value_delta = 120000000, margin_after = 0.3, reason = 'x'} end)")
+expect_ok as_login hoa request scope_change --cr "$crx" --reason 'Thêm banner'
+RQX=$(val 'return db.requests:all():sort("id", "desc"):first().id')
+expect_ok as_login tuan --as lan approve "$RQX"
+expect_fail 3 'nobody signs two steps' as_login tuan --as minh approve "$RQX"
+expect_fail 3 'their own request (four eyes)' as_login hoa approve "$RQX"
+expect_ok as_login minh approve "$RQX"
+expect_eq approved val "return db.requests:get('$RQX').status"
 
 # ---- usage and data errors: one line, nothing written --------------------------------------
 before=$(n_req)
