@@ -865,69 +865,93 @@ int policy_command(kam_ctx *ctx, const char *cmd, char **args, int nargs, char *
 
 /* ---- requests from a script: kam.request{...}, kam.approve ... ------------ */
 
-/* Runs a request verb for a script, quietly, under the same rules as the
- * commands: its result (an id, a status) returned, a refusal raised as a
- * kam error with its code. */
-static int request_api(lua_State *L, const char *verb, char **args, int nargs, char **opts, int nopts) {
+/* Runs a request verb for a script, quietly: 0 with its result (if any)
+ * pushed, else the exit code with the message in err. Raises nothing, so
+ * that the caller frees what it holds before raising. */
+static int request_api(lua_State *L, char **args, int nargs, char **opts, int nopts, int *pushed, kbuf *err) {
   kam_ctx *ctx = kam_ctx_get(L);
-  if (ctx->wtxn) return luaL_error(L, "kam.%s: not inside kam.tx (a request decision is a transaction of its own)", verb);
-  kbuf err = {0};
   int ref;
   char *o2[10];
   int n2 = 0;
+  *pushed = 0;
   for (int i = 0; i < nopts && n2 < 9; i++) o2[n2++] = opts[i];
   o2[n2++] = "--quiet";
-  int rc = run_driver(ctx, "request", args, nargs, o2, n2, FMT_JSON, &err, &ref, 1);
+  int rc = run_driver(ctx, "request", args, nargs, o2, n2, FMT_JSON, err, &ref, 1);
   if (rc) {
-    const char *m = err.len ? kbuf_cstr(&err) : "failed";
-    lerr_push(L, rc, m, strlen(m));
-    kbuf_free(&err);
-    return lua_error(L);
+    if (!err->len) kbuf_str(err, "failed");
+    return rc;
   }
-  kbuf_free(&err);
-  if (ref == LUA_NOREF) return 0;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
-  luaL_unref(L, LUA_REGISTRYINDEX, ref);
-  return 1;
+  if (ref != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, ref);
+    *pushed = 1;
+  }
+  return 0;
 }
 
-/* "--name=value" of t[field] appended to b (NUL-ended): its offset in b
- * (b may move while it fills), or -1 when the field is absent. */
-static long opt_of(lua_State *L, int t, const char *field, const char *name, kbuf *b) {
-  if (lua_getfield(L, t, field) == LUA_TNIL) { lua_pop(L, 1); return -1; }
-  long start = (long)b->len;
-  kbuf_printf(b, "--%s=%s", name, luaL_tolstring(L, -1, NULL));
-  kbuf_byte(b, 0);
-  lua_pop(L, 2);
-  return start;
+/* Raises the error request_api left in err, after freeing it. */
+static int raise_api(lua_State *L, int rc, kbuf *err) {
+  char m[1200]; /* copied out first: nothing of C's is held once Lua may raise */
+  size_t n = err->len < sizeof m ? err->len : sizeof m;
+  memcpy(m, err->p, n);
+  kbuf_free(err);
+  lerr_push(L, rc, m, n);
+  return lua_error(L);
 }
+
+static int not_in_tx(lua_State *L, const char *verb) {
+  kam_ctx *ctx = kam_ctx_get(L);
+  /* a policy's evaluation only reads, and the engine's own evaluations
+   * (routing) would end its read-only spell: refused before anything runs */
+  if (ctx->no_write) {
+    char msg[300];
+    snprintf(msg, sizeof msg, "kam.%s: %s", verb, ctx->no_write);
+    return sandbox_raise_err(L, KAM_EPERM, msg);
+  }
+  if (!ctx->allow_write) return sandbox_raise_err(L, KAM_EPERM, "kam.request and kam.approve: this command only reads the book");
+  if (ctx->wtxn) return luaL_error(L, "kam.%s: not inside kam.tx (a request decision is a transaction of its own)", verb);
+  return 0;
+}
+
 
 static int l_request(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
+  not_in_tx(L, "request");
   lua_getfield(L, 1, "kind");
   const char *kind = luaL_optstring(L, -1, NULL);
   if (!kind) return luaL_error(L, "kam.request{kind = \"scope_change\", subject = ID, amount = N, reason = TEXT}");
-  kbuf b = {0};
+  /* every Lua call that may raise happens before C holds anything */
   static const char *const f[][2] = {{"subject", "subject"}, {"amount", "amount"}, {"margin_after", "margin-after"},
                                      {"cr", "cr"}, {"reason", "reason"}};
+  const char *vals[5];
+  for (int i = 0; i < 5; i++) {
+    lua_getfield(L, 1, f[i][0]);
+    vals[i] = lua_isnil(L, -1) ? NULL : luaL_tolstring(L, -1, NULL); /* kept on the stack */
+  }
+  kbuf b = {0}, err = {0};
   long offs[5];
   int n = 0;
   for (int i = 0; i < 5; i++) {
-    long o = opt_of(L, 1, f[i][0], f[i][1], &b);
-    if (o >= 0) offs[n++] = o;
+    if (!vals[i]) continue;
+    offs[n++] = (long)b.len;
+    kbuf_printf(&b, "--%s=%s", f[i][1], vals[i]);
+    kbuf_byte(&b, 0);
   }
   char *opts[6];
   for (int i = 0; i < n; i++) opts[i] = (char *)b.p + offs[i];
   char *args[2] = {"raise", (char *)kind};
-  int r = request_api(L, "request", args, 2, opts, n);
+  int pushed, rc = request_api(L, args, 2, opts, n, &pushed, &err);
   kbuf_free(&b);
-  return r;
+  if (rc) return raise_api(L, rc, &err);
+  kbuf_free(&err);
+  return pushed;
 }
 
 static int decide_api(lua_State *L, const char *verb, const char *optname) {
   const char *id = luaL_checkstring(L, 1);
   const char *text = luaL_optstring(L, 2, NULL);
-  kbuf b = {0};
+  not_in_tx(L, verb);
+  kbuf b = {0}, err = {0};
   char *opts[1];
   int n = 0;
   if (text && optname) {
@@ -935,9 +959,11 @@ static int decide_api(lua_State *L, const char *verb, const char *optname) {
     opts[n++] = (char *)kbuf_cstr(&b);
   }
   char *args[2] = {(char *)verb, (char *)id};
-  int r = request_api(L, verb, args, 2, opts, n);
+  int pushed, rc = request_api(L, args, 2, opts, n, &pushed, &err);
   kbuf_free(&b);
-  return r;
+  if (rc) return raise_api(L, rc, &err);
+  kbuf_free(&err);
+  return pushed;
 }
 
 static int l_approve(lua_State *L) { return decide_api(L, "approve", "note"); }
