@@ -3,10 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static int text_is(const kval *v, const char *s) {
-  return v->tag == KV_STR && v->u.s.len == strlen(s) && !memcmp(v->u.s.p, s, v->u.s.len);
-}
-
 static double number(const kval *v) {
   return v->tag == KV_INT ? (double)v->u.i : v->tag == KV_NUM ? v->u.n : 0;
 }
@@ -14,8 +10,8 @@ static double number(const kval *v) {
 int approved_check(const coll_def *c, int op, const kval *newv, const kval *oldv, kam_err *e) {
   if (op == OP_DELETE || !newv || strcmp(c->name, "quotes")) return 0;
   int fs = coll_field(c, "status"), fd = coll_field(c, "discount"), fa = coll_field(c, "discount_approved");
-  if (fs < 0 || fd < 0 || fa < 0 || !text_is(&newv[fs], "accepted")) return 0;
-  if (oldv && text_is(&oldv[fs], "accepted") && number(&oldv[fd]) >= number(&newv[fd])) return 0; /* as it was */
+  if (fs < 0 || fd < 0 || fa < 0 || !kval_is_text(&newv[fs], "accepted")) return 0;
+  if (oldv && kval_is_text(&oldv[fs], "accepted") && number(&oldv[fd]) >= number(&newv[fd])) return 0; /* as it was */
   double d = number(&newv[fd]), ok = number(&newv[fa]);
   if (d <= ok + 1e-9) return 0;
   char ds[32], oks[32]; /* 18,0% as kam.fmt.pct writes it */

@@ -18,12 +18,6 @@ static uint64_t be64(const uint8_t *p) {
   return v;
 }
 
-static int text_eq(const kval *v, const char *s) {
-  size_t n = strlen(s);
-  return v->tag == KV_STR && v->u.s.len == n && !memcmp(v->u.s.p, s, n);
-}
-
-
 /* A field id's name: the entry's collection first, then any collection
  * (ids are per name, book-wide), then the dictionary in meta, which still
  * holds fields the schema has since dropped. */
@@ -161,9 +155,9 @@ int audit_each(kam_store *st, MDB_txn *txn, const audit_filter *f, audit_fn fn, 
          opt_text(r, d.mv_size, AU_CHANNEL, &a.channel) && opt_text(r, d.mv_size, AU_SOURCE, &a.source) &&
          opt_text(r, d.mv_size, AU_HASH, &a.hash);
     if (!ok) { out = kam_errf(e, KAM_EDATA, "audit: entry %llu does not decode (kam verify)", (unsigned long long)seq); break; }
-    if (f->id && !text_eq(&a.id, f->id)) continue;
-    if (f->user && !text_eq(&a.who, f->user) && !text_eq(&a.by, f->user)) continue;
-    if (f->coll && !text_eq(&a.coll, f->coll)) continue;
+    if (f->id && !kval_is_text(&a.id, f->id)) continue;
+    if (f->user && !kval_is_text(&a.who, f->user) && !kval_is_text(&a.by, f->user)) continue;
+    if (f->coll && !kval_is_text(&a.coll, f->coll)) continue;
     /* times are written in the book's zone as YYYY-MM-DDT..., so the date is its first 10 bytes */
     if (f->since && (a.when.u.s.len < 10 || memcmp(a.when.u.s.p, f->since, 10) < 0)) continue;
     kval before, after;

@@ -29,10 +29,6 @@ static void copy_text(char *dst, size_t n, const kval *v) {
   else dst[0] = 0;
 }
 
-static int text_is(const kval *v, const char *s) {
-  return v->tag == KV_STR && v->u.s.len == strlen(s) && !memcmp(v->u.s.p, s, v->u.s.len);
-}
-
 static void fill(kam_principal *p, const coll_def *c, const kval *vals) {
   int fn = coll_field(c, "name"), fr = coll_field(c, "role"), ft = coll_field(c, "team"),
       fo = coll_field(c, "os_user");
@@ -72,7 +68,7 @@ int identity_staff(kam_store *st, MDB_txn *txn, const char *who, kam_principal *
     if (fo >= 0 && !(rc = mdb_cursor_open(txn, c->dbi, &cur))) {
       for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
         store_decode(c, d.mv_data, d.mv_size, vals);
-        if (!text_is(&vals[fo], who)) continue;
+        if (!kval_is_text(&vals[fo], who)) continue;
         vals[F_ID] = kv_str(k.mv_data, k.mv_size);
         fill(p, c, vals);
         found = 1;

@@ -25,10 +25,6 @@ static int collected_gc(lua_State *L) {
   return 0;
 }
 
-static int is_text(const kval *v, const char *s, size_t n) {
-  return v->tag == KV_STR && v->u.s.len == n && !memcmp(v->u.s.p, s, n);
-}
-
 /* one entry: seq, 7 texts (when who role via op coll id), then the changes
  * (a count, then name, has_old, old, has_new, new), each value as val_put */
 static void put_text(kbuf *b, const kval *v) {
@@ -39,7 +35,7 @@ static void put_text(kbuf *b, const kval *v) {
 static int keep(void *ud, const audit_entry *a, kam_err *e) {
   (void)e;
   collected *x = ud;
-  if (x->via && !is_text(&a->channel, x->via, strlen(x->via))) return 0;
+  if (x->via && !kval_is_text(&a->channel, x->via)) return 0;
   int want = -1;
   if (x->field) {
     for (int i = 0; i < a->nchanges && want < 0; i++)

@@ -227,3 +227,8 @@ int kval_same(const kval *a, const kval *b) {
   default: return 1;
   }
 }
+
+int kval_is_text(const kval *v, const char *s) {
+  size_t n = strlen(s);
+  return v->tag == KV_STR && v->u.s.len == n && !memcmp(v->u.s.p, s, n);
+}

@@ -95,5 +95,7 @@ int kval_cmp(const kval *a, const kval *b);
  * included (by their encoded bytes, which one value has only one way to
  * be): what "this field changed" means for the audit and access rules. */
 int kval_same(const kval *a, const kval *b);
+/* Whether v is the text s, exactly. */
+int kval_is_text(const kval *v, const char *s);
 
 #endif

@@ -385,7 +385,7 @@ static int plan(sched_host *h, const kam_schedule *s, int64_t now, int64_t *run,
   if (have < 0) { rc = e->code; goto fail; }
   int64_t from = have && last.due > since ? last.due : since;
   int running = 0;
-  if (have && last.status.tag == KV_STR && last.status.u.s.len == 7 && !memcmp(last.status.u.s.p, "running", 7)) {
+  if (have && kval_is_text(&last.status, "running")) {
     if (sched_alive(last.pid, last.pstart)) {
       running = 1;
     } else { /* its process died: the run ended, not well */
@@ -475,7 +475,7 @@ int scheduler_run_now(sched_host *h, const char *name, int64_t now, int *failed,
   sched_run last;
   int have = sched_last(txn, h->st, s->name, &last, e);
   if (have < 0) { store_abort(txn); return e->code; }
-  if (have && last.status.tag == KV_STR && last.status.u.s.len == 7 && !memcmp(last.status.u.s.p, "running", 7) &&
+  if (have && kval_is_text(&last.status, "running") &&
       sched_alive(last.pid, last.pstart)) {
     store_abort(txn);
     return kam_errf(e, KAM_EDATA, "schedule %s: still running (pid %lld); two runs of one schedule never overlap",
@@ -536,7 +536,7 @@ int scheduler_list(sched_host *h, int64_t now, kam_err *e) {
     char st[16] = "", sum[300] = "", took[32] = "", when[64] = "";
     if (have) {
       show_kv(st, sizeof st, &r.status);
-      show_kv(sum, sizeof sum, r.status.tag == KV_STR && !memcmp(r.status.u.s.p, "failed", 6) ? &r.error : &r.summary);
+      show_kv(sum, sizeof sum, kval_is_text(&r.status, "failed") ? &r.error : &r.summary);
       duration(took, sizeof took, r.end && r.start ? r.end - r.start : -1);
       cron_local(tz, r.due, when, sizeof when);
       snprintf(lastline, sizeof lastline, "%.40s %.15s, %.20s%s%.250s", when, st, took, sum[0] ? ": " : "", sum);
