@@ -494,15 +494,12 @@ int scheduler_run_now(sched_host *h, const char *name, int64_t now, int *failed,
 
 /* ---- listings ------------------------------------------------------------------ */
 
+/* a text as JSON, escaped as every JSON kam writes (output.h) */
 static void put_json(const char *s) {
-  putchar('"');
-  for (; s && *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') printf("\\%c", c);
-    else if (c < 0x20) printf("\\u%04x", c);
-    else putchar(c);
-  }
-  putchar('"');
+  kbuf b = {0};
+  json_str(&b, s, strlen(s));
+  fwrite(b.p, 1, b.len, stdout);
+  kbuf_free(&b);
 }
 
 static void utc_text(int64_t t, char *out, size_t n) {
