@@ -2,14 +2,13 @@
  * the next times across daylight-saving changes. Instants are written as
  * UTC "YYYY-MM-DD HH:MM" and checked exactly. `cron_tests NAME` runs one
  * test and exits non-zero on failure. Needs the tz database (tzdata). */
+#include "unit.h"
 #include "cron.h"
 #include "kdate.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); failures++; } } while (0)
 
 /* "YYYY-MM-DD HH:MM" in UTC as Unix seconds */
 static int64_t U(const char *s) {
@@ -369,21 +368,11 @@ static void t_cron_rules(void) {
   SEQ("0 0 1 1 *", "Asia/Ho_Chi_Minh", "1970-06-01 00:00", "1970-12-31 16:00");
 }
 
-static const struct { const char *name; void (*fn)(void); } tests[] = {
+static const unit_test tests[] = {
     {"cron_parse_errors", t_cron_parse_errors}, {"cron_macros", t_cron_macros}, {"cron_names", t_cron_names},
     {"cron_either_day", t_cron_either_day},     {"cron_never", t_cron_never},   {"cron_utc", t_cron_utc},
     {"cron_berlin", t_cron_berlin},             {"cron_new_york", t_cron_new_york},
     {"cron_ho_chi_minh", t_cron_ho_chi_minh},   {"cron_zones", t_cron_zones},   {"cron_rules", t_cron_rules},
     {NULL, NULL}};
 
-int main(int argc, char **argv) {
-  int ran = 0;
-  for (int i = 0; tests[i].name; i++) {
-    if (argc > 1 && strcmp(argv[1], tests[i].name)) continue;
-    tests[i].fn();
-    ran++;
-  }
-  if (!ran) { fprintf(stderr, "no test named %s\n", argc > 1 ? argv[1] : "?"); return 2; }
-  if (failures) { fprintf(stderr, "%d check(s) failed\n", failures); return 1; }
-  return 0;
-}
+int main(int argc, char **argv) { return unit_main(tests, argc, argv); }

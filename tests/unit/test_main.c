@@ -1,5 +1,6 @@
 /* Unit tests for the encodings, schema, store and query planner. Each test
  * is a function; `unit_tests NAME` runs one and exits non-zero on failure. */
+#include "unit.h"
 #include "keyenc.h"
 #include "kdate.h"
 #include "pool.h"
@@ -13,9 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static int failures;
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); failures++; } } while (0)
-#define CHECK_STR(a, b) do { const char *x_ = (a), *y_ = (b); if (strcmp(x_, y_)) { fprintf(stderr, "%s:%d: \"%s\" != \"%s\"\n", __FILE__, __LINE__, x_, y_); failures++; } } while (0)
 
 static uint64_t rng = 88172645463325252ull;
 static uint64_t rnd(void) { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return rng; }
@@ -668,7 +666,7 @@ static void t_query_in_between(void) {
   tbook_close(&b);
 }
 
-static const struct { const char *name; void (*fn)(void); } tests[] = {
+static const unit_test tests[] = {
     {"record_roundtrip", t_record_roundtrip}, {"record_find", t_record_find},
     {"record_malformed", t_record_malformed}, {"keyenc_order", t_keyenc_order},
     {"keyenc_roundtrip", t_keyenc_roundtrip}, {"money_text", t_money_text}, {"date_text", t_date_text},
@@ -677,14 +675,4 @@ static const struct { const char *name; void (*fn)(void); } tests[] = {
     {"store_map_full", t_store_map_full}, {"query_vs_scan", t_query_vs_scan},
     {"query_in_between", t_query_in_between}, {"pool_realloc", t_pool_realloc}, {NULL, NULL}};
 
-int main(int argc, char **argv) {
-  int ran = 0;
-  for (int i = 0; tests[i].name; i++) {
-    if (argc > 1 && strcmp(argv[1], tests[i].name)) continue;
-    tests[i].fn();
-    ran++;
-  }
-  if (!ran) { fprintf(stderr, "no test named %s\n", argc > 1 ? argv[1] : "?"); return 2; }
-  if (failures) { fprintf(stderr, "%d check(s) failed\n", failures); return 1; }
-  return 0;
-}
+int main(int argc, char **argv) { return unit_main(tests, argc, argv); }
