@@ -635,6 +635,23 @@ int store_insert(kam_store *st, MDB_txn *txn, const coll_def *c, kval *vals, con
   return store_write(st, txn, c, vals, NULL, 0, OP_INSERT, o, e);
 }
 
+int store_check_write(kam_store *st, MDB_txn *txn, const coll_def *c, kval *vals, const uint8_t *old,
+                      size_t oldlen, int op, const write_opts *o, kam_err *e) {
+  kval created = vals[F_CREATED], updated = vals[F_UPDATED], id = vals[F_ID];
+  char idbuf[NAMEBUF + 32];
+  if (op == OP_INSERT && id.tag == KV_NULL) { /* checked with the id it will most likely get */
+    char key[NAMEBUF];
+    snprintf(key, sizeof key, "seq:%s", c->name);
+    snprintf(idbuf, sizeof idbuf, "%s%06llu", c->prefix, (unsigned long long)seq_get(txn, st, key) + 1);
+    vals[F_ID] = kv_str(idbuf, strlen(idbuf));
+  }
+  int rc = write_entity(st, txn, c, vals, old, oldlen, op, o, 1, e);
+  vals[F_CREATED] = created; /* they pointed into the check's own clock */
+  vals[F_UPDATED] = updated;
+  vals[F_ID] = id;
+  return rc;
+}
+
 int store_delete(kam_store *st, MDB_txn *txn, const coll_def *c, const char *id, size_t idlen,
                  const write_opts *o, kam_err *e) {
   MDB_val d;

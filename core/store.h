@@ -113,6 +113,11 @@ int store_write(kam_store *st, MDB_txn *txn, const coll_def *c, kval *vals, cons
  * of the collection's form moves the sequence past it (store_note_id). */
 int store_insert(kam_store *st, MDB_txn *txn, const coll_def *c, kval *vals, const write_opts *o,
                  char *idbuf, size_t idcap, kam_err *e);
+/* Every check store_write (or store_insert, for an insert without an id)
+ * would make, the guard's included, and nothing written: KAM_EDATA or the
+ * guard's code, else 0. vals is as it was given. */
+int store_check_write(kam_store *st, MDB_txn *txn, const coll_def *c, kval *vals, const uint8_t *old,
+                      size_t oldlen, int op, const write_opts *o, kam_err *e);
 /* Deletes one entity and its index entries: KAM_EDATA when there is no
  * such id (nothing written); KAM_EFULL / KAM_EINTERNAL from LMDB. */
 int store_delete(kam_store *st, MDB_txn *txn, const coll_def *c, const char *id, size_t idlen,
