@@ -295,6 +295,13 @@ void sandbox_disarm_for(lua_State *L, double script_seconds) {
 }
 
 
+void sandbox_disarm_inner(lua_State *L) {
+  (void)L;
+  the_heap.eval_cap = 0;
+  policy_deadline = 0;
+  if (!script_deadline) ticker(0);
+}
+
 lua_State *limits_new_state(size_t memory_bytes, size_t policy_memory_bytes) {
   the_heap.used = 0;
   the_heap.cap = memory_bytes;

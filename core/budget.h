@@ -51,6 +51,9 @@ void sandbox_gc_tune(lua_State *L);
 const char *sandbox_memory_stop(void);
 /* Ends that budget; the script's starts again from now. */
 void sandbox_disarm_for(lua_State *L, double script_seconds);
+/* Ends that budget without giving the script its time back: a write guard
+ * runs inside a script's write, and the script's budget keeps running. */
+void sandbox_disarm_inner(lua_State *L);
 /* Ctrl-C: stops the running chunk at its next instruction with the error
  * "interrupted", which no pcall inside it can catch. Safe in a signal
  * handler (it only sets a flag and a hook). */
