@@ -13,6 +13,7 @@
 #include "lua_value.h"
 #include "output.h"
 #include "policy.h"
+#include "guard.h"
 #include "progress.h"
 #include "repl.h"
 #include "sandbox.h"
@@ -245,6 +246,7 @@ static int open_lua_as(cli *c, int allow_write, const char *channel) {
   c->ctx.cfg = c->cfg;
   c->ctx.allow_write = allow_write;
   c->ctx.open_api = policy_open_api; /* kam.request, kam.approve ... for scripts */
+  c->ctx.guards = &guard_hooks;       /* the write guards of rules/, on every write */
   if (sandbox_open(&c->ctx, &e)) return fail(e.code, "%s", e.msg);
   return 0;
 }
@@ -447,7 +449,11 @@ static int cmd_import(cli *c) {
     return fail(KAM_EUSAGE, "import: --into %s: no such collection", opt(c, "--into"));
   if ((rc = open_book(c, STORE_MUST_EXIST)) || (rc = resolve_user(c, "import"))) return rc;
   import_access ia = {import_coll_ok, import_row_ok, c};
-  import_opts io = {opt(c, "--into"), opt(c, "--dry-run") != NULL, &c->ctx.actor, 10, &ia};
+  /* the write guards run in a Lua state of their own, over the import's transaction */
+  if ((rc = open_lua_as(c, 1, "import"))) return rc;
+  import_guard ig;
+  guard_import_hooks(&c->ctx, &ig);
+  import_opts io = {opt(c, "--into"), opt(c, "--dry-run") != NULL, &c->ctx.actor, 10, &ia, &ig};
   import_stats stats;
   memset(&stats, 0, sizeof stats);
   kam_err e;

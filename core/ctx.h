@@ -20,6 +20,24 @@
 #include <lua.h>
 
 typedef struct snap snap; /* a read snapshot (lua_entity.h) */
+typedef struct kam_ctx kam_ctx;
+
+/* The write guards (guard.h) as the write paths call them, from below the
+ * layer that runs them. watches: 0 with *yes set when a guard watches op on
+ * c, else an exit code with e set. before: runs them on the record about to be
+ * written (vals, changeable: a hold sets status held, a flag the flag
+ * field, a guard's `set` its fields; bufs, one per field, hold what it
+ * converts); 0 with *res a ref of what `after` must do (LUA_NOREF:
+ * nothing) and *changed when vals changed, else KAM_EDATA (refused, with
+ * the guard's reasons) or another code. after: once the record is stored
+ * under id, raises the hold's request and the flag's alert in the same
+ * transaction, and drops res. */
+typedef struct kam_guard_hooks {
+  int (*watches)(kam_ctx *ctx, const coll_def *c, int op, int *yes, kam_err *e);
+  int (*before)(kam_ctx *ctx, MDB_txn *txn, const coll_def *c, int op, kval *vals, kbuf *bufs, const kval *oldv,
+                int *res, int *changed, kam_err *e);
+  int (*after)(kam_ctx *ctx, MDB_txn *txn, const coll_def *c, const char *id, size_t idlen, int res, kam_err *e);
+} kam_guard_hooks;
 
 /* The userdata kinds; kam_lua_open_db registers a metatable for each. */
 enum { KAM_UD_ENTITY, KAM_UD_QUERY, KAM_UD_ITER, KAM_UD_KINDS };
@@ -28,7 +46,7 @@ enum { KAM_UD_ENTITY, KAM_UD_QUERY, KAM_UD_ITER, KAM_UD_KINDS };
  * st, sc, cfg, who, access, actor and allow_write; sandbox_open makes L and
  * kam_lua_open_db ties the two together. ctx must stay valid and unmoved
  * until sandbox_close (the state points at it). */
-typedef struct kam_ctx {
+struct kam_ctx {
   lua_State *L;           /* sandbox_open to sandbox_close */
   /* Borrowed: the caller frees them after sandbox_close. policy.c swaps st
    * for a test book between statements, never while a snapshot is open. */
@@ -84,7 +102,17 @@ typedef struct kam_ctx {
    * checking a userdata's kind costs no string lookup */
   int mt_ref[KAM_UD_KINDS];
   const void *mt_ptr[KAM_UD_KINDS];
-} kam_ctx;
+  /* Write guards: the hooks (cli.c gives guard.c's; NULL: none run) and
+   * guard.c's state. guard_gen moves when a transaction begins or a
+   * savepoint is dropped: guard files then start afresh (their memo). */
+  const kam_guard_hooks *guards;
+  unsigned char *guard_watch;   /* per collection: bit op watched (guard.c owns it) */
+  int guard_loaded;             /* 0 not yet, 1 loaded, -1 failed */
+  unsigned guard_gen;
+  int unscoped;                 /* > 0 while a guard reads: the whole book, not the user's view */
+  int access_checked;           /* the write now made was checked before its guards changed it */
+  int refused_code;             /* what refused holds: 0 a permission, else this code */
+};
 
 /* The context lives in the state's extra space: found per row without a
  * registry lookup (coroutines inherit it). */

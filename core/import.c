@@ -40,6 +40,7 @@ typedef struct coll_state {
   long rows;
   int touched;
   int access_asked, each_row; /* import_access: asked once; rows one by one */
+  int guarded;       /* import_guard: 0 not asked, 1 its rows are guarded, -1 not */
 } coll_state;
 
 /* A ref not found when its row was written: checked again at the end. */
@@ -167,6 +168,31 @@ void put_row(imp *m, const coll_def *c, kval *vals, const row_loc *loc) {
     m->fatal = e.code;
     return;
   }
+  /* the write guards of rules/ see the row as the insert it is */
+  const import_guard *gd = m->o->guard;
+  int gres = -2;
+  if (gd && !cs->guarded) {
+    int yes = 0;
+    if (gd->watches(gd->ud, c, &yes, &e)) { kam_errf(m->e, e.code, "%s: %s", where, e.msg); m->fatal = e.code; return; }
+    cs->guarded = yes ? 1 : -1;
+    if (yes && !m->gbufs) {
+      for (int ci2 = 0; ci2 < m->st->sc->ncolls; ci2++)
+        if (m->st->sc->colls[ci2].nfields > m->ngbufs) m->ngbufs = m->st->sc->colls[ci2].nfields;
+      m->gbufs = calloc((size_t)m->ngbufs + 1, sizeof(kbuf));
+    }
+  }
+  if (cs->guarded > 0) {
+    int changed = 0;
+    if (gd->before(gd->ud, m->txn, c, vals, m->gbufs, &gres, &changed, &e)) {
+      if (e.code == KAM_EDATA) add_error(m, "%s: %s", where, e.msg);
+      else { kam_errf(m->e, e.code, "%s: %s", where, e.msg); m->fatal = e.code; }
+      return;
+    }
+    if (changed && c->nindexes && store_check_keys(m->st, c, vals, &e)) {
+      add_error(m, "%s: %s", where, e.msg);
+      return;
+    }
+  }
   rb_reset(&m->rb);
   kbuf_reset(&m->rec);
   for (int i = 1; i < c->nfields; i++) rb_add(&m->rb, c->fields[i].fid, vals[i]);
@@ -201,6 +227,10 @@ void put_row(imp *m, const coll_def *c, kval *vals, const row_loc *loc) {
   }
   cs->rows++;
   m->rows++;
+  if (gres != -2 && gd->after(gd->ud, m->txn, c, k.mv_data, k.mv_size, gres, &e)) {
+    if (e.code == KAM_EDATA) add_error(m, "%s: %s", where, e.msg);
+    else { kam_errf(m->e, e.code, "%s: %s", where, e.msg); m->fatal = e.code; }
+  }
 #undef where
 #undef where_f
 }
@@ -320,6 +350,7 @@ static int import_once(imp *m, char *const *files, int nfiles, char **bufs, size
   trace("import begins");
   int rc = store_begin(st, 1, &m->txn, m->e);
   if (rc) return rc;
+  if (m->o->guard) m->o->guard->begin(m->o->guard->ud);
   m->cs = calloc((size_t)sc->ncolls, sizeof *m->cs);
   m->ids = calloc((size_t)sc->ncolls, sizeof *m->ids);
   for (int ci = 0; ci < sc->ncolls; ci++) {
@@ -408,6 +439,9 @@ int import_files(kam_store *st, char *const *files, int nfiles, const import_opt
       stats->rows = rows;
       for (int ci = 0; ci < st->sc->ncolls && ci < 256; ci++) stats->per_coll[ci] = m.cs ? m.cs[ci].rows : 0;
     }
+    if (m.gbufs)
+      for (int i = 0; i < m.ngbufs; i++) kbuf_free(&m.gbufs[i]);
+    free(m.gbufs);
     rb_free(&m.rb);
     kbuf_free(&m.rec);
     kbuf_free(&m.kb);

@@ -26,12 +26,27 @@ typedef struct import_access {
   void *ud;
 } import_access;
 
+/* The write guards (guard.h) over an import's rows, as the inserts they
+ * are: watches once per collection (0 and *yes, or an error); before on a
+ * row that passed every check, which may change its values (kbufs, one per
+ * field, hold what it converts) and returns in *res what after must do
+ * once the row is written (-2: nothing); begin when an attempt begins (the
+ * import is replayed when the map grows). */
+typedef struct import_guard {
+  int (*watches)(void *ud, const coll_def *c, int *yes, kam_err *e);
+  int (*before)(void *ud, MDB_txn *txn, const coll_def *c, kval *vals, kbuf *bufs, int *res, int *changed, kam_err *e);
+  int (*after)(void *ud, MDB_txn *txn, const coll_def *c, const char *id, size_t idlen, int res, kam_err *e);
+  void (*begin)(void *ud);
+  void *ud;
+} import_guard;
+
 typedef struct import_opts {
   const char *into;   /* collection for CSV/JSON lists (default: the file's name) */
   int dry_run;
   const kam_actor *actor; /* for the audit */
   int max_errors;     /* errors reported before giving up (default 10) */
   const import_access *access; /* NULL: no checks (a scratch book) */
+  const import_guard *guard;   /* NULL: no write guards */
 } import_opts;
 
 typedef struct import_stats {

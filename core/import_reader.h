@@ -41,6 +41,8 @@ typedef struct imp {
   size_t npend, cappend;
   struct idset *ids;           /* per collection, loaded when first referenced */
   struct bulk_sorter *sorter;
+  kbuf *gbufs;                 /* what write guards convert into a row, per field */
+  int ngbufs;
 } imp;
 
 /* Counts an error and keeps its message (printf-style, without "kam: ")

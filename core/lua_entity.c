@@ -60,7 +60,7 @@ static struct {
 
 int kam_read_scope(lua_State *L, const coll_def *c) {
   kam_ctx *ctx = kam_ctx_get(L);
-  if (!ctx->access || !ctx->who || ctx->scratch) return SCOPE_ALL;
+  if (!ctx->access || !ctx->who || ctx->scratch || ctx->unscoped) return SCOPE_ALL;
   int scope;
   uintptr_t base = (uintptr_t)ctx->sc->colls, at = (uintptr_t)c;
   size_t i = (at - base) / sizeof *c;

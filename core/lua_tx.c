@@ -61,7 +61,7 @@ static int only_field(const coll_def *c, const kval *newv, const kval *oldv, int
 
 static int tx_guard(void *ud, MDB_txn *txn, const coll_def *c, int op, const kval *newv, const kval *oldv, kam_err *e) {
   kam_ctx *ctx = ud;
-  if (!ctx->access || !ctx->who || ctx->scratch || ctx->engine_write) return 0;
+  if (!ctx->access || !ctx->who || ctx->scratch || ctx->engine_write || ctx->access_checked) return 0;
   if (!ctx->who->bootstrap && approved_check(c, op, newv, oldv, e)) return e->code;
   if (ctx->commit_coll == c && op == OP_UPDATE && only_field(c, newv, oldv, ctx->commit_field)) return 0;
   return access_write(ctx->access, ctx->who, ctx->st, txn, c, op, newv, oldv, e);
@@ -72,6 +72,36 @@ static write_opts tx_opts(kam_ctx *ctx, write_guard *g) {
   g->ud = ctx;
   write_opts o = {ctx->commit_coll ? &ctx->commit_actor : ctx->engine_write ? &ctx->engine_actor : &ctx->actor, 1, 1, 0, g};
   return o;
+}
+
+/* The write guards of rules/ (guard.h) on a write about to be made: when one
+ * watches it, the write is checked whole first (schema, access), then the
+ * guards may change it (held, flagged, set), and the write that follows is
+ * not asked again of the access rules: what changed is the guards'. 0 with
+ * *res for guard_after and *guarded, or the code with e set; a refusal
+ * takes the whole kam.tx with it, caught or not. */
+static int guard_before(kam_ctx *ctx, const coll_def *c, int op, kval *vals, kbuf *bufs, const uint8_t *old,
+                        size_t oldlen, const kval *oldv, const write_opts *o, int *res, int *guarded, kam_err *e) {
+  *res = LUA_NOREF;
+  *guarded = 0;
+  if (!ctx->guards || ctx->scratch) return 0;
+  int yes = 0, changed = 0;
+  int rc = ctx->guards->watches(ctx, c, op, &yes, e);
+  if (rc || !yes) return rc;
+  if (op != OP_DELETE && (rc = store_check_write(ctx->st, ctx->wtxn, c, vals, old, oldlen, op, o, e))) return rc;
+  rc = ctx->guards->before(ctx, ctx->wtxn, c, op, vals, bufs, oldv, res, &changed, e);
+  if (rc == KAM_EDATA && ctx->wtxn && !ctx->refused[0]) {
+    snprintf(ctx->refused, sizeof ctx->refused, "%.*s", (int)sizeof ctx->refused - 1, e->msg);
+    ctx->refused_code = KAM_EDATA;
+  }
+  *guarded = !rc;
+  return rc;
+}
+
+static int guard_after(kam_ctx *ctx, const coll_def *c, int rc, const char *id, size_t idlen, int res, kam_err *e) {
+  if (res == LUA_NOREF) return rc;
+  if (rc) { luaL_unref(ctx->L, LUA_REGISTRYINDEX, res); return rc; }
+  return ctx->guards->after(ctx, ctx->wtxn, c, id, idlen, res, e);
 }
 
 /* Scratch memory of a write, owned by a userdata on the stack: a Lua error
@@ -143,8 +173,13 @@ int kam_insert(lua_State *L, const coll_def *c, int tbl) {
   write_opts o = tx_opts(ctx, &g);
   /* the next id is taken only once the record passed every check: a
    * refused insert uses up no number (invoices are numbered without gaps) */
+  int gres = LUA_NOREF, guarded = 0;
+  if (!rc) rc = guard_before(ctx, c, OP_INSERT, vals, bufs, NULL, 0, NULL, &o, &gres, &guarded, &e);
+  ctx->access_checked = guarded;
   if (!rc) rc = store_insert(ctx->st, ctx->wtxn, c, vals, &o, idbuf, sizeof idbuf, &e);
+  ctx->access_checked = 0;
   if (!rc) lua_pushlstring(L, vals[F_ID].u.s.p, vals[F_ID].u.s.len);
+  rc = guard_after(ctx, c, rc, rc ? "" : vals[F_ID].u.s.p, rc ? 0 : vals[F_ID].u.s.len, gres, &e);
   scratch_free(sc);
   if (rc) return raise_write(L, ctx, &e);
   ctx->n_ins++;
@@ -176,7 +211,14 @@ int kam_update(lua_State *L, const coll_def *c, const char *id, size_t idlen, in
     for (int i = 3; i < c->nfields; i++) if (chg[i].tag != KV_NULL) vals[i] = chg[i];
     write_guard g;
     write_opts o = tx_opts(ctx, &g);
-    rc = store_write(ctx->st, ctx->wtxn, c, vals, old, oldlen, OP_UPDATE, &o, &e);
+    store_decode(c, old, oldlen, chg); /* chg is spent: it holds the record as it was, for the guards */
+    chg[F_ID] = kv_str(id, idlen);
+    int gres = LUA_NOREF, guarded = 0;
+    rc = guard_before(ctx, c, OP_UPDATE, vals, bufs, old, oldlen, chg, &o, &gres, &guarded, &e);
+    ctx->access_checked = guarded;
+    if (!rc) rc = store_write(ctx->st, ctx->wtxn, c, vals, old, oldlen, OP_UPDATE, &o, &e);
+    ctx->access_checked = 0;
+    rc = guard_after(ctx, c, rc, id, idlen, gres, &e);
   }
   scratch_free(sc);
   if (rc) return raise_write(L, ctx, &e);
@@ -230,6 +272,21 @@ int kam_delete(lua_State *L, const coll_def *c, const char *id, size_t idlen) {
                       c->name, c->name, id, who);
   write_guard g;
   write_opts o = tx_opts(ctx, &g);
+  if (ctx->guards && !ctx->scratch) { /* a guard on deletes sees the record as it was */
+    MDB_val rec;
+    if (!store_get(ctx->wtxn, c, id, idlen, &rec)) {
+      scratch *sc = push_scratch(L, c->nfields);
+      kbuf_put(&sc->old, rec.mv_data, rec.mv_size);
+      store_decode(c, sc->old.p, rec.mv_size, sc->chg);
+      sc->chg[F_ID] = kv_str(id, idlen);
+      int gres = LUA_NOREF, guarded = 0;
+      int rc = guard_before(ctx, c, OP_DELETE, NULL, sc->bufs, NULL, 0, sc->chg, &o, &gres, &guarded, &e);
+      if (gres != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, gres);
+      scratch_free(sc);
+      lua_pop(L, 1);
+      if (rc) return raise_write(L, ctx, &e);
+    }
+  }
   if (store_delete(ctx->st, ctx->wtxn, c, id, idlen, &o, &e)) return raise_write(L, ctx, &e);
   ctx->n_del++;
   lua_pushboolean(L, 1);
@@ -290,6 +347,7 @@ static int tx_nested(lua_State *L, kam_ctx *ctx) {
   ctx->wtxn = parent;
   ctx->wserial = pserial;
   if (ok && !rc) return lua_gettop(L) - 2;
+  ctx->guard_gen++; /* a guard's memo may count what was dropped */
   /* a half write goes with the rest of its writes */
   tx_undo_counts(ctx, &m);
   ctx->broken = m.broken;
@@ -322,6 +380,8 @@ static int tx_top(lua_State *L, kam_ctx *ctx) {
     ctx->full = 0;
     ctx->broken = 0;
     ctx->refused[0] = 0;
+    ctx->refused_code = 0;
+    ctx->guard_gen++; /* the guards' memo is one transaction's */
     tx_mark m = tx_mark_of(ctx);
     int st = tx_run(L, ctx, txn);
     int full = ctx->full;
@@ -350,7 +410,7 @@ static int tx_top(lua_State *L, kam_ctx *ctx) {
     if (ctx->refused[0] && !full) { /* refused, whether the script caught it or not */
       char msg[sizeof ctx->refused + 40];
       snprintf(msg, sizeof msg, "%s; nothing of this kam.tx was written", ctx->refused);
-      return sandbox_raise_err(L, KAM_EPERM, msg);
+      return sandbox_raise_err(L, ctx->refused_code ? ctx->refused_code : KAM_EPERM, msg);
     }
     if (st == LUA_OK && !full) /* a pcall swallowed a half write */
       return sandbox_raise_err(L, KAM_EINTERNAL, "kam.tx: a write inside it failed half way; nothing was written");

@@ -26,9 +26,9 @@
 /* The driver and its modules, compiled in by CMakeLists.txt (core/embed.cmake):
  * each is loaded under its own file's name, so errors point into it. */
 extern const unsigned char policy_lua[], policy_engine_lua[], policy_commands_lua[], policy_test_lua[],
-    policy_check_lua[], policy_requests_lua[];
+    policy_check_lua[], policy_requests_lua[], policy_guards_lua[];
 extern const unsigned int policy_lua_len, policy_engine_lua_len, policy_commands_lua_len, policy_test_lua_len,
-    policy_check_lua_len, policy_requests_lua_len;
+    policy_check_lua_len, policy_requests_lua_len, policy_guards_lua_len;
 typedef struct embedded {
   const char *name, *chunk;
   const unsigned char *src;
@@ -41,6 +41,7 @@ static const embedded modules[] = {
     {"test", "@core/policy/test.lua", policy_test_lua, &policy_test_lua_len},
     {"check", "@core/policy/check.lua", policy_check_lua, &policy_check_lua_len},
     {"requests", "@core/policy/requests.lua", policy_requests_lua, &policy_requests_lua_len},
+    {"guards", "@core/policy/guards.lua", policy_guards_lua, &policy_guards_lua_len},
 };
 
 typedef struct pstate {
@@ -238,6 +239,60 @@ static int k_disarm(lua_State *L) {
   ps->label[0] = 0;
   ps->ctx->no_write = NULL;
   if (!ps->covering) sandbox_disarm_for(L, ps->ctx->cfg->script_seconds);
+  return 0;
+}
+
+/* A guard's check: its budget (the policy one), the book read whole and
+ * read-only. Unlike K.arm nothing is reset: a guard runs inside a script's
+ * write, thousands of times in an import. */
+static int k_guard_arm(lua_State *L) {
+  pstate *ps = P_(L);
+  snprintf(ps->label, sizeof ps->label, "%s", luaL_optstring(L, 1, ""));
+  ps->ctx->no_write = "a guard only reads the book (what it decides, kam does)";
+  ps->ctx->unscoped++;
+  sandbox_arm_for(L, ps->policy_seconds, "limits.policy_seconds");
+  return 0;
+}
+
+static int k_guard_disarm(lua_State *L) {
+  pstate *ps = P_(L);
+  ps->label[0] = 0;
+  ps->ctx->no_write = NULL;
+  if (ps->ctx->unscoped > 0) ps->ctx->unscoped--;
+  sandbox_disarm_inner(L);
+  return 0;
+}
+
+/* K.where(level) -> "rules/x.lua:42": the line a function up the stack is at */
+static int k_where(lua_State *L) {
+  lua_Debug ar;
+  int level = (int)luaL_optinteger(L, 1, 1);
+  if (!lua_getstack(L, level, &ar) || !lua_getinfo(L, "Sl", &ar) || ar.currentline < 0) { lua_pushnil(L); return 1; }
+  const char *src = ar.source[0] == '@' ? ar.source + 1 : ar.short_src;
+  const char *root = P_(L)->ctx->cfg->root;
+  size_t rl = strlen(root);
+  if (rl && !strncmp(src, root, rl) && src[rl] == '/') src += rl + 1;
+  lua_pushfstring(L, "%s:%d", src, ar.currentline);
+  return 1;
+}
+
+/* K.as_engine(fn): fn's writes are the engine's (a guard's hold or flag acts
+ * on its own authority, audited on channel "guard"), then it is the user's
+ * transaction again. Inside kam.tx only. */
+static int k_as_engine(lua_State *L) {
+  kam_ctx *ctx = P_(L)->ctx;
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  if (!ctx->wtxn) return luaL_error(L, "K.as_engine: only inside a write");
+  int was = ctx->engine_write;
+  kam_actor saved = ctx->engine_actor;
+  ctx->engine_actor = ctx->actor;
+  ctx->engine_actor.channel = "guard";
+  ctx->engine_write = 1;
+  lua_settop(L, 1);
+  int st = lua_pcall(L, 0, 0, 0);
+  ctx->engine_write = was;
+  ctx->engine_actor = saved;
+  if (st != LUA_OK) return lua_error(L);
   return 0;
 }
 
@@ -682,7 +737,7 @@ static int k_import(lua_State *L) {
   fwrite(text, 1, n, f);
   fclose(f);
   char *files[1] = {path};
-  import_opts io = {NULL, 0, &ctx->actor, 5, NULL}; /* a scratch book: no rules */
+  import_opts io = {NULL, 0, &ctx->actor, 5, NULL, NULL}; /* a scratch book: no rules */
   import_stats stats;
   kam_err e;
   int rc = import_files(ctx->st, files, 1, &io, &stats, &e);
@@ -778,7 +833,9 @@ static const luaL_Reg kfuncs[] = {
     {"stage", k_stage}, {"memo", k_memo}, {"put_staged", k_put_staged}, {"run", k_run}, {"save_source", k_save_source}, {"source", k_source},
     {"fresh_book", k_fresh_book}, {"import", k_import}, {"coverage", k_coverage},
     {"activelines", k_activelines}, {"schema", k_schema}, {"error_code", k_error_code},
-    {"fail", k_fail}, {"commit_as", k_commit_as}, {"engine_write", k_engine_write}, {"may", k_may}, {NULL, NULL}};
+    {"fail", k_fail}, {"commit_as", k_commit_as}, {"engine_write", k_engine_write}, {"may", k_may},
+    {"guard_arm", k_guard_arm}, {"guard_disarm", k_guard_disarm}, {"where", k_where}, {"as_engine", k_as_engine},
+    {NULL, NULL}};
 
 /* pushes the compiled chunk; on failure the message is on stderr */
 static int load_embedded(lua_State *L, const embedded *m) {
@@ -793,12 +850,22 @@ static int load_embedded(lua_State *L, const embedded *m) {
  * to err when given, else to stderr. A result the driver returns beside
  * its code (the API's) is left in *res_ref as a registry ref, else
  * LUA_NOREF. */
+static int run_driver_ps(kam_ctx *ctx, pstate *pp, const char *cmd, char **args, int nargs, char **opts, int nopts,
+                         int fmt, kbuf *err, int *res_ref, int keep_snapshots);
+
 static int run_driver(kam_ctx *ctx, const char *cmd, char **args, int nargs, char **opts, int nopts, int fmt,
                       kbuf *err, int *res_ref, int keep_snapshots) {
-  lua_State *L = ctx->L;
-  int base = lua_gettop(L);
   pstate ps;
   memset(&ps, 0, sizeof ps);
+  return run_driver_ps(ctx, &ps, cmd, args, nargs, opts, nopts, fmt, err, res_ref, keep_snapshots);
+}
+
+static int run_driver_ps(kam_ctx *ctx, pstate *pp, const char *cmd, char **args, int nargs, char **opts, int nopts,
+                         int fmt, kbuf *err, int *res_ref, int keep_snapshots) {
+  lua_State *L = ctx->L;
+  int base = lua_gettop(L);
+  pstate *psp = pp;
+#define ps (*psp)
   ps.ctx = ctx;
   ps.fmt = fmt;
   ps.policy_seconds = ctx->cfg->policy_seconds;
@@ -856,11 +923,31 @@ static int run_driver(kam_ctx *ctx, const char *cmd, char **args, int nargs, cha
   if (!keep_snapshots) kam_end_snapshots(ctx);
   drop_test_books(&ps);
   return rc;
+#undef ps
 }
 
 int policy_command(kam_ctx *ctx, const char *cmd, char **args, int nargs, char **opts, int nopts, int fmt) {
   lua_settop(ctx->L, 0);
   return run_driver(ctx, cmd, args, nargs, opts, nopts, fmt, NULL, NULL, 0);
+}
+
+int policy_guard_runner(kam_ctx *ctx, kbuf *err) {
+  lua_State *L = ctx->L;
+  if (lua_getfield(L, LUA_REGISTRYINDEX, "kam.guards") == LUA_TTABLE) return 0;
+  lua_pop(L, 1);
+  /* its K outlives this call: the pstate belongs to the state */
+  pstate *ps = lua_newuserdatauv(L, sizeof *ps, 0);
+  memset(ps, 0, sizeof *ps);
+  lua_setfield(L, LUA_REGISTRYINDEX, "kam.guards.ps");
+  int ref;
+  int rc = run_driver_ps(ctx, ps, "guards", NULL, 0, NULL, 0, FMT_TABLE, err, &ref, 1);
+  if (rc) return rc;
+  if (ref == LUA_NOREF) { kbuf_str(err, "the guard runner did not start"); return KAM_EINTERNAL; }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+  luaL_unref(L, LUA_REGISTRYINDEX, ref);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, "kam.guards");
+  return 0;
 }
 
 /* ---- requests from a script: kam.request{...}, kam.approve ... ------------ */

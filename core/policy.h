@@ -17,6 +17,11 @@
 int policy_command(kam_ctx *ctx, const char *cmd, char **args, int nargs, char **opts, int nopts,
                    int fmt);
 
+/* Pushes the write guards' runner of ctx's state (core/policy/guards.lua:
+ * load, run, after), made on first use and kept in the registry. 0, or an
+ * exit code with the message in err and nothing pushed. */
+int policy_guard_runner(kam_ctx *ctx, kbuf *err);
+
 /* Adds kam.request{...}, kam.approve(id [, note]), kam.reject(id, reason) and
  * kam.withdraw(id) to the state's kam table: the request commands for
  * scripts, under the same rules, quiet, returning the request's id or its

@@ -21,4 +21,5 @@ end
 if cmd == "test" then return need("test").run() end
 if cmd == "check" then return need("check").run() end
 if cmd == "request" then return need("requests").run() end
+if cmd == "guards" then return 0, need("guards") end
 return need("commands").run()

@@ -11,6 +11,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- print ---------------------------------------------------------------- */
@@ -436,5 +437,8 @@ void sandbox_close(kam_ctx *ctx) {
   limits_close();
   lua_close(ctx->L); /* __gc of entities and iterators releases the rest */
   ctx->L = NULL;
+  free(ctx->guard_watch); /* the write guards' state (guard.c) went with the state */
+  ctx->guard_watch = NULL;
+  ctx->guard_loaded = 0;
   pool_release();
 }

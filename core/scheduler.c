@@ -1,4 +1,5 @@
 /* scheduler.c — schedules planned, claimed, run and listed (see scheduler.h). */
+#include "guard.h"
 #include "scheduler.h"
 #include "budget.h"
 #include "cron.h"
@@ -267,6 +268,7 @@ static int run_steps(job *j, char *why, size_t whylen) {
   snprintf(j->source, sizeof j->source, "schedule %s", j->s->name);
   kam_actor a = {j->who.system, j->who.role, j->who.staff, "schedule", j->source, NULL};
   j->ctx.actor = a;
+  j->ctx.guards = &guard_hooks; /* a job's writes meet the write guards like anyone's */
   if (sandbox_open(&j->ctx, &e)) { snprintf(why, whylen, "%s", e.msg); return e.code; }
   int rc = 0;
   for (int i = 0; i < j->s->nsteps && !rc; i++) {

@@ -614,7 +614,7 @@ check_file_at = function(path)
     if not ok then add_error(r, "policy", p)
     else
       pol = p
-      decide_line = K.funcline(p.P.decide)
+      decide_line = K.funcline(p.P.decide or p.P.check)   -- a guard's check is its decide
       local okc, cerr2 = pcall(check_thresholds, p, r, src)
       if not okc then add(r, nil, nil, "thresholds", "thresholds not checked: " .. tostring(cerr2)) end
     end

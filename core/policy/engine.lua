@@ -41,6 +41,29 @@ end
 
 ------------------------------------------------------------------ loading
 
+-- A guard (kind = "guard") watches writes, `on = {"spend:insert", ...}`, and
+-- its check(row, old, why) decides each: allow, hold, flag or refuse.
+local GUARD_OPS = {insert = true, update = true, delete = true}
+local function load_guard(P, r, src, chunk)
+  if type(P.check) ~= "function" then die("%s: the guard has no check(row, old, why) function", r) end
+  if type(P.on) ~= "table" or #P.on == 0 then
+    die("%s: the guard watches no writes (on = {\"spend:insert\", \"spend:update\"})", r)
+  end
+  local on, subject = {}, nil
+  for i, w in ipairs(P.on) do
+    local coll, op = tostring(w):match("^([%w_]+):(%a+)$")
+    if not coll or not GUARD_OPS[op] then
+      die("%s: on[%d] = %q: expected \"COLLECTION:insert\", \":update\" or \":delete\"", r, i, tostring(w))
+    end
+    if not K.schema(coll) then die("%s: on[%d] = %q: %s is not a collection", r, i, w, coll) end
+    if subject and coll ~= subject then die("%s: a guard watches one collection (%s, not also %s)", r, subject, coll) end
+    subject = coll
+    on[#on + 1] = w
+  end
+  return {name = P.name, kind = "guard", subject = subject, on = on, description = P.description,
+          thresholds = P.thresholds, src = src, hash = K.sha256(src), chunk = chunk, path = r, P = P}
+end
+
 local function load_policy(path, src)
   local r = rel(path)
   if not src then
@@ -62,6 +85,7 @@ local function load_policy(path, src)
   if not ok then die("%s", P) end
   if type(P) ~= "table" then die("%s: a policy returns its table (local P = {...} ... return P)", r) end
   if type(P.name) ~= "string" then die("%s: the policy has no name", r) end
+  if P.kind == "guard" then return load_guard(P, r, src, chunk) end
   if type(P.subject) ~= "string" then die("%s: the policy has no subject (the collection it decides about)", r) end
   if type(P.decide) ~= "function" then die("%s: the policy has no decide(subject, why) function", r) end
   local sch = K.schema(P.subject)

@@ -413,6 +413,45 @@ end
 ------------------------------------------------------------------ the command
 
 local M = {}
+
+-- A request raised by a guard's hold, inside the writing transaction, as the
+-- engine: routed by rules/approval.lua like any other, asked by the one who
+-- wrote (else the client's owner: a new book's maker or a schedule has no
+-- staff record).
+function M.raise_held(req)
+  local who = kam.user and kam.user.staff
+  if not who then
+    local c = client_of(req.subject)
+    who = c and c.owner
+  end
+  if not who then die("a held %s has no one to ask for it: the write needs a staff member (--as ID)", req.subject) end
+  req.requested_by, req.raised = who, kam.today()
+  local chain, reasons, hash = route(req)
+  K.as_engine(function()
+    db.requests:insert{kind = req.kind, subject = req.subject, amount = req.amount, reason = req.reason,
+      requested_by = who, raised = req.raised, chain = chain, approvals = {}, status = "pending", step = 1,
+      waiting_role = chain[1], waiting_team = chain[1] == "team_lead" and team_of(req) or nil,
+      step_since = kam.now(), policy_hash = hash, route = reasons}
+  end)
+end
+
+-- A flagged write's alert for the client's owner, once per guard and record
+-- (a later flag of it moves last_seen).
+function M.flag_alert(coll, id, row, f)
+  local c = client_of(id) or (row.client and db.clients:get(row.client))
+  local key = string.format("flag:%s:%s", f.guard, id)
+  local msg = string.format("%s %s: %s (%s)", coll, id, table.concat(f.reasons or {}, "; "), f.path)
+  K.as_engine(function()
+    local open = db.alerts:where{key = key, status = "open"}:first()
+    if open then
+      db.alerts:update(open.id, {last_seen = kam.now(), message = msg})
+    else
+      db.alerts:insert{kind = "flagged", key = key, subject = id, client = c and c.id, owner = c and c.owner,
+        severity = "medium", message = msg, first_seen = kam.now(), last_seen = kam.now(), status = "open"}
+    end
+  end)
+end
+
 function M.run()
   local verb = args[1]
   if verb == "raise" then return raise(args[2], opts.preview) end

@@ -133,6 +133,15 @@ local function run_tests()
       if not ok then error(res, 0) end
       return res, reasons
     end
+    -- a write guard's verdict on a write of row (old: the record before; nil for an insert):
+    -- verdict, reasons, and what it gave (field, set, request, flag)
+    env.check = function(gname, row, old)
+      local pol = policies[gname]
+      if not pol then pol = load_policy(policy_path(gname)) policies[gname] = pol loaded[pol.path] = pol end
+      if pol.kind ~= "guard" then error(string.format("%s is a policy: decide(%q, id)", gname, gname), 2) end
+      local v, out = need("guards").check_one(pol, row, old)
+      return v, out.reasons, out
+    end
     env.expect_eq = function(actual, expected)
       if not deep_eq(actual, expected) then
         error(string.format("expected %s, got %s", repr(expected), repr(actual)), 2)

@@ -184,7 +184,7 @@ static inline void fz_book_make(fz_book *b, const char *name) {
   fz_write(ex, fz_extra_text, sizeof fz_extra_text - 1);
   if (store_open(&b->st, b->path, b->sc, STORE_CREATE, (size_t)64 << 20, &e)) fz_die(b->path, e.msg);
   char *files[] = {fx, ex};
-  import_opts o = {NULL, 0, &fz_actor, 10, NULL};
+  import_opts o = {NULL, 0, &fz_actor, 10, NULL, NULL};
   import_stats stats;
   if (import_files(b->st, files, 2, &o, &stats, &e)) fz_die("fixtures", e.msg);
   store_close(b->st);
@@ -268,7 +268,7 @@ static inline void fz_import(const uint8_t *data, size_t size, const char *ext) 
   fz_path(path, sizeof path, name);
   fz_write(path, data + 1, size - 1);
   char *files[] = {path};
-  import_opts o = {NULL, data[0] >> 7, &fz_actor, 10, NULL};
+  import_opts o = {NULL, data[0] >> 7, &fz_actor, 10, NULL, NULL};
   import_stats stats;
   kam_err e;
   int rc = import_files(book.st, files, 1, &o, &stats, &e);

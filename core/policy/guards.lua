@@ -1,0 +1,175 @@
+-- policy/guards.lua — write guards: the files of rules/ with kind = "guard",
+-- run by kam inside every write they watch (core/guard.c calls run before the
+-- record is stored and after when it was). A guard's check(row, old, why)
+-- sees the record as it will be stored and as it was (nil for an insert) and
+-- returns one of
+--   "allow" (or nothing)  the write goes on;
+--   "hold"                stored with status "held", and a request is raised
+--                         through the approval engine (kam requests);
+--   "flag"                stored with its flag field set, and an alert raised
+--                         for the client's owner (kam alerts);
+--   "refuse"              the whole transaction rolls back with the reasons;
+-- and, optionally, a table: {field = "the field it is about", set = {field =
+-- value, ...} (stored with the record), request = {kind =, amount =} (hold),
+-- flag = "tag" (flag)}.
+--
+-- The runner is made once per command and kept; each guard file is run
+-- afresh once per transaction (its upvalues are that transaction's memo),
+-- and each check runs under the policy budget, reading the whole book (a
+-- guard is the book's rule, not the user's view of it) and writing nothing.
+local K, need = ...
+local E = need("engine")
+
+local RANK = {allow = 0, flag = 1, hold = 2, refuse = 3}
+
+local M = {}
+local watch = {}      -- "coll:op" -> the guards watching it, by name
+local all = {}        -- name -> loaded guard
+local inst, inst_gen = {}, nil
+
+-- Which files are guards: their table says kind = "guard". Only those are
+-- run here, so a policy being drafted in rules/ never stops a write.
+local function is_guard_src(src)
+  return src:find('kind%s*=%s*"guard"') or src:find("kind%s*=%s*'guard'")
+end
+
+function M.load()
+  local dir = E.root .. "/rules"
+  local keys = {}
+  for _, f in ipairs(K.ls(dir, ".lua")) do
+    if not f:find("_test%.lua$") then
+      local path = dir .. "/" .. f
+      local src = K.read(path)
+      if src and is_guard_src(src) then
+        local g = E.load_policy(path, src)
+        if g.kind == "guard" then
+          if all[g.name] then E.die("%s: a guard named %s is also in %s", g.path, g.name, all[g.name].path) end
+          all[g.name] = g
+          for _, w in ipairs(g.on) do
+            if not watch[w] then watch[w] = {} keys[#keys + 1] = w end
+            local l = watch[w]
+            l[#l + 1] = g
+          end
+        end
+      end
+    end
+  end
+  return keys
+end
+
+function M.list() return all end
+
+-- The guard's file run in its own environment, once per transaction (gen, a
+-- number from C), or once per what-if run (gen, a table of its own).
+local side = setmetatable({}, {__mode = "k"})
+local function instance(g, gen)
+  local cache
+  if type(gen) == "table" then
+    cache = side[gen]
+    if not cache then cache = {} side[gen] = cache end
+  else
+    if gen ~= inst_gen then inst, inst_gen = {}, gen end
+    cache = inst
+  end
+  local P = cache[g.name]
+  if P then return P end
+  K.guard_arm("guard " .. g.name)
+  local ok, res = pcall(K.instantiate, g.chunk)
+  K.guard_disarm()
+  if not ok then return nil, res end
+  if type(res) ~= "table" or type(res.check) ~= "function" then return nil, g.path .. ": the guard has no check function" end
+  cache[g.name] = res
+  return res
+end
+
+-- One guard's decision on a write: verdict, and what it gave (reasons with
+-- the file:line of each, the field, set, request, flag).
+local function decide(g, P, row, old, label, ctx)
+  local reasons, lines = {}, {}
+  local function why(f, ...)
+    local ok, s = pcall(string.format, tostring(f), ...)
+    reasons[#reasons + 1] = ok and s or tostring(f)
+    lines[#lines + 1] = K.where(2)
+  end
+  K.guard_arm(label)
+  local ok, v, extra = pcall(P.check, row, old, why, ctx or {})
+  K.guard_disarm()
+  if not ok then
+    return "refuse", {reasons = {"the guard failed: " .. tostring(v)}, lines = {g.path}}
+  end
+  if v == nil then v = "allow" end
+  if not RANK[v] then
+    return "refuse", {reasons = {string.format("check returned %s (allow, hold, flag or refuse)", tostring(v))}, lines = {g.path}}
+  end
+  local out = {reasons = reasons, lines = lines}
+  if type(extra) == "table" then
+    out.field, out.set, out.request, out.flag = extra.field, extra.set, extra.request, extra.flag
+  end
+  return v, out
+end
+
+-- Runs every guard watching key ("spend:insert") on a write; returns the
+-- strongest verdict and what the guards said: {verdict =, guard =, path =,
+-- reasons =, lines =, field =, set =, request =, flag =, flags = {...}}.
+function M.run(key, row, old, gen)
+  local list = watch[key]
+  if not list then return nil end
+  local best = {verdict = "allow"}
+  local set
+  for _, g in ipairs(list) do
+    local P, err = instance(g, gen)
+    local v, out
+    if not P then
+      v, out = "refuse", {reasons = {"the guard did not load: " .. tostring(err)}, lines = {g.path}}
+    else
+      v, out = decide(g, P, row, old, string.format("guard %s, %s %s", g.name, key:match("^[^:]+"), tostring(row and row.id or old and old.id)))
+    end
+    if out and out.set then
+      set = set or {}
+      for k, x in pairs(out.set) do set[k] = x end
+    end
+    if v == "flag" then
+      best.flags = best.flags or {}
+      best.flags[#best.flags + 1] = {guard = g.name, path = g.path, reasons = out.reasons, flag = out.flag, field = out.field}
+    end
+    if RANK[v] > RANK[best.verdict] then
+      best.verdict, best.guard, best.path = v, g.name, g.path
+      best.reasons, best.lines, best.field, best.request, best.flag = out.reasons, out.lines, out.field, out.request, out.flag
+    end
+  end
+  best.set = set
+  return best
+end
+
+-- What a verdict does once the record is stored (core/guard.c calls it, as the
+-- engine, inside the same transaction): a held write raises its request, a
+-- flagged one an alert for the client's owner.
+function M.after(coll, id, res, row)
+  local R = need("requests")
+  if res.verdict == "hold" then
+    local rq = res.request or {}
+    R.raise_held{kind = rq.kind or "budget_overrun", subject = id, amount = rq.amount or row.amount or 0,
+                 reason = string.format("%s (rules: %s)", table.concat(res.reasons or {}, "; "), res.guard)}
+  end
+  for _, f in ipairs(res.flags or {}) do
+    R.flag_alert(coll, id, row, f)
+  end
+end
+
+-- kam test: one guard's decision on a write, the guard's file run afresh.
+function M.check_one(g, row, old)
+  local P, err = instance(g, {})
+  if not P then error(err, 0) end
+  return decide(g, P, row, old, "guard " .. g.name .. ", " .. g.subject .. " " .. tostring(row and row.id or "(new)"))
+end
+
+-- kam policy whatif GUARD: what the guard would now decide of a record already
+-- in the book, as if it were written now (ctx.existing tells the guard the
+-- record is counted in the book already).
+function M.decide_existing(g, row, gen)
+  local P, err = instance(g, gen)
+  if not P then return "refuse", {reasons = {"the guard did not load: " .. tostring(err)}} end
+  return decide(g, P, row, nil, "guard " .. g.name .. ", " .. g.subject .. " " .. tostring(row.id), {existing = true})
+end
+
+return M
