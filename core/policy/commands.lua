@@ -16,23 +16,28 @@ local function list()
     if not f:find("_test%.lua$") then
       local ok, pol = pcall(load_policy, root .. "/rules/" .. f)
       local name = f:gsub("%.lua$", "")
+      local guard = ok and pol.kind == "guard"
+      -- a guard writes nothing itself: it decides writes (what it watches)
+      local writes = guard and ("guards " .. table.concat(pol.on, ", ")) or (ok and pol.writes) or nil
       if as_values then
-        rows[#rows + 1] = {name = ok and pol.name or name, subject = or_null(ok and pol.subject or nil),
-                           writes = or_null(ok and pol.writes or nil), hash = or_null(ok and pol.hash or nil),
+        rows[#rows + 1] = {name = ok and pol.name or name, kind = ok and (pol.kind or "policy") or nil,
+                           subject = or_null(ok and pol.subject or nil),
+                           writes = or_null(not guard and ok and pol.writes or nil), on = guard and pol.on or nil,
+                           hash = or_null(ok and pol.hash or nil),
                            description = or_null(ok and pol.description or nil),
                            error = or_null(not ok and tostring(pol) or nil)}
       elseif ok then
-        rows[#rows + 1] = {name = pol.name, subject = pol.subject, writes = pol.writes or "",
+        rows[#rows + 1] = {name = pol.name, kind = pol.kind or "policy", subject = pol.subject, writes = writes or "",
                            hash = pol.hash:sub(1, 12), description = pol.description or ""}
       else
-        rows[#rows + 1] = {name = name, subject = "", writes = "", hash = "",
+        rows[#rows + 1] = {name = name, kind = "", subject = "", writes = "", hash = "",
                            description = "cannot load: " .. tostring(pol)}
       end
     end
   end
   if as_values then K.print(rows) return 0 end
   if #rows == 0 then print("no policies in rules/") return 0 end
-  K.print(rows, {"name", "subject", "writes", "hash", "description"})
+  K.print(rows, {"name", "kind", "subject", "writes", "hash", "description"})
   return 0
 end
 
@@ -68,16 +73,21 @@ local function show_policy(name)
   local pol = load_policy(policy_path(name))
   local _, committed = K.source(pol.name)
   if as_values then
-    K.print({name = pol.name, file = pol.path, hash = pol.hash, subject = pol.subject, writes = or_null(pol.writes),
+    K.print({name = pol.name, kind = pol.kind or "policy", file = pol.path, hash = pol.hash, subject = pol.subject,
+             writes = or_null(pol.writes), on = or_null(pol.on),
              description = or_null(pol.description), thresholds = or_null(pol.thresholds),
              committed_hash = or_null(committed)})
     return 0
   end
-  print("policy       " .. pol.name)
+  print((pol.kind == "guard" and "guard        " or "policy       ") .. pol.name)
   print("file         " .. pol.path)
   print("hash         " .. pol.hash)
   print("subject      " .. pol.subject)
-  print("writes       " .. (pol.writes or "(nothing)"))
+  if pol.kind == "guard" then
+    print("watches      " .. table.concat(pol.on, ", ") .. " (allow, hold, flag or refuse each write)")
+  else
+    print("writes       " .. (pol.writes or "(nothing)"))
+  end
   print("description  " .. (pol.description or ""))
   print("committed    " .. (committed and (committed == pol.hash and "this version" or committed:sub(1, 12) .. " (the file changed since)") or "never"))
   if pol.thresholds then
@@ -111,6 +121,10 @@ end
 
 local function eval(name)
   local pol = own_name(load_policy(policy_path(name)), name)
+  if pol.kind == "guard" then
+    if opts.commit then usage("a guard has no decisions to commit: it decides each write as it is made") end
+    return guard_whatif(name, nil)
+  end
   -- the right to commit is checked before a single subject is evaluated
   if opts.commit then K.commit_as(pol.name, pol.hash) end
   local rows, out, failures = {}, {}, {}
@@ -241,8 +255,62 @@ end
 -- committed decision, else the policy's field as it is now, else nothing.
 -- The file in rules/ is never the baseline: it is usually the very file being
 -- edited (it gives the subject, the field and a measure, no results).
+-- kam policy whatif GUARD [--with FILE]: what the guard (or the candidate) would now decide of
+-- every record it watches, were it written today; with --with, beside what the guard in rules/
+-- decides.
+local VERDICT_RANK = {allow = 0, flag = 1, hold = 2, refuse = 3}
+local function guard_whatif(name, with)
+  local G = need("guards")
+  local now = load_policy(policy_path(name))
+  local cand = (with and with ~= true) and load_policy(with) or now
+  if cand.kind ~= "guard" then die("%s is not a guard (kind = \"guard\")", with) end
+  if cand.subject ~= now.subject then die("the candidate guards %s, the guard %s", cand.subject, now.subject) end
+  local gen_now, gen_cand = {}, {}        -- one memo per guard for the whole run
+  local counts, order, rows, n = {}, {}, {}, 0
+  for e in db[cand.subject]:all():each() do
+    local row = {}
+    for _, f in ipairs(K.schema(cand.subject).fields) do row[f.name] = e[f.name] end
+    local v1 = cand ~= now and G.decide_existing(now, row, gen_now) or nil
+    local v2, out = G.decide_existing(cand, row, gen_cand)
+    n = n + 1
+    local key = v1 and (v1 .. " → " .. v2) or v2
+    if not counts[key] then counts[key] = 0 order[#order + 1] = key end
+    counts[key] = counts[key] + 1
+    if v2 ~= "allow" or (v1 and v1 ~= v2) then
+      rows[#rows + 1] = {id = e.id, now = v1, verdict = v2, field = out and out.field, reasons = out and out.reasons or {}}
+    end
+  end
+  table.sort(order, function(a, b) return a < b end)
+  if as_values then
+    local c = {}
+    for _, k in ipairs(order) do c[#c + 1] = {verdict = k, records = counts[k]} end
+    local r = {}
+    for _, x in ipairs(rows) do
+      r[#r + 1] = {id = x.id, now = or_null(x.now), verdict = x.verdict, field = or_null(x.field), reasons = x.reasons}
+    end
+    K.print({guard = name, candidate = or_null(cand ~= now and rel(with) or nil), hash = cand.hash, records = n,
+             counts = c, decisions = r})
+    return 0
+  end
+  print(string.format("what-if guard %s over %d %s%s: each as if written today", name, n, cand.subject,
+    cand ~= now and (" (" .. rel(with) .. " " .. cand.hash:sub(1, 12) .. " beside rules/)") or ""))
+  local t = {}
+  for _, k in ipairs(order) do t[#t + 1] = {verdict = k, records = counts[k]} end
+  K.print(t, {"verdict", "records"})
+  for _, x in ipairs(rows) do
+    print("")
+    print(string.format("%s  %s%s%s", x.id, x.now and (x.now .. " → ") or "", x.verdict, x.field and (" (field " .. x.field .. ")") or ""))
+    for i, w in ipairs(x.reasons) do print(string.format("    %d. %s", i, w)) end
+  end
+  return 0
+end
+
 local function whatif(name)
   local with = opts.with
+  do
+    local ok, pol = pcall(load_policy, policy_path(name))
+    if ok and pol.kind == "guard" then return guard_whatif(name, with) end
+  end
   if not with or with == true then
     usage("kam policy whatif %s --with FILE [--sum FIELD_OR_EXPR] (FILE: the edited policy to compare with the book)", name)
   end
