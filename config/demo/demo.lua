@@ -676,7 +676,8 @@ for _, c in ipairs(CLIENTS) do
     for i = c.i_first, c.i_last do
       local s = i - 1
       local K = contract_for(c, s)
-      add_invoice(c, K, amount(c, s), mdate(i, D), string.format("Phí dịch vụ tháng %s", mlabel(s)), s)
+      local inv = add_invoice(c, K, amount(c, s), mdate(i, D), string.format("Phí dịch vụ tháng %s", mlabel(s)), s)
+      inv.period, inv.P = mperiod(s), K.retainer          -- it bills the month's accepted service
     end
   end
 end
@@ -684,7 +685,10 @@ for _, w in ipairs(WON) do                        -- 50% on signing, 50% after a
   local K = w.K
   local first = mdate(K.cs, 3)
   if first <= TODAY then add_invoice(K.c, K, K.value / 2, first, "Tạm ứng 50% – " .. K.title, K.cs) end
-  if K.ce < CUR then add_invoice(K.c, K, K.value - money(K.value / 2), mdate(K.ce + 1, 8), "Thanh toán 50% còn lại – " .. K.title, K.ce) end
+  if K.ce < CUR then
+    local inv = add_invoice(K.c, K, K.value - money(K.value / 2), mdate(K.ce + 1, 8), "Thanh toán 50% còn lại – " .. K.title, K.ce)
+    inv.period, inv.P = mperiod(K.ce), K.retainer
+  end
 end
 table.sort(INVOICES, function(a, b) if a.issued ~= b.issued then return a.issued < b.issued end return a.c.id < b.c.id end)
 
@@ -729,6 +733,10 @@ for _, inv in ipairs(INVOICES) do
 end
 
 ------------------------------------------------------------------------------ stage 3: commercial + delivery
+-- The month-end chain as rules/invoice_gate.lua wants it: an invoice only for a month accepted
+-- (nghiệm thu) and reconciled (đối soát); by project/period ("PRJ-000012/2026-10").
+local ACC, REC, LATER, PAID = {}, {}, {}, {}
+local RQ = {}                                    -- requests the demo raises (routed in stage 4)
 
 -- Quote lines from a service list: the agency's own services at a natural quantity for the
 -- period, the rest of the target as media / commission passed through (SV-000020 / SV-000013).
@@ -950,19 +958,32 @@ kam.tx(function()
       status = "cancelled", progress = 0.1, owner = ST.hoa, lessons = "Chủ đầu tư dừng mở bán do pháp lý dự án chưa hoàn tất."})
   end
 
+  for _, inv in ipairs(INVOICES) do                -- projects have ids now
+    if inv.period and inv.status == "paid" then PAID[(inv.P and inv.P.id or inv.K.id) .. "/" .. inv.period] = inv.paid end
+  end
   -- spend ------------------------------------------------------------------------------
+  -- Sao Việt's media overrun for the test-drive push, approved by the director and the CEO
+  -- before it was spent: its rows name the request (budget_ref), so rules/spend_control.lua
+  -- lets them through
+  local sv = CL.saoviet.current
+  local sv_rq = ins("requests", {kind = "budget_overrun", subject = sv.id, amount = money((sv.actual.media - sv.budget.media), TR),
+    reason = "Tăng chi media cho đợt lái thử, khách đồng ý bù ngân sách vào phụ lục", requested_by = ST.mai,
+    status = "approved", raised = kam.days_ago(25), chain = {"director", "ceo"},
+    approvals = {{step = 1, role = "director", by = ST.minh, decision = "approved", date = kam.days_ago(24)},
+                 {step = 2, role = "ceo", by = ST.hung, decision = "approved", date = kam.days_ago(23)}}})
+  RQ[#RQ + 1] = sv_rq
   for _, r in ipairs(SPEND) do
     local st = (r.s < CUR) and "approved" or "recorded"
     -- the last Kova media row this month (over the line budget) waits for leadership
     r.id = ins("spend", {project = r.P.id, contract = r.K.id, contract_line = r.line, category = r.category, vendor = r.vendor,
-      amount = r.amount, date = r.date, budget_ref = r.budget_ref or (r.K.id .. "/" .. r.line), status = st})
+      amount = r.amount, date = r.date, status = st,
+      budget_ref = r.budget_ref or ((r.K == sv and r.line == "media") and sv_rq) or (r.K.id .. "/" .. r.line)})
   end
   do                                             -- and one more row that is held, pending approval
     local K = CL.kova.current
     local amt = 95 * TR
     CL.kova.held = {id = ins("spend", {project = K.retainer.id, contract = K.id, contract_line = "media", category = "media",
-      vendor = "TikTok Pte. Ltd.", amount = amt, date = TODAY, budget_ref = K.id .. "/media", status = "held",
-      flag = "over_budget"}), amount = amt}
+      vendor = "TikTok Pte. Ltd.", amount = amt, date = TODAY, budget_ref = K.id .. "/media", status = "recorded"}), amount = amt}
   end
 
   -- acceptances (nghiệm thu) for the last three months ------------------------------------
@@ -976,10 +997,14 @@ kam.tx(function()
           local date = mdate(s + 1, R(1, 4))
           local st = "signed"
           if date > TODAY or (s == CUR - 1 and R() < 0.15) then st, date = "pending", nil end
-          if c.k == "kova" and s == CUR - 2 then st, delivered = "disputed", committed - R(6, 9) end
-          ins("acceptances", {project = K.retainer.id, contract = K.id, contract_line = c.M.lines[1][1], period = mperiod(s),
+          local key = K.retainer.id .. "/" .. mperiod(s)
+          if st == "pending" and PAID[key] then st, date = "signed", PAID[key] end   -- paid: it was accepted
+          if c.k == "kova" and s == CUR - 2 then   -- signed, invoiced, then disputed (below)
+            LATER[#LATER + 1] = {"acceptances", key, {status = "disputed", delivered = committed - R(6, 9)}}
+          end
+          ACC[key] = {id = ins("acceptances", {project = K.retainer.id, contract = K.id, contract_line = c.M.lines[1][1], period = mperiod(s),
             committed = committed, delivered = delivered, value = money(amount(c, s)),
-            signed_by = st == "signed" and DM[c.k] or nil, date = date, status = st})
+            signed_by = st == "signed" and DM[c.k] or nil, date = date, status = st}), status = st}
         end
       end
     end
@@ -987,8 +1012,18 @@ kam.tx(function()
   for _, w in ipairs(WON) do
     local K = w.K
     if K.ce < CUR then
-      ins("acceptances", {project = K.retainer.id, contract = K.id, contract_line = w.lines[1][1], period = mperiod(K.ce),
-        committed = 1, delivered = 1, value = K.value, signed_by = DM[w.k], date = mdate(K.ce + 1, 3), status = "signed"})
+      ACC[K.retainer.id .. "/" .. mperiod(K.ce)] = {status = "signed", id = ins("acceptances", {project = K.retainer.id,
+        contract = K.id, contract_line = w.lines[1][1], period = mperiod(K.ce),
+        committed = 1, delivered = 1, value = K.value, signed_by = DM[w.k], date = mdate(K.ce + 1, 3), status = "signed"})}
+    end
+  end
+  -- every earlier month that was invoiced was accepted in its time (rules/invoice_gate.lua)
+  for _, inv in ipairs(INVOICES) do
+    local key = inv.period and (inv.P and inv.P.id or inv.K.id) .. "/" .. inv.period
+    if key and not ACC[key] then
+      ACC[key] = {status = "signed", id = ins("acceptances", {project = inv.P and inv.P.id, contract = inv.K.id, period = inv.period,
+        committed = 1, delivered = 1, value = inv.amount, signed_by = DM[inv.c.k], date = kam.date_add(inv.issued, -2),
+        status = "signed"})}
     end
   end
 
@@ -1003,19 +1038,35 @@ kam.tx(function()
         if ours > 0 then
           local theirs, st = ours, "matched"
           local u = R()
-          if c.k == "kova" and s == CUR - 2 then theirs, st = money(ours * 0.91), "disputed"
+          local P = contract_for(c, s).retainer
+          local key = P.id .. "/" .. mperiod(s)
+          if c.k == "kova" and s == CUR - 2 then        -- matched, invoiced, then the platform's figures came (below)
+            LATER[#LATER + 1] = {"reconciliations", key, {theirs = money(ours * 0.91), status = "disputed"}}
           elseif u < 0.2 then theirs, st = money(ours * (1 + rnd(-0.02, 0.02))), (s == CUR - 1) and "open" or "resolved"
           elseif s == CUR - 1 and u < 0.35 then st = "open" end
-          ins("reconciliations", {client = c.id, project = contract_for(c, s).retainer.id, period = mperiod(s), ours = ours,
-            theirs = theirs, difference = ours - theirs, source = SOURCE[c.mix], status = st})
+          if st == "open" and PAID[key] then st = "resolved" end
+          REC[key] = {status = st, id = ins("reconciliations", {client = c.id, project = P.id, period = mperiod(s), ours = ours,
+            theirs = theirs, difference = ours - theirs, source = SOURCE[c.mix], status = st})}
         end
       end
+    end
+  end
+  -- earlier months invoiced were reconciled in their time, where the project had spend
+  local spent = {}
+  for _, r in ipairs(SPEND) do
+    local key = r.P.id .. "/" .. mperiod(r.s)
+    spent[key] = (spent[key] or 0) + r.amount
+  end
+  for _, inv in ipairs(INVOICES) do
+    local key = inv.period and (inv.P and inv.P.id or inv.K.id) .. "/" .. inv.period
+    if key and spent[key] and not REC[key] then
+      REC[key] = {status = "matched", id = ins("reconciliations", {client = inv.c.id, project = inv.P.id, period = inv.period,
+        ours = spent[key], theirs = spent[key], difference = 0, source = "Báo cáo khách hàng", status = "matched"})}
     end
   end
 end)
 
 ------------------------------------------------------------------------------ stage 4: approvals, money
-local RQ = {}
 kam.tx(function()
   local function request(kind, subject, amount_, reason, by, status, raised, margin, chain, approvals)
     return ins("requests", {kind = kind, subject = subject, amount = amount_, reason = reason, requested_by = ST[by],
@@ -1062,14 +1113,8 @@ kam.tx(function()
   RQ[#RQ + 1] = request("discount", CL.otophumy.current.quote or CL.otophumy.id, 45 * TR, "Chiết khấu 5% khi gia hạn hợp đồng năm",
     "hoa", "approved", kam.days_ago(CL.otophumy.since % 12 * 30 + 20), 0.21, {"team_lead"}, {approval(1, "team_lead", "lan", "approved", kam.days_ago(CL.otophumy.since % 12 * 30 + 18))})
 
-  -- spend over the approved budget
-  local kova = CL.kova
-  RQ[#RQ + 1] = request("budget_overrun", kova.held.id, kova.held.amount,
-    "Chi tiêu TikTok vượt ngân sách hạng mục media của " .. kova.current.id .. "; khách đã xác nhận qua email", "mai", "pending", TODAY)
-  local sv = CL.saoviet.current
-  RQ[#RQ + 1] = request("budget_overrun", sv.id, money((sv.actual.media - sv.budget.media), TR),
-    "Tăng chi media cho đợt lái thử, khách đồng ý bù ngân sách vào phụ lục", "mai", "approved", kam.days_ago(25),
-    nil, {"director", "ceo"}, {approval(1, "director", "minh", "approved", kam.days_ago(24)), approval(2, "ceo", "hung", "approved", kam.days_ago(23))})
+  -- spend over the approved budget: rules/spend_control.lua held it and raised the requests
+  -- (stage 3); Sao Việt's overrun was approved before it was spent (its rows name the request)
   -- investment in a strategic account, hiring
   RQ[#RQ + 1] = request("investment", CL.bepviet.id, 350 * TR, "Đầu tư pilot affiliate + KOC 3 tháng cho Bếp Việt (khách chiến lược)",
     "duc", "pending", kam.days_ago(5))
@@ -1078,12 +1123,20 @@ kam.tx(function()
 
   -- invoices and payments
   for _, inv in ipairs(INVOICES) do
-    inv.id = ins("invoices", {client = inv.c.id, contract = inv.K.id, amount = inv.amount, tax = inv.tax, issued = inv.issued,
-      due = inv.due, status = inv.status, paid_date = inv.paid, note = inv.note})
+    local key = inv.period and (inv.P and inv.P.id or inv.K.id) .. "/" .. inv.period
+    -- the month's acceptance or reconciliation is still open: the invoice waits as a draft
+    if key and ((ACC[key] and ACC[key].status ~= "signed") or (REC[key] and REC[key].status == "open")) then inv.status = "draft" end
+    inv.id = ins("invoices", {client = inv.c.id, contract = inv.K.id, project = inv.P and inv.P.id, period = inv.period,
+      amount = inv.amount, tax = inv.tax, issued = inv.issued, due = inv.due, status = inv.status, paid_date = inv.paid, note = inv.note})
     if inv.status == "paid" then
       local method = (inv.c.parent == "daiviet" or inv.c.k == "daiviet") and R() < 0.3 and "offset" or "bank_transfer"
       ins("payments", {invoice = inv.id, amount = inv.amount + inv.tax, date = inv.paid, method = method})
     end
+  end
+  -- what the client disputed after it was invoiced
+  for _, l in ipairs(LATER) do
+    local rec = (l[1] == "acceptances" and ACC or REC)[l[2]]
+    if rec then db[l[1]]:update(rec.id, l[3]) end
   end
   -- Gấu Nhỏ paid half of its overdue invoice
   for _, inv in ipairs(CL.gaunho.invoices) do
