@@ -20,7 +20,8 @@ local function raise()
     local open = {}                         -- key -> the open alert (the oldest if several)
     local extra = {}                        -- further open alerts of a key: resolved below
     for a in db.alerts:where{status = "open"}:sort("id"):each() do
-      if open[a.key] then extra[#extra + 1] = a.id
+      if a.kind == "flagged" then                      -- a write guard's flag: its reader closes it
+      elseif open[a.key] then extra[#extra + 1] = a.id
       else open[a.key] = {id = a.id, severity = a.severity, message = a.message, owner = a.owner, client = a.client,
                           subject = a.subject} end
     end

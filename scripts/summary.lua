@@ -271,7 +271,12 @@ if F.alerts.open == 0 then
   say("  không có cảnh báo mở / no open alerts (kam schedule run nightly raises them)")
 else
   items = {}
-  for _, k in ipairs(F.alerts.by_kind) do items[#items + 1] = k.kind .. " " .. k.alerts end
+  -- the five largest kinds: the screen stays one screen
+  local more = 0
+  for i, k in ipairs(F.alerts.by_kind) do
+    if i <= 5 then items[#items + 1] = k.kind .. " " .. k.alerts else more = more + 1 end
+  end
+  if more > 0 then items[#items + 1] = ("+%d khác / more"):format(more) end
   say(text.flow("loại / kind", items, 80))
   rows = {}
   for _, a in ipairs(F.alerts.most_severe) do

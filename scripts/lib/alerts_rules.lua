@@ -139,7 +139,7 @@ function M.invoice_overdue()
 end
 
 ------------------------------------------------------------------ spend_over_budget
-local COUNTED = {"recorded", "approved"}
+local COUNTED = {"recorded", "held", "approved"}   -- what rules/spend_control.lua counts against a line
 
 -- approved budget_overrun requests: by contract, by project, by "contract/line"
 local function allowances()

@@ -85,7 +85,7 @@ local team_lead = {
   contracts       = "all   team    team*   -       -       all",
   change_requests = "all   team*   team*   -       -       all",
   projects        = "all   team    team    -       -       all",
-  spend           = "all   team    team    -       all     all",
+  spend           = "all   team*   team*   -       all     all",
   acceptances     = "all   team    team    -       -       all",
   reconciliations = "all   forbid  forbid  forbid  forbid  all",
   invoices        = "all   forbid  forbid  forbid  forbid  all",
@@ -105,8 +105,10 @@ local nightly = {alerts = true}
 
 -- a contract's value and a change request's status move only through an approved request,
 -- and a request's route and decision only through kam request / approve / reject: the
--- cells that write them are limited (*) for everyone
+-- cells that write them are limited (*) for everyone; so is a held spend's status (released
+-- only by its budget_overrun request)
 local decided = {contracts = "all   all     all*    all     all     all",
+                 spend = "all   all*    all*    all     all     all",
                  change_requests = "all   all*    all*    all     all     all",
                  requests = "all   all*    all*    all     all     all",
                  quotes = "all   all*    all*    all     all     all"}
@@ -131,7 +133,7 @@ local delivery = {
   contracts       = "-     -       -       -       -       -",
   change_requests = "-     -       -       -       -       -",
   projects        = "all   -       -       -       -       -",
-  spend           = "all   all     all     -       -       -",
+  spend           = "all   all*    all*    -       -       -",
   acceptances     = "all   all     all     -       -       -",
   reconciliations = "-     forbid  forbid  forbid  forbid  -",
   invoices        = "-     forbid  forbid  forbid  forbid  -",
