@@ -68,7 +68,7 @@ crash: build
 # folder up; its kam.yaml keeps each user's book in ~/.local/share/kam/.
 install: build
 	@install -D -m 755 $(BUILD)/kam $(DESTDIR)$(PREFIX)/bin/kam
-	@for f in config/schema.yaml $$(find config/demo rules scripts -type f \( -name '*.lua' -o -name '*.md' \) | sort); do \
+	@for f in config/schema.yaml $$(find config/import -name '*.yaml' | sort) $$(find config/demo rules scripts -type f \( -name '*.lua' -o -name '*.md' \) | sort); do \
 	   install -D -m 644 $$f $(KAM_SHARE)/$$f || exit 1; done
 	@sed 's|^db:.*|db: ~/.local/share/kam/kam.db   # the book of whoever runs kam; --db overrides|' \
 	   config/kam.yaml >$(KAM_SHARE)/config/kam.yaml && chmod 644 $(KAM_SHARE)/config/kam.yaml

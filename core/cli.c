@@ -5,6 +5,7 @@
 #include "access.h"
 #include "approved.h"
 #include "audit.h"
+#include "colmap.h"
 #include "config.h"
 #include "cron.h"
 #include "import.h"
@@ -69,7 +70,7 @@ static const char *usage_text =
     "usage: kam [--db PATH] [--config FILE] [--as USER] [--format table|json|csv] COMMAND ...\n"
     "\n"
     "  init [--demo] [--force]            create a book (with the demo agency)\n"
-    "  import FILE... [--into C] [--dry-run]   load YAML, CSV or JSON; all or nothing\n"
+    "  import FILE... [--into C] [--map M] [--dry-run]   load YAML, CSV or JSON; all or nothing\n"
     "  export COLL [--where LUA] [--format csv|json|yaml] [--excel]\n"
     "  get COLL ID [--history]            one entity (and its versions)\n"
     "  ls COLL [--where LUA] [--fields a,b] [--sort F[:desc]] [--limit N]\n"
@@ -100,7 +101,7 @@ static const char *usage_text =
 typedef struct cmd_help { const char *name, *text; } cmd_help;
 static const cmd_help helps[] = {
     {"init", "usage: kam init [--demo] [--force]\n\nCreates an empty book at --db (default: kam.yaml's db, from the project's folder).\n--demo fills it with the demo agency (config/demo/demo.lua). --force replaces a book\nthat is already there.\n"},
-    {"import", "usage: kam import FILE... [--into COLLECTION] [--dry-run]\n\nLoads YAML ({collection: [records]}), CSV (header row; the file's name or\n--into names the collection) or JSON. One import is one transaction: a bad\nrow is reported with its line and field, and nothing is written.\n--dry-run checks everything and writes nothing.\n"},
+    {"import", "usage: kam import FILE... [--into COLLECTION] [--map NAME] [--dry-run]\n\nLoads YAML ({collection: [records]}), CSV (header row; the file's name or\n--into names the collection) or JSON. One import is one transaction: a bad\nrow is reported with its line and field, and nothing is written.\n--map NAME reads a CSV exported by another program (an ad platform's spend\nreport) through config/import/NAME.yaml: its headers, dates and amounts\nbecome kam's fields; --into defaults to the map's collection.\n--dry-run checks everything and writes nothing.\n"},
     {"export", "usage: kam export COLLECTION [--where LUA] [--format csv|json|yaml] [--excel]\n\nWrites every field of the collection's entities to standard output, in a\nform kam import reads back. CSV lines end in CRLF; --excel also starts the\nfile with a UTF-8 byte-order mark, so that Excel reads Vietnamese text.\n"},
     {"get", "usage: kam get COLLECTION ID [--history]\n\nShows one entity. Exit 1 if there is no such id. --history: also every version\nit had, newest first (who, through what, each field old → new), from the audit.\n"},
     {"ls", "usage: kam ls COLLECTION [--where LUA] [--fields a,b] [--sort FIELD[:desc]] [--limit N]\n\n--where takes a filter table ({status = \"overdue\"}), a function, or an\nexpression over the fields (amount > 1e8 and status == \"overdue\").\n"},
@@ -186,7 +187,7 @@ static int takes_value(const char *o) {
                                    "--fields", "--sort", "--limit", "--id", "--with", "--sum",
                                    "--user", "--coll", "--since", "--role", "--now", "--until", "--cron",
                                    "--tz", "-n", "--from", "--owner", "--subject", "--amount", "--margin-after",
-                                   "--cr", "--reason", "--note", NULL};
+                                   "--cr", "--reason", "--note", "--map", NULL};
   for (int i = 0; v[i]; i++) if (!strcmp(v[i], o)) return 1;
   return 0;
 }
@@ -440,8 +441,41 @@ static int import_row_ok(void *ud, MDB_txn *txn, const coll_def *cd, const kval 
   return access_write(c->access, &c->who, c->st, txn, cd, OP_INSERT, vals, NULL, e);
 }
 
+/* kam import --map NAME: the map loaded (--into defaults to its collection)
+ * and each file converted into a temporary CSV of kam's headers (colmap.h);
+ * what is wrong is said here, and nothing is imported. */
+static int import_map(cli *c, colmap **map, colmap_staged *stg, import_opts *io) {
+  kam_err e;
+  if (colmap_load(map, c->cfg->root, opt(c, "--map"), c->sc, &e)) {
+    if (e.code == KAM_EUSAGE) return fail(e.code, "import: %s", e.msg);
+    return fail(e.code, "%s", e.msg);
+  }
+  const char *into = colmap_into(*map)->name;
+  if (io->into && strcmp(io->into, into)) {
+    fail(KAM_EUSAGE, "import: --into %s: the map %s fills %s", io->into, colmap_path(*map), into);
+    colmap_free(*map);
+    return KAM_EUSAGE;
+  }
+  io->into = into;
+  kbuf errs = {0};
+  int nerr = 0, rc = colmap_stage(*map, c->args, c->nargs, stg, &errs, &nerr, &e);
+  if (rc && nerr) {
+    fprintf(stderr, "kam: %s\n", (const char *)kbuf_cstr(&errs));
+    if (nerr > 10) fprintf(stderr, "kam: ... and %d more error%s\n", nerr - 10, nerr - 10 == 1 ? "" : "s");
+    fputs("kam: nothing was imported\n", stderr);
+  } else if (rc) {
+    fprintf(stderr, "kam: %s\n", e.msg);
+  }
+  kbuf_free(&errs);
+  if (rc) {
+    colmap_unstage(stg);
+    colmap_free(*map);
+  }
+  return rc;
+}
+
 static int cmd_import(cli *c) {
-  static const char *const ok[] = {"--into", "--dry-run", NULL};
+  static const char *const ok[] = {"--into", "--dry-run", "--map", NULL};
   int rc = check_opts(c, "import", ok);
   if (rc) return rc;
   if (c->nargs < 1) return fail(KAM_EUSAGE, "import: which files? (kam import FILE... [--into COLLECTION])");
@@ -454,14 +488,27 @@ static int cmd_import(cli *c) {
   import_guard ig;
   guard_import_hooks(&c->ctx, &ig);
   import_opts io = {opt(c, "--into"), opt(c, "--dry-run") != NULL, &c->ctx.actor, 10, &ia, &ig};
+  colmap *map = NULL;
+  colmap_staged stg = {0};
+  if (opt(c, "--map") && (rc = import_map(c, &map, &stg, &io))) return rc;
   import_stats stats;
   memset(&stats, 0, sizeof stats);
   kam_err e;
-  if (import_files(c->st, c->args, c->nargs, &io, &stats, &e)) {
+  if (import_files(c->st, map ? stg.paths : c->args, c->nargs, &io, &stats, &e)) {
+    if (map) { /* the foreign file's name, line and column, not the temporary file's */
+      kbuf m = {0};
+      colmap_relocate(&stg, e.msg, &m);
+      snprintf(e.msg, sizeof e.msg, "%s", (const char *)kbuf_cstr(&m));
+      kbuf_free(&m);
+    }
+    colmap_unstage(&stg);
+    colmap_free(map);
     fprintf(stderr, "kam: %s\n", e.msg);
     if (e.code == KAM_EDATA) fputs("kam: nothing was imported\n", stderr);
     return e.code;
   }
+  colmap_unstage(&stg);
+  colmap_free(map);
   printf("%s %ld row%s", io.dry_run ? "checked" : "imported", stats.rows, stats.rows == 1 ? "" : "s");
   const char *sep = ": ";
   for (int i = 0; i < c->sc->ncolls && i < 256; i++)
