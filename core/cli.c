@@ -92,6 +92,7 @@ static const char *usage_text =
     "  approve ID [--note T]              sign a request's step\n"
     "  reject ID --reason T               stop a request\n"
     "  withdraw ID                        take back your request\n"
+    "  reconcile --period P --theirs FILE [--map M] [--dry-run]   month-end đối soát: ours vs theirs\n"
     "  access explain USER ACTION COLL [ID] | matrix [--role R]   who may do what\n"
     "  verify [--limit N]                 check that the book agrees with itself\n"
     "  audit [--id ID] [--user U] [--coll C] [--since DATE] [--limit N]   who wrote what\n"
@@ -102,6 +103,7 @@ typedef struct cmd_help { const char *name, *text; } cmd_help;
 static const cmd_help helps[] = {
     {"init", "usage: kam init [--demo] [--force]\n\nCreates an empty book at --db (default: kam.yaml's db, from the project's folder).\n--demo fills it with the demo agency (config/demo/demo.lua). --force replaces a book\nthat is already there.\n"},
     {"import", "usage: kam import FILE... [--into COLLECTION] [--map NAME] [--dry-run]\n\nLoads YAML ({collection: [records]}), CSV (header row; the file's name or\n--into names the collection) or JSON. One import is one transaction: a bad\nrow is reported with its line and field, and nothing is written.\n--map NAME reads a CSV exported by another program (an ad platform's spend\nreport) through config/import/NAME.yaml: its headers, dates and amounts\nbecome kam's fields; --into defaults to the map's collection.\n--dry-run checks everything and writes nothing.\n"},
+    {"reconcile", "usage: kam reconcile --period P --theirs FILE [--map NAME] [--dry-run]\n\nMonth-end đối soát: the spend of period P (2026-11, 2026-Q4, last_month) in\nthe book, per project (and contract line when FILE gives one), against the\nfigures of FILE, a platform's or the client's (a CSV of spend fields, or any\nCSV through config/import/NAME.yaml). Each pair is matched within the\ntolerance of rules/reconciliation.lua, else disputed; one side missing is\ndisputed. Writes one reconciliation per pair (updating an open one of the\nsame project, line and period) in one transaction; --dry-run writes nothing.\n"},
     {"export", "usage: kam export COLLECTION [--where LUA] [--format csv|json|yaml] [--excel]\n\nWrites every field of the collection's entities to standard output, in a\nform kam import reads back. CSV lines end in CRLF; --excel also starts the\nfile with a UTF-8 byte-order mark, so that Excel reads Vietnamese text.\n"},
     {"get", "usage: kam get COLLECTION ID [--history]\n\nShows one entity. Exit 1 if there is no such id. --history: also every version\nit had, newest first (who, through what, each field old → new), from the audit.\n"},
     {"ls", "usage: kam ls COLLECTION [--where LUA] [--fields a,b] [--sort FIELD[:desc]] [--limit N]\n\n--where takes a filter table ({status = \"overdue\"}), a function, or an\nexpression over the fields (amount > 1e8 and status == \"overdue\").\n"},
@@ -187,7 +189,7 @@ static int takes_value(const char *o) {
                                    "--fields", "--sort", "--limit", "--id", "--with", "--sum",
                                    "--user", "--coll", "--since", "--role", "--now", "--until", "--cron",
                                    "--tz", "-n", "--from", "--owner", "--subject", "--amount", "--margin-after",
-                                   "--cr", "--reason", "--note", "--map", NULL};
+                                   "--cr", "--reason", "--note", "--map", "--period", "--theirs", NULL};
   for (int i = 0; v[i]; i++) if (!strcmp(v[i], o)) return 1;
   return 0;
 }
@@ -1407,6 +1409,16 @@ static int cmd_withdraw(cli *c) {
   return request_cmd(c, "withdraw", 0, 1);
 }
 
+/* kam reconcile: core/policy/reconcile.lua, one kam.tx */
+static int cmd_reconcile(cli *c) {
+  static const char *const ok[] = {"--period", "--theirs", "--map", "--dry-run", NULL};
+  int rc = check_opts(c, "reconcile", ok);
+  if (rc) return rc;
+  if (c->nargs) return fail(KAM_EUSAGE, "reconcile: no arguments (kam reconcile --period P --theirs FILE [--map NAME])");
+  if ((rc = open_book(c, STORE_MUST_EXIST)) || (rc = open_lua_as(c, !opt(c, "--dry-run"), "cli"))) return rc;
+  return policy_command(&c->ctx, "reconcile", NULL, 0, c->opts, c->nopts, c->fmt);
+}
+
 typedef struct command { const char *name; int (*fn)(cli *); int needs_config; } command;
 static const command commands[] = {
     {"init", cmd_init, 1}, {"import", cmd_import, 1}, {"export", cmd_export, 1},
@@ -1416,7 +1428,7 @@ static const command commands[] = {
     {"audit", cmd_audit, 1}, {"whoami", cmd_whoami, 1}, {"access", cmd_access, 1},
     {"tick", cmd_tick, 1}, {"scheduler", cmd_scheduler, 1}, {"schedule", cmd_schedule, 1}, {"alerts", cmd_alerts, 1},
     {"request", cmd_request, 1}, {"requests", cmd_requests, 1}, {"approve", cmd_approve, 1}, {"reject", cmd_reject, 1},
-    {"withdraw", cmd_withdraw, 1},
+    {"withdraw", cmd_withdraw, 1}, {"reconcile", cmd_reconcile, 1},
     {NULL, NULL, 0}};
 
 int kam_main(int argc, char **argv) {

@@ -3,6 +3,7 @@
  * policies. */
 #include "policy.h"
 #include "lua_error.h"
+#include "lua_colmap.h"
 #include "decisions.h"
 #include "import.h"
 #include "kdate.h"
@@ -29,6 +30,8 @@ extern const unsigned char policy_lua[], policy_engine_lua[], policy_commands_lu
     policy_check_lua[], policy_requests_lua[], policy_guards_lua[];
 extern const unsigned int policy_lua_len, policy_engine_lua_len, policy_commands_lua_len, policy_test_lua_len,
     policy_check_lua_len, policy_requests_lua_len, policy_guards_lua_len;
+extern const unsigned char policy_reconcile_lua[]; /* kam reconcile */
+extern const unsigned int policy_reconcile_lua_len;
 typedef struct embedded {
   const char *name, *chunk;
   const unsigned char *src;
@@ -41,6 +44,7 @@ static const embedded modules[] = {
     {"test", "@core/policy/test.lua", policy_test_lua, &policy_test_lua_len},
     {"check", "@core/policy/check.lua", policy_check_lua, &policy_check_lua_len},
     {"requests", "@core/policy/requests.lua", policy_requests_lua, &policy_requests_lua_len},
+    {"reconcile", "@core/policy/reconcile.lua", policy_reconcile_lua, &policy_reconcile_lua_len},
     {"guards", "@core/policy/guards.lua", policy_guards_lua, &policy_guards_lua_len},
 };
 
@@ -833,6 +837,7 @@ static const luaL_Reg kfuncs[] = {
     {"stage", k_stage}, {"memo", k_memo}, {"put_staged", k_put_staged}, {"run", k_run}, {"save_source", k_save_source}, {"source", k_source},
     {"fresh_book", k_fresh_book}, {"import", k_import}, {"coverage", k_coverage},
     {"activelines", k_activelines}, {"schema", k_schema}, {"error_code", k_error_code},
+    {"read_csv", kam_l_read_csv},
     {"fail", k_fail}, {"commit_as", k_commit_as}, {"engine_write", k_engine_write}, {"may", k_may},
     {"guard_arm", k_guard_arm}, {"guard_disarm", k_guard_disarm}, {"where", k_where}, {"as_engine", k_as_engine},
     {NULL, NULL}};

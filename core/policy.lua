@@ -21,5 +21,6 @@ end
 if cmd == "test" then return need("test").run() end
 if cmd == "check" then return need("check").run() end
 if cmd == "request" then return need("requests").run() end
+if cmd == "reconcile" then return need("reconcile").run() end
 if cmd == "guards" then return 0, need("guards") end
 return need("commands").run()
