@@ -246,25 +246,28 @@ static int k_disarm(lua_State *L) {
   return 0;
 }
 
-/* A guard's check: its budget (the policy one), the book read whole and
- * read-only. Unlike K.arm nothing is reset: a guard runs inside a script's
- * write, thousands of times in an import. */
-static int k_guard_arm(lua_State *L) {
+/* K.guard_call(fn, ...) -> true, results | false, error: a write guard's
+ * check (or its file's top level) under the policy budget, the book read
+ * whole and not written. Unlike K.arm nothing is reset and no label made:
+ * a guard runs inside a script's write, a million times in an import. */
+static int k_guard_call(lua_State *L) {
   pstate *ps = P_(L);
-  snprintf(ps->label, sizeof ps->label, "%s", luaL_optstring(L, 1, ""));
-  ps->ctx->no_write = "a guard only reads the book (what it decides, kam does)";
-  ps->ctx->unscoped++;
+  kam_ctx *ctx = ps->ctx;
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  const char *was = ctx->no_write;
+  ctx->no_write = "a guard only reads the book (what it decides, kam does)";
+  ctx->unscoped++;
   sandbox_arm_for(L, ps->policy_seconds, "limits.policy_seconds");
-  return 0;
-}
-
-static int k_guard_disarm(lua_State *L) {
-  pstate *ps = P_(L);
-  ps->label[0] = 0;
-  ps->ctx->no_write = NULL;
-  if (ps->ctx->unscoped > 0) ps->ctx->unscoped--;
+  /* a row's table is garbage at once, the guards' memo lives on: a young
+   * generation sized to the heap keeps the collector off the memo */
+  if ((ps->evaluations++ & 4095) == 0) sandbox_gc_tune(L);
+  int st = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
   sandbox_disarm_inner(L);
-  return 0;
+  ctx->unscoped--;
+  ctx->no_write = was;
+  lua_pushboolean(L, st == LUA_OK);
+  lua_insert(L, 1);
+  return lua_gettop(L);
 }
 
 /* K.where(level) -> "rules/x.lua:42": the line a function up the stack is at */
@@ -839,7 +842,7 @@ static const luaL_Reg kfuncs[] = {
     {"activelines", k_activelines}, {"schema", k_schema}, {"error_code", k_error_code},
     {"read_csv", kam_l_read_csv},
     {"fail", k_fail}, {"commit_as", k_commit_as}, {"engine_write", k_engine_write}, {"may", k_may},
-    {"guard_arm", k_guard_arm}, {"guard_disarm", k_guard_disarm}, {"where", k_where}, {"as_engine", k_as_engine},
+    {"guard_call", k_guard_call}, {"where", k_where}, {"as_engine", k_as_engine},
     {NULL, NULL}};
 
 /* pushes the compiled chunk; on failure the message is on stderr */

@@ -27,7 +27,7 @@ local SERVICES = {media = true, production = true, creative = true, affiliate = 
 
 -- Memo of one transaction (this file runs afresh for each): contracts' lines, and what each line
 -- has used so far, kept in step with the writes this guard lets through.
-local lines_of, used = {}, {}
+local lines_of, used, contract_of = {}, {}, {}
 
 local function contract_lines(id)
   local l = lines_of[id]
@@ -46,27 +46,39 @@ local function contract_lines(id)
 end
 
 local function line_used(contract, line)
-  local key = contract .. "\0" .. line
-  local u = used[key]
+  local byline = used[contract]
+  if not byline then byline = {} used[contract] = byline end
+  local u = byline[line]
   if u == nil then
     local q = db.spend:where{contract = contract, contract_line = line}
     u = q:sum("amount") - db.spend:where{contract = contract, contract_line = line, status = "rejected"}:sum("amount")
-    used[key] = u
+    byline[line] = u
   end
-  return u, key
+  return u, byline
 end
 
 local function counts(s) return s and s.status ~= "rejected" and s.contract and s.contract_line end
 
+-- The contract a project belongs to (false: no such project, or none).
+local function project_contract(id)
+  local k = contract_of[id]
+  if k == nil then
+    local p = db.projects:get(id)
+    k = p and p.contract or false
+    contract_of[id] = k
+  end
+  return k
+end
+
 -- Keeps the memo in step with the write about to be made.
 local function note(row, old)
   if counts(old) then
-    local u, key = line_used(old.contract, old.contract_line)
-    used[key] = u - (old.amount or 0)
+    local u, byline = line_used(old.contract, old.contract_line)
+    byline[old.contract_line] = u - (old.amount or 0)
   end
   if counts(row) then
-    local u, key = line_used(row.contract, row.contract_line)
-    used[key] = u + (row.amount or 0)
+    local u, byline = line_used(row.contract, row.contract_line)
+    byline[row.contract_line] = u + (row.amount or 0)
   end
 end
 
@@ -84,10 +96,10 @@ function G.check(row, old, why, ctx)
     and old.contract_line == row.contract_line and old.project == row.project and old.category == row.category
   if same then note(row, old) return "allow" end           -- a status move (approval) or a note
 
-  local p = db.projects:get(row.project)
-  local contract = row.contract or (p and p.contract)
-  if p and row.contract and p.contract and p.contract ~= row.contract then
-    why("project %s belongs to contract %s, not %s", row.project, p.contract, row.contract)
+  local pk = project_contract(row.project)
+  local contract = row.contract or pk or nil
+  if pk and row.contract and pk ~= row.contract then
+    why("project %s belongs to contract %s, not %s", row.project, pk, row.contract)
     return "refuse", {field = "contract"}
   end
   if not contract then
@@ -105,10 +117,12 @@ function G.check(row, old, why, ctx)
     return "refuse", {field = "contract_line"}
   end
 
-  local verdict, extra = "allow", {set = row.contract == nil and {contract = contract} or nil}
+  local verdict, extra = "allow", nil
+  if row.contract == nil then extra = {set = {contract = contract}} end
   local service = line.service or line.category or (SERVICES[line.line] and line.line)
   if service and row.category and row.category ~= service then
     why("a %s cost charged to the %s line %q of %s", row.category, service, row.contract_line, contract)
+    extra = extra or {}
     verdict, extra.flag, extra.field = "flag", "wrong_line", "category"
   end
 
@@ -129,6 +143,7 @@ function G.check(row, old, why, ctx)
         why("%s on line %s of %s with %s left of %s: %s over", M.fmt(row.amount), row.contract_line, contract,
           M.fmt(math.max(left, 0)), M.fmt(budget), M.fmt(overrun))
         verdict = "hold"
+        extra = extra or {}
         extra.request, extra.field = {kind = "budget_overrun", amount = overrun}, "amount"
       end
     end

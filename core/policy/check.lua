@@ -14,7 +14,7 @@ local STD = {}
 for n in ([[assert collectgarbage error getmetatable ipairs load next pairs pcall print rawequal rawget
   rawlen rawset require select setmetatable tonumber tostring type xpcall _G _VERSION _ENV
   coroutine math os string table utf8 kam db]]):gmatch("%S+") do STD[n] = true end
-local TEST_API = {test = true, fixture = true, decide = true, expect_eq = true, expect_true = true, expect_error = true}
+local TEST_API = {test = true, fixture = true, decide = true, check = true, expect_eq = true, expect_true = true, expect_error = true}
 
 local problems = {}
 

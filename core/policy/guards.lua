@@ -73,27 +73,35 @@ local function instance(g, gen)
   end
   local P = cache[g.name]
   if P then return P end
-  K.guard_arm("guard " .. g.name)
-  local ok, res = pcall(K.instantiate, g.chunk)
-  K.guard_disarm()
+  local ok, res = K.guard_call(K.instantiate, g.chunk)
   if not ok then return nil, res end
   if type(res) ~= "table" or type(res.check) ~= "function" then return nil, g.path .. ": the guard has no check function" end
   cache[g.name] = res
   return res
 end
 
+-- The reasons of the check running now: why() adds to them, made only when a
+-- check gives one (a write that is allowed costs no table).
+local reasons, lines
+local function why(f, ...)
+  local ok, s = pcall(string.format, tostring(f), ...)
+  if not reasons then reasons, lines = {}, {} end
+  reasons[#reasons + 1] = ok and s or tostring(f)
+  lines[#lines + 1] = K.where(2)
+end
+local function read_only() error("the ctx of a check is read-only", 2) end
+local NO_CTX = setmetatable({}, {__newindex = read_only})
+local EXISTING = setmetatable({}, {__index = {existing = true}, __newindex = read_only})
+
 -- One guard's decision on a write: verdict, and what it gave (reasons with
--- the file:line of each, the field, set, request, flag).
-local function decide(g, P, row, old, label, ctx)
-  local reasons, lines = {}, {}
-  local function why(f, ...)
-    local ok, s = pcall(string.format, tostring(f), ...)
-    reasons[#reasons + 1] = ok and s or tostring(f)
-    lines[#lines + 1] = K.where(2)
-  end
-  K.guard_arm(label)
-  local ok, v, extra = pcall(P.check, row, old, why, ctx or {})
-  K.guard_disarm()
+-- the file:line of each, the field, set, request, flag); nil for a plain
+-- allow. K.guard_call runs check under the policy budget, the book read
+-- whole and not written.
+local function decide(g, P, row, old, ctx)
+  reasons, lines = nil, nil
+  local ok, v, extra = K.guard_call(P.check, row, old, why, ctx or NO_CTX)
+  local r, l = reasons, lines
+  reasons, lines = nil, nil
   if not ok then
     return "refuse", {reasons = {"the guard failed: " .. tostring(v)}, lines = {g.path}}
   end
@@ -101,42 +109,48 @@ local function decide(g, P, row, old, label, ctx)
   if not RANK[v] then
     return "refuse", {reasons = {string.format("check returned %s (allow, hold, flag or refuse)", tostring(v))}, lines = {g.path}}
   end
-  local out = {reasons = reasons, lines = lines}
+  if v == "allow" and extra == nil and not r then return v, nil end
+  local out = {reasons = r or {}, lines = l or {}}
   if type(extra) == "table" then
     out.field, out.set, out.request, out.flag = extra.field, extra.set, extra.request, extra.flag
   end
   return v, out
 end
 
--- Runs every guard watching key ("spend:insert") on a write; returns the
--- strongest verdict and what the guards said: {verdict =, guard =, path =,
--- reasons =, lines =, field =, set =, request =, flag =, flags = {...}}.
+-- Runs every guard watching key ("spend:insert") on a write; returns nil when
+-- each allows it as it is, else the strongest verdict and what the guards
+-- said: {verdict =, guard =, path =, reasons =, lines =, field =, set =,
+-- request =, flag =, flags = {...}}.
 function M.run(key, row, old, gen)
   local list = watch[key]
   if not list then return nil end
-  local best = {verdict = "allow"}
-  local set
-  for _, g in ipairs(list) do
+  local best, set
+  for i = 1, #list do
+    local g = list[i]
     local P, err = instance(g, gen)
     local v, out
     if not P then
       v, out = "refuse", {reasons = {"the guard did not load: " .. tostring(err)}, lines = {g.path}}
     else
-      v, out = decide(g, P, row, old, string.format("guard %s, %s %s", g.name, key:match("^[^:]+"), tostring(row and row.id or old and old.id)))
+      v, out = decide(g, P, row, old)
     end
-    if out and out.set then
-      set = set or {}
-      for k, x in pairs(out.set) do set[k] = x end
-    end
-    if v == "flag" then
-      best.flags = best.flags or {}
-      best.flags[#best.flags + 1] = {guard = g.name, path = g.path, reasons = out.reasons, flag = out.flag, field = out.field}
-    end
-    if RANK[v] > RANK[best.verdict] then
-      best.verdict, best.guard, best.path = v, g.name, g.path
-      best.reasons, best.lines, best.field, best.request, best.flag = out.reasons, out.lines, out.field, out.request, out.flag
+    if out then
+      best = best or {verdict = "allow"}
+      if out.set then
+        set = set or {}
+        for k, x in pairs(out.set) do set[k] = x end
+      end
+      if v == "flag" then
+        best.flags = best.flags or {}
+        best.flags[#best.flags + 1] = {guard = g.name, path = g.path, reasons = out.reasons, flag = out.flag, field = out.field}
+      end
+      if RANK[v] > RANK[best.verdict] then
+        best.verdict, best.guard, best.path = v, g.name, g.path
+        best.reasons, best.lines, best.field, best.request, best.flag = out.reasons, out.lines, out.field, out.request, out.flag
+      end
     end
   end
+  if not best then return nil end
   best.set = set
   return best
 end
@@ -160,7 +174,8 @@ end
 function M.check_one(g, row, old)
   local P, err = instance(g, {})
   if not P then error(err, 0) end
-  return decide(g, P, row, old, "guard " .. g.name .. ", " .. g.subject .. " " .. tostring(row and row.id or "(new)"))
+  local v, out = decide(g, P, row, old)
+  return v, out or {reasons = {}, lines = {}}
 end
 
 -- kam policy whatif GUARD: what the guard would now decide of a record already
@@ -169,7 +184,8 @@ end
 function M.decide_existing(g, row, gen)
   local P, err = instance(g, gen)
   if not P then return "refuse", {reasons = {"the guard did not load: " .. tostring(err)}} end
-  return decide(g, P, row, nil, "guard " .. g.name .. ", " .. g.subject .. " " .. tostring(row.id), {existing = true})
+  local v, out = decide(g, P, row, nil, EXISTING)
+  return v, out or {reasons = {}, lines = {}}
 end
 
 return M
