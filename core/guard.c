@@ -186,7 +186,10 @@ static int before(kam_ctx *ctx, MDB_txn *txn, const coll_def *c, int op, kval *v
   lua_pushvalue(L, top + 1);
   push_row(L, c, oldv);
   lua_pushinteger(L, (lua_Integer)ctx->guard_gen);
+  policy_guard_scope scope;
+  policy_guard_enter(ctx, &scope, 1);
   int st = lua_pcall(L, 4, 1, 0);
+  policy_guard_leave(ctx, &scope);
   end_txn(ctx, sw);
   if (st != LUA_OK) {
     size_t n;
@@ -277,6 +280,8 @@ static int after(kam_ctx *ctx, MDB_txn *txn, const coll_def *c, const char *id, 
   if (!hold && !flags) { lua_settop(L, top); return 0; }
   txn_swap sw = use_txn(ctx, txn);
   ctx->unscoped++; /* the engine reads what it needs (the client, the approval policy's figures) */
+  policy_guard_scope scope;
+  policy_guard_enter(ctx, &scope, 0);
   lua_getfield(L, LUA_REGISTRYINDEX, "kam.guards");
   lua_getfield(L, -1, "after");
   lua_pushstring(L, c->name);
@@ -286,6 +291,7 @@ static int after(kam_ctx *ctx, MDB_txn *txn, const coll_def *c, const char *id, 
   lua_pushlstring(L, id, idlen);
   lua_setfield(L, -2, "id");
   int st = lua_pcall(L, 4, 0, 0);
+  policy_guard_leave(ctx, &scope);
   ctx->unscoped--;
   end_txn(ctx, sw);
   if (st != LUA_OK) {

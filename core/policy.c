@@ -64,6 +64,10 @@ typedef struct pstate {
   unsigned evaluations;  /* so far: the collector is re-tuned every 512 */
   kbuf staged;          /* decisions of eval --commit, encoded as they are made */
   lua_Integer nstaged;
+  int inner;            /* the write guards' runner: it runs inside a script's writes, whose
+                           budget an evaluation's end must not restart (a hold's routing) */
+  int has_loaded;       /* the guards' modules and environment (policy_guard_enter) ... */
+  unsigned loaded_gen;  /* ... made for this transaction */
 } pstate;
 
 static pstate *P_(lua_State *L) { return lua_touserdata(L, lua_upvalueindex(1)); }
@@ -153,20 +157,23 @@ static int k_compile(lua_State *L) {
   return 1;
 }
 
-/* Runs a compiled chunk in a fresh environment (its globals fall back to the
- * sandbox's): every evaluation starts from nothing another left behind. */
-static int k_instantiate(lua_State *L) {
-  luaL_checktype(L, 1, LUA_TFUNCTION);
-  lua_settop(L, 1);
+/* Pushes a fresh environment whose globals fall back to the sandbox's as kam
+ * set them up (kam.base, sandbox.c), not to the live globals a script may
+ * have changed: a policy, a write guard or kam's own Lua run inside a
+ * script's command (kam.request, a write) must not see the script's db. */
+static void push_clean_env(lua_State *L) {
   lua_createtable(L, 0, 4);
-  /* its _G is itself: rawset(_G, ...) and _G.x = ... stay in the evaluation */
+  /* its _G is itself: rawset(_G, ...) and _G.x = ... stay in it */
   lua_pushvalue(L, -1);
   lua_setfield(L, -2, "_G");
   /* one metatable for all of them, out of the scripts' reach */
   if (lua_getfield(L, LUA_REGISTRYINDEX, "kam.envmt") != LUA_TTABLE) {
     lua_pop(L, 1);
     lua_createtable(L, 0, 2);
-    lua_pushglobaltable(L);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, "kam.base") != LUA_TTABLE) {
+      lua_pop(L, 1);
+      lua_pushglobaltable(L);
+    }
     lua_setfield(L, -2, "__index");
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
@@ -174,6 +181,14 @@ static int k_instantiate(lua_State *L) {
     lua_setfield(L, LUA_REGISTRYINDEX, "kam.envmt");
   }
   lua_setmetatable(L, -2);
+}
+
+/* Runs a compiled chunk in a fresh environment (push_clean_env): every
+ * evaluation starts from nothing another left behind. */
+static int k_instantiate(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_settop(L, 1);
+  push_clean_env(L);
   /* load() and require without an environment use this one */
   lua_pushvalue(L, -1);
   lua_setfield(L, LUA_REGISTRYINDEX, "kam.env");
@@ -242,7 +257,8 @@ static int k_disarm(lua_State *L) {
   pstate *ps = P_(L);
   ps->label[0] = 0;
   ps->ctx->no_write = NULL;
-  if (!ps->covering) sandbox_disarm_for(L, ps->ctx->cfg->script_seconds);
+  if (ps->inner) sandbox_disarm_inner(L);
+  else if (!ps->covering) sandbox_disarm_for(L, ps->ctx->cfg->script_seconds);
   return 0;
 }
 
@@ -268,6 +284,62 @@ static int k_guard_call(lua_State *L) {
   lua_pushboolean(L, st == LUA_OK);
   lua_insert(L, 1);
   return lua_gettop(L);
+}
+
+/* A registry value taken aside (a ref, LUA_REFNIL for nil) and put back. */
+static int take_aside(lua_State *L, const char *key) {
+  lua_getfield(L, LUA_REGISTRYINDEX, key);
+  return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+static void put_back(lua_State *L, const char *key, int ref) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+  lua_setfield(L, LUA_REGISTRYINDEX, key);
+  luaL_unref(L, LUA_REGISTRYINDEX, ref);
+}
+
+void policy_guard_enter(kam_ctx *ctx, policy_guard_scope *s, int arm) {
+  lua_State *L = ctx->L;
+  lua_getfield(L, LUA_REGISTRYINDEX, "kam.guards.ps");
+  pstate *ps = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  /* modules and the environment of the guards' own, one set per
+   * transaction: a script's required modules (which it may have changed)
+   * and its environment are put aside, and back after */
+  s->loaded = take_aside(L, "kam.loaded");
+  s->env = take_aside(L, "kam.env");
+  if (ps && (!ps->has_loaded || ps->loaded_gen != ctx->guard_gen)) {
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, "kam.guards.loaded");
+    push_clean_env(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, "kam.guards.env");
+    ps->has_loaded = 1;
+    ps->loaded_gen = ctx->guard_gen;
+  }
+  lua_getfield(L, LUA_REGISTRYINDEX, "kam.guards.loaded");
+  lua_setfield(L, LUA_REGISTRYINDEX, "kam.loaded");
+  lua_getfield(L, LUA_REGISTRYINDEX, "kam.guards.env");
+  lua_setfield(L, LUA_REGISTRYINDEX, "kam.env");
+  s->armed = arm;
+  if (!arm) return;
+  s->no_write = ctx->no_write;
+  ctx->no_write = "a guard only reads the book (what it decides, kam does)";
+  ctx->unscoped++;
+  sandbox_arm_for(L, ps ? ps->policy_seconds : ctx->cfg->policy_seconds, "limits.policy_seconds");
+  /* a row's table is garbage at once, the guards' memo lives on: a young
+   * generation sized to the heap keeps the collector off the memo */
+  if (ps && (ps->evaluations++ & 4095) == 0) sandbox_gc_tune(L);
+}
+
+void policy_guard_leave(kam_ctx *ctx, policy_guard_scope *s) {
+  lua_State *L = ctx->L;
+  if (s->armed) {
+    sandbox_disarm_inner(L);
+    ctx->unscoped--;
+    ctx->no_write = s->no_write;
+  }
+  put_back(L, "kam.loaded", s->loaded);
+  put_back(L, "kam.env", s->env);
 }
 
 /* K.where(level) -> "rules/x.lua:42": the line a function up the stack is at */
@@ -847,7 +919,11 @@ static const luaL_Reg kfuncs[] = {
 
 /* pushes the compiled chunk; on failure the message is on stderr */
 static int load_embedded(lua_State *L, const embedded *m) {
-  if (luaL_loadbufferx(L, (const char *)m->src, *m->len, m->chunk, "t") == LUA_OK) return 0;
+  if (luaL_loadbufferx(L, (const char *)m->src, *m->len, m->chunk, "t") == LUA_OK) {
+    push_clean_env(L); /* kam's own Lua sees kam's globals, not a script's */
+    if (!lua_setupvalue(L, -2, 1)) lua_pop(L, 1);
+    return 0;
+  }
   fprintf(stderr, "kam: %s\n", lua_tostring(L, -1));
   lua_pop(L, 1);
   return 1;
@@ -946,6 +1022,7 @@ int policy_guard_runner(kam_ctx *ctx, kbuf *err) {
   /* its K outlives this call: the pstate belongs to the state */
   pstate *ps = lua_newuserdatauv(L, sizeof *ps, 0);
   memset(ps, 0, sizeof *ps);
+  ps->inner = 1;
   lua_setfield(L, LUA_REGISTRYINDEX, "kam.guards.ps");
   int ref;
   int rc = run_driver_ps(ctx, ps, "guards", NULL, 0, NULL, 0, FMT_TABLE, err, &ref, 1);

@@ -22,6 +22,13 @@ int policy_command(kam_ctx *ctx, const char *cmd, char **args, int nargs, char *
  * exit code with the message in err and nothing pushed. */
 int policy_guard_runner(kam_ctx *ctx, kbuf *err);
 
+/* Around the runner's run() or after() for one write: the guards' own
+ * modules and environment instead of the script's (put back after), and
+ * with arm the policy budget, the book read whole and not written. */
+typedef struct policy_guard_scope { int loaded, env, armed; const char *no_write; } policy_guard_scope;
+void policy_guard_enter(kam_ctx *ctx, policy_guard_scope *s, int arm);
+void policy_guard_leave(kam_ctx *ctx, policy_guard_scope *s);
+
 /* Adds kam.request{...}, kam.approve(id [, note]), kam.reject(id, reason) and
  * kam.withdraw(id) to the state's kam table: the request commands for
  * scripts, under the same rules, quiet, returning the request's id or its

@@ -426,6 +426,19 @@ int sandbox_open(kam_ctx *ctx, kam_err *e) {
   kam_lua_open_db(ctx);
   if (ctx->open_api) ctx->open_api(L);
   freeze_shared(L);
+  /* the globals as kam set them up, before any script ran: what policies,
+   * write guards and kam's own Lua fall back to, whatever a script later
+   * does to its globals (db = a fake of its own) */
+  lua_newtable(L);
+  lua_pushglobaltable(L);
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, -5);
+  }
+  lua_pop(L, 1);
+  lua_setfield(L, LUA_REGISTRYINDEX, "kam.base");
   sandbox_arm(L, ctx->cfg->script_seconds);
   return 0;
 }

@@ -62,7 +62,7 @@ function M.list() return all end
 -- The guard's file run in its own environment, once per transaction (gen, a
 -- number from C), or once per what-if run (gen, a table of its own).
 local side = setmetatable({}, {__mode = "k"})
-local function instance(g, gen)
+local function instance(g, gen, armed)
   local cache
   if type(gen) == "table" then
     cache = side[gen]
@@ -73,7 +73,8 @@ local function instance(g, gen)
   end
   local P = cache[g.name]
   if P then return P end
-  local ok, res = K.guard_call(K.instantiate, g.chunk)
+  local ok, res
+  if armed then ok, res = pcall(K.instantiate, g.chunk) else ok, res = K.guard_call(K.instantiate, g.chunk) end
   if not ok then return nil, res end
   if type(res) ~= "table" or type(res.check) ~= "function" then return nil, g.path .. ": the guard has no check function" end
   cache[g.name] = res
@@ -95,11 +96,14 @@ local EXISTING = setmetatable({}, {__index = {existing = true}, __newindex = rea
 
 -- One guard's decision on a write: verdict, and what it gave (reasons with
 -- the file:line of each, the field, set, request, flag); nil for a plain
--- allow. K.guard_call runs check under the policy budget, the book read
--- whole and not written.
-local function decide(g, P, row, old, ctx)
+-- allow. The check runs under the policy budget, the book read whole and not
+-- written: armed by core/guard.c around run() for a write (armed), else here
+-- by K.guard_call.
+local function decide(g, P, row, old, ctx, armed)
   reasons, lines = nil, nil
-  local ok, v, extra = K.guard_call(P.check, row, old, why, ctx or NO_CTX)
+  local ok, v, extra
+  if armed then ok, v, extra = pcall(P.check, row, old, why, ctx or NO_CTX)
+  else ok, v, extra = K.guard_call(P.check, row, old, why, ctx or NO_CTX) end
   local r, l = reasons, lines
   reasons, lines = nil, nil
   if not ok then
@@ -127,12 +131,12 @@ function M.run(key, row, old, gen)
   local best, set
   for i = 1, #list do
     local g = list[i]
-    local P, err = instance(g, gen)
+    local P, err = instance(g, gen, true)
     local v, out
     if not P then
       v, out = "refuse", {reasons = {"the guard did not load: " .. tostring(err)}, lines = {g.path}}
     else
-      v, out = decide(g, P, row, old)
+      v, out = decide(g, P, row, old, nil, true)
     end
     if out then
       best = best or {verdict = "allow"}

@@ -98,6 +98,31 @@ expect_fail 1 'refused by guard spend_control' kam --as tuan eval "kam.tx(functi
 expect_fail 3 'released by its budget_overrun request' kam --as tuan eval "kam.tx(function() db.spend:update('$SP', {status = 'approved'}) end)"
 expect_eq held val "return db.spend:get('$SP').status"
 
+# a script that fakes its globals does not fake the guard's: db and the guard's modules are kam's
+expect_fail 1 'refused by guard spend_control' kam --as "$MEDIA" eval "
+  local real = db
+  db = setmetatable({contracts = {get = function() return {id = '$HD', lines = {{line = 'ops', budget = 1e15}}} end}},
+                    {__index = function(_, k) return real[k] end})
+  local M = require 'lib.money'
+  M.fmt = function() error('patched') end
+  kam.tx(function() real.spend:insert{project = '$PRJ', contract = '$HD', contract_line = 'ops', category = 'ops', amount = 1, date = kam.today()} end)"
+check 'the refusal is the real one' grep -q 'its lines: creative, media, production' "$ERR"
+expect_eq "$ns" n_spend
+# a savepoint that rolls back takes its rows out of the guard's count too: what is left on the
+# production line, spent in a dropped savepoint and then again, is not held the second time
+PL=$(val "for _, l in ipairs(db.contracts:get('$HD').lines) do if l.line == 'production' then
+  return tostring(l.budget - db.spend:where{contract = '$HD', contract_line = 'production'}:sum('amount')) end end")
+check "the production line has room ($PL)" [ "${PL:-0}" -gt 0 ]
+expect_ok kam --as "$MEDIA" eval "return kam.tx(function()
+  pcall(kam.tx, function()
+    db.spend:insert{project = '$PRJ', contract = '$HD', contract_line = 'production', category = 'production', amount = $PL, date = kam.today()}
+    error('dropped')
+  end)
+  return db.spend:insert{project = '$PRJ', contract = '$HD', contract_line = 'production', category = 'production', amount = $PL, date = kam.today()}
+end)"
+expect_eq recorded val "return db.spend:get('$(cat "$OUT")').status"
+expect_eq "$((ns + 1))" n_spend
+
 # ---- import: the rows are guarded as the inserts they are --------------------------------
 ns=$(n_spend); nreq=$(val 'return db.requests:count()')
 printf 'project,contract,contract_line,category,vendor,amount,date\n%s,%s,creative,creative,Bút Chì,1000000,2026-11-20\n%s,%s,creative,creative,Bút Chì,900000000,2026-11-21\n' \
