@@ -804,6 +804,10 @@ static void write_teams(const char *dir)
 static void write_staff(const char *dir)
 {
     Out o;
+    /* each is sized to the book they own: rules/capacity.lua refuses an
+     * owner past their capacity, and the generated clients are many */
+    uint32_t *owned = calloc(nStaff + 1, sizeof *owned);
+    for (uint64_t i = 0; i < nC; i++) if ((uint64_t)C[i].owner < nStaff) owned[C[i].owner]++;
     o_open(&o, dir, "staff", "id,name,role,team,manager,level,capacity,hire_date,status,os_user,email");
     for (uint64_t i = 0; i < nStaff; i++) {
         const Staff *s = &S[i];
@@ -819,7 +823,7 @@ static void write_staff(const char *dir)
         if (s->manager >= 0) o_id(&o, &ID_ST, (uint64_t)s->manager);
         o_sep(&o);
         o_c(&o, 'L'); o_u(&o, s->level); o_sep(&o);
-        o_u(&o, s->capacity); o_sep(&o);
+        o_u(&o, owned[i] > s->capacity ? owned[i] : s->capacity); o_sep(&o);
         o_date(&o, s->hire); o_sep(&o);
         o_s(&o, STAFF_STATUS[s->status]); o_sep(&o);
         o_s(&o, user); o_sep(&o);
@@ -827,6 +831,7 @@ static void write_staff(const char *dir)
         o_end(&o);
     }
     o_close(&o);
+    free(owned);
 }
 
 static void client_name(char *buf, size_t n, uint64_t i)
@@ -893,10 +898,17 @@ static void write_clients(const char *dir)
     o_close(&o);
 }
 
+/* spend rows per project: 10, or --spend-per-project (the write guards' bench
+ * imports 1M rows at scale 10 with 50) */
+#define NSPEND_MAX 64
+static int NSPEND = 10;
+static int opt_lines = 1; /* contracts carry their lines (rules/spend_control.lua reads them); --lines 0: not */
+
 static void write_contracts_projects(const char *dir)
 {
     Out k, p;
-    o_open(&k, dir, "contracts", "id,client,title,value,currency,start,end,payment_terms,status");
+    o_open(&k, dir, "contracts", opt_lines ? "id,client,title,value,currency,start,end,payment_terms,status,lines"
+                                           : "id,client,title,value,currency,start,end,payment_terms,status");
     for (uint64_t i = 0; i < nC; i++) {
         const Client *c = &C[i];
         for (int j = 0; j < 2; j++) {
@@ -909,6 +921,22 @@ static void write_contracts_projects(const char *dir)
             o_date(&k, c->end[j]); o_sep(&k);
             o_s(&k, "30"); o_sep(&k);
             o_s(&k, CONTRACT_STATUS[c->kstatus[j]]);
+            if (opt_lines) {
+                /* a line per spend category, each with twice the project's budget:
+                 * no generated spend goes past it (a held row would change the
+                 * data the peers compare with), yet every row is checked */
+                o_sep(&k);
+                o_c(&k, '"'); o_c(&k, '[');
+                for (int cat = 0; cat < (int)NELEM(SPEND_CAT); cat++) {
+                    if (cat) o_c(&k, ',');
+                    o_s(&k, "{\"\"line\"\":\"\""); o_s(&k, SPEND_LINE[cat]);
+                    o_s(&k, "\"\",\"\"service\"\":\"\""); o_s(&k, SPEND_CAT[cat]);
+                    o_s(&k, "\"\",\"\"budget\"\":");
+                    o_u(&k, round_to((double)c->budget[j] * 2.0, 1000));
+                    o_c(&k, '}');
+                }
+                o_c(&k, ']'); o_c(&k, '"');
+            }
             o_end(&k);
         }
     }
@@ -937,7 +965,6 @@ static void write_contracts_projects(const char *dir)
     o_close(&p);
 }
 
-#define NSPEND 10
 
 static void write_spend(const char *dir)
 {
@@ -960,7 +987,7 @@ static void write_spend(const char *dir)
         default: lo = c->start[j]; hi = c->end[j]; frac = c->progress[j] / 100.0; break;
         }
         if (hi < lo) hi = lo;
-        int32_t d[NSPEND];
+        int32_t d[NSPEND_MAX];
         for (int k = 0; k < NSPEND; k++) d[k] = rb(&r, lo, hi);
         sort_days(d, NSPEND);
         double per = (double)c->budget[j] * frac / NSPEND;
@@ -1177,7 +1204,7 @@ static void write_activities(const char *dir)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: kam-gen --scale S --seed N --out DIR [--today YYYY-MM-DD]\n"
+    fprintf(f, "usage: kam-gen --scale S --seed N --out DIR [--today YYYY-MM-DD] [--spend-per-project N] [--lines 0]\n"
                "  S=1: 1,000 clients, 100,000 invoices over the 24 months before --today\n");
 }
 
@@ -1224,6 +1251,11 @@ int main(int argc, char **argv)
         else if (strcmp(key, "--seed") == 0) seed_s = v;
         else if (strcmp(key, "--out") == 0) out = v;
         else if (strcmp(key, "--today") == 0) today_s = v;
+        else if (strcmp(key, "--spend-per-project") == 0) {
+            NSPEND = atoi(v);
+            if (NSPEND < 1 || NSPEND > NSPEND_MAX) { fprintf(stderr, "kam-gen: --spend-per-project 1..%d\n", NSPEND_MAX); return 2; }
+        }
+        else if (strcmp(key, "--lines") == 0) opt_lines = strcmp(v, "0") != 0;
         else { fprintf(stderr, "kam-gen: unknown option %s\n", key); usage(stderr); return 2; }
     }
     if (!scale_s || !seed_s || !out) { usage(stderr); return 2; }

@@ -86,10 +86,19 @@ for _, name in ipairs(ORDER) do
   local lead = {}
   for _, x in ipairs(c.composites) do lead[x.on[1]] = true end
   local idx = {}
-  for _, f in ipairs(c.field_order) do
-    if c.fields[f].index and not lead[f] then idx[#idx + 1] = {on = {f}, carry = {}} end
+  -- an index on a field the CSV does not have (invoices.project, kept by the write
+  -- guards) has nothing to hold in a peer that imports the CSV
+  local have = {}
+  for _, col in ipairs(cols) do have[col] = true end
+  local function all_in(x)
+    for _, p in ipairs(x.on) do if not have[p] then return false end end
+    for _, p in ipairs(x.carry) do if not have[p] then return false end end
+    return true
   end
-  for _, x in ipairs(c.composites) do idx[#idx + 1] = x end
+  for _, f in ipairs(c.field_order) do
+    if c.fields[f].index and not lead[f] and have[f] then idx[#idx + 1] = {on = {f}, carry = {}} end
+  end
+  for _, x in ipairs(c.composites) do if all_in(x) then idx[#idx + 1] = x end end
   spec[#spec + 1] = {name = name, columns = cols, types = types, indexes = idx}
 end
 
