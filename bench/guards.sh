@@ -38,9 +38,9 @@ run() { # config → seconds of the spend import into a fresh copy of the book
 rows=$(($(wc -l < "$work/csv/spend.csv") - 1))
 t_bare=$(for _ in $(seq "$ROUNDS"); do run "$bare/config/kam.yaml"; done | best)
 t_guard=$(for _ in $(seq "$ROUNDS"); do run "$top/config/kam.yaml"; done | best)
-held=$("$kam" --config "$top/config/kam.yaml" --db "$work/run.db" eval 'return db.spend:where{status = "held"}:count()')
+held=$("$kam" --config "$top/config/kam.yaml" --db "$work/run.db" eval 'return db.requests:where{kind = "budget_overrun"}:count()')
 flagged=$("$kam" --config "$top/config/kam.yaml" --db "$work/run.db" eval 'return db.spend:where{flag = "wrong_line"}:count()')
 printf 'spend import, %d rows at scale %s (best of %d)\n' "$rows" "$S" "$ROUNDS"
 printf '  without guards                   %7.2f s\n' "$t_bare"
 printf '  with rules/ (spend_control ...)  %7.2f s  (+%.1f %%)\n' "$t_guard" "$(echo "($t_guard / $t_bare - 1) * 100" | bc -l)"
-printf '  held %s (a request each), flagged %s\n' "$held" "$flagged"
+printf '  held by the guard %s (a budget_overrun request each), flagged %s\n' "$held" "$flagged"
