@@ -21,6 +21,7 @@
 
 typedef struct snap snap; /* a read snapshot (lua_entity.h) */
 typedef struct kam_ctx kam_ctx;
+typedef struct guard_fields guard_fields;
 
 /* The write guards (guard.h) as the write paths call them, from below the
  * layer that runs them. watches: 0 with *yes set when a guard watches op on
@@ -107,6 +108,7 @@ struct kam_ctx {
    * savepoint is dropped: guard files then start afresh (their memo). */
   const kam_guard_hooks *guards;
   unsigned char *guard_watch;   /* per collection: bit op watched (guard.c owns it) */
+  struct guard_fields { int some, n, f[16]; } *guard_only; /* per collection and op: only_if */
   int guard_loaded;             /* 0 not yet, 1 loaded, -1 failed */
   unsigned guard_gen;
   int unscoped;                 /* > 0 while a guard reads: the whole book, not the user's view */

@@ -43,19 +43,38 @@ static int load(kam_ctx *ctx, kam_err *e) {
   }
   kbuf_free(&err);
   free(ctx->guard_watch);
+  free(ctx->guard_only);
   ctx->guard_watch = calloc((size_t)ctx->sc->ncolls + 1, 1);
+  ctx->guard_only = calloc(((size_t)ctx->sc->ncolls + 1) * 4, sizeof *ctx->guard_only);
   lua_Integer n = luaL_len(L, -1);
   for (lua_Integer i = 1; i <= n; i++) {
     lua_rawgeti(L, -1, i);
+    lua_getfield(L, -1, "key");
     const char *k = lua_tostring(L, -1), *colon = k ? strchr(k, ':') : NULL;
     if (colon) {
       char coll[128];
       snprintf(coll, sizeof coll, "%.*s", (int)(colon - k), k);
       const coll_def *c = schema_coll(ctx->sc, coll);
-      for (int op = OP_INSERT; c && op <= OP_DELETE; op++)
-        if (!strcmp(colon + 1, OP_NAME[op])) ctx->guard_watch[c - ctx->sc->colls] |= (unsigned char)(1u << op);
+      for (int op = OP_INSERT; c && op <= OP_DELETE; op++) {
+        if (strcmp(colon + 1, OP_NAME[op])) continue;
+        ctx->guard_watch[c - ctx->sc->colls] |= (unsigned char)(1u << op);
+        /* only_if: the fields one of which a write must have to be asked */
+        guard_fields *gf = &ctx->guard_only[(c - ctx->sc->colls) * 4 + op];
+        lua_getfield(L, -2, "only_if");
+        if (lua_istable(L, -1)) {
+          lua_Integer m = luaL_len(L, -1);
+          for (lua_Integer j = 1; j <= m && gf->n < (int)(sizeof gf->f / sizeof *gf->f); j++) {
+            lua_rawgeti(L, -1, j);
+            int f = lua_isstring(L, -1) ? coll_field(c, lua_tostring(L, -1)) : -1;
+            if (f > 0) gf->f[gf->n++] = f;
+            lua_pop(L, 1);
+          }
+          gf->some = gf->n > 0;
+        }
+        lua_pop(L, 1);
+      }
     }
-    lua_pop(L, 1);
+    lua_pop(L, 2);
   }
   lua_settop(L, top);
   ctx->guard_loaded = 1;
@@ -170,10 +189,20 @@ static int set_text(lua_State *L, const coll_def *c, const char *field, const ch
   return 0;
 }
 
+/* Is the write one the guards look at (their only_if), without running Lua? */
+static int asked(kam_ctx *ctx, const coll_def *c, int op, const kval *vals, const kval *oldv) {
+  const guard_fields *gf = &ctx->guard_only[(c - ctx->sc->colls) * 4 + op];
+  if (!gf->some) return 1;
+  for (int i = 0; i < gf->n; i++)
+    if ((vals && vals[gf->f[i]].tag != KV_NULL) || (oldv && oldv[gf->f[i]].tag != KV_NULL)) return 1;
+  return 0;
+}
+
 static int before(kam_ctx *ctx, MDB_txn *txn, const coll_def *c, int op, kval *vals, kbuf *bufs, const kval *oldv,
                   int *res, int *changed, kam_err *e) {
   *res = LUA_NOREF;
   *changed = 0;
+  if (!asked(ctx, c, op, op == OP_DELETE ? NULL : vals, oldv)) return 0;
   lua_State *L = ctx->L;
   int top = lua_gettop(L);
   txn_swap sw = use_txn(ctx, txn);
@@ -330,6 +359,8 @@ void guard_import_hooks(kam_ctx *ctx, import_guard *out) {
 
 void guard_free(kam_ctx *ctx) {
   free(ctx->guard_watch);
+  free(ctx->guard_only);
+  ctx->guard_only = NULL;
   ctx->guard_watch = NULL;
   ctx->guard_loaded = 0;
 }

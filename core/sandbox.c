@@ -451,7 +451,9 @@ void sandbox_close(kam_ctx *ctx) {
   lua_close(ctx->L); /* __gc of entities and iterators releases the rest */
   ctx->L = NULL;
   free(ctx->guard_watch); /* the write guards' state (guard.c) went with the state */
+  free(ctx->guard_only);
   ctx->guard_watch = NULL;
+  ctx->guard_only = NULL;
   ctx->guard_loaded = 0;
   pool_release();
 }

@@ -13,6 +13,7 @@ local G = {
   },
 }
 local T = G.thresholds
+G.only_if = {"owner"}          -- a client with no owner (before or after) adds to no one's book
 
 local function counts(c) return c and c.owner and c.status ~= "churned" end
 

@@ -60,7 +60,21 @@ local function load_guard(P, r, src, chunk)
     subject = coll
     on[#on + 1] = w
   end
-  return {name = P.name, kind = "guard", subject = subject, on = on, description = P.description,
+  -- only_if = {"period", "project"}: asked only about writes where the record (as written or as
+  -- it was) has one of these fields; kam skips the rest without running Lua
+  local only_if
+  if P.only_if ~= nil then
+    if type(P.only_if) ~= "table" or #P.only_if == 0 then die("%s: only_if lists field names ({\"period\"})", r) end
+    local sch = K.schema(subject)
+    only_if = {}
+    for i, f in ipairs(P.only_if) do
+      local known = false
+      for _, x in ipairs(sch.fields) do if x.name == f then known = true end end
+      if not known then die("%s: only_if[%d] = %q: %s has no such field", r, i, tostring(f), subject) end
+      only_if[#only_if + 1] = f
+    end
+  end
+  return {name = P.name, kind = "guard", subject = subject, on = on, only_if = only_if, description = P.description,
           thresholds = P.thresholds, src = src, hash = K.sha256(src), chunk = chunk, path = r, P = P}
 end
 

@@ -33,6 +33,8 @@ local function is_guard_src(src)
   return src:find('kind%s*=%s*"guard"') or src:find("kind%s*=%s*'guard'")
 end
 
+-- Which writes the guards watch: {{key = "spend:insert", only_if = {fields} or nil}, ...}; a key's
+-- only_if is the union of its guards' (nil when one of them looks at every write).
 function M.load()
   local dir = E.root .. "/rules"
   local keys = {}
@@ -54,7 +56,26 @@ function M.load()
       end
     end
   end
-  return keys
+  local out = {}
+  for _, w in ipairs(keys) do
+    local union, all_rows = {}, false
+    for _, g in ipairs(watch[w]) do
+      if not g.only_if then all_rows = true else for _, f in ipairs(g.only_if) do union[#union + 1] = f end end
+    end
+    out[#out + 1] = {key = w, only_if = not all_rows and union or nil}
+  end
+  return out
+end
+
+-- Does a guard look at this write (its only_if)?
+local function asks(g, row, old)
+  local only = g.only_if
+  if not only then return true end
+  for i = 1, #only do
+    local f = only[i]
+    if (row and row[f] ~= nil) or (old and old[f] ~= nil) then return true end
+  end
+  return false
 end
 
 function M.list() return all end
@@ -131,9 +152,12 @@ function M.run(key, row, old, gen)
   local best, set
   for i = 1, #list do
     local g = list[i]
-    local P, err = instance(g, gen, true)
+    local P, err
+    if asks(g, row, old) then P, err = instance(g, gen, true) else P, err = nil, false end
     local v, out
-    if not P then
+    if err == false then
+      v, out = "allow", nil
+    elseif not P then
       v, out = "refuse", {reasons = {"the guard did not load: " .. tostring(err)}, lines = {g.path}}
     else
       v, out = decide(g, P, row, old, nil, true)

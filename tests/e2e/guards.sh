@@ -205,6 +205,22 @@ expect_fail 1 'no signed acceptance (nghiệm thu)' kam --as "$(val 'return db.s
   db.invoices:insert{client = '$PCL', contract = '$PK', project = '$PP', period = '$PPER', amount = 1000, issued = kam.today(), due = kam.today(), status = 'issued'} end)"
 check 'invoice gate: the field' grep -q 'field period' "$ERR"
 
+# ---- only_if: a guard is asked only about writes that have one of its fields ----------------
+cat > rules/notes.lua <<'LUA'
+local G = {name = "notes", kind = "guard", on = {"activities:insert"}, only_if = {"notes"}}
+function G.check(row, old, why) why("no notes on activities") return "refuse", {field = "notes"} end
+return G
+LUA
+expect_ok kam eval "kam.tx(function() db.activities:insert{client = '$CL', kind = 'call', date = kam.today()} end)"
+expect_fail 1 'field notes ("x"): refused by guard notes' kam eval "kam.tx(function() db.activities:insert{client = '$CL', kind = 'call', date = kam.today(), notes = 'x'} end)"
+printf 'client,kind,date\n%s,call,2026-11-20\n' "$CL" > activities.csv
+expect_out 'imported 1 row' kam import activities.csv
+printf 'client,kind,date,notes\n%s,call,2026-11-20,\n%s,call,2026-11-21,y\n' "$CL" "$CL" > activities.csv
+expect_fail 1 'activities.csv:3: activities' kam import activities.csv
+printf 'local G = {name = "bad", kind = "guard", on = {"activities:insert"}, only_if = {"nope"}}\nfunction G.check() end\nreturn G\n' > rules/bad_only.lua
+expect_fail 1 'only_if[1] = "nope": activities has no such field' kam eval "kam.tx(function() db.activities:insert{client = '$CL', kind = 'call', date = kam.today()} end)"
+rm rules/notes.lua rules/bad_only.lua
+
 # ---- a runaway guard is stopped by the policy budget, and the write rolled back ----------
 cat > rules/runaway.lua <<'LUA'
 local G = {name = "runaway", kind = "guard", on = {"activities:insert"}}
