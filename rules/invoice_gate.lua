@@ -26,11 +26,15 @@ local function billed_same(row, old)
     and old.project == row.project and old.contract == row.contract
 end
 
--- Invoiced already for the same thing (not this invoice, not drafts).
-local function invoiced(filter, id)
+-- Invoiced already for the same project (or contract) and period: the client's invoices, which are
+-- few (not this invoice, not drafts).
+local function invoiced(row)
   local n = 0
-  for inv in db.invoices:where(filter):each() do
-    if inv.id ~= id and inv.status ~= "draft" then n = n + inv.amount end
+  for inv in db.invoices:where{client = row.client}:each() do
+    if inv.id ~= row.id and inv.status ~= "draft" and inv.period == row.period
+       and (row.project and inv.project == row.project or not row.project and inv.contract == row.contract) then
+      n = n + inv.amount
+    end
   end
   return n
 end
@@ -45,7 +49,6 @@ end
 
 function G.check(row, old, why, ctx)
   if row.status == "draft" or billed_same(row, old) then return "allow" end
-  local id = row.id
   if not row.period then
     if row.project or T.period_required then
       why("the invoice names no period (period: 2026-11): it bills what was accepted for one")
@@ -71,7 +74,7 @@ function G.check(row, old, why, ctx)
       #states > 0 and (": " .. table.concat(states, ", ")) or "")
     return "refuse", {field = "period"}
   end
-  local before = invoiced(filter, id)
+  local before = invoiced(row)
   if before + row.amount > accepted then
     why("%s accepted for %s %s, %s invoiced already: %s more is over it", M.fmt(accepted), what, row.period,
       M.fmt(before), M.fmt(row.amount))

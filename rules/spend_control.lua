@@ -45,16 +45,17 @@ local function contract_lines(id)
   return l
 end
 
+-- What each line of a contract has used: asked once per contract (two grouped sums), then kept.
 local function line_used(contract, line)
   local byline = used[contract]
-  if not byline then byline = {} used[contract] = byline end
-  local u = byline[line]
-  if u == nil then
-    local q = db.spend:where{contract = contract, contract_line = line}
-    u = q:sum("amount") - db.spend:where{contract = contract, contract_line = line, status = "rejected"}:sum("amount")
-    byline[line] = u
+  if not byline then
+    byline = db.spend:where{contract = contract}:group("contract_line", "sum", "amount")
+    for l, r in pairs(db.spend:where{contract = contract, status = "rejected"}:group("contract_line", "sum", "amount")) do
+      byline[l] = byline[l] - r
+    end
+    used[contract] = byline
   end
-  return u, byline
+  return byline[line] or 0, byline
 end
 
 local function counts(s) return s and s.status ~= "rejected" and s.contract and s.contract_line end
