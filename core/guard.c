@@ -170,8 +170,10 @@ static int refusal(lua_State *L, const coll_def *c, const kval *vals, const kval
   return KAM_EDATA;
 }
 
-/* A text value of the verdict (kept alive by it) into vals[f]. */
-static int set_text(lua_State *L, const coll_def *c, const char *field, const char *text, kval *vals, kam_err *e) {
+/* A text value into vals[field], kept alive by the verdict (on top) under
+ * key; what: the verdict that needs it, for the message. */
+static int set_text(lua_State *L, const coll_def *c, const char *field, const char *text, const char *key,
+                    const char *what, kval *vals, kam_err *e) {
   int f = coll_field(c, field);
   if (f < 0) return kam_errf(e, KAM_EDATA, "%s has no field %s for a guard's verdict", c->name, field);
   lua_pushstring(L, text);
@@ -180,10 +182,10 @@ static int set_text(lua_State *L, const coll_def *c, const char *field, const ch
   if (!field_check(&c->fields[f], &v, why, sizeof why)) {
     lua_pop(L, 1);
     return kam_errf(e, KAM_EDATA, "%s: field %s cannot be \"%s\" (%s): a guard's %s needs it", c->name, field, text, why,
-                    strcmp(field, "status") ? "flag" : "hold");
+                    what);
   }
-  lua_setfield(L, -2, field[0] == 's' ? "_status" : "_flag"); /* kept by the verdict */
-  lua_getfield(L, -1, field[0] == 's' ? "_status" : "_flag");
+  lua_setfield(L, -2, key);
+  lua_getfield(L, -1, key);
   vals[f] = kv_str(lua_tostring(L, -1), strlen(text));
   lua_pop(L, 1);
   return 0;
@@ -198,8 +200,9 @@ static int asked(kam_ctx *ctx, const coll_def *c, int op, const kval *vals, cons
   return 0;
 }
 
-static int before(kam_ctx *ctx, MDB_txn *txn, const coll_def *c, int op, kval *vals, kbuf *bufs, const kval *oldv,
-                  int *res, int *changed, kam_err *e) {
+/* swap: a script may have run in this state (not in an import's) */
+static int before_in(kam_ctx *ctx, MDB_txn *txn, const coll_def *c, int op, kval *vals, kbuf *bufs, const kval *oldv,
+                     int *res, int *changed, int swap, kam_err *e) {
   *res = LUA_NOREF;
   *changed = 0;
   if (!asked(ctx, c, op, op == OP_DELETE ? NULL : vals, oldv)) return 0;
@@ -216,7 +219,7 @@ static int before(kam_ctx *ctx, MDB_txn *txn, const coll_def *c, int op, kval *v
   push_row(L, c, oldv);
   lua_pushinteger(L, (lua_Integer)ctx->guard_gen);
   policy_guard_scope scope;
-  policy_guard_enter(ctx, &scope, 1);
+  policy_guard_enter(ctx, &scope, 1, swap);
   int st = lua_pcall(L, 4, 1, 0);
   policy_guard_leave(ctx, &scope);
   end_txn(ctx, sw);
@@ -266,7 +269,7 @@ static int before(kam_ctx *ctx, MDB_txn *txn, const coll_def *c, int op, kval *v
   }
   lua_pop(L, 1);
   if (!rc && verdict == 2 && op != OP_DELETE) {
-    rc = set_text(L, c, "status", "held", vals, e);
+    rc = set_text(L, c, "status", "held", "_status", "hold", vals, e);
     *changed = 1;
   }
   if (!rc && op != OP_DELETE) {
@@ -282,7 +285,7 @@ static int before(kam_ctx *ctx, MDB_txn *txn, const coll_def *c, int op, kval *v
       char t[200];
       snprintf(t, sizeof t, "%s", tag ? tag : "flagged");
       lua_pop(L, 4);
-      rc = set_text(L, c, "flag", t, vals, e);
+      rc = set_text(L, c, "flag", t, "_flag", "flag", vals, e);
       *changed = 1;
     }
   }
@@ -292,6 +295,11 @@ static int before(kam_ctx *ctx, MDB_txn *txn, const coll_def *c, int op, kval *v
   *res = luaL_ref(L, LUA_REGISTRYINDEX); /* the verdict: its values back vals until the write */
   lua_settop(L, top);
   return 0;
+}
+
+static int before(kam_ctx *ctx, MDB_txn *txn, const coll_def *c, int op, kval *vals, kbuf *bufs, const kval *oldv,
+                  int *res, int *changed, kam_err *e) {
+  return before_in(ctx, txn, c, op, vals, bufs, oldv, res, changed, 1, e);
 }
 
 static int after(kam_ctx *ctx, MDB_txn *txn, const coll_def *c, const char *id, size_t idlen, int res, kam_err *e) {
@@ -310,7 +318,7 @@ static int after(kam_ctx *ctx, MDB_txn *txn, const coll_def *c, const char *id, 
   txn_swap sw = use_txn(ctx, txn);
   ctx->unscoped++; /* the engine reads what it needs (the client, the approval policy's figures) */
   policy_guard_scope scope;
-  policy_guard_enter(ctx, &scope, 0);
+  policy_guard_enter(ctx, &scope, 0, 1);
   lua_getfield(L, LUA_REGISTRYINDEX, "kam.guards");
   lua_getfield(L, -1, "after");
   lua_pushstring(L, c->name);
@@ -342,7 +350,7 @@ const kam_guard_hooks guard_hooks = {watches, before, after};
 static int imp_watches(void *ud, const coll_def *c, int *yes, kam_err *e) { return watches(ud, c, OP_INSERT, yes, e); }
 static int imp_before(void *ud, MDB_txn *txn, const coll_def *c, kval *vals, kbuf *bufs, int *res, int *changed,
                       kam_err *e) {
-  return before(ud, txn, c, OP_INSERT, vals, bufs, NULL, res, changed, e);
+  return before_in(ud, txn, c, OP_INSERT, vals, bufs, NULL, res, changed, 0, e);
 }
 static int imp_after(void *ud, MDB_txn *txn, const coll_def *c, const char *id, size_t idlen, int res, kam_err *e) {
   return after(ud, txn, c, id, idlen, res, e);

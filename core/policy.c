@@ -298,11 +298,13 @@ static void put_back(lua_State *L, const char *key, int ref) {
   luaL_unref(L, LUA_REGISTRYINDEX, ref);
 }
 
-void policy_guard_enter(kam_ctx *ctx, policy_guard_scope *s, int arm) {
+void policy_guard_enter(kam_ctx *ctx, policy_guard_scope *s, int arm, int swap) {
   lua_State *L = ctx->L;
   lua_getfield(L, LUA_REGISTRYINDEX, "kam.guards.ps");
   pstate *ps = lua_touserdata(L, -1);
   lua_pop(L, 1);
+  s->swapped = swap;
+  if (!swap) goto arming;
   /* modules and the environment of the guards' own, one set per
    * transaction: a script's required modules (which it may have changed)
    * and its environment are put aside, and back after */
@@ -320,6 +322,7 @@ void policy_guard_enter(kam_ctx *ctx, policy_guard_scope *s, int arm) {
   lua_setfield(L, LUA_REGISTRYINDEX, "kam.loaded");
   lua_getfield(L, LUA_REGISTRYINDEX, "kam.guards.env");
   lua_setfield(L, LUA_REGISTRYINDEX, "kam.env");
+arming:
   s->armed = arm;
   if (!arm) return;
   s->no_write = ctx->no_write;
@@ -338,6 +341,7 @@ void policy_guard_leave(kam_ctx *ctx, policy_guard_scope *s) {
     ctx->unscoped--;
     ctx->no_write = s->no_write;
   }
+  if (!s->swapped) return;
   put_back(L, "kam.loaded", s->loaded);
   put_back(L, "kam.env", s->env);
 }

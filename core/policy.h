@@ -22,11 +22,12 @@ int policy_command(kam_ctx *ctx, const char *cmd, char **args, int nargs, char *
  * exit code with the message in err and nothing pushed. */
 int policy_guard_runner(kam_ctx *ctx, kbuf *err);
 
-/* Around the runner's run() or after() for one write: the guards' own
- * modules and environment instead of the script's (put back after), and
- * with arm the policy budget, the book read whole and not written. */
-typedef struct policy_guard_scope { int loaded, env, armed; const char *no_write; } policy_guard_scope;
-void policy_guard_enter(kam_ctx *ctx, policy_guard_scope *s, int arm);
+/* Around the runner's run() or after() for one write: with swap, the
+ * guards' own modules and environment instead of the script's (put back
+ * after; an import runs no script, and skips it); with arm, the policy
+ * budget, the book read whole and not written. */
+typedef struct policy_guard_scope { int loaded, env, armed, swapped; const char *no_write; } policy_guard_scope;
+void policy_guard_enter(kam_ctx *ctx, policy_guard_scope *s, int arm, int swap);
 void policy_guard_leave(kam_ctx *ctx, policy_guard_scope *s);
 
 /* Adds kam.request{...}, kam.approve(id [, note]), kam.reject(id, reason) and
