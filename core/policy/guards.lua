@@ -186,15 +186,28 @@ end
 -- What a verdict does once the record is stored (core/guard.c calls it, as the
 -- engine, inside the same transaction): a held write raises its request, a
 -- flagged one an alert for the client's owner.
+-- The writer is told (on stderr, the first few of a run): a held or flagged write is stored, and
+-- is not what they asked for. A book's maker and root loading data are not (kam init --demo).
+local told, TELL = 0, 10
+local function tell(fmt, ...)
+  if not (kam.user and kam.user.staff) then return end
+  told = told + 1
+  if told <= TELL then K.warn(string.format(fmt, ...))
+  elseif told == TELL + 1 then K.warn("... and more held or flagged (kam requests --pending, kam alerts)") end
+end
+
 function M.after(coll, id, res, row)
   local R = need("requests")
   if res.verdict == "hold" then
     local rq = res.request or {}
-    R.raise_held{kind = rq.kind or "budget_overrun", subject = id, amount = rq.amount or row.amount or 0,
+    local rid, chain = R.raise_held{kind = rq.kind or "budget_overrun", subject = id, amount = rq.amount or row.amount or 0,
                  reason = string.format("%s (rules: %s)", table.concat(res.reasons or {}, "; "), res.guard)}
+    tell("%s %s held by guard %s: %s; %s raised, waiting for the %s", coll, id, res.guard,
+      table.concat(res.reasons or {}, "; "), tostring(rid), chain and chain[1] or "?")
   end
   for _, f in ipairs(res.flags or {}) do
     R.flag_alert(coll, id, row, f)
+    tell("%s %s flagged by guard %s: %s", coll, id, f.guard, table.concat(f.reasons or {}, "; "))
   end
 end
 

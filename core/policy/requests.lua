@@ -427,12 +427,14 @@ function M.raise_held(req)
   if not who then die("a held %s has no one to ask for it: the write needs a staff member (--as ID)", req.subject) end
   req.requested_by, req.raised = who, kam.today()
   local chain, reasons, hash = route(req)
+  local id
   K.as_engine(function()
-    db.requests:insert{kind = req.kind, subject = req.subject, amount = req.amount, reason = req.reason,
+    id = db.requests:insert{kind = req.kind, subject = req.subject, amount = req.amount, reason = req.reason,
       requested_by = who, raised = req.raised, chain = chain, approvals = {}, status = "pending", step = 1,
       waiting_role = chain[1], waiting_team = chain[1] == "team_lead" and team_of(req) or nil,
       step_since = kam.now(), policy_hash = hash, route = reasons}
   end)
+  return id, chain
 end
 
 -- A flagged write's alert for the client's owner, once per guard and record
