@@ -55,6 +55,7 @@ nreq=$(val 'return db.requests:count()')
 expect_ok kam --as "$MEDIA" eval "return kam.tx(function() return db.spend:insert{project = '$PRJ', contract = '$HD',
   contract_line = 'media', category = 'media', vendor = 'TikTok Pte. Ltd.', amount = 95000000, date = kam.today()} end)"
 SP=$(cat "$OUT")
+check 'the writer is told it was held, and which request waits for whom' grep -q "spend $SP held by guard spend_control: .*; RQ-[0-9]* raised, waiting for the" "$ERR"
 expect_eq held val "return db.spend:get('$SP').status"
 expect_eq "$((nreq + 1))" val 'return db.requests:count()'
 RQ=$(val "return db.requests:where{subject = '$SP'}:first().id")
