@@ -384,6 +384,15 @@ static int check_keys(ydoc *d, yaml_node_t *map, const char *const *ok, const ch
 static int compile(ydoc *d, yaml_node_t *n, regex_t *re, int *compiled, char **pattern, kam_err *e) {
   const char *s = ydoc_scalar(n);
   if (!s || !*s) return ydoc_errf(d, n, e, KAM_EDATA, "expected a pattern (a POSIX extended regex, e.g. \"(PRJ-[0-9]+)\")");
+  /* glibc compiles stacked repetitions in memory that grows with their
+   * product (34 '+' in a row: gigabytes): a map's pattern is kept small */
+  int reps = 0, big = 0;
+  for (const char *p = s; *p; p++) {
+    reps += *p == '+' || *p == '*' || *p == '?' || *p == '{';
+    if (*p == '{' || (*p == ',' && p > s && p[-1] >= '0' && p[-1] <= '9')) big |= atoi(p + 1) > 64;
+  }
+  if (strlen(s) > 256 || reps > 16 || big)
+    return ydoc_errf(d, n, e, KAM_EDATA, "pattern \"%.40s\": at most 256 characters, 16 repetitions (+ * ? {n}) and {n} up to 64", s);
   int rc = regcomp(re, s, REG_EXTENDED);
   if (rc) {
     char msg[200];
@@ -524,6 +533,10 @@ static int load_doc(colmap *m, ydoc *d, schema *sc, kam_err *e) {
                        vs ? why : "a single value");
         goto out;
       }
+      if (strchr(vs, '\n')) { /* it would make each converted row a line longer than the foreign one */
+        rc = ydoc_errf(d, v, e, KAM_EDATA, "set %s: a value on one line (a converted row keeps the lines of the file's row)", fd->name);
+        goto out;
+      }
       st->value = xstrndup(vs, strlen(vs));
     }
   }
@@ -608,6 +621,7 @@ int colmap_load(colmap **out, const char *root, const char *name, schema *sc, ka
 typedef struct walk {
   kbuf *cells;
   int ncells, cap, col;
+  int cr;              /* a "\r" alone ends a line too (a foreign file) */
   long row_line;
   int row_pending, stop;
   void (*row)(struct walk *w);
@@ -653,6 +667,18 @@ static char find_delim(char given, const char *line, size_t n) {
   return ',';
 }
 
+/* The line at s (n bytes) with its end: "\n", "\r\n", or with cr a "\r"
+ * alone, where libcsv ends a row too (a Mac export, a stray CR in a foreign
+ * file; a converted file ends its rows with "\n", as kam import counts
+ * them); *k: without it. */
+static size_t line_at(const char *s, size_t n, int cr, size_t *k) {
+  size_t i = 0;
+  while (i < n && s[i] != '\n' && (!cr || s[i] != '\r')) i++;
+  *k = i;
+  if (i + 1 < n && s[i] == '\r' && s[i + 1] == '\n') return i + 2;
+  return i < n ? i + 1 : n;
+}
+
 /* Feeds buf to libcsv from line `first` on (lines before it are passed
  * over), keeping the line each row starts at. */
 static void walk_text(walk *w, const char *file, const char *buf, size_t len, long first, char delim, kbuf *errs, int *nerr,
@@ -665,8 +691,7 @@ static void walk_text(walk *w, const char *file, const char *buf, size_t len, lo
   w->row_pending = 1;
   while (off < len && !w->stop && *nerr <= max_err) {
     const char *s = buf + off;
-    const char *nl = memchr(s, '\n', len - off);
-    size_t n = nl ? (size_t)(nl - s) + 1 : len - off;
+    size_t k, n = line_at(s, len - off, w->cr, &k);
     if (line >= first) {
       int blank = 1;
       for (size_t i = 0; i < n && blank; i++) blank = s[i] == '\r' || s[i] == '\n' || s[i] == ' ';
@@ -678,7 +703,9 @@ static void walk_text(walk *w, const char *file, const char *buf, size_t len, lo
       }
     }
     off += n;
-    line++;
+    /* a "\r" alone ends a line where it ends a row (or where the line is
+     * passed over), not inside a quoted cell, as in the converted file */
+    if (!(n == k + 1 && s[k] == '\r' && line >= first && !w->row_pending)) line++;
   }
   if (!*nerr && !w->stop && csv_fini(&p, w_field, w_row, w))
     add_err(errs, nerr, max_err, "%s:%ld: malformed CSV: %s (an unclosed quote?)", file, w->row_line, csv_strerror(csv_error(&p)));
@@ -717,19 +744,18 @@ static const char *as_utf8(const char *buf, size_t len, size_t *outlen, kbuf *tm
 }
 
 /* the line (from line on) where a non-blank line starts, for the delimiter */
-static void header_line(const char *buf, size_t len, long first, const char **s, size_t *n) {
+static void header_line(const char *buf, size_t len, long first, int cr, const char **s, size_t *n) {
   size_t off = 0;
   long line = 1;
   *s = buf + len;
   *n = 0;
   while (off < len) {
     const char *p = buf + off;
-    const char *nl = memchr(p, '\n', len - off);
-    size_t k = nl ? (size_t)(nl - p) : len - off;
+    size_t k, step = line_at(p, len - off, cr, &k);
     int blank = 1;
     for (size_t i = 0; i < k && blank; i++) blank = p[i] == '\r' || p[i] == ' ';
     if (line >= first && !blank) { *s = p; *n = k; return; }
-    off += k + 1;
+    off += step;
     line++;
   }
 }
@@ -970,6 +996,18 @@ static void conv_row(walk *w) {
     }
     out_cell(&row, (const char *)cv->val.p, cv->val.len, &extra);
   }
+  /* a cell's line breaks written twice (a column and an extract of it, or two
+   * extracts) would make the converted row longer than the foreign one, and
+   * every line after it misnumbered */
+  long lines = 0;
+  for (int i = 0; i < w->ncells && !bad; i++)
+    for (size_t k = 0; k < w->cells[i].len; k++) lines += w->cells[i].p[k] == '\n';
+  if (!bad && extra > lines) {
+    add_err(cv->errs, cv->nerr, cv->max_err, "%s:%ld: a cell with a line break is converted twice (a column and an extract of it, or two "
+            "extracts): the converted row would be longer than this one, and the lines after it misnumbered (a pattern can leave "
+            "line breaks out: [^\\n])", cv->file, w->row_line);
+    bad = 1;
+  }
   if (!bad) {
     pad_to(cv, w->row_line);
     kbuf_put(&cv->out->csv, row.p, row.len);
@@ -993,13 +1031,13 @@ int colmap_convert(const colmap *m, const char *file, const char *buf, size_t le
   const char *text = as_utf8(buf, len, &n, &u16);
   const char *hl;
   size_t hn;
-  header_line(text, n, m->header_row, &hl, &hn);
+  header_line(text, n, m->header_row, 1, &hl, &hn);
   conv cv = {.m = m, .file = file, .errs = errs, .nerr = nerr, .max_err = max_err, .out = out, .out_line = 1};
-  walk w = {.row = conv_row, .ud = &cv};
+  walk w = {.row = conv_row, .ud = &cv, .cr = 1};
   int before = *nerr;
   walk_text(&w, file, text, n, m->header_row, find_delim(m->delim, hl, hn), errs, nerr, max_err);
   if (!cv.header_done && *nerr == before)
-    add_err(errs, nerr, max_err, "%s: no header row%s (the map %s expects one%s)", file, m->header_row > 1 ? " at or after line" : "",
+    add_err(errs, nerr, max_err, "%s: no header row at line %d (the map %s expects one%s)", file, m->header_row,
             m->path, m->header_row > 1 ? " after the report's title lines" : "");
   walk_free(&w);
   free(cv.act);
@@ -1229,7 +1267,7 @@ int colmap_read(ctable *t, const char *file, const colmap *m, const coll_def *c,
     walk w = {.row = rd_row, .ud = &r};
     const char *hl;
     size_t hn;
-    header_line(buf ? buf : "", len, 1, &hl, &hn);
+    header_line(buf ? buf : "", len, 1, 0, &hl, &hn);
     walk_text(&w, file, buf ? buf : "", len, 1, m ? ',' : find_delim(0, hl, hn), errs, nerr, max_err);
     walk_free(&w);
     if (!r.header_done && !*nerr) add_err(errs, nerr, max_err, "%s: empty file (a header row is expected)", file);

@@ -120,6 +120,11 @@ expect_fail 1 "kam: config/import/fmt.yaml:3:33: format money does not fit spend
 printf 'into: spend\ncolumns: {"A": amount}\nextract:\n  project: {from: "A", pattern: "(PRJ-[0-9]+"}\n' >"$P/import/re.yaml"
 expect_fail 1 "kam: config/import/re.yaml:4:33: pattern \"(PRJ-[0-9]+\": " \
   "$KAM_BIN" --config "$P/kam.yaml" --db "$BOOK" import spend_google.csv --map re
+# a pattern whose repetitions would take gigabytes to compile is refused when the map loads
+printf 'into: spend\ncolumns: {"A": amount}\nextract:\n  project: {from: "A", pattern: "(a+)+(b+)+(c+)+(d+)+(e+)+(f+)+(g+)+(h+)+(i+)+"}\n' >"$P/import/rep.yaml"
+expect_fail 1 "kam: config/import/rep.yaml:4:33: pattern" \
+  "$KAM_BIN" --config "$P/kam.yaml" --db "$BOOK" import spend_google.csv --map rep
+check 'the pattern bound is said' grep -q '16 repetitions' "$ERR"
 expect_eq "$N" n_spend
 
 # ---- --dry-run, and nothing left behind --------------------------------------------
