@@ -28,6 +28,7 @@ dict() {
     yaml_import|config_load|schema_load) echo "$here/dict/yaml.dict" ;;
     json_import) echo "$here/dict/json.dict" ;;
     csv_import) echo "$here/dict/csv.dict" ;;
+    colmap_convert) echo "$here/dict/colmap.dict" ;;
     where_text) echo "$here/dict/lua.dict" ;;
   esac
 }
