@@ -46,6 +46,11 @@ end
 local GUARD_OPS = {insert = true, update = true, delete = true}
 local function load_guard(P, r, src, chunk)
   if type(P.check) ~= "function" then die("%s: the guard has no check(row, old, why) function", r) end
+  -- writes find their guards by this text (core/policy/guards.lua): a kind computed some other way
+  -- would be a guard that never runs
+  if not (src:find('kind%s*=%s*"guard"') or src:find("kind%s*=%s*'guard'")) then
+    die("%s: write kind = \"guard\" as such in the guard's table, so that kam finds it", r)
+  end
   if type(P.on) ~= "table" or #P.on == 0 then
     die("%s: the guard watches no writes (on = {\"spend:insert\", \"spend:update\"})", r)
   end

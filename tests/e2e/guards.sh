@@ -240,6 +240,11 @@ check 'says nothing is written until it is fixed' grep -q 'nothing is written un
 expect_fail 1 'problem' kam check rules/broken.lua
 check 'kam check names the guard file' grep -q 'rules/broken.lua: on\[1\]' "$OUT"
 rm rules/broken.lua
+# a kind computed some other way would be a guard that never runs: kam check says so
+printf 'local G = {name = "sly", kind = "gu" .. "ard", on = {"activities:insert"}}\nfunction G.check() return "refuse" end\nreturn G\n' > rules/sly.lua
+expect_fail 1 'problem' kam check rules/sly.lua
+check 'kam check: write kind = "guard" as such' grep -q 'rules/sly.lua: write kind = "guard" as such' "$OUT"
+rm rules/sly.lua
 expect_ok kam eval "kam.tx(function() db.activities:insert{client = '$CL', kind = 'call', date = kam.today()} end)"
 
 finish
