@@ -41,8 +41,8 @@ end
 
 local function had_spend(project, period)
   local p = kam.period(period)
-  for s in db.spend:where{project = project, date = {">=", p.from}}:each() do
-    if s.date <= p.to and s.status ~= "rejected" then return true end
+  for s in db.spend:where{project = project, date = {"between", p.from, p.to}}:each() do
+    if s.status ~= "rejected" then return true end
   end
   return false
 end

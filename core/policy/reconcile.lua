@@ -46,6 +46,17 @@ local function vendor_key(v) return (v:lower():gsub("[%s%.,]+", " "):gsub("^ ", 
 
 local function key(project, line) return project .. "\0" .. (line or "") end
 
+-- Adds amount to the pair of project p (and line) in sums.
+local function add_to(sums, p, line, amount)
+  local k = key(p.id, line)
+  local t = sums[k]
+  if not t then
+    t = {project = p, line = line, amount = 0}
+    sums[k] = t
+  end
+  t.amount = t.amount + amount
+end
+
 local M = {}
 function M.run()
   local pname = opt_text("period", "a month 2026-11, a quarter 2026-Q4, last_month ...")
@@ -89,13 +100,7 @@ function M.run()
     end
     if by_line and not r.contract_line then err(r, "contract_line", "no contract_line (other rows give one: every row names its line)") end
     if p and r.amount then
-      local k = key(p.id, by_line and r.contract_line or nil)
-      local t = theirs[k]
-      if not t then
-        t = {project = p, line = by_line and r.contract_line or nil, amount = 0}
-        theirs[k] = t
-      end
-      t.amount = t.amount + r.amount
+      add_to(theirs, p, by_line and r.contract_line or nil, r.amount)
       clients[p.client] = true
     end
     if r.category and not cats[r.category] then cats[r.category] = true ncats = ncats + 1 end
@@ -113,15 +118,7 @@ function M.run()
       and (ncats == 0 or cats[s.category])
       and (nvendors == 0 or (s.vendor and vendors[vendor_key(s.vendor)]))
     local p = keep and db.projects:get(s.project)
-    if p and (nvendors > 0 or clients[p.client]) then
-      local k = key(p.id, by_line and s.contract_line or nil)
-      local o = ours[k]
-      if not o then
-        o = {project = p, line = by_line and s.contract_line or nil, amount = 0}
-        ours[k] = o
-      end
-      o.amount = o.amount + (s.amount or 0)
-    end
+    if p and (nvendors > 0 or clients[p.client]) then add_to(ours, p, by_line and s.contract_line or nil, s.amount or 0) end
   end
 
   ------------------------------------------------------------------ pairs

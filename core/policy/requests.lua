@@ -91,6 +91,14 @@ local function route(req)
 end
 
 
+-- The fields a freshly routed request starts with, waiting at its first step (into t).
+local function routed(t, req, chain, reasons, hash)
+  t.chain, t.approvals, t.status, t.step, t.waiting_role = chain, {}, "pending", 1, chain[1]
+  t.waiting_team = chain[1] == "team_lead" and team_of(req) or nil
+  t.step_since, t.policy_hash, t.route = kam.now(), hash, reasons
+  return t
+end
+
 ------------------------------------------------------------------ raising
 
 local KINDS = {scope_change = true, discount = true, budget_overrun = true, investment = true, hiring = true}
@@ -154,9 +162,7 @@ local function raise(kind, preview_only)
     id = db.requests:insert{kind = kind, subject = subject, amount = amount, margin_after = margin, reason = reason,
                             requested_by = who.staff, raised = kam.today()}
     K.engine_write()
-    local team = chain[1] == "team_lead" and team_of(req) or nil
-    db.requests:update(id, {chain = chain, approvals = {}, status = "pending", step = 1, waiting_role = chain[1],
-                            waiting_team = team, step_since = kam.now(), policy_hash = hash, route = reasons, cr = cr})
+    db.requests:update(id, routed({cr = cr}, req, chain, reasons, hash))
     if cr then db.change_requests:update(cr, {request = id, status = "pending"}) end
   end)
   req.id = id
@@ -190,10 +196,8 @@ local function supersede(r, why)
     req.amount = c and math.abs(c.value_delta or 0) or r.amount
     req.margin_after = c and c.margin_after or r.margin_after
     local chain, reasons, hash = route(req)
-    new = db.requests:insert{kind = req.kind, subject = req.subject, amount = req.amount, margin_after = req.margin_after,
-      reason = req.reason, requested_by = req.requested_by, raised = req.raised, chain = chain, approvals = {},
-      status = "pending", step = 1, waiting_role = chain[1], waiting_team = chain[1] == "team_lead" and team_of(req) or nil,
-      step_since = kam.now(), policy_hash = hash, route = reasons, cr = r.cr}
+    new = db.requests:insert(routed({kind = req.kind, subject = req.subject, amount = req.amount, margin_after = req.margin_after,
+      reason = req.reason, requested_by = req.requested_by, raised = req.raised, cr = r.cr}, req, chain, reasons, hash))
     db.requests:update(r.id, {status = "superseded", superseded_by = new, waiting_role = "", decided_at = kam.now(),
                               route = (function() local t = copy(r.route) t[#t + 1] = "superseded: " .. why return t end)()})
     if r.cr then db.change_requests:update(r.cr, {request = new}) end
@@ -429,10 +433,8 @@ function M.raise_held(req)
   local chain, reasons, hash = route(req)
   local id
   K.as_engine(function()
-    id = db.requests:insert{kind = req.kind, subject = req.subject, amount = req.amount, reason = req.reason,
-      requested_by = who, raised = req.raised, chain = chain, approvals = {}, status = "pending", step = 1,
-      waiting_role = chain[1], waiting_team = chain[1] == "team_lead" and team_of(req) or nil,
-      step_since = kam.now(), policy_hash = hash, route = reasons}
+    id = db.requests:insert(routed({kind = req.kind, subject = req.subject, amount = req.amount, reason = req.reason,
+      requested_by = who, raised = req.raised}, req, chain, reasons, hash))
   end)
   return id, chain
 end
