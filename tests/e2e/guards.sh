@@ -233,6 +233,24 @@ expect_fail 1 'limits.policy_seconds' kam eval "kam.tx(function() db.activities:
 expect_eq "$na" n_audit
 rm rules/runaway.lua
 
+# ---- what a guard's author could try: each stops at the guard, and nothing is written -------------
+na=$(n_audit)
+for body in \
+  'db.activities:insert{client = row.client, kind = "call", date = row.date} return "allow"' \
+  'kam.tx(function() end) return "allow"' \
+  'kam.request{kind = "hiring", subject = row.client, amount = 1, reason = "x"} return "allow"' \
+  'setmetatable({}, {__gc = function() db.activities:insert{client = row.client, kind = "call", date = row.date} end}) return "allow"' \
+  'local co = coroutine.wrap(function() while true do coroutine.yield() end end) while true do co() end' \
+  'error(setmetatable({}, {__tostring = function() while true do end end}))' \
+  'return setmetatable({}, {__tostring = function() return "allow" end})'; do
+  printf 'local G = {name = "sly", kind = "guard", on = {"activities:insert"}}\nfunction G.check(row, old, why)\n  %s\nend\nreturn G\n' "$body" > rules/sly.lua
+  _run kam eval "kam.tx(function() db.activities:insert{client = '$CL', kind = 'call', date = kam.today()} end)"
+  check "a guard that tries: ${body:0:60}... is stopped (exit $RC)" [ "$RC" = 1 ]
+  check "  ... and says why: $(head -c 150 "$ERR")" grep -q 'guard\|limits.policy_seconds' "$ERR"
+  check "  ... and the book is unchanged" [ "$(n_audit)" = "$na" ]
+done
+rm rules/sly.lua
+
 # ---- a guard that does not load stops every write until kam check passes --------------------
 printf 'local G = {name = "broken", kind = "guard", on = {"nothing:insert"}}\nfunction G.check() end\nreturn G\n' > rules/broken.lua
 expect_fail 1 'nothing is not a collection' kam eval "kam.tx(function() db.activities:insert{client = '$CL', kind = 'call', date = kam.today()} end)"
