@@ -38,9 +38,21 @@ run() { # config → seconds of the spend import into a fresh copy of the book
 rows=$(($(wc -l < "$work/csv/spend.csv") - 1))
 t_bare=$(for _ in $(seq "$ROUNDS"); do run "$bare/config/kam.yaml"; done | best)
 t_guard=$(for _ in $(seq "$ROUNDS"); do run "$top/config/kam.yaml"; done | best)
+# invoices that bill no period: invoice_gate's only_if leaves them to C
+run_inv() {
+  rm -f "$work/inv.db"*
+  cp "$work/base.db" "$work/inv.db"
+  secs "$kam" --config "$1" --db "$work/inv.db" import "$work/csv/invoices.csv"
+}
+i_bare=$(for _ in $(seq "$ROUNDS"); do run_inv "$bare/config/kam.yaml"; done | best)
+i_guard=$(for _ in $(seq "$ROUNDS"); do run_inv "$top/config/kam.yaml"; done | best)
+rm -f "$work/inv.db"*
 held=$("$kam" --config "$top/config/kam.yaml" --db "$work/run.db" eval 'return db.requests:where{kind = "budget_overrun"}:count()')
 flagged=$("$kam" --config "$top/config/kam.yaml" --db "$work/run.db" eval 'return db.spend:where{flag = "wrong_line"}:count()')
 printf 'spend import, %d rows at scale %s (best of %d)\n' "$rows" "$S" "$ROUNDS"
 printf '  without guards                   %7.2f s\n' "$t_bare"
 printf '  with rules/ (spend_control ...)  %7.2f s  (+%.1f %%)\n' "$t_guard" "$(echo "($t_guard / $t_bare - 1) * 100" | bc -l)"
 printf '  held by the guard %s (a budget_overrun request each), flagged %s\n' "$held" "$flagged"
+printf 'invoice import, %d rows that bill no period\n' "$(($(wc -l < "$work/csv/invoices.csv") - 1))"
+printf '  without guards                   %7.2f s\n' "$i_bare"
+printf '  with rules/ (invoice_gate ...)   %7.2f s  (%+.1f %%)\n' "$i_guard" "$(echo "($i_guard / $i_bare - 1) * 100" | bc -l)"
