@@ -79,15 +79,21 @@ static write_opts tx_opts(kam_ctx *ctx, write_guard *g) {
  * guards may change it (held, flagged, set), and the write that follows is
  * not asked again of the access rules: what changed is the guards'. 0 with
  * *res for guard_after and *guarded, or the code with e set; a refusal
- * takes the whole kam.tx with it, caught or not. */
+ * takes the whole kam.tx with it, caught or not. The record as it was (old)
+ * is decoded into oldv, of id, only when a guard watches the write. */
 static int guard_before(kam_ctx *ctx, const coll_def *c, int op, kval *vals, kbuf *bufs, const uint8_t *old,
-                        size_t oldlen, const kval *oldv, const write_opts *o, int *res, int *guarded, kam_err *e) {
+                        size_t oldlen, kval *oldv, const char *id, size_t idlen, const write_opts *o, int *res,
+                        int *guarded, kam_err *e) {
   *res = LUA_NOREF;
   *guarded = 0;
   if (!ctx->guards || ctx->scratch) return 0;
   int yes = 0, changed = 0;
   int rc = ctx->guards->watches(ctx, c, op, &yes, e);
   if (rc || !yes) return rc;
+  if (old) {
+    store_decode(c, old, oldlen, oldv);
+    oldv[F_ID] = kv_str(id, idlen);
+  }
   if (op != OP_DELETE && (rc = store_check_write(ctx->st, ctx->wtxn, c, vals, old, oldlen, op, o, e))) return rc;
   rc = ctx->guards->before(ctx, ctx->wtxn, c, op, vals, bufs, oldv, res, &changed, e);
   if (rc == KAM_EDATA && ctx->wtxn && !ctx->refused[0]) {
@@ -174,7 +180,7 @@ int kam_insert(lua_State *L, const coll_def *c, int tbl) {
   /* the next id is taken only once the record passed every check: a
    * refused insert uses up no number (invoices are numbered without gaps) */
   int gres = LUA_NOREF, guarded = 0;
-  if (!rc) rc = guard_before(ctx, c, OP_INSERT, vals, bufs, NULL, 0, NULL, &o, &gres, &guarded, &e);
+  if (!rc) rc = guard_before(ctx, c, OP_INSERT, vals, bufs, NULL, 0, NULL, NULL, 0, &o, &gres, &guarded, &e);
   ctx->access_checked = guarded;
   if (!rc) rc = store_insert(ctx->st, ctx->wtxn, c, vals, &o, idbuf, sizeof idbuf, &e);
   ctx->access_checked = 0;
@@ -211,10 +217,9 @@ int kam_update(lua_State *L, const coll_def *c, const char *id, size_t idlen, in
     for (int i = 3; i < c->nfields; i++) if (chg[i].tag != KV_NULL) vals[i] = chg[i];
     write_guard g;
     write_opts o = tx_opts(ctx, &g);
-    store_decode(c, old, oldlen, chg); /* chg is spent: it holds the record as it was, for the guards */
-    chg[F_ID] = kv_str(id, idlen);
     int gres = LUA_NOREF, guarded = 0;
-    rc = guard_before(ctx, c, OP_UPDATE, vals, bufs, old, oldlen, chg, &o, &gres, &guarded, &e);
+    /* chg is spent: it may hold the record as it was, for the guards */
+    rc = guard_before(ctx, c, OP_UPDATE, vals, bufs, old, oldlen, chg, id, idlen, &o, &gres, &guarded, &e);
     ctx->access_checked = guarded;
     if (!rc) rc = store_write(ctx->st, ctx->wtxn, c, vals, old, oldlen, OP_UPDATE, &o, &e);
     ctx->access_checked = 0;
@@ -272,15 +277,16 @@ int kam_delete(lua_State *L, const coll_def *c, const char *id, size_t idlen) {
                       c->name, c->name, id, who);
   write_guard g;
   write_opts o = tx_opts(ctx, &g);
-  if (ctx->guards && !ctx->scratch) { /* a guard on deletes sees the record as it was */
+  int watched = 0;
+  if (ctx->guards && !ctx->scratch && ctx->guards->watches(ctx, c, OP_DELETE, &watched, &e)) return raise_write(L, ctx, &e);
+  if (watched) { /* a guard on deletes sees the record as it was */
     MDB_val rec;
     if (!store_get(ctx->wtxn, c, id, idlen, &rec)) {
       scratch *sc = push_scratch(L, c->nfields);
       kbuf_put(&sc->old, rec.mv_data, rec.mv_size);
-      store_decode(c, sc->old.p, rec.mv_size, sc->chg);
-      sc->chg[F_ID] = kv_str(id, idlen);
       int gres = LUA_NOREF, guarded = 0;
-      int rc = guard_before(ctx, c, OP_DELETE, NULL, sc->bufs, NULL, 0, sc->chg, &o, &gres, &guarded, &e);
+      int rc = guard_before(ctx, c, OP_DELETE, NULL, sc->bufs, sc->old.p, rec.mv_size, sc->chg, id, idlen, &o, &gres,
+                            &guarded, &e);
       if (gres != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, gres);
       scratch_free(sc);
       lua_pop(L, 1);
