@@ -233,6 +233,21 @@ expect_fail 1 'limits.policy_seconds' kam eval "kam.tx(function() db.activities:
 expect_eq "$na" n_audit
 rm rules/runaway.lua
 
+# ---- a guard on deletes sees the record as it was --------------------------------------------
+AC=$(val "return kam.tx(function() return db.activities:insert{client = '$CL', kind = 'qbr', date = kam.today()} end)")
+cat > rules/keep_qbr.lua <<'LUA'
+local G = {name = "keep_qbr", kind = "guard", on = {"activities:delete"}}
+function G.check(row, old, why)
+  if row == nil and old.kind == "qbr" then why("%s is a QBR: kept", old.id) return "refuse", {field = "kind"} end
+end
+return G
+LUA
+expect_fail 1 "activities $AC: field kind: refused by guard keep_qbr (rules/keep_qbr.lua:3): $AC is a QBR: kept" \
+  kam eval "kam.tx(function() db.activities:delete('$AC') end)"
+expect_eq qbr val "return db.activities:get('$AC').kind"
+rm rules/keep_qbr.lua
+expect_ok kam eval "kam.tx(function() db.activities:delete('$AC') end)"
+
 # ---- what a guard's author could try: each stops at the guard, and nothing is written -------------
 na=$(n_audit)
 for body in \
