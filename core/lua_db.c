@@ -4,6 +4,7 @@
  * update / delete, which only check their arguments and pass them on. */
 #include "lua_db.h"
 #include "lua_audit.h"
+#include "lua_decisions.h"
 
 /* ---- reads and writes on a collection ---------------------------------- */
 
@@ -120,5 +121,7 @@ void kam_lua_open_db(kam_ctx *ctx) {
   lua_setfield(L, -2, "tx");
   lua_pushcfunction(L, kam_l_audit);
   lua_setfield(L, -2, "audit");
+  lua_pushcfunction(L, kam_l_decisions);
+  lua_setfield(L, -2, "decisions");
   lua_pop(L, 1);
 }
