@@ -17,6 +17,7 @@
 #include "guard.h"
 #include "progress.h"
 #include "repl.h"
+#include "report.h"
 #include "sandbox.h"
 #include "scheduler.h"
 #include "fmt.h"
@@ -33,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,6 +42,8 @@ typedef struct cli {
   const char *db, *config, *as;
   out_fmt fmt;
   int fmt_set;
+  const char *fmt_name;          /* --format as given: report takes html and md too */
+  int fmt_other;                 /* --format is none of out_fmt's */
   char **args; int nargs;       /* positional arguments after the command */
   char **opts; int nopts;       /* --name or --name=value / --name value, in order */
   kam_config *cfg;
@@ -189,7 +193,7 @@ static int takes_value(const char *o) {
                                    "--fields", "--sort", "--limit", "--id", "--with", "--sum",
                                    "--user", "--coll", "--since", "--role", "--now", "--until", "--cron",
                                    "--tz", "-n", "--from", "--owner", "--subject", "--amount", "--margin-after",
-                                   "--cr", "--reason", "--note", "--map", "--period", "--theirs", NULL};
+                                   "--cr", "--reason", "--note", "--map", "--period", "--theirs", "--lang", "-o", NULL};
   for (int i = 0; v[i]; i++) if (!strcmp(v[i], o)) return 1;
   return 0;
 }
@@ -354,7 +358,9 @@ static int run_chunk(cli *c, int nargs, int print, const char *what) {
 
 /* ---- commands ----------------------------------------------------------- */
 
-static int run_file(cli *c, const char *path, const char *chunkname, int nargs_from, int print) {
+/* Pushes the script at path, compiled in the sandbox, and its arguments
+ * (c->args from nargs_from on; also the global arg, as lua.c gives it). */
+static int push_script(cli *c, const char *path, const char *chunkname, int nargs_from) {
   kbuf b = {0};
   FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
   if (!f) return fail(KAM_EDATA, "%s: cannot open: %s", path, strerror(errno));
@@ -362,7 +368,6 @@ static int run_file(cli *c, const char *path, const char *chunkname, int nargs_f
   if (f != stdin) fclose(f);
   if (rerr) { kbuf_free(&b); return fail(KAM_EDATA, "%s: read error", path); }
   lua_State *L = c->ctx.L;
-  /* arg, as lua.c gives it */
   lua_createtable(L, c->nargs, 1);
   lua_pushstring(L, path);
   lua_rawseti(L, -2, 0);
@@ -383,6 +388,12 @@ static int run_file(cli *c, const char *path, const char *chunkname, int nargs_f
   sha256_hex(b.p, b.len, c->hash); /* the audit names a script by its whole text, as sha256sum does */
   kbuf_free(&b);
   for (int i = nargs_from; i < c->nargs; i++) lua_pushstring(L, c->args[i]);
+  return 0;
+}
+
+static int run_file(cli *c, const char *path, const char *chunkname, int nargs_from, int print) {
+  int rc = push_script(c, path, chunkname, nargs_from);
+  if (rc) return rc;
   return run_chunk(c, c->nargs - nargs_from, print, chunkname + (chunkname[0] == '@'));
 }
 
@@ -1419,6 +1430,105 @@ static int cmd_reconcile(cli *c) {
   return policy_command(&c->ctx, "reconcile", NULL, 0, c->opts, c->nopts, c->fmt);
 }
 
+/* The reports of scripts/reports/, for the usage line: "executive, team" */
+static void report_names(const char *root, char *out, size_t n) {
+  char dir[1100];
+  snprintf(dir, sizeof dir, "%s/scripts/reports", root);
+  out[0] = 0;
+  DIR *d = opendir(dir);
+  if (!d) return;
+  char *names[64];
+  int k = 0;
+  struct dirent *de;
+  while ((de = readdir(d)) && k < 64) {
+    size_t len = strlen(de->d_name);
+    if (len < 5 || strcmp(de->d_name + len - 4, ".lua")) continue;
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)(len - 4), de->d_name);
+    if (!report_name_ok(name) || strstr(name, "_test")) continue;
+    names[k++] = strdup(name);
+  }
+  closedir(d);
+  for (int i = 1; i < k; i++) /* sorted: the same line every time */
+    for (int j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) { char *t = names[j]; names[j] = names[j - 1]; names[j - 1] = t; }
+  size_t used = 0;
+  for (int i = 0; i < k; i++) {
+    if (used < n) used += (size_t)snprintf(out + used, n - used, "%s%s", i ? ", " : "", names[i]);
+    free(names[i]);
+  }
+}
+
+/* kam report KIND [ID]: scripts/reports/KIND.lua, read-only in one
+ * snapshot, gets the global `report` {kind, id, period, lang, format,
+ * as_of} and returns its page as text; the page goes to -o FILE (written
+ * whole or not at all) or to standard output. */
+static int cmd_report(cli *c) {
+  static const char *const ok[] = {"--period", "--lang", "-o", NULL};
+  int rc = check_opts(c, "report", ok);
+  if (rc) return rc;
+  char names[600];
+  report_names(c->cfg->root, names, sizeof names);
+  if (c->nargs < 1) return fail(KAM_EUSAGE, "report: which one? (%s; kam report --help)", names[0] ? names : "none in scripts/reports/");
+  const char *kind = c->args[0];
+  char path[1100];
+  snprintf(path, sizeof path, "%s/scripts/reports/%s.lua", c->cfg->root, kind);
+  struct stat sb;
+  if (!report_name_ok(kind) || stat(path, &sb))
+    return fail(KAM_EUSAGE, "report: no report %s (scripts/reports/ has: %s)", kind, names[0] ? names : "none");
+  if (c->nargs > 2) return fail(KAM_EUSAGE, "report: %s: one subject at most (kam report --help)", kind);
+  const char *format = c->fmt_set ? c->fmt_name : "html";
+  if (strcmp(format, "html") && strcmp(format, "md") && strcmp(format, "csv") && strcmp(format, "json"))
+    return fail(KAM_EUSAGE, "report: --format %s: expected html, md, csv or json", format);
+  const char *lang = opt(c, "--lang") ? opt(c, "--lang") : "vi";
+  if (strcmp(lang, "vi") && strcmp(lang, "en")) return fail(KAM_EUSAGE, "report: --lang %s: expected vi or en", lang);
+  const char *out = opt(c, "-o");
+  if (out && !*out) return fail(KAM_EUSAGE, "report: -o needs a file name");
+  const char *period = opt(c, "--period");
+  if (period && !*period) return fail(KAM_EUSAGE, "report: --period needs a value (2026-Q4, 2026-11, 2026)");
+  if ((rc = open_book(c, STORE_MUST_EXIST)) || (rc = open_lua(c, 0))) return rc;
+  char as_of[64];
+  kam_err e;
+  if (report_as_of(c->st, as_of, sizeof as_of, &e)) return fail(e.code, "%s", e.msg);
+
+  lua_State *L = c->ctx.L;
+  lua_createtable(L, 0, 6);
+  lua_pushstring(L, kind); lua_setfield(L, -2, "kind");
+  if (c->nargs > 1) { lua_pushstring(L, c->args[1]); lua_setfield(L, -2, "id"); }
+  if (period) { lua_pushstring(L, period); lua_setfield(L, -2, "period"); }
+  lua_pushstring(L, lang); lua_setfield(L, -2, "lang");
+  lua_pushstring(L, format); lua_setfield(L, -2, "format");
+  lua_pushstring(L, as_of); lua_setfield(L, -2, "as_of");
+  lua_setglobal(L, "report");
+
+  char chunk[120];
+  snprintf(chunk, sizeof chunk, "@scripts/reports/%s.lua", kind);
+  if ((rc = push_script(c, path, chunk, c->nargs))) return rc;
+  int base = lua_gettop(L) - 1;
+  catch_sigint(L, 1);
+  int st = sandbox_pcall(L, 0, 1);
+  catch_sigint(L, 0);
+  progress_reset();
+  if (st != LUA_OK) {
+    kam_end_snapshots(&c->ctx);
+    return sandbox_stopping() ? interrupted(c, chunk + 1, 1) : lua_fail(L);
+  }
+  size_t len = 0;
+  const char *text = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+  if (!text) {
+    kam_end_snapshots(&c->ctx);
+    return fail(KAM_EDATA, "%s: returned %s, not the page's text", chunk + 1, luaL_typename(L, -1));
+  }
+  if (out) {
+    rc = report_write(out, text, len, &e) ? fail(e.code, "%s", e.msg) : 0;
+    if (!rc) printf("%s report: %s (%zu KiB)\n", kind, out, (len + 1023) / 1024);
+  } else if (fwrite(text, 1, len, stdout) != len || fflush(stdout)) {
+    rc = fail(KAM_EINTERNAL, "report: standard output: %s", strerror(errno));
+  }
+  lua_settop(L, base);
+  kam_end_snapshots(&c->ctx);
+  return rc;
+}
+
 typedef struct command { const char *name; int (*fn)(cli *); int needs_config; } command;
 static const command commands[] = {
     {"init", cmd_init, 1}, {"import", cmd_import, 1}, {"export", cmd_export, 1},
@@ -1428,7 +1538,7 @@ static const command commands[] = {
     {"audit", cmd_audit, 1}, {"whoami", cmd_whoami, 1}, {"access", cmd_access, 1},
     {"tick", cmd_tick, 1}, {"scheduler", cmd_scheduler, 1}, {"schedule", cmd_schedule, 1}, {"alerts", cmd_alerts, 1},
     {"request", cmd_request, 1}, {"requests", cmd_requests, 1}, {"approve", cmd_approve, 1}, {"reject", cmd_reject, 1},
-    {"withdraw", cmd_withdraw, 1}, {"reconcile", cmd_reconcile, 1},
+    {"withdraw", cmd_withdraw, 1}, {"reconcile", cmd_reconcile, 1}, {"report", cmd_report, 1},
     {NULL, NULL, 0}};
 
 int kam_main(int argc, char **argv) {
@@ -1467,7 +1577,8 @@ int kam_main(int argc, char **argv) {
     else if (!strcmp(name, "--config")) c.config = val;
     else if (!strcmp(name, "--as")) c.as = val;
     else if (!strcmp(name, "--format")) {
-      if (!out_fmt_parse(val, &c.fmt)) { rc = fail(KAM_EUSAGE, "--format %s: expected table, json, csv or yaml", val); goto done; }
+      c.fmt_other = !out_fmt_parse(val, &c.fmt);
+      c.fmt_name = val;
       c.fmt_set = 1;
     } else {
       size_t n = strlen(name) + (val ? strlen(val) + 2 : 1);
@@ -1492,6 +1603,10 @@ int kam_main(int argc, char **argv) {
   const command *found = NULL;
   for (int i = 0; commands[i].name; i++) if (!strcmp(commands[i].name, cmd)) found = &commands[i];
   if (!found) { rc = fail(KAM_EUSAGE, "%s: no such command (kam --help lists them)", cmd); goto done; }
+  if (c.fmt_other && strcmp(cmd, "report")) {
+    rc = fail(KAM_EUSAGE, "--format %s: expected table, json, csv or yaml", c.fmt_name);
+    goto done;
+  }
   if (help) {
     for (int i = 0; helps[i].name; i++)
       if (!strcmp(helps[i].name, cmd)) { fputs(helps[i].text, stdout); goto done; }
