@@ -97,6 +97,7 @@ static const char *usage_text =
     "  reject ID --reason T               stop a request\n"
     "  withdraw ID                        take back your request\n"
     "  reconcile --period P --theirs FILE [--map M] [--dry-run]   month-end đối soát: ours vs theirs\n"
+    "  report executive|account ID|team [--period P] [--lang vi|en] [-o FILE]   a page to read\n"
     "  access explain USER ACTION COLL [ID] | matrix [--role R]   who may do what\n"
     "  verify [--limit N]                 check that the book agrees with itself\n"
     "  audit [--id ID] [--user U] [--coll C] [--since DATE] [--limit N]   who wrote what\n"
@@ -156,6 +157,14 @@ static const cmd_help helps[] = {
               "the writer or the one acting through --as; --since YYYY-MM-DD keeps entries of\n"
               "that day or later; --limit N the newest N. Reads only: no command edits or\n"
               "removes entries.\n"},
+    {"report", "usage: kam report executive|account ID|team [--period P] [--format html|md|csv|json]\n"
+               "                  [--lang vi|en] [-o FILE]\n\n"
+               "A report of the book as one page: executive (for the board), account ID\n"
+               "(for the client: never cost or margin), team (KPI scorecards, workload).\n"
+               "--period 2026-Q4, 2026-11, 2026-H2 or 2026 (this quarter when not given);\n"
+               "--format html (one file, charts inside; the default), md, csv or json (the\n"
+               "same figures); --lang vi (the default) or en. -o FILE writes the page\n"
+               "there, else to standard output. The reports are scripts/reports/*.lua.\n"},
     {"summary", "usage: kam summary [--format table|json]\n\nOne screen: clients by tier and industry, revenue over 12 months, overdue\ninvoices by owner, pipeline by stage. --format json gives the same figures\n(money in whole đồng, an absent value null).\n"},
     {NULL, NULL}};
 
