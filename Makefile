@@ -26,7 +26,8 @@ asan: deps
 
 # The main job on the demo book: create it afresh, run the nightly schedule
 # on it (overdue invoices, tiering and health committed, alerts raised), then
-# the one-screen summary with the alerts that run raised.
+# the one-screen summary with the alerts that run raised, and the executive
+# report of this quarter as a page to open in a browser.
 run: build
 	@# the demo is made afresh each time: a new book's maker sets it up, whoever
 	@# runs this (replacing a book with staff is an admin's, kam init --force)
@@ -34,6 +35,7 @@ run: build
 	@$(BUILD)/kam --db $(DEMO_DB) init --demo
 	@$(BUILD)/kam --db $(DEMO_DB) schedule run nightly
 	@$(BUILD)/kam --db $(DEMO_DB) summary
+	@$(BUILD)/kam --db $(DEMO_DB) report executive -o var/reports/executive.html
 
 # Every test, in the normal build and again under ASan + UBSan; then the
 # fuzz targets, when clang is here.
