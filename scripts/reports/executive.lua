@@ -85,7 +85,15 @@ local function sorted_keys(t, cmp)
 end
 
 ------------------------------------------------------------ revenue and margin
-local rev = {cur = C.revenue(cur.from, cur.to), prev = C.revenue(prev.from, prev.to), yb = C.revenue(yb.from, yb.to)}
+-- each window's revenue by client, read once: the totals, retention and the accounts come from them
+local by_cur, by_prev, by_yb = C.revenue_by_client(cur.from, cur.to), C.revenue_by_client(prev.from, prev.to),
+                               C.revenue_by_client(yb.from, yb.to)
+local function total(by)
+  local t = 0
+  for _, v in pairs(by) do t = t + v end
+  return t
+end
+local rev = {cur = total(by_cur), prev = total(by_prev), yb = total(by_yb)}
 local cost = {cur = C.cost(cur.from, cur.to), prev = C.cost(prev.from, prev.to), yb = C.cost(yb.from, yb.to)}
 -- no spend booked in a window: its margin is unknown, not 100 %
 local function margin(k) return cost[k] > 0 and C.ratio(rev[k] - cost[k], rev[k]) or nil end
@@ -93,9 +101,7 @@ local gm = {cur = margin("cur"), prev = margin("prev"), yb = margin("yb")}
 
 ------------------------------------------------------------ retention
 -- by client: what they were billed in the base window and in this one
-local by_cur = C.revenue_by_client(cur.from, cur.to)
-local function retention(base_w)
-  local base = C.revenue_by_client(base_w.from, base_w.to)
+local function retention(base)
   local r = {base = 0, expansion = 0, contraction = 0, churn = 0, new = 0, now = 0, churned = 0, won = 0}
   for id, b in pairs(base) do
     local n = by_cur[id] or 0
@@ -112,8 +118,8 @@ local function retention(base_w)
   r.nrr = C.ratio(r.base + r.expansion - r.contraction - r.churn, r.base)
   return r, base
 end
-local ret_yb, base_yb = retention(yb)
-local ret_prev, base_prev = retention(prev)
+local ret_yb, base_yb = retention(by_yb)
+local ret_prev, base_prev = retention(by_prev)
 
 ------------------------------------------------------------ pipeline
 local plan_kind = p.name:match("Q%d$") and "QBP" or (p.name:match("^%d%d%d%d%-%d%d$") and "MBP" or (p.name:match("^%d%d%d%d$") and "JBP"))
