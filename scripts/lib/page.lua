@@ -193,7 +193,7 @@ end
 local NUMERIC = {money = true, money_short = true, pct = true, signed_pct = true, int = true, num = true, spark = true}
 local KINDS = {text = true, date = true}
 for k in pairs(NUMERIC) do KINDS[k] = true end
-local FIGURE_KINDS = {money = true, money_short = true, pct = true, int = true, num = true, text = true}
+local FIGURE_KINDS = {money = true, money_short = true, pct = true, signed_pct = true, int = true, num = true, text = true}
 local UNITS = {money = true, count = true, pct = true}
 local CLASSES = {good = true, bad = true, warn = true}
 

@@ -189,7 +189,7 @@ P:section{id = "headline", title = L("exec_headline")}
 P:figures{
   {id = "revenue", label = L("exec_revenue"), value = rev.cur, kind = "money_short",
    delta = C.growth(rev.cur, rev.prev), delta_label = L("exec_vs", P:period_name(prev))},
-  {id = "revenue_yoy", label = L("exec_revenue_yoy"), value = C.growth(rev.cur, rev.yb), kind = "pct",
+  {id = "revenue_yoy", label = L("exec_revenue_yoy"), value = C.growth(rev.cur, rev.yb), kind = "signed_pct",
    note = L("exec_vs", P:period_name(yb))},
   {id = "gross_margin", label = L("exec_gross_margin"), value = gm.cur, kind = "pct",
    delta = gm.cur and gm.prev and (gm.cur - gm.prev) or nil, delta_label = L("exec_vs", P:period_name(prev))},
