@@ -70,12 +70,10 @@ local function staff_name(id)
   end
   return n
 end
--- a month on a chart's axis: "T11/2026", "Nov 2026"
-local MONTHS_EN = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
+-- a month on a chart's axis, short enough for twelve side by side: "11/25"
 local function month_label(name)
-  local y, m = name:match("^(%d%d%d%d)%-(%d%d)$")
-  if report.lang == "en" then return MONTHS_EN[tonumber(m)] .. " " .. y end
-  return "T" .. tonumber(m) .. "/" .. y
+  local y, m = name:match("^%d%d(%d%d)%-(%d%d)$")
+  return m .. "/" .. y
 end
 local function sorted_keys(t, cmp)
   local keys = {}
