@@ -75,6 +75,11 @@ local function month_label(name)
   local y, m = name:match("^%d%d(%d%d)%-(%d%d)$")
   return m .. "/" .. y
 end
+-- a role an approval waits on, by its label; a role the labels do not name, as it is
+local function role_name(role)
+  local ok, text = pcall(L, "exec_role_" .. role)
+  return ok and text or role
+end
 local function sorted_keys(t, cmp)
   local keys = {}
   for k in pairs(t) do keys[#keys + 1] = k end
@@ -537,7 +542,7 @@ do
   for i, r in ipairs(pending) do
     if i > REQUESTS_SHOWN then break end
     rows[#rows + 1] = {id = r.id, kind = L("exec_request_" .. r.kind), subject = r.subject, amount = r.amount,
-                       by = staff_name(r.requested_by), waiting = r.waiting_role or "–",
+                       by = staff_name(r.requested_by), waiting = r.waiting_role and role_name(r.waiting_role) or "–",
                        age = r.raised and kam.days_between(r.raised, today) or nil}
   end
   P:table{id = "pending_requests", title = L("exec_pending_table", #rows, #pending),

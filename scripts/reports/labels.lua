@@ -153,6 +153,12 @@ return {
   exec_subject = {vi = "Đối tượng", en = "Subject"},
   exec_requested_by = {vi = "Người đề xuất", en = "Requested by"},
   exec_waiting_on = {vi = "Đang chờ", en = "Waiting on"},
+  -- the roles an approval waits on (rules/approval.lua routes to these)
+  exec_role_team_lead = {vi = "Trưởng nhóm", en = "Team lead"},
+  exec_role_director = {vi = "Giám đốc", en = "Director"},
+  exec_role_ceo = {vi = "Tổng giám đốc", en = "CEO"},
+  exec_role_finance = {vi = "Tài chính", en = "Finance"},
+  exec_role_admin = {vi = "Quản trị", en = "Admin"},
   exec_no_pending = {vi = "Không có đề xuất nào đang chờ", en = "Nothing awaits approval"},
   exec_exceptions = {vi = "Ngoại lệ", en = "Exceptions"},
   exec_count = {vi = "Số lượng", en = "Count"},
