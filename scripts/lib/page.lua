@@ -629,7 +629,11 @@ local function csvraw(v)
     for i = 1, #v do parts[i] = csvraw(v[i]) end
     return table.concat(parts, " ")
   end
-  return tostring(v)
+  v = tostring(v)
+  -- a text a sheet would run as a formula (a client named "=HYPERLINK(...)") is kept as text
+  -- by a leading apostrophe, as spreadsheets themselves mark text; numbers above are raw
+  if v:find("^[=+@\t\r-]") and not tonumber(v) then v = "'" .. v end
+  return v
 end
 
 local function csvcell(s)

@@ -426,6 +426,20 @@ test("csv: RFC 4180, raw values, a title line per block", function()
   hasnt(c, "Chưa kiểm toán") -- a note is prose, not data
 end)
 
+test("csv: a text a sheet would run as a formula stays text", function()
+  local P = new("en")
+  P:table{id = "t", title = "t", columns = {{key = "n", label = "n", kind = "text"}, {key = "v", label = "v", kind = "money"}},
+    rows = {{n = '=HYPERLINK("http://x")', v = -5}, {n = "+1 cell", v = 1}, {n = "@SUM(A1)", v = 2}, {n = "-x", v = 3},
+            {n = "-12", v = 4}, {n = "Ánh", v = 5}}}
+  local c = P:render("csv")
+  has(c, '"\'=HYPERLINK(""http://x"")",-5\r\n') -- the number stays a number
+  has(c, "'+1 cell,1\r\n")
+  has(c, "'@SUM(A1),2\r\n")
+  has(c, "'-x,3\r\n")
+  has(c, "-12,4\r\n")
+  has(c, "Ánh,5\r\n")
+end)
+
 test("md: pipe tables with | escaped, charts as their numbers", function()
   local m = full("vi"):render("md")
   eq(m:find("# Báo cáo <Q4> & \"Đặc biệt\"\n\nKhách: ", 1, true), 1)
