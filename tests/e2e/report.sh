@@ -108,6 +108,14 @@ check "html carries the revenue formatted" grep -qF "$REVF" exec.vi.html
 # the tier moves of the nightly run, with the policy's reasons
 check "a tier move shows the policy's reasons" grep -q '12-month revenue' exec.en.md
 
+# ---- kam.decisions: what the tier moves' reasons come from
+expect_eq 'true' kam eval 'local c = db.clients:where{tier = "A"}:first() local d = kam.decisions{coll = "clients", id = c.id, policy = "tiering"}
+  return #d >= 1 and d[#d].result == c.tier and d[#d].result_json == string.format("%q", c.tier) and #d[#d].reasons > 0 and d[#d].hash:len() == 64'
+expect_eq '0' kam eval 'return #kam.decisions{coll = "clients", id = "CL-999999"}'
+expect_eq '0' kam eval 'return #kam.decisions{coll = "invoices", id = "INV-000001"}'
+expect_fail 1 'kam.decisions: coll = "clients", id = "CL-000001" name the record' kam eval 'return kam.decisions{coll = "clients"}'
+expect_fail 1 'kam.decisions: coll nope: no such collection' kam eval 'return kam.decisions{coll = "nope", id = "X"}'
+
 # ---- a period already over: Q3 compares whole quarters
 expect_ok kam report executive --period 2026-Q3 --format json -o q3.json
 same "Q3 revenue, the whole quarter" "$(fig q3.json figure:revenue)" \
