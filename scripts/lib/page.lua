@@ -78,10 +78,10 @@ function Page:money(v)
   return fixed(v, 0, SEP.vi) .. " ₫" -- "1.234.567 ₫" in both languages
 end
 
--- units of money_short, largest first
+-- units of money_short, largest first, named by labels.lua (money_bn: tỷ, money_mn: triệu)
 local SHORT = {
-  {size = 1e9, vi = "tỷ", en = "bn"},
-  {size = 1e6, vi = "triệu", en = "mn"},
+  {size = 1e9, label = "money_bn"},
+  {size = 1e6, label = "money_mn"},
 }
 
 -- decimals for three significant figures of a scaled amount
@@ -109,7 +109,7 @@ function Page:money_short(v)
     s = s:gsub("0+$", "")
     if s:sub(-1) == sep.dp then s = s:sub(1, -2) end
   end
-  return (v < 0 and "-" or "") .. s .. " " .. SHORT[u][self.lang] .. " ₫"
+  return (v < 0 and "-" or "") .. s .. " " .. self:L(SHORT[u].label) .. " ₫"
 end
 
 local function pct_text(self, s)
@@ -155,23 +155,25 @@ function Page:date(d)
   return y .. "-" .. m .. "-" .. day .. hm
 end
 
--- period names kam.period gives, in Vietnamese
-local PERIOD_VI = {
-  {"^(%d%d%d%d)%-Q([1-4])$", function(y, q) return "Quý " .. q .. "/" .. y end},
-  {"^(%d%d%d%d)%-(%d%d)$", function(y, m) return "Tháng " .. tonumber(m) .. "/" .. y end},
-  {"^(%d%d%d%d)%-H1$", function(y) return "6 tháng đầu " .. y end},
-  {"^(%d%d%d%d)%-H2$", function(y) return "6 tháng cuối " .. y end},
-  {"^(%d%d%d%d)$", function(y) return "Năm " .. y end},
+-- period names kam.period gives, as labels.lua writes them in each language ("Quý {q}/{y}")
+local PERIODS = {
+  {"^(%d%d%d%d)%-Q([1-4])$", "period_quarter", "q"},
+  {"^(%d%d%d%d)%-(%d%d)$", "period_month", "m"},
+  {"^(%d%d%d%d)%-H1$", "period_h1"},
+  {"^(%d%d%d%d)%-H2$", "period_h2"},
+  {"^(%d%d%d%d)$", "period_year"},
 }
 
 function Page:period_name(p)
   local name = type(p) == "table" and p.name or p
   if name == nil then return DASH end
   name = tostring(name)
-  if self.lang ~= "vi" then return name end
-  for _, rule in ipairs(PERIOD_VI) do
-    local a, b = name:match(rule[1])
-    if a then return rule[2](a, b) end
+  for _, rule in ipairs(PERIODS) do
+    local y, x = name:match(rule[1])
+    if y then
+      local v = {y = y, mm = x, [rule[3] or "_"] = x and tostring(tonumber(x))}
+      return (self:L(rule[2]):gsub("{(%a+)}", function(k) return v[k] end))
+    end
   end
   return name
 end

@@ -15,6 +15,14 @@ return {
   figures_of = {vi = "Số liệu: %s", en = "Figures: %s"},
   category = {vi = "Hạng mục", en = "Item"},
   contents = {vi = "Mục lục", en = "Contents"},
+  -- money as a person says it, and the periods kam.period names ({y} year, {q} quarter, {m} month, {mm} 01..12)
+  money_bn = {vi = "tỷ", en = "bn"},
+  money_mn = {vi = "triệu", en = "mn"},
+  period_quarter = {vi = "Quý {q}/{y}", en = "{y}-Q{q}"},
+  period_month = {vi = "Tháng {m}/{y}", en = "{y}-{mm}"},
+  period_h1 = {vi = "6 tháng đầu {y}", en = "{y}-H1"},
+  period_h2 = {vi = "6 tháng cuối {y}", en = "{y}-H2"},
+  period_year = {vi = "Năm {y}", en = "{y}"},
 
   -- the executive report (scripts/reports/executive.lua) / báo cáo điều hành
   exec_title = {vi = "Báo cáo điều hành — %s", en = "Executive report — %s"},
