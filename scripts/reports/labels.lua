@@ -243,7 +243,7 @@ return {
   acct_fig_csat = {vi = "Mức độ hài lòng (CSAT)", en = "Satisfaction (CSAT)"},
   acct_of_plan = {vi = "Kế hoạch: %s", en = "Plan: %s"},
   acct_no_plan = {vi = "Chưa có kế hoạch cho kỳ này", en = "No plan for this period"},
-  acct_n_acceptances = {vi = "%d lần nghiệm thu", en = "%d acceptances"},
+  acct_n_acceptances = {vi = "%d lần nghiệm thu", en = "acceptances signed: %d"},
   acct_def_revenue = {vi = "Giá trị dịch vụ đã xuất hóa đơn cho quý khách, trước thuế, theo ngày phát hành; không tính hóa đơn nháp.",
                       en = "Services invoiced to you, before tax, by issue date; drafts left out."},
   acct_def_spend = {vi = "Các khoản đã chi cho dự án của quý khách theo ngày chi (truyền thông, sản xuất, sáng tạo, affiliate, vận hành), trừ các khoản bị từ chối.",
