@@ -476,14 +476,14 @@ static int visit_group(kam_row *r, void *ud) {
   return 0;
 }
 
-/* Reads the key at arg 2: a function, a field, or fields joined by dots
+/* Reads the key at arg: a function, a field, or fields joined by dots
  * through refs ("client.owner", "client.owner.name"). */
-static void group_key(lua_State *L, lquery *lq, group_st *g) {
-  if (lua_type(L, 2) == LUA_TFUNCTION) { g->keyfn = 2; g->key = -1; return; }
+static void group_key(lua_State *L, lquery *lq, group_st *g, int arg) {
+  if (lua_type(L, arg) == LUA_TFUNCTION) { g->keyfn = arg; g->key = -1; return; }
   size_t len;
-  const char *k = luaL_checklstring(L, 2, &len);
+  const char *k = luaL_checklstring(L, arg, &len);
   const char *dot = memchr(k, '.', len);
-  if (!dot) { g->key = field_arg(L, lq, 2, "group"); return; }
+  if (!dot) { g->key = field_arg(L, lq, arg, "group"); return; }
   const coll_def *c = lq->q->c;
   const schema *sc = kam_ctx_get(L)->sc;
   const char *p = k, *end = k + len;
@@ -505,13 +505,241 @@ static void group_key(lua_State *L, lquery *lq, group_st *g) {
   g->key = g->hop[0];
 }
 
+/* ---- group over several keys, several aggregates, in one pass ----------- */
+
+#define GROUP_MAX_KEYS 4
+#define GROUP_MAX_AGGS 16
+static const char *const agg_kinds[] = {"count", "sum", "avg", "min", "max", NULL};
+
+typedef struct gagg { int kind, field, name; } gagg; /* name: stack slot of its name */
+typedef struct gmulti {
+  lua_State *L;
+  int nkeys, nagg;
+  group_st key[GROUP_MAX_KEYS]; /* each key's field or path through refs, and its cache */
+  gagg agg[GROUP_MAX_AGGS];
+  int single;                   /* the aggregate given as a string: each leaf is its value */
+  int result;                   /* stack slot of the result table */
+} gmulti;
+
+static int agg_kind(lua_State *L, const char *kind) {
+  for (int i = 0; agg_kinds[i]; i++) if (!strcmp(agg_kinds[i], kind)) return i;
+  return luaL_error(L, "group: the aggregate is count, sum, avg, min or max, not '%s'", kind);
+}
+
+/* Pushes key i of the row; an empty key is "(none)". */
+static void push_multi_key(gmulti *m, int i, kam_row *r) {
+  group_st *k = &m->key[i];
+  if (k->nhop) { push_key(k, r); return; }
+  kval v;
+  kam_row_field(r, k->key, &v);
+  kam_push_kval(m->L, &v);
+  if (lua_isnil(m->L, -1)) { lua_pop(m->L, 1); lua_pushliteral(m->L, "(none)"); }
+}
+
+/* Pushes t[key] for the key on top (popping it), made an empty table when absent. */
+static void descend(lua_State *L, int t) {
+  lua_pushvalue(L, -1);
+  if (lua_rawget(L, t) == LUA_TTABLE) { lua_remove(L, -2); return; }
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_pushvalue(L, -2); /* key */
+  lua_pushvalue(L, -2); /* the new table */
+  lua_rawset(L, t);
+  lua_remove(L, -2);
+}
+
+/* leaf[name] += 1 (count) or += v (sum, avg), as integers while they fit */
+static void leaf_add(lua_State *L, int leaf, int name, const kval *v) {
+  lua_pushvalue(L, name);
+  lua_rawget(L, leaf);
+  lua_Integer s;
+  if (!v) lua_pushinteger(L, lua_tointeger(L, -1) + 1);
+  else if (v->tag == KV_INT && (lua_isnil(L, -1) || lua_isinteger(L, -1)) &&
+           !__builtin_add_overflow(lua_tointeger(L, -1), v->u.i, &s))
+    lua_pushinteger(L, s);
+  else lua_pushnumber(L, lua_tonumber(L, -1) + (v->tag == KV_INT ? (lua_Number)v->u.i : v->tag == KV_NUM ? v->u.n : 0));
+  lua_remove(L, -2);
+  lua_pushvalue(L, name);
+  lua_insert(L, -2);
+  lua_rawset(L, leaf);
+}
+
+static int visit_multi(kam_row *r, void *ud) {
+  gmulti *m = ud;
+  lua_State *L = m->L;
+  int top = lua_gettop(L);
+  if (m->single && m->agg[0].kind) { /* a row without the value is not counted, as group() does */
+    kval v;
+    kam_row_field(r, m->agg[0].field, &v);
+    if (v.tag == KV_NULL) return 0;
+  }
+  lua_pushvalue(L, m->result);
+  for (int i = 0; i < m->nkeys; i++) {
+    push_multi_key(m, i, r);
+    descend(L, lua_gettop(L) - 1);
+    lua_remove(L, -2);
+  }
+  int leaf = lua_gettop(L);
+  for (int j = 0; j < m->nagg; j++) {
+    const gagg *a = &m->agg[j];
+    if (a->kind == 0) { leaf_add(L, leaf, a->name, NULL); continue; }
+    kval v; /* read and used at once: the next read may reuse its buffer */
+    kam_row_field(r, a->field, &v);
+    if (v.tag == KV_NULL) continue;
+    if (a->kind == 1 || a->kind == 2) {
+      leaf_add(L, leaf, a->name, &v);
+      if (a->kind == 2) { /* avg: its count under the aggregate's number, divided out at the end */
+        lua_rawgeti(L, leaf, j + 1);
+        lua_Integer n = lua_tointeger(L, -1) + 1;
+        lua_pop(L, 1);
+        lua_pushinteger(L, n);
+        lua_rawseti(L, leaf, j + 1);
+      }
+      continue;
+    }
+    lua_pushvalue(L, a->name);
+    lua_rawget(L, leaf);
+    int replace = lua_isnil(L, -1);
+    if (!replace) {
+      kam_push_kval(L, &v);
+      replace = a->kind == 3 ? lua_compare(L, -1, -2, LUA_OPLT) : lua_compare(L, -2, -1, LUA_OPLT);
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    if (replace) {
+      lua_pushvalue(L, a->name);
+      kam_push_kval(L, &v);
+      lua_rawset(L, leaf);
+    }
+  }
+  lua_settop(L, top);
+  return 0;
+}
+
+/* The leaves under the table at t, depth levels down: averages divided,
+ * and with a single aggregate each leaf replaced by its value. */
+static void finish_multi(gmulti *m, int t, int depth) {
+  lua_State *L = m->L;
+  lua_pushnil(L);
+  while (lua_next(L, t)) {
+    int v = lua_gettop(L);
+    if (depth > 1) { finish_multi(m, v, depth - 1); lua_pop(L, 1); continue; }
+    for (int j = 0; j < m->nagg; j++) {
+      if (m->agg[j].kind != 2) continue;
+      lua_rawgeti(L, v, j + 1);
+      lua_pushvalue(L, m->agg[j].name);
+      lua_rawget(L, v);
+      if (!lua_isnil(L, -1)) {
+        lua_Number avg = lua_tonumber(L, -1) / lua_tonumber(L, -2);
+        lua_pushvalue(L, m->agg[j].name);
+        lua_pushnumber(L, avg);
+        lua_rawset(L, v);
+      }
+      lua_pop(L, 2);
+      lua_pushnil(L);
+      lua_rawseti(L, v, j + 1);
+    }
+    if (m->single) { /* t[k] = leaf[name]: a value of an existing key, allowed during lua_next */
+      lua_pushvalue(L, v - 1);
+      lua_pushvalue(L, m->agg[0].name);
+      lua_rawget(L, v);
+      lua_rawset(L, t);
+    }
+    lua_pop(L, 1);
+  }
+}
+
+/* group({k1, k2, ...}, agg, field) -> {k1 = {k2 = aggregate}}, and
+ * group(key or keys, {name = "count" | {"sum", field} | ...}) -> {key = {name = value}}:
+ * several keys (fields or paths through refs) and several aggregates in one
+ * pass over the rows. */
+static int group_multi(lua_State *L, lquery *lq) {
+  lua_settop(L, 4);
+  luaL_checkstack(L, 2 * GROUP_MAX_KEYS + GROUP_MAX_AGGS + 24, "group"); /* names, caches, the walk */
+  gmulti *m = lua_newuserdatauv(L, sizeof *m, 0); /* big: off the C stack; no __gc needed */
+  memset(m, 0, sizeof *m);
+  m->L = L;
+  int want = -1;
+  if (lua_type(L, 2) == LUA_TTABLE) {
+    m->nkeys = (int)lua_rawlen(L, 2);
+    if (m->nkeys < 1 || m->nkeys > GROUP_MAX_KEYS) return luaL_error(L, "group: from 1 to %d keys", GROUP_MAX_KEYS);
+    for (int i = 0; i < m->nkeys; i++) {
+      lua_rawgeti(L, 2, i + 1);
+      if (lua_type(L, -1) != LUA_TSTRING) return luaL_error(L, "group: key %d: a field or a path through refs (client.owner)", i + 1);
+    }
+  } else {
+    if (lua_type(L, 2) != LUA_TSTRING) return luaL_error(L, "group: with several aggregates the key is a field or a list of fields");
+    m->nkeys = 1;
+    lua_pushvalue(L, 2);
+  }
+  int keys = lua_gettop(L) - m->nkeys + 1; /* the key names, one slot each */
+  for (int i = 0; i < m->nkeys; i++) {
+    group_st *k = &m->key[i];
+    k->L = L;
+    group_key(L, lq, k, keys + i);
+    if (k->nhop) {
+      for (int h = 1; h < k->nhop; h++) k->hscope[h] = kam_read_scope(L, k->hopc[h]); /* raises for none */
+      snap *s;
+      k->txn = kam_read_txn(L, kam_ctx_get(L), &s);
+    }
+    lua_newtable(L);
+    k->cache = lua_gettop(L);
+  }
+  if (lua_type(L, 3) == LUA_TTABLE) {
+    lua_pushnil(L);
+    while (lua_next(L, 3)) {
+      if (lua_type(L, -2) != LUA_TSTRING) return luaL_error(L, "group: each aggregate is named: {revenue = {\"sum\", \"amount\"}}");
+      if (m->nagg == GROUP_MAX_AGGS) return luaL_error(L, "group: at most %d aggregates", GROUP_MAX_AGGS);
+      gagg *a = &m->agg[m->nagg];
+      const char *name = lua_tostring(L, -2);
+      if (lua_type(L, -1) == LUA_TSTRING) a->kind = agg_kind(L, lua_tostring(L, -1));
+      else if (lua_type(L, -1) == LUA_TTABLE) {
+        lua_rawgeti(L, -1, 1);
+        lua_rawgeti(L, -2, 2);
+        if (lua_type(L, -2) != LUA_TSTRING) return luaL_error(L, "group: aggregate '%s': {\"sum\", \"field\"}", name);
+        a->kind = agg_kind(L, lua_tostring(L, -2));
+        if (a->kind) {
+          if (lua_type(L, -1) != LUA_TSTRING) return luaL_error(L, "group: aggregate '%s': %s of which field?", name, agg_kinds[a->kind]);
+          a->field = coll_field(lq->q->c, lua_tostring(L, -1));
+          if (a->field < 0) return luaL_error(L, "group: %s has no field '%s'", lq->q->c->name, lua_tostring(L, -1));
+        }
+        lua_pop(L, 2);
+      } else return luaL_error(L, "group: aggregate '%s' is \"count\" or {\"sum\", \"field\"}", name);
+      if (a->kind == 0) a->field = -1;
+      if (want < 0 && a->kind) want = a->field;
+      lua_pop(L, 1);
+      lua_pushvalue(L, -1); /* the name, kept in a slot of its own */
+      lua_insert(L, -2);
+      a->name = lua_gettop(L) - 1;
+      m->nagg++;
+    }
+    if (!m->nagg) return luaL_error(L, "group: no aggregate asked for");
+  } else {
+    m->single = 1;
+    m->nagg = 1;
+    m->agg[0].kind = agg_kind(L, luaL_optstring(L, 3, "count"));
+    m->agg[0].field = m->agg[0].kind ? field_arg(L, lq, 4, "group") : -1;
+    want = m->agg[0].field;
+    lua_pushliteral(L, "value");
+    m->agg[0].name = lua_gettop(L);
+  }
+  if (want < 0) want = m->key[0].key;
+  lua_newtable(L);
+  m->result = lua_gettop(L);
+  kam_query_visit(L, 1, want, visit_multi, m);
+  finish_multi(m, m->result, m->nkeys);
+  lua_pushvalue(L, m->result);
+  return 1;
+}
+
 /* group(key, agg, field): {key_value = aggregate}; agg is count|sum|avg|min|max;
  * key is a field, a dotted path through refs, or a function of the entity. */
 static int q_group(lua_State *L) {
   lquery *lq = kam_check_query(L, 1);
+  if (lua_type(L, 2) == LUA_TTABLE || lua_type(L, 3) == LUA_TTABLE) return group_multi(L, lq);
   group_st g = {0};
   g.L = L;
-  group_key(L, lq, &g);
+  group_key(L, lq, &g, 2);
   const char *kind = luaL_optstring(L, 3, "count");
   const char *kinds[] = {"count", "sum", "avg", "min", "max", NULL};
   g.kind = -1;

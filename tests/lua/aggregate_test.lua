@@ -273,4 +273,93 @@ test("money aggregates stay plain numbers and tables", function()
   for _, v in pairs(g) do eq(math.type(v), "integer") end
 end)
 
+-- ---- group over several keys and several aggregates in one pass ---------------
+
+-- the same figures asked one key value at a time, the long way
+local function by_hand(q, keys, agg, field)
+  local out = {}
+  for e in q:each() do
+    local t = out
+    for i, k in ipairs(keys) do
+      local v = e[k]
+      if type(v) == "table" then v = v.id end
+      if v == nil then v = "(none)" end
+      if i < #keys then t[v] = t[v] or {}; t = t[v]
+      else
+        local x = field and e[field]
+        if agg == "count" then t[v] = (t[v] or 0) + 1
+        elseif x ~= nil then
+          if agg == "sum" then t[v] = (t[v] or 0) + x
+          elseif agg == "max" then t[v] = (t[v] == nil or x > t[v]) and x or t[v]
+          elseif agg == "min" then t[v] = (t[v] == nil or x < t[v]) and x or t[v] end
+        end
+      end
+    end
+  end
+  return out
+end
+
+test("group: several keys give a nested table", function()
+  local q = db.invoices:all()
+  eq(q:group({"client", "status"}, "sum", "amount"), by_hand(q, {"client", "status"}, "sum", "amount"))
+  eq(q:group({"client", "status"}, "count"), by_hand(q, {"client", "status"}, "count"))
+  eq(q:group({"status", "client"}, "max", "issued"), by_hand(q, {"status", "client"}, "max", "issued"))
+  local o = db.opportunities:where{stage = {"~=", "lost"}}
+  eq(o:group({"owner", "stage"}, "min", "value"), by_hand(o, {"owner", "stage"}, "min", "value"))
+  -- one key in a list is the one-key group
+  eq(q:group({"client"}, "sum", "amount"), q:group("client", "sum", "amount"))
+  eq(q:group({"status"}), q:group("status", "count"))
+  -- a key reached through refs, then a field
+  local g = db.invoices:where{status = "overdue"}:group({"client.owner", "client"}, "sum", "amount")
+  for owner, by_client in pairs(g) do
+    for client, total in pairs(by_client) do
+      eq(db.clients:get(client).owner or "(none)", owner)
+      eq(db.invoices:where{status = "overdue", client = client}:sum("amount"), total)
+    end
+  end
+  eq(math.type(q:group({"client", "status"}, "sum", "amount")["CL-000001"].paid), "integer")
+end)
+
+test("group: several aggregates in one pass", function()
+  local q = db.invoices:where{status = {"~=", "draft"}}
+  local g = q:group("client", {revenue = {"sum", "amount"}, n = "count", last = {"max", "issued"},
+                               first = {"min", "issued"}, mean = {"avg", "amount"}})
+  local clients = 0
+  for client, r in pairs(g) do
+    clients = clients + 1
+    local one = db.invoices:where{status = {"~=", "draft"}, client = client}
+    eq(r.revenue, one:sum("amount"))
+    eq(r.n, one:count())
+    eq(r.last, one:max("issued"))
+    eq(r.first, one:min("issued"))
+    near(r.mean, one:avg("amount"))
+  end
+  local want = 0
+  for _ in pairs(q:group("client", "count")) do want = want + 1 end
+  eq(clients, want) -- every client billed, none more
+  -- with several keys too; {"count"} is a count as well
+  local n2 = db.invoices:all():group({"client", "status"}, {n = {"count"}, total = {"sum", "amount"}})
+  eq(n2["CL-000001"].paid.n, db.invoices:where{client = "CL-000001", status = "paid"}:count())
+  eq(n2["CL-000001"].paid.total, db.invoices:where{client = "CL-000001", status = "paid"}:sum("amount"))
+  -- a value absent from every row of a group leaves that aggregate out, not 0
+  local p = db.invoices:all():group("status", {paid_on = {"max", "paid_date"}, n = "count"})
+  eq(p.overdue.paid_on, nil)
+  eq(p.overdue.n, db.invoices:where{status = "overdue"}:count())
+end)
+
+test("group: several keys or aggregates, mistakes named", function()
+  local q = db.invoices:all()
+  expect_error(function() return q:group({}, "count") end, "group: from 1 to 4 keys")
+  expect_error(function() return q:group({"a", "b", "c", "d", "e"}, "count") end, "group: from 1 to 4 keys")
+  expect_error(function() return q:group({"client", "nope"}, "count") end, "group: invoices has no field 'nope'")
+  expect_error(function() return q:group({"client", 3}, "count") end, "group: key 2: a field or a path through refs")
+  expect_error(function() return q:group({"client"}, "median", "amount") end, "not 'median'")
+  expect_error(function() return q:group("client", {t = {"sum"}}) end, "aggregate 't': sum of which field?")
+  expect_error(function() return q:group("client", {t = {"sum", "nope"}}) end, "invoices has no field 'nope'")
+  expect_error(function() return q:group("client", {t = 3}) end, "aggregate 't' is \"count\" or {\"sum\", \"field\"}")
+  expect_error(function() return q:group("client", {"count"}) end, "each aggregate is named")
+  expect_error(function() return q:group("client", {}) end, "no aggregate asked for")
+  expect_error(function() return q:group(function(i) return i.client end, {n = "count"}) end, "the key is a field or a list of fields")
+end)
+
 finish()
