@@ -967,7 +967,11 @@ static int cmd_check(cli *c) {
     for (int k = 0; k < sc->nsteps; k++) {
       char script[600], full[1700];
       struct stat sb;
-      if (!strncmp(sc->steps[k], "policy ", 7) || sscanf(sc->steps[k], "%599s", script) != 1) continue;
+      report_args ra;
+      kam_err re;
+      if (!strncmp(sc->steps[k], "report ", 7) && !report_step_parse(sc->steps[k], &ra, &re))
+        snprintf(script, sizeof script, "scripts/reports/%s.lua", ra.kind); /* the report a step makes */
+      else if (!strncmp(sc->steps[k], "policy ", 7) || sscanf(sc->steps[k], "%599s", script) != 1) continue;
       snprintf(full, sizeof full, "%s/%s", c->cfg->root, script);
       if (stat(full, &sb) || !S_ISREG(sb.st_mode)) {
         fprintf(stderr, "kam: %s:%d: schedules.%s: %s: no such script\n", c->cfg->path, sc->line, sc->name, script);
@@ -1494,24 +1498,22 @@ static int cmd_report(cli *c) {
   if (out && !*out) return fail(KAM_EUSAGE, "report: -o needs a file name");
   const char *period = opt(c, "--period");
   if (period && !*period) return fail(KAM_EUSAGE, "report: --period needs a value (2026-Q4, 2026-11, 2026)");
+  report_args ra = {0};
+  snprintf(ra.kind, sizeof ra.kind, "%s", kind);
+  if (c->nargs > 1 && snprintf(ra.id, sizeof ra.id, "%s", c->args[1]) >= (int)sizeof ra.id)
+    return fail(KAM_EUSAGE, "report: %s: %.40s...: too long for an id", kind, c->args[1]);
+  if (period && snprintf(ra.period, sizeof ra.period, "%s", period) >= (int)sizeof ra.period)
+    return fail(KAM_EUSAGE, "report %s --period %.40s...: not a period (2026-Q4, 2026-11, 2026)", kind, period);
+  snprintf(ra.lang, sizeof ra.lang, "%s", lang);
+  snprintf(ra.format, sizeof ra.format, "%s", format);
   if ((rc = open_book(c, STORE_MUST_EXIST)) || (rc = open_lua(c, 0))) return rc;
   char as_of[64];
   kam_err e;
   if (report_as_of(c->st, as_of, sizeof as_of, &e)) return fail(e.code, "%s", e.msg);
-
   lua_State *L = c->ctx.L;
-  lua_createtable(L, 0, 6);
-  lua_pushstring(L, kind); lua_setfield(L, -2, "kind");
-  if (c->nargs > 1) { lua_pushstring(L, c->args[1]); lua_setfield(L, -2, "id"); }
-  if (period) { lua_pushstring(L, period); lua_setfield(L, -2, "period"); }
-  lua_pushstring(L, lang); lua_setfield(L, -2, "lang");
-  lua_pushstring(L, format); lua_setfield(L, -2, "format");
-  lua_pushstring(L, as_of); lua_setfield(L, -2, "as_of");
-  lua_setglobal(L, "report");
-
+  if (report_push(L, c->cfg->root, &ra, as_of, &e)) return fail(e.code, "%s", e.msg);
   char chunk[120];
   snprintf(chunk, sizeof chunk, "@scripts/reports/%s.lua", kind);
-  if ((rc = push_script(c, path, chunk, c->nargs))) return rc;
   int base = lua_gettop(L) - 1;
   catch_sigint(L, 1);
   int st = sandbox_pcall(L, 0, 1);

@@ -1,6 +1,7 @@
 /* config.c — kam.yaml into typed settings; unknown keys are refused with
  * their line so a typo never silently changes behaviour. */
 #include "config.h"
+#include "report.h"
 #include "cron.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,11 +177,16 @@ static int load_schedule(ydoc *d, const char *name, yaml_node_t *n, kam_schedule
       if (!commit && !changes)
         return ydoc_errf(d, st, e, KAM_EDATA, "schedules.%s: run: \"%s\": a policy step is `policy NAME --commit` "
                          "or `policy changes NAME [--since 7d]`", name, t);
+    } else if (!strncmp(t, "report ", 7)) {
+      report_args ra;
+      kam_err re;
+      if (report_step_parse(t, &ra, &re))
+        return ydoc_errf(d, st, e, KAM_EDATA, "schedules.%s: run: \"%s\": %s", name, t, re.msg);
     } else if (strncmp(t, "scripts/", 8) || !strstr(t, ".lua")) {
       /* whether the file is there is kam check's and the run's to say:
        * every command reads kam.yaml, and most never run a job */
       return ydoc_errf(d, st, e, KAM_EDATA, "schedules.%s: run: \"%s\": a step is scripts/NAME.lua [ARGS], "
-                       "`policy NAME --commit` or `policy changes NAME [--since 7d]`", name, t);
+                       "`policy NAME --commit`, `policy changes NAME [--since 7d]` or `report NAME ... -o FILE`", name, t);
     }
     s->steps[s->nsteps++] = strdup(t);
   }

@@ -2,6 +2,8 @@
 #include "report.h"
 
 #include "audit.h"
+#include "buf.h"
+#include "sandbox.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -72,6 +74,84 @@ int report_write(const char *path, const char *text, size_t len, kam_err *e) {
     if (!bad) err = errno;
     unlink(tmp);
     return kam_errf(e, KAM_EDATA, "%s: cannot write: %s", path, strerror(err));
+  }
+  return 0;
+}
+
+/* one word of a step: its end, or NULL when the step has no more */
+static const char *word(const char *p, char *out, size_t n) {
+  while (*p == ' ' || *p == '\t') p++;
+  if (!*p) return NULL;
+  size_t k = 0;
+  while (*p && *p != ' ' && *p != '\t') {
+    if (k + 1 < n) out[k++] = *p;
+    p++;
+  }
+  out[k] = 0;
+  return p;
+}
+
+int report_step_parse(const char *step, report_args *a, kam_err *e) {
+  memset(a, 0, sizeof *a);
+  snprintf(a->lang, sizeof a->lang, "vi");
+  snprintf(a->format, sizeof a->format, "html");
+  char w[512];
+  const char *p = word(step, w, sizeof w);
+  if (!p || strcmp(w, "report")) return kam_errf(e, KAM_EUSAGE, "a report step starts with `report`");
+  if (!(p = word(p, w, sizeof w)) || !report_name_ok(w))
+    return kam_errf(e, KAM_EUSAGE, "a report step is `report NAME [ID] [--period P] [--lang vi|en] [--format F] -o FILE`");
+  memcpy(a->kind, w, strlen(w) + 1); /* a report's name: at most 40 letters */
+  static const char *const opts[] = {"--period", "--lang", "--format", "-o", NULL};
+  while ((p = word(p, w, sizeof w))) {
+    char *dst[] = {a->period, a->lang, a->format, a->out};
+    size_t cap[] = {sizeof a->period, sizeof a->lang, sizeof a->format, sizeof a->out};
+    int o = -1;
+    for (int i = 0; opts[i]; i++) if (!strcmp(w, opts[i])) o = i;
+    if (o < 0) {
+      if (w[0] == '-' || a->id[0] || a->period[0] || a->out[0])
+        return kam_errf(e, KAM_EUSAGE, "report %s: %s: not an argument of a report step", a->kind, w);
+      if (strlen(w) >= sizeof a->id) return kam_errf(e, KAM_EUSAGE, "report %s: %.40s...: too long for an id", a->kind, w);
+      memcpy(a->id, w, strlen(w) + 1);
+      continue;
+    }
+    if (!(p = word(p, w, sizeof w))) return kam_errf(e, KAM_EUSAGE, "report %s: %s needs a value", a->kind, opts[o]);
+    if (strlen(w) >= cap[o]) return kam_errf(e, KAM_EUSAGE, "report %s: %s %.40s: too long", a->kind, opts[o], w);
+    memcpy(dst[o], w, strlen(w) + 1);
+  }
+  if (strcmp(a->lang, "vi") && strcmp(a->lang, "en")) return kam_errf(e, KAM_EUSAGE, "report %s: --lang %s: expected vi or en", a->kind, a->lang);
+  if (strcmp(a->format, "html") && strcmp(a->format, "md") && strcmp(a->format, "csv") && strcmp(a->format, "json"))
+    return kam_errf(e, KAM_EUSAGE, "report %s: --format %s: expected html, md, csv or json", a->kind, a->format);
+  if (!a->out[0]) return kam_errf(e, KAM_EUSAGE, "report %s: -o FILE: a scheduled report is written to a file", a->kind);
+  return 0;
+}
+
+int report_push(lua_State *L, const char *root, const report_args *a, const char *as_of, kam_err *e) {
+  char path[1100];
+  snprintf(path, sizeof path, "%s/scripts/reports/%s.lua", root, a->kind);
+  FILE *f = report_name_ok(a->kind) ? fopen(path, "rb") : NULL;
+  if (!f) return kam_errf(e, KAM_EUSAGE, "report: no report %s (scripts/reports/%s.lua)", a->kind, a->kind);
+  kbuf b = {0};
+  int rerr = kbuf_read(&b, f, 0);
+  fclose(f);
+  if (rerr) { kbuf_free(&b); return kam_errf(e, KAM_EDATA, "scripts/reports/%s.lua: read error", a->kind); }
+  lua_createtable(L, 0, 6);
+  lua_pushstring(L, a->kind); lua_setfield(L, -2, "kind");
+  if (a->id[0]) { lua_pushstring(L, a->id); lua_setfield(L, -2, "id"); }
+  if (a->period[0]) { lua_pushstring(L, a->period); lua_setfield(L, -2, "period"); }
+  lua_pushstring(L, a->lang); lua_setfield(L, -2, "lang");
+  lua_pushstring(L, a->format); lua_setfield(L, -2, "format");
+  lua_pushstring(L, as_of); lua_setfield(L, -2, "as_of");
+  lua_setglobal(L, "report");
+  char chunk[120];
+  snprintf(chunk, sizeof chunk, "@scripts/reports/%s.lua", a->kind);
+  int st = sandbox_load(L, (const char *)b.p, b.len, chunk);
+  kbuf_free(&b);
+  if (st != LUA_OK) {
+    size_t n;
+    const char *m = sandbox_error_message(L, &n);
+    kam_errf(e, KAM_EDATA, "%.*s", (int)n, m);
+    lua_pop(L, 1);
+    return KAM_EDATA;
   }
   return 0;
 }

@@ -7,7 +7,27 @@
 #include "kerr.h"
 #include "store.h"
 
+#include <lua.h>
 #include <stddef.h>
+
+/* What a report is asked for: kam report's arguments, or a schedule's
+ * step `report KIND [ID] [--period P] [--lang vi|en] [--format F] -o FILE`. */
+typedef struct report_args {
+  char kind[48], id[64], period[32], lang[4], format[8], out[512]; /* "" when not given */
+} report_args;
+
+/* Reads a schedule's report step into a (lang vi and format html unless
+ * given). -o is required: a job has no terminal. KAM_EUSAGE naming what is
+ * wrong, or 0. Whether the report's file exists is the run's and kam
+ * check's to say. */
+int report_step_parse(const char *step, report_args *a, kam_err *e);
+
+/* Pushes scripts/reports/KIND.lua of the project at root, compiled in the
+ * sandbox, ready to call with no arguments, after setting the global
+ * `report` {kind, id, period, lang, format, as_of} it reads. KAM_EUSAGE
+ * for a report that is not there; a script that does not compile is
+ * KAM_EDATA with its message. */
+int report_push(lua_State *L, const char *root, const report_args *a, const char *as_of, kam_err *e);
 
 /* A report's name is a file of scripts/reports/ and nothing else:
  * [a-z0-9_], 1 to 40 characters, not a module of its own (labels,

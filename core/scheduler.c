@@ -11,6 +11,7 @@
 #include "lua_entity.h"
 #include "output.h"
 #include "policy.h"
+#include "report.h"
 #include "sandbox.h"
 #include "schedule.h"
 #include "sha256.h"
@@ -244,6 +245,52 @@ static int script_step(job *j, const char *step) {
   return rc;
 }
 
+/* `report NAME [ID] [--period P] [--lang L] [--format F] -o FILE`: the
+ * report read-only, as kam report makes it, written to FILE (relative to
+ * the project; {today} in it is the job's day). Its summary says where. */
+static int report_step(job *j, const char *step) {
+  report_args a;
+  kam_err e;
+  kbuf_printf(&j->texts, "%s\n", step);
+  if (report_step_parse(step, &a, &e)) { kbuf_printf(&j->error, "%s", e.msg); return e.code; }
+  char today[11], out[1200], *at;
+  date_today(today);
+  while ((at = strstr(a.out, "{today}"))) { /* the file of each run apart: executive-2026-12-04.html */
+    char rest[512];
+    snprintf(rest, sizeof rest, "%s", at + 7);
+    snprintf(at, sizeof a.out - (size_t)(at - a.out), "%s%s", today, rest);
+  }
+  if (a.out[0] == '/') snprintf(out, sizeof out, "%s", a.out);
+  else snprintf(out, sizeof out, "%s/%s", j->h->cfg->root, a.out);
+  char as_of[64];
+  if (report_as_of(j->h->st, as_of, sizeof as_of, &e)) { kbuf_printf(&j->error, "%s", e.msg); return e.code; }
+  lua_State *L = j->ctx.L;
+  lua_settop(L, 0);
+  if (report_push(L, j->h->cfg->root, &a, as_of, &e)) { kbuf_printf(&j->error, "%s", e.msg); return e.code; }
+  j->ctx.allow_write = 0; /* a report only reads, as from the command line */
+  sandbox_arm(L, j->h->cfg->script_seconds);
+  int rc = 0;
+  if (sandbox_pcall(L, 0, 1) != LUA_OK) {
+    size_t ml;
+    const char *m = sandbox_error_message(L, &ml);
+    kbuf_printf(&j->error, "%.*s", (int)ml, m);
+    rc = sandbox_error_code(L);
+    if (!rc) rc = KAM_EDATA;
+  } else if (lua_type(L, -1) != LUA_TSTRING) {
+    kbuf_printf(&j->error, "scripts/reports/%s.lua: returned %s, not the page's text", a.kind, luaL_typename(L, -1));
+    rc = KAM_EDATA;
+  } else {
+    size_t len;
+    const char *text = lua_tolstring(L, -1, &len);
+    if (report_write(out, text, len, &e)) { kbuf_printf(&j->error, "%s", e.msg); rc = e.code; }
+    else kbuf_printf(&j->summary, "%s%s report: %s (%zu KiB)", j->summary.len ? "; " : "", a.kind, a.out, (len + 1023) / 1024);
+  }
+  j->ctx.allow_write = 1;
+  kam_end_snapshots(&j->ctx);
+  lua_settop(L, 0);
+  return rc;
+}
+
 /* Runs the job's steps as its owner: 0 ok, else the failing step's code. */
 static int run_steps(job *j, char *why, size_t whylen) {
   sched_host *h = j->h;
@@ -277,6 +324,8 @@ static int run_steps(job *j, char *why, size_t whylen) {
     int k = 0;
     if (!strncmp(step, "policy changes ", 15))
       rc = changes_step(j, step);
+    else if (!strncmp(step, "report ", 7))
+      rc = report_step(j, step);
     else if (!strncmp(step, "policy ", 7) && sscanf(step, "policy %127s --commit%n", pol, &k) == 1)
       rc = policy_step(j, pol);
     else

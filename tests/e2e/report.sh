@@ -159,4 +159,34 @@ echo 'kam.tx(function() db.clients:update("CL-ODD001", {name = "x"}) end) return
 expect_fail 3 '' kp report writer
 expect_out 'Ánh <Dương>' kam get clients CL-ODD001
 
+# ---- a report as a step of a schedule: written where the step says, said in the run's summary
+expect_out 'executive report: var/reports/executive-2026-11-26.html' kp schedule run friday
+check "the friday job wrote the week's page" test -s "$T/var/reports/executive-2026-11-26.html"
+expect_out 'ok: ' python3 "$CHECK" "$T/var/reports/executive-2026-11-26.html"
+expect_out 'executive report: var/reports/executive-2026-11-26.html' kp schedule history friday
+steps() { # the project's friday job, with these steps
+  { sed '/^  friday:/,$d' "$KAM_SRC/config/kam.yaml"; echo "  friday:"; echo "    cron: \"0 16 * * fri\""
+    echo "    owner: ST-000011"; echo "    run:"; for s in "$@"; do echo "      - $s"; done; } >"$T/config/kam.yaml"
+}
+steps "report team --format md -o out/team.md" "report account CL-000002 --lang en -o out/acct.html"
+expect_out 'team report: out/team.md' kp schedule run friday
+cp "$OUT" "$T/run.out"
+expect_out 'account report: out/acct.html' cat "$T/run.out"
+check "both pages written" test -s "$T/out/team.md" -a -s "$T/out/acct.html"
+steps "report executive --lang fr -o x.html"
+expect_fail 1 'report executive: --lang fr: expected vi or en' kp schedule list
+check "the bad step is located at file:line" grep -q 'config/kam.yaml:[0-9]*:[0-9]*: schedules.friday: run:' "$ERR"
+steps "report executive --lang vi"
+expect_fail 1 'report executive: -o FILE: a scheduled report is written to a file' kp schedule list
+steps "report executive --wide -o x.html"
+expect_fail 1 'report executive: --wide: not an argument of a report step' kp schedule list
+steps "report board -o x.html"
+expect_fail 1 'schedules.friday: scripts/reports/board.lua: no such script' kp check
+# a report that writes stops its job, and the job's later steps do not run
+steps "report writer -o w.html" "scripts/overdue.lua"
+expect_fail 1 'schedule run friday: failed' kp schedule run friday
+check "the run names the report step that wrote" grep -q 'step 1 (report writer -o w.html): scripts/reports/writer.lua:1: kam.tx: this command only reads the book' "$OUT"
+check "no page from the writing report" test ! -e "$T/w.html"
+expect_out 'Ánh <Dương>' kam get clients CL-ODD001
+
 finish
