@@ -253,15 +253,16 @@ static int report_step(job *j, const char *step) {
   kam_err e;
   kbuf_printf(&j->texts, "%s\n", step);
   if (report_step_parse(step, &a, &e)) { kbuf_printf(&j->error, "%s", e.msg); return e.code; }
-  char today[11], out[1200], *at;
+  char today[11], out[1600], *at;
   date_today(today);
   while ((at = strstr(a.out, "{today}"))) { /* the file of each run apart: executive-2026-12-04.html */
     char rest[512];
     snprintf(rest, sizeof rest, "%s", at + 7);
     snprintf(at, sizeof a.out - (size_t)(at - a.out), "%s%s", today, rest);
   }
-  if (a.out[0] == '/') snprintf(out, sizeof out, "%s", a.out);
-  else snprintf(out, sizeof out, "%s/%s", j->h->cfg->root, a.out);
+  int n = a.out[0] == '/' ? snprintf(out, sizeof out, "%s", a.out)
+                           : snprintf(out, sizeof out, "%s/%s", j->h->cfg->root, a.out);
+  if (n < 0 || (size_t)n >= sizeof out) { kbuf_printf(&j->error, "report %s: -o %s: path too long", a.kind, a.out); return KAM_EDATA; }
   char as_of[64];
   if (report_as_of(j->h->st, as_of, sizeof as_of, &e)) { kbuf_printf(&j->error, "%s", e.msg); return e.code; }
   lua_State *L = j->ctx.L;
