@@ -164,7 +164,8 @@ static const cmd_help helps[] = {
                "--period 2026-Q4, 2026-11, 2026-H2 or 2026 (this quarter when not given);\n"
                "--format html (one file, charts inside; the default), md, csv or json (the\n"
                "same figures); --lang vi (the default) or en. -o FILE writes the page\n"
-               "there, else to standard output. The reports are scripts/reports/*.lua.\n"},
+               "there, else to standard output (on a terminal, html goes to\n"
+               "var/reports/). The reports are scripts/reports/*.lua.\n"},
     {"summary", "usage: kam summary [--format table|json]\n\nOne screen: clients by tier and industry, revenue over 12 months, overdue\ninvoices by owner, pipeline by stage. --format json gives the same figures\n(money in whole đồng, an absent value null).\n"},
     {NULL, NULL}};
 
@@ -1496,6 +1497,18 @@ static int cmd_report(cli *c) {
   if (strcmp(lang, "vi") && strcmp(lang, "en")) return fail(KAM_EUSAGE, "report: --lang %s: expected vi or en", lang);
   const char *out = opt(c, "-o");
   if (out && !*out) return fail(KAM_EUSAGE, "report: -o needs a file name");
+  char deflt[1200];
+  if (!out && !strcmp(format, "html") && isatty(1)) {
+    /* a page of HTML is for a browser, not a terminal: into var/reports/, said where */
+    char id[70] = "";
+    if (c->nargs > 1) { /* the subject in the name, as letters a file name may hold */
+      snprintf(id, sizeof id, "-%.64s", c->args[1]);
+      for (char *p = id + 1; *p; p++)
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_')) *p = '_';
+    }
+    snprintf(deflt, sizeof deflt, "%s/var/reports/%s%s.html", c->cfg->root, kind, id);
+    out = deflt;
+  }
   const char *period = opt(c, "--period");
   if (period && !*period) return fail(KAM_EUSAGE, "report: --period needs a value (2026-Q4, 2026-11, 2026)");
   report_args ra = {0};

@@ -21,6 +21,8 @@ kam.tx(function()
 end)
 EOF
 expect_ok kam run odd.lua
+# a project of the test's own (its kam.yaml and scripts/reports/ are changed below)
+cp -R "$KAM_SRC/scripts" "$KAM_SRC/rules" "$KAM_SRC/config" "$T/"
 
 # ---- every format, both languages
 for lang in vi en; do
@@ -44,6 +46,11 @@ expect_out '"report":"executive"' cat exec.vi.json
 # html is the default format, stdout the default place
 expect_out '<!DOCTYPE html>' kam report executive --period 2026-Q4
 expect_not 'kam-rendered"' kam report executive --period 2026-Q4 --format md
+
+# on a terminal, a page of HTML goes to the project's var/reports/, and kam says where
+script -qc "$KAM_BIN --config $T/config/kam.yaml --db $BOOK report account CL-000002 --period 2026-Q4" /dev/null >tty.out 2>&1 </dev/null
+check "on a terminal the page is written to var/reports/" grep -q "account report: $T/var/reports/account-CL-000002.html" tty.out
+check "and not printed" test "$(wc -c <tty.out)" -lt 300
 
 # ---- deterministic: the same book, the same bytes (also on another day's clock)
 expect_ok kam report executive --period 2026-Q4 -o again.html
@@ -144,7 +151,6 @@ fi
 echo "not a folder" >plain
 expect_fail 1 'plain/x.html: cannot write' kam report executive -o plain/x.html
 # a report script that fails: named at file:line, nothing written, exit 1
-cp -R "$KAM_SRC/scripts" "$KAM_SRC/rules" "$T/" && cp -R "$KAM_SRC/config" "$T/" 2>/dev/null
 cat >"$T/scripts/reports/broken.lua" <<'EOF'
 local x = db.clients:count()
 error("the page cannot be made: " .. x)
