@@ -1,4 +1,5 @@
-/* kam report: the book's "as of" time and the page written whole. */
+/* kam report and the report step of schedules: the script loaded with its
+ * arguments, the book's "as of" time, and the page written whole. */
 #include "report.h"
 
 #include "audit.h"
