@@ -165,6 +165,20 @@ echo 'kam.tx(function() db.clients:update("CL-ODD001", {name = "x"}) end) return
 expect_fail 3 '' kp report writer
 expect_out 'Ánh <Dương>' kam get clients CL-ODD001
 
+# ---- the cause of a tier move: a new version of the policy, or new data under the same one
+sed -i 's/{tier = "A", min = 5e9}/{tier = "A", min = 3e9}/; s/{tier = "B", min = 2e9, max = 5e9}/{tier = "B", min = 2e9, max = 3e9}/' "$T/rules/tiering.lua"
+expect_ok kp policy eval tiering --commit
+expect_ok kp report executive --period 2026-Q4 --format json -o causes.json
+check "a move made by the edited policy is told as a policy change" test "$(fig causes.json figure:moves_policy)" -ge 1
+expect_eq 0 fig causes.json figure:moves_data
+D=$(kam --format json eval 'return db.clients:where{tier = "D", status = "active"}:first().id' | tr -d '"')
+kam eval "kam.tx(function() db.invoices:insert{client = '$D', amount = 3000000000, issued = '2026-11-01', due = '2026-12-01', status = 'paid'} end)" >/dev/null
+expect_ok kp policy eval tiering --commit
+expect_ok kp report executive --period 2026-Q4 --lang en --format md -o causes.md
+expect_ok kp report executive --period 2026-Q4 --format json -o causes2.json
+check "a move made by the same policy on new data is told as a data change" test "$(fig causes2.json figure:moves_data)" -ge 1
+check "the data change names the client's move" grep -q "Data change" causes.md
+
 # ---- a report as a step of a schedule: written where the step says, said in the run's summary
 expect_out 'executive report: var/reports/executive-2026-11-26.html' kp schedule run friday
 check "the friday job wrote the week's page" test -s "$T/var/reports/executive-2026-11-26.html"
