@@ -48,27 +48,29 @@ local L = function(...) return P:L(...) end
 P.title = L("exec_title", kam.config.agency and kam.config.agency.name or "kam")
 P.subtitle = running and L("exec_running", P:date(upto)) or nil
 
--- names, read once
-local names, owners = {}, {}
+-- records read once each: a client is named in several sections, an owner in many rows
+local function reader(coll)
+  local seen = {}
+  return function(id)
+    if not id then return nil end
+    local e = seen[id]
+    if e == nil then
+      e = db[coll]:get(id) or false
+      seen[id] = e
+    end
+    return e or nil
+  end
+end
+local client_of, staff_of = reader("clients"), reader("staff")
 local function client_name(id)
   if not id then return L("exec_no_client") end
-  local n = names[id]
-  if not n then
-    local c = db.clients:get(id)
-    n = c and c.name or id
-    names[id] = n
-  end
-  return n
+  local c = client_of(id)
+  return c and c.name or id
 end
 local function staff_name(id)
   if not id then return L("exec_no_owner") end
-  local n = owners[id]
-  if not n then
-    local s = db.staff:get(id)
-    n = s and s.name or id
-    owners[id] = n
-  end
-  return n
+  local s = staff_of(id)
+  return s and s.name or id
 end
 -- a month on a chart's axis, short enough for twelve side by side: "11/25"
 local function month_label(name)
@@ -119,10 +121,15 @@ local function retention(base)
   end
   r.grr = C.ratio(r.base - r.contraction - r.churn, r.base)
   r.nrr = C.ratio(r.base + r.expansion - r.contraction - r.churn, r.base)
-  return r, base
+  return r
 end
-local ret_yb, base_yb = retention(by_yb)
-local ret_prev, base_prev = retention(by_prev)
+local ret_yb = retention(by_yb)
+local ret_prev = retention(by_prev)
+-- the clients billed in the period, largest first (the top accounts, and whom recommend.lua is asked about)
+local ranked = sorted_keys(by_cur, function(a, b)
+  if by_cur[a] ~= by_cur[b] then return by_cur[a] > by_cur[b] end
+  return a < b
+end)
 
 ------------------------------------------------------------ pipeline
 local plan_kind = p.name:match("Q%d$") and "QBP" or (p.name:match("^%d%d%d%d%-%d%d$") and "MBP" or (p.name:match("^%d%d%d%d$") and "JBP"))
@@ -149,15 +156,9 @@ local function bucket(days)
   elseif days <= 90 then return "d61_90" end
   return "d90_plus"
 end
-local client_owner = {}
 local function owner_of(client)
-  local o = client_owner[client]
-  if o == nil then
-    local c = db.clients:get(client)
-    o = c and c.owner or false
-    client_owner[client] = o
-  end
-  return o or nil
+  local c = client_of(client)
+  return c and c.owner
 end
 local recv = {by_owner = {}, total = 0, overdue = 0, n = 0}
 for _, b in ipairs(BUCKETS) do recv[b] = 0 end
@@ -260,18 +261,14 @@ end
 -- accounts: the largest by revenue in the period, the rest as one row
 P:section{id = "accounts", title = L("exec_sec_accounts")}
 do
-  local ids = sorted_keys(by_cur, function(a, b)
-    if by_cur[a] ~= by_cur[b] then return by_cur[a] > by_cur[b] end
-    return a < b
-  end)
-  local prev_by = base_prev
-  local yb_by = base_yb
+  local ids = ranked
+  local prev_by, yb_by = by_prev, by_yb
   local rows, cats, vals = {}, {}, {}
   local rest = {n = 0, cur = 0, prev = 0, yb = 0}
   local shown = {}
   for i, id in ipairs(ids) do
     if i <= TOP then
-      local c = db.clients:get(id)
+      local c = client_of(id)
       shown[id] = true
       rows[#rows + 1] = {client = id, name = client_name(id), tier = c and c.tier or nil, owner = staff_name(c and c.owner),
                          revenue = by_cur[id], prev = prev_by[id] or 0, yb = yb_by[id] or 0,
@@ -319,7 +316,7 @@ do
   local start, finish = {}, {}
   for k, v in pairs(now) do start[k], finish[k] = v, v end
   local function move(counts, id, was)
-    local c = db.clients:get(id)
+    local c = client_of(id)
     local t = c and c.tier or "(none)"
     counts[t] = (counts[t] or 0) - 1
     counts[was] = (counts[was] or 0) + 1
@@ -428,7 +425,7 @@ do
     else m.without = m.without + k.value; uncovered = uncovered + k.value; n_uncovered = n_uncovered + 1 end
     total = total + k.value
     if i <= RENEWALS_SHOWN then
-      local c = db.clients:get(k.client)
+      local c = client_of(k.client)
       rows[#rows + 1] = {contract = k.id, client = k.client, name = client_name(k.client), tier = c and c.tier, owner = staff_name(c and c.owner),
                          ["end"] = k["end"], days = kam.days_between(today, k["end"]), value = k.value,
                          renewal = renewal and {value = renewal.id, text = L("exec_stage_" .. renewal.stage)} or {value = nil, text = L("exec_none_yet"), class = "warn"}}
@@ -569,10 +566,7 @@ P:section{id = "actions", title = L("exec_sec_actions"), lead = L("exec_actions_
 do
   local recommend = require "recommend"
   local asked, order = {}, {}
-  local ids = sorted_keys(by_cur, function(a, b)
-    if by_cur[a] ~= by_cur[b] then return by_cur[a] > by_cur[b] end
-    return a < b
-  end)
+  local ids = ranked
   for i = 1, math.min(ADVISED, #ids) do asked[ids[i]] = true; order[#order + 1] = ids[i] end
   local n_risk = 0
   for r in db.risks:where{status = {"in", {"open", "mitigating"}}, severity = {"in", {"high", "critical"}}}:each() do
@@ -583,7 +577,7 @@ do
   local all = {}
   local quiet = function() end
   for _, id in ipairs(order) do
-    local c = db.clients:get(id)
+    local c = client_of(id)
     if c then
       for _, s in ipairs(recommend.decide(c, quiet) or {}) do
         all[#all + 1] = {client = id, name = c.name, owner = staff_name(c.owner), kind = s.kind, text = s.text, value = s.value}
