@@ -46,21 +46,8 @@ int report_as_of(kam_store *st, char *out, size_t n, kam_err *e) {
   return rc == TOOK ? 0 : rc;
 }
 
-/* mkdir -p of the folder holding path */
-static int make_parent(const char *path, kam_err *e) {
-  char dir[1024];
-  if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir) return kam_errf(e, KAM_EDATA, "%s: path too long", path);
-  char *slash = strrchr(dir, '/');
-  if (!slash || slash == dir) return 0;
-  *slash = 0;
-  for (char *p = dir + 1; *p; p++)
-    if (*p == '/') { *p = 0; mkdir(dir, 0755); *p = '/'; }
-  if (mkdir(dir, 0755) && errno != EEXIST) return kam_errf(e, KAM_EDATA, "%s: cannot create folder: %s", dir, strerror(errno));
-  return 0;
-}
-
 int report_write(const char *path, const char *text, size_t len, kam_err *e) {
-  if (make_parent(path, e)) return e->code;
+  if (store_make_folder(path, 0755, KAM_EDATA, e)) return e->code;
   char tmp[1100];
   if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid()) >= (int)sizeof tmp)
     return kam_errf(e, KAM_EDATA, "%s: path too long", path);

@@ -213,6 +213,18 @@ static int sync_layout(kam_store *st, MDB_txn *txn, int write, kam_err *e) {
   return 0;
 }
 
+int store_make_folder(const char *path, unsigned mode, int code, kam_err *e) {
+  char dir[1024];
+  if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir) return kam_errf(e, code, "%s: path too long", path);
+  char *slash = strrchr(dir, '/');
+  if (!slash || slash == dir) return 0;
+  *slash = 0;
+  for (char *p = dir + 1; *p; p++)
+    if (*p == '/') { *p = 0; mkdir(dir, (mode_t)mode); *p = '/'; }
+  if (mkdir(dir, (mode_t)mode) && errno != EEXIST) return kam_errf(e, code, "%s: cannot create folder: %s", dir, strerror(errno));
+  return 0;
+}
+
 int store_open(kam_store **out, const char *path, schema *sc, int flags, size_t mapsize, kam_err *e) {
   *out = NULL;
   struct stat sb;
@@ -221,18 +233,8 @@ int store_open(kam_store **out, const char *path, schema *sc, int flags, size_t 
     return kam_errf(e, KAM_EDATA, "%s: no book here (create one with: kam init)", path);
   if (exists && S_ISDIR(sb.st_mode))
     return kam_errf(e, KAM_EDATA, "%s: is a directory, not a book", path);
-  if (!exists) { /* create the parent folder, like var/ */
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash && slash != dir) {
-      *slash = 0;
-      for (char *p = dir + 1; *p; p++)
-        if (*p == '/') { *p = 0; mkdir(dir, 0700); *p = '/'; }
-      if (mkdir(dir, 0700) && errno != EEXIST)
-        return kam_errf(e, KAM_EINTERNAL, "%s: cannot create folder: %s", dir, strerror(errno));
-    }
-  }
+  /* create the parent folder, like var/, readable by its owner only */
+  if (!exists && store_make_folder(path, 0700, KAM_EINTERNAL, e)) return e->code;
   kam_store *st = calloc(1, sizeof *st);
   st->sc = sc;
   snprintf(st->path, sizeof st->path, "%s", path);

@@ -23,6 +23,11 @@ typedef struct kam_store {
 
 enum { STORE_CREATE = 1, STORE_MUST_EXIST = 2 };
 
+/* Makes the folder that holds path, and the folders above it (mkdir -p),
+ * with mode; 0, or code with e naming the folder that could not be made.
+ * The book's folder (0700) and the reports' (0755) are made so. */
+int store_make_folder(const char *path, unsigned mode, int code, kam_err *e);
+
 /* Opens (or with STORE_CREATE creates) the book at path for a schema, and
  * binds the schema to it: store_open writes into *sc the LMDB handles of
  * every collection and index (c->dbi, ix->dbi) and the field ids the book
