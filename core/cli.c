@@ -1491,10 +1491,9 @@ static int cmd_report(cli *c) {
     return fail(KAM_EUSAGE, "report: no report %s (scripts/reports/ has: %s)", kind, names[0] ? names : "none");
   if (c->nargs > 2) return fail(KAM_EUSAGE, "report: %s: one subject at most (kam report --help)", kind);
   const char *format = c->fmt_set ? c->fmt_name : "html";
-  if (strcmp(format, "html") && strcmp(format, "md") && strcmp(format, "csv") && strcmp(format, "json"))
-    return fail(KAM_EUSAGE, "report: --format %s: expected html, md, csv or json", format);
   const char *lang = opt(c, "--lang") ? opt(c, "--lang") : "vi";
-  if (strcmp(lang, "vi") && strcmp(lang, "en")) return fail(KAM_EUSAGE, "report: --lang %s: expected vi or en", lang);
+  kam_err e;
+  if (report_check_lang_format(lang, format, "report", &e)) return fail(e.code, "%s", e.msg);
   const char *out = opt(c, "-o");
   if (out && !*out) return fail(KAM_EUSAGE, "report: -o needs a file name");
   char deflt[1200];
@@ -1521,7 +1520,6 @@ static int cmd_report(cli *c) {
   snprintf(ra.format, sizeof ra.format, "%s", format);
   if ((rc = open_book(c, STORE_MUST_EXIST)) || (rc = open_lua(c, 0))) return rc;
   char as_of[64];
-  kam_err e;
   if (report_as_of(c->st, as_of, sizeof as_of, &e)) return fail(e.code, "%s", e.msg);
   lua_State *L = c->ctx.L;
   if (report_push(L, c->cfg->root, &ra, as_of, &e)) return fail(e.code, "%s", e.msg);

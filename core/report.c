@@ -66,6 +66,13 @@ int report_write(const char *path, const char *text, size_t len, kam_err *e) {
   return 0;
 }
 
+int report_check_lang_format(const char *lang, const char *format, const char *who, kam_err *e) {
+  if (strcmp(format, "html") && strcmp(format, "md") && strcmp(format, "csv") && strcmp(format, "json"))
+    return kam_errf(e, KAM_EUSAGE, "%s: --format %s: expected html, md, csv or json", who, format);
+  if (strcmp(lang, "vi") && strcmp(lang, "en")) return kam_errf(e, KAM_EUSAGE, "%s: --lang %s: expected vi or en", who, lang);
+  return 0;
+}
+
 /* one word of a step: its end, or NULL when the step has no more */
 static const char *word(const char *p, char *out, size_t n) {
   while (*p == ' ' || *p == '\t') p++;
@@ -106,9 +113,9 @@ int report_step_parse(const char *step, report_args *a, kam_err *e) {
     if (strlen(w) >= cap[o]) return kam_errf(e, KAM_EUSAGE, "report %s: %s %.40s: too long", a->kind, opts[o], w);
     memcpy(dst[o], w, strlen(w) + 1);
   }
-  if (strcmp(a->lang, "vi") && strcmp(a->lang, "en")) return kam_errf(e, KAM_EUSAGE, "report %s: --lang %s: expected vi or en", a->kind, a->lang);
-  if (strcmp(a->format, "html") && strcmp(a->format, "md") && strcmp(a->format, "csv") && strcmp(a->format, "json"))
-    return kam_errf(e, KAM_EUSAGE, "report %s: --format %s: expected html, md, csv or json", a->kind, a->format);
+  char who[64];
+  snprintf(who, sizeof who, "report %s", a->kind);
+  if (report_check_lang_format(a->lang, a->format, who, e)) return e->code;
   if (!a->out[0]) return kam_errf(e, KAM_EUSAGE, "report %s: -o FILE: a scheduled report is written to a file", a->kind);
   return 0;
 }

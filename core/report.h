@@ -16,6 +16,10 @@ typedef struct report_args {
   char kind[48], id[64], period[32], lang[4], format[8], out[512]; /* "" when not given */
 } report_args;
 
+/* The format and language asked for are ones reports have: KAM_EUSAGE
+ * ("WHO: --lang fr: expected vi or en") or 0. */
+int report_check_lang_format(const char *lang, const char *format, const char *who, kam_err *e);
+
 /* Reads a schedule's report step into a (lang vi and format html unless
  * given). -o is required: a job has no terminal. KAM_EUSAGE naming what is
  * wrong, or 0. Whether the report's file exists is the run's and kam
