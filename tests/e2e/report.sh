@@ -179,6 +179,21 @@ expect_ok kp report executive --period 2026-Q4 --format json -o causes2.json
 check "a move made by the same policy on new data is told as a data change" test "$(fig causes2.json figure:moves_data)" -ge 1
 check "the data change names the client's move" grep -q "Data change" causes.md
 
+# ---- what a report script could try: an endless loop, a coroutine that hides one, a finalizer
+echo 'while true do end' >"$T/scripts/reports/loop.lua"
+printf '%s\n' 'local co = coroutine.wrap(function() while true do coroutine.yield() end end)' \
+  'while true do pcall(co) end' >"$T/scripts/reports/coloop.lua"
+printf '%s\n' 'setmetatable({}, {__gc = function() db.clients:update("CL-ODD001", {name = "x"}) end})' \
+  'return "page"' >"$T/scripts/reports/finalizer.lua"
+cp "$T/config/kam.yaml" "$T/kam.yaml.keep"
+printf 'limits: {script_seconds: 0.5}\n' >>"$T/config/kam.yaml"
+expect_fail 1 'limits.script_seconds' kp report loop -o loop.html
+expect_fail 1 'limits.script_seconds' kp report coloop -o loop.html
+check "no page from a stopped report" test ! -e loop.html
+expect_fail 1 '__gc' kp report finalizer -o fin.html
+cp "$T/kam.yaml.keep" "$T/config/kam.yaml"
+expect_out 'Ánh <Dương>' kam get clients CL-ODD001
+
 # ---- a report as a step of a schedule: written where the step says, said in the run's summary
 expect_out 'executive report: var/reports/executive-2026-11-26.html' kp schedule run friday
 check "the friday job wrote the week's page" test -s "$T/var/reports/executive-2026-11-26.html"
