@@ -1,5 +1,6 @@
 /* query.c — see query.h. */
 #include "query.h"
+#include "kdate.h"
 #include "keyenc.h"
 #include "store.h"
 #include <math.h>
@@ -660,6 +661,60 @@ int qiter_field(qiter *it, int field, kval *out, kam_err *e) {
   if (rc < 0) return rc;
   if (!rec_find(rec.mv_data, rec.mv_size, c->fields[field].fid, out)) *out = kv_null();
   return 1;
+}
+
+size_t qiter_count_prefix(qiter *it, size_t max) {
+  if (it->kind != PLAN_INDEX || !it->cur) return 0;
+  size_t n = 0;
+  for (int c = 0; c < it->ncombo && n < max; c++) {
+    const uint8_t *pre = it->prefixes.p + it->poff[c];
+    size_t plen = it->poff[c + 1] - it->poff[c];
+    MDB_val k = {plen, (void *)pre}, v;
+    int rc = mdb_cursor_get(it->cur, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST);
+    while (rc == 0 && n < max && k.mv_size >= plen && !memcmp(k.mv_data, pre, plen)) {
+      n++;
+      rc = mdb_cursor_get(it->cur, &k, &v, MDB_NEXT);
+    }
+  }
+  it->started = 0;
+  return n;
+}
+
+/* A value as a point on a line, for the share of a range: numbers as they
+ * are, dates and times by their day; 0 when it has none. */
+static int as_point(const kval *v, ftype t, double *out) {
+  if (v->tag == KV_INT) { *out = (double)v->u.i; return 1; }
+  if (v->tag == KV_NUM) { *out = v->u.n; return 1; }
+  int y, m, d;
+  if (v->tag == KV_STR && (t == FT_DATE || t == FT_DATETIME) && v->u.s.len >= 10 &&
+      date_parse(v->u.s.p, 10, &y, &m, &d)) {
+    *out = (double)days_from_civil(y, m, d);
+    return 1;
+  }
+  return 0;
+}
+
+double qiter_range_share(qiter *it) {
+  if (it->kind != PLAN_INDEX || it->eqn != 0 || !it->range || !it->cur) return -1;
+  ftype t = it->q->c->fields[it->ix->f[0]].type;
+  MDB_val k, v;
+  kval a, b;
+  double first, last, lo, hi;
+  if (mdb_cursor_get(it->cur, &k, &v, MDB_FIRST) ||
+      !key_get(k.mv_data, (const uint8_t *)k.mv_data + k.mv_size, t, &a) || !as_point(&a, t, &first))
+    return -1;
+  if (mdb_cursor_get(it->cur, &k, &v, MDB_LAST) ||
+      !key_get(k.mv_data, (const uint8_t *)k.mv_data + k.mv_size, t, &b) || !as_point(&b, t, &last))
+    return -1;
+  lo = first;
+  hi = last;
+  if (it->lo && !as_point(it->lo, t, &lo)) return -1;
+  if (it->hi && !as_point(it->hi, t, &hi)) return -1;
+  if (lo < first) lo = first;
+  if (hi > last) hi = last;
+  if (last <= first) return 1;
+  if (hi < lo) return 0;
+  return (hi - lo + 1) / (last - first + 1);
 }
 
 void qiter_explain(const qiter *it, kbuf *out) {

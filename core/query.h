@@ -116,6 +116,15 @@ int qiter_field(qiter *it, int field, kval *out, kam_err *e);
 /* The current row's record (fetched once): valid as store_get's, until the
  * next qiter_next, qiter_close or the end of the txn. */
 int qiter_record(qiter *it, MDB_val *rec, kam_err *e);
+/* For a plan that is one range on an index's first field: the share of the
+ * index's entries the range spans, were they spread evenly between its
+ * first and last value (numbers, dates, times); -1 for any other plan or
+ * type. Moves the cursor: before the first qiter_next only. */
+double qiter_range_share(qiter *it);
+/* For an index plan: its entries under the equal values' prefixes, the
+ * conditions unchecked, counted up to max. Moves the cursor: before the
+ * first qiter_next only. */
+size_t qiter_count_prefix(qiter *it, size_t max);
 /* A description of the plan, for `explain`. */
 void qiter_explain(const qiter *it, kbuf *out);
 
