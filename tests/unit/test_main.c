@@ -4,6 +4,7 @@
 #include "keyenc.h"
 #include "kdate.h"
 #include "pool.h"
+#include "grouppass.h"
 #include "query.h"
 #include "record.h"
 #include "schema.h"
@@ -593,6 +594,128 @@ static void t_query_vs_scan(void) {
   tbook_close(&b);
 }
 
+/* A grouped pass (grouppass.h) must give each group what the conditions
+ * give its rows in a brute-force scan: random filters over what the index
+ * [owner, day] holds (day, the carried amount, the id), grouped by owner,
+ * and by owner and day (more days in a group than a pass keeps: it says so). */
+typedef struct bagg { int64_t n, sum, max; char min_day[11]; } bagg;
+
+/* the owner's number in "OW-000003" (a text that is not NUL-terminated) */
+static int owner_no(const char *p, size_t n) {
+  int o = 0;
+  for (size_t i = 3; i < n; i++) o = o * 10 + (p[i] - '0');
+  return o;
+}
+
+static void brute_groups(tbook *b, MDB_txn *txn, query *q, const char *day_eq, bagg out[6]) {
+  coll_def *c = schema_coll(b->sc, "items");
+  memset(out, 0, 6 * sizeof *out);
+  MDB_cursor *cur;
+  mdb_cursor_open(txn, c->dbi, &cur);
+  MDB_val k, d;
+  int op = MDB_FIRST, fo = coll_field(c, "owner"), fd = coll_field(c, "day"), fa = coll_field(c, "amount");
+  kval *vals = calloc((size_t)c->nfields, sizeof *vals);
+  while (!mdb_cursor_get(cur, &k, &d, op)) {
+    op = MDB_NEXT;
+    store_decode(c, d.mv_data, d.mv_size, vals);
+    vals[F_ID] = kv_str(k.mv_data, k.mv_size);
+    int ok = !q->never;
+    for (int i = 0; i < q->ncond && ok; i++) ok = qcond_match(&q->cond[i], &vals[q->cond[i].field]);
+    if (day_eq) ok = ok && (day_eq[0] ? kval_is_text(&vals[fd], day_eq) : vals[fd].tag == KV_NULL);
+    if (!ok) continue;
+    int o = owner_no(vals[fo].u.s.p, vals[fo].u.s.len);
+    bagg *g = &out[o];
+    if (!g->n || vals[fa].u.i > g->max) g->max = vals[fa].u.i;
+    g->n++;
+    g->sum += vals[fa].u.i;
+    if (vals[fd].tag == KV_STR && (!g->min_day[0] || memcmp(vals[fd].u.s.p, g->min_day, 10) < 0))
+      memcpy(g->min_day, vals[fd].u.s.p, 10);
+  }
+  free(vals);
+  mdb_cursor_close(cur);
+}
+
+static void t_grouppass_vs_scan(void) {
+  tbook b;
+  CHECK(tbook_open(&b, 1 << 22));
+  CHECK(fill(&b, 600));
+  coll_def *c = schema_coll(b.sc, "items");
+  MDB_txn *txn;
+  kam_err e;
+  CHECK(!store_begin(b.st, 0, &txn, &e));
+  int fo = coll_field(c, "owner"), fd = coll_field(c, "day"), fa = coll_field(c, "amount");
+  gp_agg aggs[4] = {{GP_COUNT, -1}, {GP_SUM, fa}, {GP_MIN, fd}, {GP_MAX, fa}};
+  const char *fields[] = {"day", "amount", "id"};
+  qop ops[] = {Q_EQ, Q_NE, Q_GE, Q_GT, Q_LE, Q_LT, Q_IN, Q_BETWEEN};
+  int passes = 0, too_many = 0;
+  for (int round = 0; round < 400; round++) {
+    query *q = query_new(c);
+    int nc = (int)(rnd() % 4);
+    for (int k = 0; k < nc; k++) {
+      const char *fn = fields[rnd() % 3];
+      qop op = ops[rnd() % 8];
+      kval vals[3];
+      char sbuf[3][32];
+      int nv = op == Q_IN ? 3 : op == Q_BETWEEN ? 2 : 1;
+      for (int j = 0; j < nv; j++) {
+        int r = (int)(rnd() % 1000);
+        if (!strcmp(fn, "amount")) vals[j] = kv_int(r * 1000);
+        else if (!strcmp(fn, "id")) { snprintf(sbuf[j], 32, "IT-%06d", r); vals[j] = kv_str(sbuf[j], strlen(sbuf[j])); }
+        else { date_format(sbuf[j], 2026, 1 + r % 12, 1 + r % 28); vals[j] = kv_str(sbuf[j], 10); }
+      }
+      if (op == Q_BETWEEN && kval_cmp(&vals[0], &vals[1]) > 0) { kval t = vals[0]; vals[0] = vals[1]; vals[1] = t; }
+      if (query_add(q, coll_field(c, fn), op, vals, nv, &e)) { fprintf(stderr, "%s\n", e.msg); failures++; }
+    }
+    int by_day = round % 4 == 3;
+    const index_def *ix = grouppass_index(q, fo, by_day ? fd : -1, aggs, 4);
+    CHECK(ix && ix->f[0] == fo);
+    if (!ix) { query_free(q); continue; }
+    gp_result r;
+    int rc = grouppass_collect(txn, q, ix, fo, by_day ? fd : -1, aggs, 4, 1000, NULL, &r, &e);
+    if (rc == GP_TOO_MANY) { too_many++; CHECK(r.n == 0); query_free(q); continue; }
+    CHECK(rc == 0);
+    passes++;
+    bagg want[6];
+    int seen[6] = {0};
+    if (!by_day) brute_groups(&b, txn, q, NULL, want);
+    for (size_t i = 0; i < r.n; i++) {
+      kval k = gp_result_key(&r, i);
+      CHECK(k.tag == KV_STR && k.u.s.len == 9);
+      int o = k.tag == KV_STR ? owner_no(k.u.s.p, k.u.s.len) : 0;
+      CHECK(o >= 1 && o <= 5);
+      if (o < 1 || o > 5) break;
+      if (by_day) { /* this group's day only */
+        kval d = gp_result_sub(&r, i);
+        char day[11] = "";
+        if (d.tag == KV_STR) { memcpy(day, d.u.s.p, 10); day[10] = 0; }
+        brute_groups(&b, txn, q, day, want);
+      } else {
+        CHECK(!seen[o]);
+        seen[o] = 1;
+      }
+      gp_acc n = gp_result_acc(&r, i, 0), sum = gp_result_acc(&r, i, 1), mn = gp_result_acc(&r, i, 2),
+             mx = gp_result_acc(&r, i, 3);
+      CHECK(r.rows[i] == want[o].n && n.n == want[o].n);
+      CHECK(sum.is_int && sum.isum == want[o].sum);
+      CHECK(mx.have && mx.best.u.i == want[o].max);
+      CHECK(mn.have == (want[o].min_day[0] != 0));
+      if (mn.have) CHECK(mn.best.u.s.len == 10 && !memcmp(mn.best.u.s.p, want[o].min_day, 10));
+    }
+    for (int o = 1; o <= 5 && !by_day; o++) CHECK(seen[o] == (want[o].n > 0));
+    gp_result_free(&r);
+    query_free(q);
+  }
+  CHECK(passes > 300 && too_many > 0);
+  /* a condition on a field the index does not hold: no pass */
+  query *q = query_new(c);
+  kval kd = kv_str("a", 1);
+  CHECK(!query_add(q, coll_field(c, "kind"), Q_EQ, &kd, 1, &e));
+  CHECK(grouppass_index(q, fo, -1, aggs, 4) == NULL);
+  query_free(q);
+  mdb_txn_abort(txn);
+  tbook_close(&b);
+}
+
 /* Lua's blocks: contents survive growing and shrinking across size classes
  * and out of the pool; freed blocks come back for new ones. */
 static void t_pool_realloc(void) {
@@ -672,7 +795,7 @@ static const unit_test tests[] = {
     {"keyenc_roundtrip", t_keyenc_roundtrip}, {"money_text", t_money_text}, {"date_text", t_date_text},
     {"kdate_civil", t_kdate_civil}, {"kdate_months", t_kdate_months}, {"schema_load", t_schema_load},
     {"schema_errors", t_schema_errors}, {"store_crud", t_store_crud}, {"store_indexes", t_store_indexes},
-    {"store_map_full", t_store_map_full}, {"query_vs_scan", t_query_vs_scan},
+    {"store_map_full", t_store_map_full}, {"query_vs_scan", t_query_vs_scan}, {"grouppass_vs_scan", t_grouppass_vs_scan},
     {"query_in_between", t_query_in_between}, {"pool_realloc", t_pool_realloc}, {NULL, NULL}};
 
 int main(int argc, char **argv) { return unit_main(tests, argc, argv); }

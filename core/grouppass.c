@@ -1,0 +1,330 @@
+/* grouppass.c — a query's rows grouped by the field that leads an index,
+ * aggregated in one cursor pass (grouppass.h). */
+#include "grouppass.h"
+#include "keyenc.h"
+#include "store.h"
+#include <string.h>
+#include <stdlib.h>
+
+/* Where a field's value sits in an entry of ix: key part i (>= 0), the id
+ * after the parts (-1), a carried value (-2), or nowhere (-3). */
+static int source_of(const index_def *ix, int field) {
+  for (int i = 0; i < ix->nf; i++) if (ix->f[i] == field) return i;
+  if (field == F_ID) return -1;
+  for (int i = 0; i < ix->nc; i++) if (ix->carry[i] == field) return -2;
+  return -3;
+}
+
+const index_def *grouppass_index(const query *q, int gfield, int sub, const gp_agg *a, int nagg) {
+  const coll_def *c = q->c;
+  if (gfield < 0 || sub == gfield || nagg < 1 || nagg > GP_MAX_AGGS) return NULL;
+  for (int xi = 0; xi < c->nindexes; xi++) {
+    const index_def *ix = &c->indexes[xi];
+    if (ix->f[0] != gfield) continue;
+    int ok = sub < 0 || source_of(ix, sub) != -3;
+    for (int i = 0; ok && i < q->ncond; i++) ok = q->cond[i].field != gfield && source_of(ix, q->cond[i].field) != -3;
+    for (int i = 0; ok && i < nagg; i++) ok = a[i].kind == GP_COUNT || source_of(ix, a[i].field) != -3;
+    if (ok) return ix;
+  }
+  return NULL;
+}
+
+typedef struct pass {
+  const query *q;
+  const index_def *ix;
+  const coll_def *c;
+  MDB_val key, val;
+  kval comp[IDX_MAXF];
+  size_t comp_end[IDX_MAXF]; /* bytes of the key up to the end of part i */
+  kval id;
+} pass;
+
+/* Decodes the key's first n parts, and the id after them when n is all. */
+static int decode(pass *p, int n) {
+  const uint8_t *s = p->key.mv_data, *k = s, *end = k + p->key.mv_size;
+  for (int i = 0; i < n; i++) {
+    size_t n = key_get(k, end, p->c->fields[p->ix->f[i]].type, &p->comp[i]);
+    if (!n) return 0;
+    k += n;
+    p->comp_end[i] = (size_t)(k - s);
+  }
+  if (n == p->ix->nf) p->id = kv_str((const char *)k, (size_t)(end - k));
+  return 1;
+}
+
+static int is_cut(const kval *v) { return v->tag == KV_STR && v->u.s.len >= KEY_STR_MAX; }
+
+/* The value of field (source src) in the current entry; 0 when a key part
+ * holds a text cut short, which only the record could complete. */
+static int value_of(pass *p, int field, int src, kval *out) {
+  if (src >= 0) { *out = p->comp[src]; return !is_cut(out); }
+  if (src == -1) { *out = p->id; return 1; }
+  if (!rec_find(p->val.mv_data, p->val.mv_size, p->c->fields[field].fid, out)) *out = kv_null();
+  return 1;
+}
+
+static void acc_add(gp_acc *x, gp_kind kind, const kval *v, kbuf *store) {
+  if (kind == GP_COUNT) { x->n++; return; }
+  if (v->tag == KV_NULL) return;
+  if (kind == GP_SUM) {
+    if (v->tag == KV_INT) {
+      if (x->is_int && !__builtin_add_overflow(x->isum, v->u.i, &x->isum)) { x->n++; return; }
+      if (x->is_int) { x->nsum = (double)x->isum; x->is_int = 0; }
+      x->nsum += (double)v->u.i;
+    } else if (v->tag == KV_NUM) {
+      if (x->is_int) { x->nsum = (double)x->isum; x->is_int = 0; }
+      x->nsum += v->u.n;
+    } else return;
+    x->n++;
+    return;
+  }
+  int c = x->have ? kval_cmp(v, &x->best) : 0;
+  if (!x->have || (c != 2 && (kind == GP_MAX ? c > 0 : c < 0))) { /* 2: not comparable, as min()/max() */
+    x->have = 1;
+    x->best = *v;
+    if (v->tag == KV_STR) { /* the entry's memory moves on */
+      kbuf_reset(store);
+      kbuf_put(store, v->u.s.p, v->u.s.len);
+      x->best.u.s.p = (const char *)store->p;
+    }
+  }
+}
+
+/* memcmp order of the key bytes from part 1 on against an encoded bound:
+ * the parts are self-delimiting, so the bound's own bytes decide. */
+static int cmp_rest(const uint8_t *k, size_t n, const kbuf *b) {
+  int r = memcmp(k, b->p, n < b->len ? n : b->len);
+  return r ? r : (n < b->len ? -1 : 0);
+}
+
+/* The rows of one second-key value within the current group. */
+typedef struct sub {
+  kval key;
+  kbuf keybuf;
+  int64_t rows;
+  gp_acc acc[GP_MAX_AGGS];
+  kbuf store[GP_MAX_AGGS];
+} sub;
+
+static int same_key(const kval *a, const kval *b) {
+  if (a->tag != b->tag) return 0;
+  if (a->tag == KV_STR) return a->u.s.len == b->u.s.len && !memcmp(a->u.s.p, b->u.s.p, a->u.s.len);
+  if (a->tag == KV_INT) return a->u.i == b->u.i;
+  if (a->tag == KV_NUM) return a->u.n == b->u.n;
+  return 1; /* NULL, FALSE, TRUE */
+}
+
+static size_t keep_text(kbuf *arena, const char *p, size_t n) {
+  size_t off = arena->len;
+  kbuf_put(arena, p, n);
+  return off;
+}
+
+/* A text kept in the arena holds its offset until read (the arena moves). */
+static kval kept(kbuf *arena, kval v) {
+  if (v.tag == KV_STR) v.u.s.p = (const char *)(uintptr_t)keep_text(arena, v.u.s.p, v.u.s.len);
+  return v;
+}
+static kval unkept(const kbuf *arena, kval v) {
+  if (v.tag == KV_STR) v.u.s.p = (const char *)arena->p + (uintptr_t)v.u.s.p;
+  return v;
+}
+
+/* Adds the group's subgroups with rows to r. */
+static int flush(gp_result *r, size_t max, const kval *gkey, sub *subs, int nsub, int nagg) {
+  for (int s = 0; s < nsub; s++) {
+    sub *x = &subs[s];
+    if (!x->rows) continue;
+    if (r->n >= max) return GP_TOO_MANY;
+    if (r->n == r->cap) {
+      size_t cap = r->cap ? r->cap * 2 : 256;
+      kval *k = realloc(r->key, cap * sizeof *k);
+      if (!k) return GP_TOO_MANY;
+      r->key = k;
+      kval *u = realloc(r->sub, cap * sizeof *u);
+      if (!u) return GP_TOO_MANY;
+      r->sub = u;
+      int64_t *w = realloc(r->rows, cap * sizeof *w);
+      if (!w) return GP_TOO_MANY;
+      r->rows = w;
+      gp_acc *g = realloc(r->acc, cap * (size_t)nagg * sizeof *g);
+      if (!g) return GP_TOO_MANY;
+      r->acc = g;
+      r->cap = cap;
+    }
+    r->key[r->n] = kept(&r->arena, *gkey);
+    r->sub[r->n] = kept(&r->arena, x->key);
+    r->rows[r->n] = x->rows;
+    for (int j = 0; j < nagg; j++) {
+      gp_acc g = x->acc[j];
+      if (g.have) g.best = kept(&r->arena, g.best);
+      r->acc[r->n * (size_t)nagg + (size_t)j] = g;
+    }
+    r->n++;
+  }
+  return 0;
+}
+
+static void acc_reset(sub *x, int nagg) {
+  x->rows = 0;
+  for (int j = 0; j < nagg; j++) { memset(&x->acc[j], 0, sizeof x->acc[j]); x->acc[j].is_int = 1; }
+}
+
+int grouppass_collect(MDB_txn *txn, const query *q, const index_def *ix, int gfield, int subf, const gp_agg *a,
+                      int nagg, size_t max_groups, int (*stop)(void), gp_result *r, kam_err *e) {
+  memset(r, 0, sizeof *r);
+  r->nagg = nagg;
+  if (nagg < 1 || nagg > GP_MAX_AGGS || ix->f[0] != gfield || q->ncond > 64)
+    return -kam_errf(e, KAM_EINTERNAL, "grouppass: no plan for this query");
+  if (q->never) return 0;
+  pass p = {.q = q, .ix = ix, .c = q->c};
+  int csrc[64], asrc[GP_MAX_AGGS], ssrc = subf >= 0 ? source_of(ix, subf) : -3;
+  for (int i = 0; i < q->ncond; i++) csrc[i] = source_of(ix, q->cond[i].field);
+  for (int i = 0; i < nagg; i++) asrc[i] = a[i].kind == GP_COUNT ? -3 : source_of(ix, a[i].field);
+  int ndec = 0; /* key parts to decode: up to the last one read (all of them for the id) */
+  for (int i = 0; i <= q->ncond + nagg; i++) {
+    int src = i < q->ncond ? csrc[i] : i < q->ncond + nagg ? asrc[i - q->ncond] : ssrc;
+    if (src == -1) ndec = ix->nf;
+    else if (src >= 0 && src + 1 > ndec) ndec = src + 1;
+  }
+
+  /* bounds on the second key part, encoded: an entry below the lower one
+   * or above the upper one is passed over on its bytes, undecoded; a
+   * group's first entry below it seeks past the rest */
+  const kval *lo = NULL, *hi = NULL;
+  ftype t1 = ix->nf > 1 ? p.c->fields[ix->f[1]].type : FT_STRING;
+  for (int i = 0; ix->nf > 1 && i < q->ncond; i++) {
+    const qcond *cc = &q->cond[i];
+    if (cc->field != ix->f[1]) continue;
+    const kval *l = NULL, *h = NULL;
+    if (cc->op == Q_GE || cc->op == Q_GT) l = &cc->v[0];
+    else if (cc->op == Q_LE || cc->op == Q_LT) h = &cc->v[0];
+    else if (cc->op == Q_BETWEEN || (cc->op == Q_EQ && cc->nv == 1)) { l = &cc->v[0]; h = &cc->v[cc->op == Q_EQ ? 0 : 1]; }
+    if (l && !is_cut(l) && l->tag != KV_NULL && (!lo || kval_cmp(l, lo) == 1)) lo = l;
+    if (h && !is_cut(h) && h->tag != KV_NULL && (!hi || kval_cmp(h, hi) == -1)) hi = h;
+  }
+
+  sub *subs = calloc(GP_MAX_SUBS, sizeof *subs);
+  MDB_cursor *cur = NULL;
+  kbuf lo_enc = {0}, hi_enc = {0}, group = {0}, seek = {0}; /* group: its key part as encoded */
+  int out = 0, rc, nsub = 0, in_group = 0;
+  if (!subs) { out = -kam_errf(e, KAM_EINTERNAL, "grouppass: out of memory"); goto done; }
+  if (lo) key_put(&lo_enc, t1, lo);
+  if (hi) key_put(&hi_enc, t1, hi);
+  if ((rc = mdb_cursor_open(txn, ix->dbi, &cur))) { cur = NULL; out = -lmdb_err(e, rc, ix->name); goto done; }
+  kval gkey = kv_null();
+  ftype t0 = p.c->fields[gfield].type;
+  unsigned long steps = 0;
+  enum { SEEK = -1 };
+  int op = MDB_FIRST;
+  for (;;) {
+    if (op == SEEK) {
+      p.key.mv_data = seek.p;
+      p.key.mv_size = seek.len;
+      rc = mdb_cursor_get(cur, &p.key, &p.val, MDB_SET_RANGE);
+    } else rc = mdb_cursor_get(cur, &p.key, &p.val, (MDB_cursor_op)op);
+    op = MDB_NEXT;
+    if (rc == MDB_NOTFOUND) break;
+    if (rc) { out = -lmdb_err(e, rc, ix->name); goto done; }
+    if (stop && (++steps & 4095) == 0 && (out = stop())) goto done;
+    const uint8_t *k = p.key.mv_data;
+    size_t kn = p.key.mv_size;
+    /* the group's part 0 is self-delimiting: the same leading bytes are the same group */
+    if (!in_group || kn < group.len || memcmp(k, group.p, group.len)) {
+      kval v0;
+      size_t g0 = key_get(k, k + kn, t0, &v0);
+      if (!g0) { out = -kam_errf(e, KAM_EINTERNAL, "%s: malformed index entry", ix->name); goto done; }
+      if (in_group && (out = flush(r, max_groups, &gkey, subs, nsub, nagg))) goto done;
+      if (is_cut(&v0)) { out = GP_CUT; goto done; }
+      kbuf_reset(&group);
+      kbuf_put(&group, k, g0);
+      gkey = v0;
+      if (gkey.tag == KV_STR) gkey.u.s.p = (const char *)group.p + 1; /* the text after its tag byte */
+      in_group = 1;
+      nsub = 0;
+      if (lo && cmp_rest(k + g0, kn - g0, &lo_enc) < 0) { /* on to [group, lo] */
+        kbuf_reset(&seek);
+        kbuf_put(&seek, group.p, g0);
+        kbuf_put(&seek, lo_enc.p, lo_enc.len);
+        op = SEEK;
+        continue;
+      }
+    }
+    size_t g0 = group.len;
+    if (lo && cmp_rest(k + g0, kn - g0, &lo_enc) < 0) continue;
+    if (hi && cmp_rest(k + g0, kn - g0, &hi_enc) > 0) {
+      /* past the upper bound, unless a text cut in the key may still equal it */
+      kval v1;
+      if (!key_get(k + g0, k + kn, t1, &v1) || !is_cut(&v1)) {
+        kbuf_reset(&seek); /* on to the next group */
+        kbuf_put(&seek, group.p, g0);
+        kbuf_byte(&seek, 0xff);
+        op = SEEK;
+        continue;
+      }
+    }
+    if (!decode(&p, ndec)) { out = -kam_errf(e, KAM_EINTERNAL, "%s: malformed index entry", ix->name); goto done; }
+    int pass_all = 1;
+    for (int i = 0; pass_all && i < q->ncond; i++) {
+      kval v;
+      if (!value_of(&p, q->cond[i].field, csrc[i], &v)) { out = GP_CUT; goto done; }
+      pass_all = qcond_match(&q->cond[i], &v);
+    }
+    if (!pass_all) continue;
+    sub *x = NULL;
+    kval sv = kv_null();
+    if (subf >= 0 && !value_of(&p, subf, ssrc, &sv)) { out = GP_CUT; goto done; }
+    for (int s = 0; s < nsub && !x; s++) if (same_key(&subs[s].key, &sv)) x = &subs[s];
+    if (!x) {
+      if (nsub == GP_MAX_SUBS) { out = GP_TOO_MANY; goto done; }
+      x = &subs[nsub++];
+      acc_reset(x, nagg);
+      x->key = sv;
+      if (sv.tag == KV_STR) { /* the entry's memory moves on */
+        kbuf_reset(&x->keybuf);
+        kbuf_put(&x->keybuf, sv.u.s.p, sv.u.s.len);
+        x->key.u.s.p = (const char *)x->keybuf.p;
+      }
+    }
+    x->rows++;
+    for (int i = 0; i < nagg; i++) {
+      kval v = kv_null();
+      if (a[i].kind != GP_COUNT && !value_of(&p, a[i].field, asrc[i], &v)) { out = GP_CUT; goto done; }
+      acc_add(&x->acc[i], a[i].kind, &v, &x->store[i]);
+    }
+  }
+  if (in_group) out = flush(r, max_groups, &gkey, subs, nsub, nagg);
+done:
+  if (cur) mdb_cursor_close(cur);
+  kbuf_free(&group);
+  kbuf_free(&seek);
+  kbuf_free(&lo_enc);
+  kbuf_free(&hi_enc);
+  for (int s = 0; subs && s < GP_MAX_SUBS; s++) {
+    kbuf_free(&subs[s].keybuf);
+    for (int j = 0; j < GP_MAX_AGGS; j++) kbuf_free(&subs[s].store[j]);
+  }
+  free(subs);
+  if (out) gp_result_free(r);
+  return out;
+}
+
+kval gp_result_key(const gp_result *r, size_t i) { return unkept(&r->arena, r->key[i]); }
+kval gp_result_sub(const gp_result *r, size_t i) { return unkept(&r->arena, r->sub[i]); }
+
+gp_acc gp_result_acc(const gp_result *r, size_t i, int j) {
+  gp_acc x = r->acc[i * (size_t)r->nagg + (size_t)j];
+  if (x.have) x.best = unkept(&r->arena, x.best);
+  return x;
+}
+
+void gp_result_free(gp_result *r) {
+  free(r->key);
+  free(r->sub);
+  free(r->rows);
+  free(r->acc);
+  kbuf_free(&r->arena);
+  int nagg = r->nagg;
+  memset(r, 0, sizeof *r);
+  r->nagg = nagg;
+}
