@@ -4,6 +4,7 @@
  * output prints as money. */
 #include "lua_agg.h"
 #include "budget.h"
+#include "grouppass.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -228,6 +229,8 @@ static void memo_put(const memo_key *k, int is_int, lua_Integer i, lua_Number n)
   m->i = i;
   m->n = n;
 }
+
+static int gp_stop(void) { return sandbox_stopping() ? -1 : 0; }
 
 /* ---- count, sum, avg, min, max ------------------------------------------ */
 
@@ -505,6 +508,142 @@ static void group_key(lua_State *L, lquery *lq, group_st *g, int arg) {
   g->key = g->hop[0];
 }
 
+/* ---- group in one pass over the index its key leads (grouppass.h) ------ */
+
+/* A plan that reads more than this share of the entries the pass would
+ * read loses to the pass: its rows each cost a Lua table update (and often
+ * a record read), the pass's entries a cursor step. A range's share is
+ * estimated from its bounds; equal values have their rows counted, up to
+ * that share. */
+#define GROUP_PASS_SHARE 0.15
+#define GROUP_PASS_MAX_GROUPS 4000000
+
+/* The groups live in a userdata, so that a Lua error while the result
+ * table is built (the memory cap) frees them. */
+static int gp_result_gc(lua_State *L) {
+  gp_result *r = lua_touserdata(L, 1);
+  gp_result_free(r);
+  return 0;
+}
+
+static int whole(const lquery *lq, int field) {
+  ftype t = lq->q->c->fields[field].type;
+  return t == FT_INT || t == FT_MONEY;
+}
+
+/* The index a pass over the query at 1 grouped by gfield (and subf) would
+ * read, or NULL when its rows are better visited one by one; then *why
+ * says why: no index led by gfield holds every field asked, the query's
+ * own plan reads few rows, or something a pass does not do (predicates, a
+ * limit, a read scope, inside a write). */
+static const index_def *group_pass_plan(lua_State *L, lquery *lq, int gfield, int subf, const gp_agg *a, int nagg,
+                                        const char **why) {
+  kam_ctx *ctx = kam_ctx_get(L);
+  const query *q = lq->q;
+  *why = NULL;
+  if (gfield < 0) return *why = "the key is not a field of the collection", NULL;
+  if (ctx->wtxn) return *why = "inside a write", NULL;
+  if (lq->limit >= 0) return *why = "a limit", NULL;
+  if (kam_query_has_preds(L, 1)) return *why = "a predicate function", NULL;
+  if (q->never) return *why = "no row can match", NULL;
+  for (int i = 0; i < q->ncond; i++)
+    if (q->cond[i].field == gfield) return *why = "the query asks for one value of the key", NULL;
+  for (int j = 0; j < nagg; j++) {
+    /* a sum of fractions depends on the order it is added in: only whole numbers are summed in a pass */
+    if (a[j].kind == GP_SUM && !whole(lq, a[j].field)) return *why = "a sum or average of a field that is not whole numbers", NULL;
+    if (a[j].kind != GP_COUNT && a[j].field == gfield) return *why = "an aggregate of the key itself", NULL;
+  }
+  const index_def *ix = grouppass_index(q, gfield, subf, a, nagg);
+  if (!ix) return *why = "no index led by the key holds every field the conditions and aggregates read", NULL;
+  if (kam_read_scope(L, q->c) != SCOPE_ALL) return *why = "a read scope", NULL;
+  if (q->ncond) { /* the query's own plan: an index range over few entries is cheaper */
+    snap *s;
+    MDB_txn *txn = kam_read_txn(L, ctx, &s);
+    qiter it;
+    kam_err e;
+    int use = 0;
+    if (qiter_open(&it, txn, q, -1, &e) == 0) {
+      if (it.kind == PLAN_SCAN) use = 1;
+      else if (it.kind == PLAN_INDEX && it.eqn == 0) use = qiter_range_share(&it) > GROUP_PASS_SHARE;
+      else if (it.kind == PLAN_INDEX) { /* equal values: count their entries up to the share that pays */
+        MDB_stat st;
+        if (mdb_stat(txn, ix->dbi, &st) == 0) {
+          size_t want = (size_t)((double)st.ms_entries * GROUP_PASS_SHARE);
+          use = qiter_count_prefix(&it, want) >= want;
+        }
+      }
+    }
+    qiter_close(&it);
+    if (!use) return *why = "the query's own plan reads few rows", NULL;
+  }
+  return ix;
+}
+
+/* Pushes a userdata holding the groups, or nothing and 0 when the rows are
+ * to be visited (group_pass_plan). */
+static int group_by_pass(lua_State *L, lquery *lq, int gfield, int subf, const gp_agg *a, int nagg) {
+  const char *why;
+  const index_def *ix = group_pass_plan(L, lq, gfield, subf, a, nagg, &why);
+  if (!ix) return 0;
+  snap *s;
+  MDB_txn *txn = kam_read_txn(L, kam_ctx_get(L), &s);
+  gp_result *r = lua_newuserdatauv(L, sizeof *r, 0);
+  memset(r, 0, sizeof *r);
+  if (luaL_newmetatable(L, "kam.group_pass")) {
+    lua_pushcfunction(L, gp_result_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  kam_err e = {0};
+  int rc = grouppass_collect(txn, lq->q, ix, gfield, subf, a, nagg, GROUP_PASS_MAX_GROUPS, gp_stop, r, &e);
+  if (rc == 0) return 1;
+  lua_pop(L, 1);
+  if (rc == GP_CUT || rc == GP_TOO_MANY) return 0;
+  if (sandbox_stopping()) return sandbox_raise_stop(L);
+  return sandbox_raise_err(L, e.code ? e.code : KAM_EINTERNAL, e.msg);
+}
+
+/* What explain(key, ...) says of a group: the pass and its index, or why
+ * the rows are visited and how the query reads them. */
+static int push_group_explain(lua_State *L, lquery *lq, int gfield, int subf, const gp_agg *a, int nagg,
+                              const char *why) {
+  const index_def *ix = why ? NULL : group_pass_plan(L, lq, gfield, subf, a, nagg, &why);
+  if (ix) {
+    lua_pushfstring(L, "group: one pass over index %s", ix->name);
+    return 1;
+  }
+  lua_pushfstring(L, "group: rows visited one by one (%s); ", why);
+  lua_pushcfunction(L, kam_query_explain);
+  lua_pushvalue(L, 1);
+  lua_call(L, 1, 1);
+  lua_concat(L, 2);
+  return 1;
+}
+
+/* Pushes aggregate x of kind k as group() gives it, or nothing and 0 when
+ * the group has no value for it (no row had the field). */
+static int push_group_value(lua_State *L, gp_kind k, const gp_acc *x, int64_t rows, int avg) {
+  if (k == GP_COUNT) { lua_pushinteger(L, rows); return 1; }
+  if (k == GP_SUM) {
+    if (!x->n) return 0;
+    if (avg) lua_pushnumber(L, (x->is_int ? (double)x->isum : x->nsum) / (double)x->n);
+    else push_sum(L, x->is_int, x->isum, x->nsum);
+    return 1;
+  }
+  if (!x->have) return 0;
+  kam_push_kval(L, &x->best);
+  return 1;
+}
+
+/* Pushes group key i of r: its value, "(none)" for rows without one. */
+static void push_group_key(lua_State *L, const gp_result *r, size_t i) {
+  kval k = gp_result_key(r, i);
+  kam_push_kval(L, &k);
+  if (lua_isnil(L, -1)) { lua_pop(L, 1); lua_pushliteral(L, "(none)"); }
+}
+
+static const gp_kind gp_of_kind[] = {GP_COUNT, GP_SUM, GP_SUM, GP_MIN, GP_MAX}; /* count sum avg min max */
+
 /* ---- group over several keys, several aggregates, in one pass ----------- */
 
 #define GROUP_MAX_KEYS 4
@@ -653,7 +792,7 @@ static void finish_multi(gmulti *m, int t, int depth) {
  * group(key or keys, {name = "count" | {"sum", field} | ...}) -> {key = {name = value}}:
  * several keys (fields or paths through refs) and several aggregates in one
  * pass over the rows. */
-static int group_multi(lua_State *L, lquery *lq) {
+static int group_multi(lua_State *L, lquery *lq, int explain) {
   lua_settop(L, 4);
   luaL_checkstack(L, 2 * GROUP_MAX_KEYS + GROUP_MAX_AGGS + 24, "group"); /* names, caches, the walk */
   gmulti *m = lua_newuserdatauv(L, sizeof *m, 0); /* big: off the C stack; no __gc needed */
@@ -724,6 +863,53 @@ static int group_multi(lua_State *L, lquery *lq) {
     m->agg[0].name = lua_gettop(L);
   }
   if (want < 0) want = m->key[0].key;
+  int plain = !m->key[0].nhop && (m->nkeys == 1 || (m->nkeys == 2 && !m->key[1].nhop));
+  gp_agg a[GROUP_MAX_AGGS];
+  for (int j = 0; j < m->nagg; j++) a[j] = (gp_agg){gp_of_kind[m->agg[j].kind], m->agg[j].kind ? m->agg[j].field : -1};
+  int subf = m->nkeys == 2 ? m->key[1].key : -1;
+  if (explain)
+    return push_group_explain(L, lq, m->key[0].key, subf, a, m->nagg,
+                              plain ? NULL : m->nkeys > 2 ? "more than two keys" : "a key goes through a ref");
+  if (plain) {
+    if (group_by_pass(L, lq, m->key[0].key, subf, a, m->nagg)) {
+      const gp_result *r = lua_touserdata(L, -1);
+      lua_createtable(L, 0, r->n > 1u << 24 ? 1 << 24 : (int)r->n);
+      int res = lua_gettop(L), into = res;
+      for (size_t i = 0; i < r->n; i++) {
+        if (subf >= 0) { /* a group's second keys come together: one table for them */
+          kval k = gp_result_key(r, i), prev = i ? gp_result_key(r, i - 1) : kv_null();
+          if (!i || !kval_same(&k, &prev)) {
+            lua_settop(L, res);
+            push_group_key(L, r, i);
+            lua_newtable(L);
+            lua_pushvalue(L, -1);
+            lua_insert(L, -3);
+            lua_rawset(L, res);
+            into = lua_gettop(L);
+          }
+          kval sk = gp_result_sub(r, i);
+          kam_push_kval(L, &sk);
+          if (lua_isnil(L, -1)) { lua_pop(L, 1); lua_pushliteral(L, "(none)"); }
+        } else push_group_key(L, r, i);
+        if (m->single) {
+          gp_acc x = gp_result_acc(r, i, 0);
+          if (push_group_value(L, a[0].kind, &x, r->rows[i], m->agg[0].kind == 2)) lua_rawset(L, into);
+          else lua_pop(L, 1);
+          continue;
+        }
+        lua_createtable(L, 0, m->nagg);
+        for (int j = 0; j < m->nagg; j++) {
+          gp_acc x = gp_result_acc(r, i, j);
+          lua_pushvalue(L, m->agg[j].name);
+          if (push_group_value(L, a[j].kind, &x, r->rows[i], m->agg[j].kind == 2)) lua_rawset(L, -3);
+          else lua_pop(L, 1);
+        }
+        lua_rawset(L, into);
+      }
+      lua_settop(L, res);
+      return 1;
+    }
+  }
   lua_newtable(L);
   m->result = lua_gettop(L);
   kam_query_visit(L, 1, want, visit_multi, m);
@@ -734,9 +920,9 @@ static int group_multi(lua_State *L, lquery *lq) {
 
 /* group(key, agg, field): {key_value = aggregate}; agg is count|sum|avg|min|max;
  * key is a field, a dotted path through refs, or a function of the entity. */
-static int q_group(lua_State *L) {
+static int group_impl(lua_State *L, int explain) {
   lquery *lq = kam_check_query(L, 1);
-  if (lua_type(L, 2) == LUA_TTABLE || lua_type(L, 3) == LUA_TTABLE) return group_multi(L, lq);
+  if (lua_type(L, 2) == LUA_TTABLE || lua_type(L, 3) == LUA_TTABLE) return group_multi(L, lq, explain);
   group_st g = {0};
   g.L = L;
   group_key(L, lq, &g, 2);
@@ -751,6 +937,23 @@ static int q_group(lua_State *L) {
     for (int h = 1; h < g.nhop; h++) g.hscope[h] = kam_read_scope(L, g.hopc[h]); /* raises for none */
     snap *s;
     g.txn = kam_read_txn(L, kam_ctx_get(L), &s);
+  }
+  gp_agg a = {gp_of_kind[g.kind], g.kind ? g.field : -1};
+  if (explain)
+    return push_group_explain(L, lq, g.key, -1, &a, 1, g.keyfn ? "a key function" : g.nhop ? "the key goes through a ref" : NULL);
+  if (!g.nhop && !g.keyfn) {
+    if (group_by_pass(L, lq, g.key, -1, &a, 1)) {
+      const gp_result *r = lua_touserdata(L, -1);
+      lua_createtable(L, 0, r->n > 1u << 24 ? 1 << 24 : (int)r->n);
+      for (size_t i = 0; i < r->n; i++) {
+        gp_acc x = gp_result_acc(r, i, 0);
+        push_group_key(L, r, i);
+        if (push_group_value(L, a.kind, &x, r->rows[i], g.kind == 2)) lua_rawset(L, -3);
+        else lua_pop(L, 1);
+      }
+      if (g.kind && is_money(lq, g.field)) mark_money_table(L);
+      return 1;
+    }
   }
   lua_newtable(L);
   g.cache = lua_gettop(L);
@@ -776,6 +979,9 @@ static int q_group(lua_State *L) {
   if (is_money(lq, g.field)) mark_money_table(L);
   return 1;
 }
+
+static int q_group(lua_State *L) { return group_impl(L, 0); }
+int kam_agg_explain_group(lua_State *L) { return group_impl(L, 1); }
 
 const luaL_Reg kam_agg_methods[] = {
     {"count", q_count}, {"sum", q_sum}, {"avg", q_avg}, {"min", q_min}, {"max", q_max},

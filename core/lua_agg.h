@@ -12,6 +12,10 @@
  * remembered or answered from the memo; so is count's O(1) answer. */
 void kam_memo(int on);
 
+/* q:explain(key, ...) with group()'s arguments: how that group would read
+ * its rows (one pass over an index, or each row visited, and why). */
+int kam_agg_explain_group(lua_State *L);
+
 /* Is the value at idx a money aggregate? A number that one of this
  * statement's last aggregates returned from a money field (and no other
  * aggregate returned: a count of 0 beside a total of 0 stays a number), or

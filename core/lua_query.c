@@ -3,6 +3,7 @@
  * explain; the row visitor the aggregates use. Errors are raised only
  * after an iterator's cursor is released. */
 #include "lua_query.h"
+#include "lua_agg.h"
 #include "budget.h"
 #include "progress.h"
 #include <stdlib.h>
@@ -573,8 +574,9 @@ static int q_each(lua_State *L) {
   return 4; /* fn, nil, nil, iterator (closed on break) */
 }
 
-static int q_explain(lua_State *L) {
+int kam_query_explain(lua_State *L) {
   lquery *lq = kam_check_query(L, 1);
+  if (lua_gettop(L) > 1) return kam_agg_explain_group(L); /* explain("client", "sum", "amount") */
   liter *li = open_iter(L, lq, -1);
   kbuf b = {0};
   qiter_explain(&li->it, &b);
@@ -595,5 +597,5 @@ const luaL_Reg kam_query_meta[] = {{"__gc", query_gc}, {"__tostring", q_tostring
 const luaL_Reg kam_query_methods[] = {
     {"where", q_where}, {"all", q_all}, {"sort", q_sort}, {"limit", q_limit},
     {"each", q_each}, {"list", q_list}, {"ids", q_ids}, {"first", q_first},
-    {"explain", q_explain}, {NULL, NULL}};
+    {"explain", kam_query_explain}, {NULL, NULL}};
 const luaL_Reg kam_iter_meta[] = {{"__gc", iter_gc}, {"__close", iter_gc}, {NULL, NULL}};

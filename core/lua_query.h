@@ -22,6 +22,10 @@ int kam_is_query(lua_State *L, int idx);
 void kam_query_list(lua_State *L, int idx);
 const coll_def *kam_query_coll(lua_State *L, int idx);
 
+/* q:explain(): the plan and the entries it read; with group()'s arguments,
+ * how that group reads its rows (lua_agg.h). */
+int kam_query_explain(lua_State *L);
+
 /* ---- for the Lua layer --------------------------------------------------- */
 
 /* The query userdata. uservalue 1: list of predicate functions; 2: sort

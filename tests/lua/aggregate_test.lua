@@ -190,6 +190,49 @@ test("group: over a predicate and an empty query", function()
   eq(db.invoices:where{client = "CL-000012"}:group("status", "sum", "amount"), {})
 end)
 
+-- group() reads an index led by its key in one pass when one holds every
+-- field it needs; a predicate makes it visit the rows one by one. Both
+-- must give the same table, to the last đồng.
+local function visited(q) return q:where(function() return true end) end
+local function both(q, ...)
+  local by_pass, by_rows = q:group(...), visited(q):group(...)
+  eq(by_pass, by_rows, "group(" .. t.show({...}) .. ")")
+  return by_pass
+end
+
+test("group: one pass over the index led by the key", function()
+  local all = db.invoices:all()
+  eq(all:explain("client", "sum", "amount"), "group: one pass over index invoices.client.issued")
+  eq(all:explain({"client", "status"}, {n = "count", total = {"sum", "amount"}}),
+    "group: one pass over index invoices.client.issued")
+  local billed = db.invoices:where{status = {"~=", "draft"}}
+  eq(billed:explain("client", "sum", "amount"), "group: one pass over index invoices.client.issued")
+  for _, kind in ipairs{"count", "sum", "avg", "min", "max"} do both(all, "client", kind, "amount") end
+  both(all, "client", "max", "issued")    -- a part of the key
+  both(all, "client", "min", "due")       -- a carried value
+  both(all, "client", "min", "paid_date") -- a carried value some rows lack
+  both(billed, "client", "sum", "amount")
+  both(db.invoices:where{issued = {">=", kam.months_ago(12)}, status = {"~=", "draft"}}, "client", "sum", "amount")
+  both(db.invoices:where{issued = {"between", "2025-12-01", "2026-06-30"}}, "client", "count")
+  both(db.invoices:where{issued = {"<", "2026-01-01"}}, "client", "sum", "amount")
+  both(db.invoices:where{amount = {">", 1e15}}, "client", "sum", "amount") -- no row: an empty table
+  local nested = both(all, {"client", "status"}, "sum", "amount")
+  eq(nested["CL-000001"].paid, visited(db.invoices:where{client = "CL-000001", status = "paid"}):sum("amount"))
+  both(all, {"client", "status"}, {n = "count", total = {"sum", "amount"}, first = {"min", "issued"}, late = {"max", "paid_date"}})
+  both(billed, "client", {n = "count", avg = {"avg", "amount"}, last = {"max", "issued"}})
+  both(db.activities:all(), "client", "max", "date")
+end)
+
+test("group: visited one by one where a pass would not pay", function()
+  local q = db.invoices:where{issued = {">=", "2026-11-01"}}
+  eq(q:explain("client", "sum", "amount"):match("^group: rows visited one by one %(the query's own plan reads few rows%)") ~= nil, true)
+  eq(db.invoices:all():explain("client", "sum", "tax"):match("no index led by the key holds every field") ~= nil, true)
+  eq(db.invoices:all():explain("client.owner", "count"):match("through a ref") ~= nil, true)
+  eq(db.invoices:all():limit(3):explain("client", "count"):match("a limit") ~= nil, true)
+  eq(visited(db.invoices:all()):explain("client", "count"):match("a predicate function") ~= nil, true)
+  both(q, "client", "sum", "amount")
+end)
+
 test("group: mistakes are errors", function()
   expect_error(function() return db.invoices:all():group("status", "median", "amount") end, "median")
   expect_error(function() return db.invoices:all():group("nope", "count") end, "nope")
