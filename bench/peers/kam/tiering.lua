@@ -1,13 +1,12 @@
 -- Full-book tiering (bench/jobs.md), as a kam script:
 --   KAM_TODAY=2026-11-26 kam run bench/peers/kam/tiering.lua
--- Per client, the question a tiering policy asks: 12-month revenue by
--- status from the invoices index [client, issued] (amount and status are
--- carried, so no record is opened), cost from the spend index
--- [project, date] (amount carried) over the client's projects.
--- The rule is the benchmark's own, simpler than the shipped policy
--- (rules/tiering.lua): bench/jobs.md says how they differ.
+-- Set-oriented, as a team would write it in kam: the 12-month invoice sums
+-- by client and status in one group() (one pass over the index [client,
+-- issued], which carries amount and status), the spend since then by
+-- project in another (over [project, date]), each project's client, and
+-- the tiers in Lua. The rule is the benchmark's own, simpler than the
+-- shipped policy (rules/tiering.lua): bench/jobs.md says how they differ.
 local since = kam.months_ago(12)
-local invoices, projects, spend = db.invoices, db.projects, db.spend
 
 local function tier(rev, cost, overdue)
   if rev <= 0 then return "D" end
@@ -18,16 +17,21 @@ local function tier(rev, cost, overdue)
   return "D"
 end
 
+local by_status = db.invoices:where{issued = {">=", since}}:group({"client", "status"}, "sum", "amount")
+local spend = db.spend:where{date = {">=", since}}:group("project", "sum", "amount")
+local cost_of = {}
+for p in db.projects:all():each() do
+  local s = spend[p.id]
+  if s then cost_of[p.client] = (cost_of[p.client] or 0) + s end
+end
+
 local n = {A = 0, B = 0, C = 0, D = 0}
 local total_rev, total_cost, total_overdue = 0, 0, 0
 for _, id in ipairs(db.clients:all():ids()) do
-  local by = invoices:where{client = id, issued = {">=", since}}:group("status", "sum", "amount")
+  local by = by_status[id] or {}
   local rev = (by.issued or 0) + (by.paid or 0) + (by.overdue or 0) + (by.disputed or 0)
   local overdue = by.overdue or 0
-  local cost = 0
-  for _, p in ipairs(projects:where{client = id}:ids()) do
-    cost = cost + spend:where{project = p, date = {">=", since}}:sum("amount")
-  end
+  local cost = cost_of[id] or 0
   local t = tier(rev, cost, overdue)
   n[t] = n[t] + 1
   total_rev, total_cost, total_overdue = total_rev + rev, total_cost + cost, total_overdue + overdue
