@@ -463,9 +463,13 @@ int qiter_open_cached(qiter *it, MDB_txn *txn, const query *q, int want, qcursor
         if (cc->op == Q_GE || cc->op == Q_GT) { lo = &cc->v[0]; lo_open = cc->op == Q_GT; }
         if (cc->op == Q_LE || cc->op == Q_LT) { hi = &cc->v[0]; hi_open = cc->op == Q_LT; }
         if (cc->op == Q_BETWEEN) { lo = &cc->v[0]; hi = &cc->v[1]; }
+        /* a tighter bound replaces the last one, openness and all; an equal one
+         * is open if either is */
         int r;
-        if (lo && (!it->lo || (r = kval_cmp(lo, it->lo)) == 1 || (r == 0 && lo_open))) { it->lo = lo; it->lo_open = it->lo_open || lo_open; }
-        if (hi && (!it->hi || (r = kval_cmp(hi, it->hi)) == -1 || (r == 0 && hi_open))) { it->hi = hi; it->hi_open = it->hi_open || hi_open; }
+        if (lo && (!it->lo || (r = kval_cmp(lo, it->lo)) == 1)) { it->lo = lo; it->lo_open = lo_open; }
+        else if (lo && r == 0) it->lo_open = it->lo_open || lo_open;
+        if (hi && (!it->hi || (r = kval_cmp(hi, it->hi)) == -1)) { it->hi = hi; it->hi_open = hi_open; }
+        else if (hi && r == 0) it->hi_open = it->hi_open || hi_open;
       }
     }
     /* prefixes: cartesian product of the equality values */
