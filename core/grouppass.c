@@ -309,6 +309,133 @@ done:
   return out;
 }
 
+/* ---- groups of the rows of any plan, in a hash ------------------------- */
+
+typedef struct ghash { size_t cap; uint64_t *h; uint32_t *at; } ghash; /* at: entry + 1, 0 empty */
+
+static uint64_t fnv_val(uint64_t h, const kval *v) {
+  h ^= v->tag;
+  h *= 1099511628211ull;
+  const uint8_t *p = NULL;
+  size_t n = 0;
+  if (v->tag == KV_STR) p = (const uint8_t *)v->u.s.p, n = v->u.s.len;
+  else if (v->tag == KV_INT || v->tag == KV_NUM) p = (const uint8_t *)&v->u, n = 8;
+  for (size_t i = 0; i < n; i++) { h ^= p[i]; h *= 1099511628211ull; }
+  return h;
+}
+
+static int ghash_grow(ghash *g) {
+  size_t cap = g->cap ? g->cap * 2 : 1024;
+  uint64_t *h = calloc(cap, sizeof *h);
+  uint32_t *at = calloc(cap, sizeof *at);
+  if (!h || !at) { free(h); free(at); return 0; }
+  for (size_t i = 0; i < g->cap; i++) {
+    if (!g->at[i]) continue;
+    size_t j = g->h[i] & (cap - 1);
+    while (at[j]) j = (j + 1) & (cap - 1);
+    h[j] = g->h[i];
+    at[j] = g->at[i];
+  }
+  free(g->h);
+  free(g->at);
+  g->h = h;
+  g->at = at;
+  g->cap = cap;
+  return 1;
+}
+
+/* A new entry at the end of r for key and sub (copied into its arena). */
+static int result_add(gp_result *r, const kval *key, const kval *sub, int nagg) {
+  if (r->n == r->cap) {
+    size_t cap = r->cap ? r->cap * 2 : 256;
+    kval *k = realloc(r->key, cap * sizeof *k);
+    if (!k) return 0;
+    r->key = k;
+    kval *u = realloc(r->sub, cap * sizeof *u);
+    if (!u) return 0;
+    r->sub = u;
+    int64_t *w = realloc(r->rows, cap * sizeof *w);
+    if (!w) return 0;
+    r->rows = w;
+    gp_acc *g = realloc(r->acc, cap * (size_t)nagg * sizeof *g);
+    if (!g) return 0;
+    r->acc = g;
+    r->cap = cap;
+  }
+  r->key[r->n] = kept(&r->arena, *key);
+  r->sub[r->n] = kept(&r->arena, *sub);
+  r->rows[r->n] = 0;
+  for (int j = 0; j < nagg; j++) {
+    gp_acc *x = &r->acc[r->n * (size_t)nagg + (size_t)j];
+    memset(x, 0, sizeof *x);
+    x->is_int = 1;
+  }
+  r->n++;
+  return 1;
+}
+
+/* acc_add for an aggregate kept in r: a min or max text goes to the arena */
+static void acc_add_kept(gp_result *r, gp_acc *x, gp_kind kind, const kval *v) {
+  if (kind == GP_COUNT || kind == GP_SUM || v->tag == KV_NULL) { acc_add(x, kind, v, NULL); return; }
+  kval best = x->have ? unkept(&r->arena, x->best) : kv_null();
+  int c = x->have ? kval_cmp(v, &best) : 0;
+  if (!x->have || (c != 2 && (kind == GP_MAX ? c > 0 : c < 0))) {
+    x->have = 1;
+    x->best = kept(&r->arena, *v);
+  }
+}
+
+int grouppass_collect_rows(MDB_txn *txn, const query *q, int gfield, int subf, const gp_agg *a, int nagg,
+                           size_t max_groups, int (*stop)(void), gp_result *r, kam_err *e) {
+  memset(r, 0, sizeof *r);
+  r->nagg = nagg;
+  if (nagg < 1 || nagg > GP_MAX_AGGS) return -kam_errf(e, KAM_EINTERNAL, "grouppass: bad aggregates");
+  qiter it;
+  int want = a[0].kind != GP_COUNT ? a[0].field : gfield, out = 0, rc;
+  ghash g = {0};
+  if ((rc = qiter_open(&it, txn, q, want, e))) { out = -(rc > 0 ? rc : KAM_EINTERNAL); goto done; }
+  unsigned long steps = 0;
+  while ((rc = qiter_next(&it, e)) == 1) {
+    if (stop && (++steps & 4095) == 0 && (out = stop())) goto done;
+    kval key, sub = kv_null();
+    if ((rc = qiter_field(&it, gfield, &key, e)) < 0 || (subf >= 0 && (rc = qiter_field(&it, subf, &sub, e)) < 0)) {
+      out = rc;
+      goto done;
+    }
+    uint64_t h = fnv_val(fnv_val(1469598103934665603ull, &key), &sub);
+    if ((r->n + 1) * 2 > g.cap && !ghash_grow(&g)) { out = GP_TOO_MANY; goto done; }
+    size_t j = h & (g.cap - 1);
+    size_t at = 0;
+    for (; g.at[j]; j = (j + 1) & (g.cap - 1)) {
+      size_t i = g.at[j] - 1;
+      if (g.h[j] != h) continue;
+      kval k0 = gp_result_key(r, i), s0 = gp_result_sub(r, i);
+      if (same_key(&k0, &key) && same_key(&s0, &sub)) { at = i + 1; break; }
+    }
+    if (!at) {
+      if (r->n >= max_groups || r->n >= UINT32_MAX - 1) { out = GP_TOO_MANY; goto done; }
+      if (!result_add(r, &key, &sub, nagg)) { out = GP_TOO_MANY; goto done; }
+      g.h[j] = h;
+      g.at[j] = (uint32_t)r->n;
+      at = r->n;
+    }
+    size_t i = at - 1;
+    r->rows[i]++;
+    for (int k = 0; k < nagg; k++) {
+      kval v = kv_null();
+      if (a[k].kind != GP_COUNT && (rc = qiter_field(&it, a[k].field, &v, e)) < 0) { out = rc; goto done; }
+      acc_add_kept(r, &r->acc[i * (size_t)nagg + (size_t)k], a[k].kind, &v);
+    }
+  }
+  if (rc < 0) out = rc;
+done:
+  qiter_close(&it);
+  free(g.h);
+  free(g.at);
+  if (out) gp_result_free(r);
+  return out;
+}
+
 kval gp_result_key(const gp_result *r, size_t i) { return unkept(&r->arena, r->key[i]); }
 kval gp_result_sub(const gp_result *r, size_t i) { return unkept(&r->arena, r->sub[i]); }
 

@@ -59,6 +59,13 @@ enum {
  * set). */
 int grouppass_collect(MDB_txn *txn, const query *q, const index_def *ix, int gfield, int sub, const gp_agg *a,
                       int nagg, size_t max_groups, int (*stop)(void), gp_result *out, kam_err *e);
+/* The same groups from the rows of q's own plan (any plan: a scan, an index
+ * range), aggregated in a hash in C as they come: no Lua value per row, and
+ * each group's rows added in the order visiting them would add them. No
+ * index is needed; keys and aggregates are read as a query reads fields.
+ * Returns as grouppass_collect (never GP_CUT). */
+int grouppass_collect_rows(MDB_txn *txn, const query *q, int gfield, int subf, const gp_agg *a, int nagg,
+                           size_t max_groups, int (*stop)(void), gp_result *out, kam_err *e);
 /* Group i's key, second key, and aggregate j; valid until r is freed. */
 kval gp_result_key(const gp_result *r, size_t i);
 kval gp_result_sub(const gp_result *r, size_t i);

@@ -531,31 +531,35 @@ static int whole(const lquery *lq, int field) {
   return t == FT_INT || t == FT_MONEY;
 }
 
-/* The index a pass over the query at 1 grouped by gfield (and subf) would
- * read, or NULL when its rows are better visited one by one; then *why
- * says why: no index led by gfield holds every field asked, the query's
- * own plan reads few rows, or something a pass does not do (predicates, a
- * limit, a read scope, inside a write). */
-static const index_def *group_pass_plan(lua_State *L, lquery *lq, int gfield, int subf, const gp_agg *a, int nagg,
-                                        const char **why) {
+/* How a group of the query at 1 by gfield (and subf) reads its rows:
+ * GROUP_PASS, one pass over the index *ix that the key leads, which holds
+ * every field asked, when the query's own plan would read more than a
+ * share of it; GROUP_ROWS, the query's own plan, each row aggregated in C
+ * as it comes; GROUP_VISIT, each row visited from Lua, for what C does not
+ * do (a predicate, a limit, a read scope, inside a write). *why says why
+ * not the pass. */
+enum { GROUP_VISIT, GROUP_ROWS, GROUP_PASS };
+static int group_plan(lua_State *L, lquery *lq, int gfield, int subf, const gp_agg *a, int nagg,
+                      const index_def **ix, const char **why) {
   kam_ctx *ctx = kam_ctx_get(L);
   const query *q = lq->q;
   *why = NULL;
-  if (gfield < 0) return *why = "the key is not a field of the collection", NULL;
-  if (ctx->wtxn) return *why = "inside a write", NULL;
-  if (lq->limit >= 0) return *why = "a limit", NULL;
-  if (kam_query_has_preds(L, 1)) return *why = "a predicate function", NULL;
-  if (q->never) return *why = "no row can match", NULL;
+  *ix = NULL;
+  if (gfield < 0) return *why = "the key is not a field of the collection", GROUP_VISIT;
+  if (ctx->wtxn) return *why = "inside a write", GROUP_VISIT;
+  if (lq->limit >= 0) return *why = "a limit", GROUP_VISIT;
+  if (kam_query_has_preds(L, 1)) return *why = "a predicate function", GROUP_VISIT;
+  if (kam_read_scope(L, q->c) != SCOPE_ALL) return *why = "a read scope", GROUP_VISIT;
+  if (q->never) return *why = "no row can match", GROUP_ROWS;
   for (int i = 0; i < q->ncond; i++)
-    if (q->cond[i].field == gfield) return *why = "the query asks for one value of the key", NULL;
+    if (q->cond[i].field == gfield) return *why = "the query asks for one value of the key", GROUP_ROWS;
   for (int j = 0; j < nagg; j++) {
-    /* a sum of fractions depends on the order it is added in: only whole numbers are summed in a pass */
-    if (a[j].kind == GP_SUM && !whole(lq, a[j].field)) return *why = "a sum or average of a field that is not whole numbers", NULL;
-    if (a[j].kind != GP_COUNT && a[j].field == gfield) return *why = "an aggregate of the key itself", NULL;
+    /* a sum of fractions depends on the order it is added in: a pass adds in another order */
+    if (a[j].kind == GP_SUM && !whole(lq, a[j].field)) return *why = "a sum or average of a field that is not whole numbers", GROUP_ROWS;
+    if (a[j].kind != GP_COUNT && a[j].field == gfield) return *why = "an aggregate of the key itself", GROUP_ROWS;
   }
-  const index_def *ix = grouppass_index(q, gfield, subf, a, nagg);
-  if (!ix) return *why = "no index led by the key holds every field the conditions and aggregates read", NULL;
-  if (kam_read_scope(L, q->c) != SCOPE_ALL) return *why = "a read scope", NULL;
+  *ix = grouppass_index(q, gfield, subf, a, nagg);
+  if (!*ix) return *why = "no index led by the key holds every field the conditions and aggregates read", GROUP_ROWS;
   if (q->ncond) { /* the query's own plan: an index range over few entries is cheaper */
     snap *s;
     MDB_txn *txn = kam_read_txn(L, ctx, &s);
@@ -567,24 +571,25 @@ static const index_def *group_pass_plan(lua_State *L, lquery *lq, int gfield, in
       else if (it.kind == PLAN_INDEX && it.eqn == 0) use = qiter_range_share(&it) > GROUP_PASS_SHARE;
       else if (it.kind == PLAN_INDEX) { /* equal values: count their entries up to the share that pays */
         MDB_stat st;
-        if (mdb_stat(txn, ix->dbi, &st) == 0) {
+        if (mdb_stat(txn, (*ix)->dbi, &st) == 0) {
           size_t want = (size_t)((double)st.ms_entries * GROUP_PASS_SHARE);
           use = qiter_count_prefix(&it, want) >= want;
         }
       }
     }
     qiter_close(&it);
-    if (!use) return *why = "the query's own plan reads few rows", NULL;
+    if (!use) return *ix = NULL, *why = "the query's own plan reads few rows", GROUP_ROWS;
   }
-  return ix;
+  return GROUP_PASS;
 }
 
 /* Pushes a userdata holding the groups, or nothing and 0 when the rows are
- * to be visited (group_pass_plan). */
+ * to be visited from Lua (group_plan). */
 static int group_by_pass(lua_State *L, lquery *lq, int gfield, int subf, const gp_agg *a, int nagg) {
   const char *why;
-  const index_def *ix = group_pass_plan(L, lq, gfield, subf, a, nagg, &why);
-  if (!ix) return 0;
+  const index_def *ix;
+  int how = group_plan(L, lq, gfield, subf, a, nagg, &ix, &why);
+  if (how == GROUP_VISIT) return 0;
   snap *s;
   MDB_txn *txn = kam_read_txn(L, kam_ctx_get(L), &s);
   gp_result *r = lua_newuserdatauv(L, sizeof *r, 0);
@@ -595,7 +600,9 @@ static int group_by_pass(lua_State *L, lquery *lq, int gfield, int subf, const g
   }
   lua_setmetatable(L, -2);
   kam_err e = {0};
-  int rc = grouppass_collect(txn, lq->q, ix, gfield, subf, a, nagg, GROUP_PASS_MAX_GROUPS, gp_stop, r, &e);
+  int rc = how == GROUP_PASS
+             ? grouppass_collect(txn, lq->q, ix, gfield, subf, a, nagg, GROUP_PASS_MAX_GROUPS, gp_stop, r, &e)
+             : grouppass_collect_rows(txn, lq->q, gfield, subf, a, nagg, GROUP_PASS_MAX_GROUPS, gp_stop, r, &e);
   if (rc == 0) return 1;
   lua_pop(L, 1);
   if (rc == GP_CUT || rc == GP_TOO_MANY) return 0;
@@ -603,16 +610,18 @@ static int group_by_pass(lua_State *L, lquery *lq, int gfield, int subf, const g
   return sandbox_raise_err(L, e.code ? e.code : KAM_EINTERNAL, e.msg);
 }
 
-/* What explain(key, ...) says of a group: the pass and its index, or why
- * the rows are visited and how the query reads them. */
+/* What explain(key, ...) says of a group: the pass and its index, or how
+ * its rows are read and why. */
 static int push_group_explain(lua_State *L, lquery *lq, int gfield, int subf, const gp_agg *a, int nagg,
                               const char *why) {
-  const index_def *ix = why ? NULL : group_pass_plan(L, lq, gfield, subf, a, nagg, &why);
-  if (ix) {
+  const index_def *ix = NULL;
+  int how = why ? GROUP_VISIT : group_plan(L, lq, gfield, subf, a, nagg, &ix, &why);
+  if (how == GROUP_PASS) {
     lua_pushfstring(L, "group: one pass over index %s", ix->name);
     return 1;
   }
-  lua_pushfstring(L, "group: rows visited one by one (%s); ", why);
+  lua_pushfstring(L, how == GROUP_ROWS ? "group: rows aggregated in C as the query reads them (%s); "
+                                       : "group: rows visited one by one (%s); ", why);
   lua_pushcfunction(L, kam_query_explain);
   lua_pushvalue(L, 1);
   lua_call(L, 1, 1);
@@ -876,15 +885,20 @@ static int group_multi(lua_State *L, lquery *lq, int explain) {
       lua_createtable(L, 0, r->n > 1u << 24 ? 1 << 24 : (int)r->n);
       int res = lua_gettop(L), into = res;
       for (size_t i = 0; i < r->n; i++) {
-        if (subf >= 0) { /* a group's second keys come together: one table for them */
+        if (subf >= 0) { /* one table for a key's second keys (a pass gives them together) */
           kval k = gp_result_key(r, i), prev = i ? gp_result_key(r, i - 1) : kv_null();
           if (!i || !kval_same(&k, &prev)) {
             lua_settop(L, res);
             push_group_key(L, r, i);
-            lua_newtable(L);
             lua_pushvalue(L, -1);
-            lua_insert(L, -3);
-            lua_rawset(L, res);
+            if (lua_rawget(L, res) != LUA_TTABLE) {
+              lua_pop(L, 1);
+              lua_newtable(L);
+              lua_pushvalue(L, -2);
+              lua_pushvalue(L, -2);
+              lua_rawset(L, res);
+            }
+            lua_remove(L, -2);
             into = lua_gettop(L);
           }
           kval sk = gp_result_sub(r, i);
