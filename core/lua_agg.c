@@ -376,7 +376,8 @@ static void push_hops(group_st *g, kam_row *r, kval id) {
     if (rc == MDB_NOTFOUND) { lua_pushnil(L); return; }
     if (rc) {
       lua_pushfstring(L, "group: reading %s: %s", c->name, mdb_strerror(rc));
-      kam_row_error(r);
+      if (r) kam_row_error(r);
+      lua_error(L); /* no row: nothing held */
     }
     if (g->hscope[h] != SCOPE_ALL &&
         !kam_row_in_scope(kam_ctx_get(L), g->txn, c, id.u.s.p, id.u.s.len, rec.mv_data, rec.mv_size)) {
@@ -953,8 +954,70 @@ static int group_impl(lua_State *L, int explain) {
     g.txn = kam_read_txn(L, kam_ctx_get(L), &s);
   }
   gp_agg a = {gp_of_kind[g.kind], g.kind ? g.field : -1};
-  if (explain)
-    return push_group_explain(L, lq, g.key, -1, &a, 1, g.keyfn ? "a key function" : g.nhop ? "the key goes through a ref" : NULL);
+  /* a key through refs (client.owner): grouped by its first ref, then each
+   * group's ref followed once and the groups merged, where merging adds
+   * whole numbers (a sum of fractions would depend on the order) */
+  int merge = g.nhop && !g.keyfn && (g.kind == 0 || g.kind >= 3 || whole(lq, g.field));
+  if (explain) {
+    if (merge) {
+      push_group_explain(L, lq, g.key, -1, &a, 1, NULL);
+      lua_pushliteral(L, "; then each value's refs followed once");
+      lua_concat(L, 2);
+      return 1;
+    }
+    return push_group_explain(L, lq, g.key, -1, &a, 1, g.keyfn ? "a key function" : g.nhop ? "a sum of fractions through a ref" : NULL);
+  }
+  if (merge && group_by_pass(L, lq, g.key, -1, &a, 1)) {
+    const gp_result *r = lua_touserdata(L, -1);
+    lua_newtable(L);
+    g.tsum = lua_gettop(L);
+    lua_newtable(L);
+    g.tcnt = lua_gettop(L);
+    for (size_t i = 0; i < r->n; i++) {
+      gp_acc x = gp_result_acc(r, i, 0);
+      if (g.kind && !x.n && !x.have) continue; /* no row had the value */
+      kval id = gp_result_key(r, i);
+      if (id.tag != KV_STR) lua_pushliteral(L, "(none)");
+      else {
+        push_hops(&g, NULL, id);
+        if (lua_isnil(L, -1)) { lua_pop(L, 1); lua_pushliteral(L, "(none)"); }
+      }
+      int ki = lua_gettop(L);
+      if (g.kind == 0 || g.kind == 2) { /* counts: rows, or values for an average */
+        group_get(L, g.tcnt, ki);
+        lua_Integer n = lua_tointeger(L, -1) + (g.kind == 0 ? r->rows[i] : x.n);
+        lua_pop(L, 1);
+        lua_pushinteger(L, n);
+        group_set(L, g.tcnt, ki);
+      }
+      if (g.kind == 1 || g.kind == 2) {
+        group_get(L, g.tsum, ki);
+        lua_Integer sum;
+        if (x.is_int && (lua_isnil(L, -1) || lua_isinteger(L, -1)) && !__builtin_add_overflow(lua_tointeger(L, -1), x.isum, &sum)) {
+          lua_pop(L, 1);
+          lua_pushinteger(L, sum);
+        } else {
+          lua_Number t = lua_tonumber(L, -1) + (x.is_int ? (lua_Number)x.isum : x.nsum);
+          lua_pop(L, 1);
+          lua_pushnumber(L, t);
+        }
+        group_set(L, g.tsum, ki);
+      }
+      if (g.kind == 3 || g.kind == 4) {
+        group_get(L, g.tsum, ki);
+        int replace = lua_isnil(L, -1);
+        if (!replace) {
+          kam_push_kval(L, &x.best);
+          replace = g.kind == 3 ? lua_compare(L, -1, -2, LUA_OPLT) : lua_compare(L, -2, -1, LUA_OPLT);
+          lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+        if (replace) { kam_push_kval(L, &x.best); group_set(L, g.tsum, ki); }
+      }
+      lua_settop(L, ki - 1);
+    }
+    goto finish;
+  }
   if (!g.nhop && !g.keyfn) {
     if (group_by_pass(L, lq, g.key, -1, &a, 1)) {
       const gp_result *r = lua_touserdata(L, -1);
@@ -976,6 +1039,7 @@ static int group_impl(lua_State *L, int explain) {
   lua_newtable(L);
   g.tcnt = lua_gettop(L);
   kam_query_visit(L, 1, g.keyfn ? KAM_WANT_ENTITY : g.kind ? g.field : g.key, visit_group, &g);
+finish:
   if (g.kind == 0) { lua_pushvalue(L, g.tcnt); return 1; }
   if (g.kind == 2) { /* avg = sum / count */
     lua_pushnil(L);

@@ -229,7 +229,16 @@ test("group: the query's own rows, aggregated in C, where a pass would not pay",
   says(q:explain("client", "sum", "amount"), "group: rows aggregated in C as the query reads them (the query's own plan reads few rows)")
   says(db.invoices:all():explain("client", "sum", "tax"), "no index led by the key holds every field")
   says(db.opportunities:all():explain("stage", "sum", "probability"), "not whole numbers")
-  says(db.invoices:all():explain("client.owner", "count"), "rows visited one by one (the key goes through a ref)")
+  says(db.invoices:all():explain("client.owner", "count"), "one pass over index invoices.client.issued; then each value's refs followed once")
+  says(db.opportunities:all():explain("client.owner", "sum", "probability"), "rows visited one by one (a sum of fractions through a ref)")
+  says(db.invoices:all():explain(function(i) return i.client end, "count"), "rows visited one by one (a key function)")
+  for _, kind in ipairs{"count", "sum", "avg", "min", "max"} do
+    both(db.invoices:all(), "client.owner", kind, "amount")
+    both(db.invoices:where{status = "overdue"}, "client.owner.name", kind, "amount")
+  end
+  both(db.invoices:all(), "client.owner.team", "max", "issued")
+  both(db.clients:all(), "owner.team", "count")
+  both(db.opportunities:all(), "client.owner", "sum", "probability")
   says(db.invoices:all():limit(3):explain("client", "count"), "rows visited one by one (a limit)")
   says(visited(db.invoices:all()):explain("client", "count"), "rows visited one by one (a predicate function)")
   both(q, "client", "sum", "amount")
