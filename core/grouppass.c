@@ -380,6 +380,13 @@ static void acc_add_kept(gp_result *r, gp_acc *x, gp_kind kind, const kval *v) {
   kval best = x->have ? unkept(&r->arena, x->best) : kv_null();
   int c = x->have ? kval_cmp(v, &best) : 0;
   if (!x->have || (c != 2 && (kind == GP_MAX ? c > 0 : c < 0))) {
+    if (x->have && best.tag == KV_STR && v->tag == KV_STR && v->u.s.len <= best.u.s.len) {
+      /* over the old text, which nothing else holds: a max of dates in date
+       * order would otherwise keep every one of them */
+      memcpy((char *)best.u.s.p, v->u.s.p, v->u.s.len);
+      x->best.u.s.len = v->u.s.len;
+      return;
+    }
     x->have = 1;
     x->best = kept(&r->arena, *v);
   }

@@ -517,7 +517,8 @@ static void group_key(lua_State *L, lquery *lq, group_st *g, int arg) {
  * estimated from its bounds; equal values have their rows counted, up to
  * that share. */
 #define GROUP_PASS_SHARE 0.15
-#define GROUP_PASS_MAX_GROUPS 4000000
+/* groups kept in C (outside the Lua heap's cap) at most; more are visited from Lua */
+#define GROUP_PASS_MAX_GROUPS 1000000
 
 /* The groups live in a userdata, so that a Lua error while the result
  * table is built (the memory cap) frees them. */
