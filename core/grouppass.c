@@ -1,5 +1,6 @@
-/* grouppass.c — a query's rows grouped by the field that leads an index,
- * aggregated in one cursor pass (grouppass.h). */
+/* grouppass.c — a query's rows grouped and aggregated in C (grouppass.h):
+ * in one cursor pass over an index the group key leads, or in a hash as the
+ * query's own plan reads them. */
 #include "grouppass.h"
 #include "keyenc.h"
 #include "store.h"
@@ -43,9 +44,9 @@ typedef struct pass {
 static int decode(pass *p, int n) {
   const uint8_t *s = p->key.mv_data, *k = s, *end = k + p->key.mv_size;
   for (int i = 0; i < n; i++) {
-    size_t n = key_get(k, end, p->c->fields[p->ix->f[i]].type, &p->comp[i]);
-    if (!n) return 0;
-    k += n;
+    size_t used = key_get(k, end, p->c->fields[p->ix->f[i]].type, &p->comp[i]);
+    if (!used) return 0;
+    k += used;
     p->comp_end[i] = (size_t)(k - s);
   }
   if (n == p->ix->nf) p->id = kv_str((const char *)k, (size_t)(end - k));
@@ -130,37 +131,49 @@ static kval unkept(const kbuf *arena, kval v) {
   return v;
 }
 
+/* A new entry at the end of r for key and sub (copied into its arena). */
+static int result_add(gp_result *r, const kval *key, const kval *sub, int nagg) {
+  if (r->n == r->cap) {
+    size_t cap = r->cap ? r->cap * 2 : 256;
+    kval *k = realloc(r->key, cap * sizeof *k);
+    if (!k) return 0;
+    r->key = k;
+    kval *u = realloc(r->sub, cap * sizeof *u);
+    if (!u) return 0;
+    r->sub = u;
+    int64_t *w = realloc(r->rows, cap * sizeof *w);
+    if (!w) return 0;
+    r->rows = w;
+    gp_acc *g = realloc(r->acc, cap * (size_t)nagg * sizeof *g);
+    if (!g) return 0;
+    r->acc = g;
+    r->cap = cap;
+  }
+  r->key[r->n] = kept(&r->arena, *key);
+  r->sub[r->n] = kept(&r->arena, *sub);
+  r->rows[r->n] = 0;
+  for (int j = 0; j < nagg; j++) {
+    gp_acc *x = &r->acc[r->n * (size_t)nagg + (size_t)j];
+    memset(x, 0, sizeof *x);
+    x->is_int = 1;
+  }
+  r->n++;
+  return 1;
+}
+
 /* Adds the group's subgroups with rows to r. */
 static int flush(gp_result *r, size_t max, const kval *gkey, sub *subs, int nsub, int nagg) {
   for (int s = 0; s < nsub; s++) {
     sub *x = &subs[s];
     if (!x->rows) continue;
-    if (r->n >= max) return GP_TOO_MANY;
-    if (r->n == r->cap) {
-      size_t cap = r->cap ? r->cap * 2 : 256;
-      kval *k = realloc(r->key, cap * sizeof *k);
-      if (!k) return GP_TOO_MANY;
-      r->key = k;
-      kval *u = realloc(r->sub, cap * sizeof *u);
-      if (!u) return GP_TOO_MANY;
-      r->sub = u;
-      int64_t *w = realloc(r->rows, cap * sizeof *w);
-      if (!w) return GP_TOO_MANY;
-      r->rows = w;
-      gp_acc *g = realloc(r->acc, cap * (size_t)nagg * sizeof *g);
-      if (!g) return GP_TOO_MANY;
-      r->acc = g;
-      r->cap = cap;
-    }
-    r->key[r->n] = kept(&r->arena, *gkey);
-    r->sub[r->n] = kept(&r->arena, x->key);
-    r->rows[r->n] = x->rows;
+    if (r->n >= max || !result_add(r, gkey, &x->key, nagg)) return GP_TOO_MANY;
+    size_t i = r->n - 1;
+    r->rows[i] = x->rows;
     for (int j = 0; j < nagg; j++) {
       gp_acc g = x->acc[j];
       if (g.have) g.best = kept(&r->arena, g.best);
-      r->acc[r->n * (size_t)nagg + (size_t)j] = g;
+      r->acc[i * (size_t)nagg + (size_t)j] = g;
     }
-    r->n++;
   }
   return 0;
 }
@@ -341,36 +354,6 @@ static int ghash_grow(ghash *g) {
   g->h = h;
   g->at = at;
   g->cap = cap;
-  return 1;
-}
-
-/* A new entry at the end of r for key and sub (copied into its arena). */
-static int result_add(gp_result *r, const kval *key, const kval *sub, int nagg) {
-  if (r->n == r->cap) {
-    size_t cap = r->cap ? r->cap * 2 : 256;
-    kval *k = realloc(r->key, cap * sizeof *k);
-    if (!k) return 0;
-    r->key = k;
-    kval *u = realloc(r->sub, cap * sizeof *u);
-    if (!u) return 0;
-    r->sub = u;
-    int64_t *w = realloc(r->rows, cap * sizeof *w);
-    if (!w) return 0;
-    r->rows = w;
-    gp_acc *g = realloc(r->acc, cap * (size_t)nagg * sizeof *g);
-    if (!g) return 0;
-    r->acc = g;
-    r->cap = cap;
-  }
-  r->key[r->n] = kept(&r->arena, *key);
-  r->sub[r->n] = kept(&r->arena, *sub);
-  r->rows[r->n] = 0;
-  for (int j = 0; j < nagg; j++) {
-    gp_acc *x = &r->acc[r->n * (size_t)nagg + (size_t)j];
-    memset(x, 0, sizeof *x);
-    x->is_int = 1;
-  }
-  r->n++;
   return 1;
 }
 
