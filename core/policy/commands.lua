@@ -119,6 +119,8 @@ local function own_name(pol, name)
   return pol
 end
 
+local guard_whatif -- below: kam policy eval GUARD is its what-if
+
 local function eval(name)
   local pol = own_name(load_policy(policy_path(name)), name)
   if pol.kind == "guard" then
@@ -259,7 +261,7 @@ end
 -- every record it watches, were it written today; with --with, beside what the guard in rules/
 -- decides.
 local VERDICT_RANK = {allow = 0, flag = 1, hold = 2, refuse = 3}
-local function guard_whatif(name, with)
+function guard_whatif(name, with)
   local G = need("guards")
   local now = load_policy(policy_path(name))
   local cand = (with and with ~= true) and load_policy(with) or now

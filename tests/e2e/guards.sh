@@ -173,6 +173,9 @@ expect_out 'guard' kam policy list
 check 'list: what it watches' grep -q 'guards spend:insert, spend:update' "$OUT"
 expect_ok kam policy whatif spend_control
 check 'whatif: the flagged rows' grep -q 'flag' "$OUT"
+# a guard has no decisions to store: eval shows what it would decide now, as whatif does
+expect_out 'what-if guard spend_control' kam policy eval spend_control
+expect_fail 2 'a guard has no decisions to commit' kam policy eval spend_control --commit
 cp "$G" cand.lua
 sed -i 's/slack = 0,/slack = 1000000000000,/' cand.lua
 expect_ok kam --format json policy whatif spend_control --with cand.lua
