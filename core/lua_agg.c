@@ -554,7 +554,7 @@ static int group_plan(lua_State *L, lquery *lq, int gfield, int subf, const gp_a
   if (kam_read_scope(L, q->c) != SCOPE_ALL) return *why = "a read scope", GROUP_VISIT;
   if (q->never) return *why = "no row can match", GROUP_ROWS;
   for (int i = 0; i < q->ncond; i++)
-    if (q->cond[i].field == gfield) return *why = "the query asks for one value of the key", GROUP_ROWS;
+    if (q->cond[i].field == gfield) return *why = "a condition on the key itself", GROUP_ROWS;
   for (int j = 0; j < nagg; j++) {
     /* a sum of fractions depends on the order it is added in: a pass adds in another order */
     if (a[j].kind == GP_SUM && !whole(lq, a[j].field)) return *why = "a sum or average of a field that is not whole numbers", GROUP_ROWS;
