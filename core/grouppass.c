@@ -194,13 +194,6 @@ int grouppass_collect(MDB_txn *txn, const query *q, const index_def *ix, int gfi
   int csrc[64], asrc[GP_MAX_AGGS], ssrc = subf >= 0 ? source_of(ix, subf) : -3;
   for (int i = 0; i < q->ncond; i++) csrc[i] = source_of(ix, q->cond[i].field);
   for (int i = 0; i < nagg; i++) asrc[i] = a[i].kind == GP_COUNT ? -3 : source_of(ix, a[i].field);
-  int ndec = 0; /* key parts to decode: up to the last one read (all of them for the id) */
-  for (int i = 0; i <= q->ncond + nagg; i++) {
-    int src = i < q->ncond ? csrc[i] : i < q->ncond + nagg ? asrc[i - q->ncond] : ssrc;
-    if (src == -1) ndec = ix->nf;
-    else if (src >= 0 && src + 1 > ndec) ndec = src + 1;
-  }
-
   /* bounds on the second key part, encoded: an entry below the lower one
    * or above the upper one is passed over on its bytes, undecoded; a
    * group's first entry below it seeks past the rest */
@@ -215,6 +208,24 @@ int grouppass_collect(MDB_txn *txn, const query *q, const index_def *ix, int gfi
     else if (cc->op == Q_BETWEEN || (cc->op == Q_EQ && cc->nv == 1)) { l = &cc->v[0]; h = &cc->v[cc->op == Q_EQ ? 0 : 1]; }
     if (l && !is_cut(l) && l->tag != KV_NULL && (!lo || kval_cmp(l, lo) == 1)) lo = l;
     if (h && !is_cut(h) && h->tag != KV_NULL && (!hi || kval_cmp(h, hi) == -1)) hi = h;
+  }
+
+  /* a closed bound the byte checks apply is the condition itself: not checked again */
+  unsigned char implied[64] = {0};
+  int any_implied = 0;
+  for (int i = 0; ix->nf > 1 && i < q->ncond; i++) {
+    const qcond *cc = &q->cond[i];
+    if (cc->field != ix->f[1]) continue;
+    implied[i] = (cc->op == Q_GE && &cc->v[0] == lo) || (cc->op == Q_LE && &cc->v[0] == hi) ||
+                 (cc->op == Q_BETWEEN && &cc->v[0] == lo && &cc->v[1] == hi);
+    any_implied |= implied[i];
+  }
+  int ndec = 0; /* key parts to decode: up to the last one read (all of them for the id) */
+  for (int i = 0; i <= q->ncond + nagg; i++) {
+    if (i < q->ncond && implied[i]) continue;
+    int src = i < q->ncond ? csrc[i] : i < q->ncond + nagg ? asrc[i - q->ncond] : ssrc;
+    if (src == -1) ndec = ix->nf;
+    else if (src >= 0 && src + 1 > ndec) ndec = src + 1;
   }
 
   sub *subs = calloc(GP_MAX_SUBS, sizeof *subs);
@@ -266,19 +277,20 @@ int grouppass_collect(MDB_txn *txn, const query *q, const index_def *ix, int gfi
     size_t g0 = group.len;
     if (lo && cmp_rest(k + g0, kn - g0, &lo_enc) < 0) continue;
     if (hi && cmp_rest(k + g0, kn - g0, &hi_enc) > 0) {
-      /* past the upper bound, unless a text cut in the key may still equal it */
-      kval v1;
-      if (!key_get(k + g0, k + kn, t1, &v1) || !is_cut(&v1)) {
-        kbuf_reset(&seek); /* on to the next group */
-        kbuf_put(&seek, group.p, g0);
-        kbuf_byte(&seek, 0xff);
-        op = SEEK;
-        continue;
-      }
+      /* past the upper bound (a text cut in the key compares as its whole: the
+       * bound is shorter than the cut), on to the next group */
+      kbuf_reset(&seek);
+      kbuf_put(&seek, group.p, g0);
+      kbuf_byte(&seek, 0xff);
+      op = SEEK;
+      continue;
     }
+    /* no value meets a bound: an empty part 1 fails the implied conditions */
+    if (any_implied && kn > g0 && k[g0] == 0x01) continue;
     if (!decode(&p, ndec)) { out = -kam_errf(e, KAM_EINTERNAL, "%s: malformed index entry", ix->name); goto done; }
     int pass_all = 1;
     for (int i = 0; pass_all && i < q->ncond; i++) {
+      if (implied[i]) continue;
       kval v;
       if (!value_of(&p, q->cond[i].field, csrc[i], &v)) { out = GP_CUT; goto done; }
       pass_all = qcond_match(&q->cond[i], &v);
