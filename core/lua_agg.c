@@ -427,6 +427,45 @@ static void push_key(group_st *g, kam_row *r) {
   if (lua_isnil(L, -1)) { lua_pop(L, 1); lua_pushliteral(L, "(none)"); }
 }
 
+/* Adds to the group whose key is at slot ki: cnt to its count (count,
+ * avg); v to its sum (sum, avg: an integer while it fits, past that a
+ * float, as sum() does), or v as a candidate min or max. */
+static void group_add(group_st *g, int ki, lua_Integer cnt, const kval *v) {
+  lua_State *L = g->L;
+  if (g->kind == 0 || g->kind == 2) {
+    group_get(L, g->tcnt, ki);
+    lua_Integer n = lua_tointeger(L, -1) + cnt;
+    lua_pop(L, 1);
+    lua_pushinteger(L, n);
+    group_set(L, g->tcnt, ki);
+  }
+  if (g->kind == 1 || g->kind == 2) {
+    group_get(L, g->tsum, ki);
+    lua_Integer s;
+    if (v->tag == KV_INT && (lua_isnil(L, -1) || lua_isinteger(L, -1)) &&
+        !__builtin_add_overflow(lua_tointeger(L, -1), v->u.i, &s)) {
+      lua_pop(L, 1);
+      lua_pushinteger(L, s);
+    } else {
+      lua_Number t = lua_tonumber(L, -1) + (v->tag == KV_INT ? (lua_Number)v->u.i : v->tag == KV_NUM ? v->u.n : 0);
+      lua_pop(L, 1);
+      lua_pushnumber(L, t);
+    }
+    group_set(L, g->tsum, ki);
+  }
+  if (g->kind == 3 || g->kind == 4) {
+    group_get(L, g->tsum, ki);
+    int replace = lua_isnil(L, -1);
+    if (!replace) {
+      kam_push_kval(L, v);
+      replace = g->kind == 3 ? lua_compare(L, -1, -2, LUA_OPLT) : lua_compare(L, -2, -1, LUA_OPLT);
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    if (replace) { kam_push_kval(L, v); group_set(L, g->tsum, ki); }
+  }
+}
+
 static int visit_group(kam_row *r, void *ud) {
   group_st *g = ud;
   lua_State *L = g->L;
@@ -444,38 +483,7 @@ static int visit_group(kam_row *r, void *ud) {
     if (lua_isnil(L, -1)) { lua_pop(L, 1); lua_pushliteral(L, "(none)"); }
   }
   int ki = lua_gettop(L);
-  if (g->kind == 0 || g->kind == 2) { /* counts */
-    group_get(L, g->tcnt, ki);
-    lua_Integer n = lua_tointeger(L, -1) + 1;
-    lua_pop(L, 1);
-    lua_pushinteger(L, n);
-    group_set(L, g->tcnt, ki);
-  }
-  if (g->kind == 1 || g->kind == 2) {
-    group_get(L, g->tsum, ki);
-    lua_Integer s;
-    if (v.tag == KV_INT && (lua_isnil(L, -1) || lua_isinteger(L, -1)) &&
-        !__builtin_add_overflow(lua_tointeger(L, -1), v.u.i, &s)) { /* past the integers: a float, as sum() does */
-      lua_pop(L, 1);
-      lua_pushinteger(L, s);
-    } else {
-      lua_Number s = lua_tonumber(L, -1) + (v.tag == KV_INT ? (lua_Number)v.u.i : v.tag == KV_NUM ? v.u.n : 0);
-      lua_pop(L, 1);
-      lua_pushnumber(L, s);
-    }
-    group_set(L, g->tsum, ki);
-  }
-  if (g->kind == 3 || g->kind == 4) {
-    group_get(L, g->tsum, ki);
-    int replace = lua_isnil(L, -1);
-    if (!replace) {
-      kam_push_kval(L, &v);
-      replace = g->kind == 3 ? lua_compare(L, -1, -2, LUA_OPLT) : lua_compare(L, -2, -1, LUA_OPLT);
-      lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
-    if (replace) { kam_push_kval(L, &v); group_set(L, g->tsum, ki); }
-  }
+  group_add(g, ki, 1, &v);
   lua_settop(L, ki - 1);
   return 0;
 }
@@ -984,37 +992,8 @@ static int group_impl(lua_State *L, int explain) {
         if (lua_isnil(L, -1)) { lua_pop(L, 1); lua_pushliteral(L, "(none)"); }
       }
       int ki = lua_gettop(L);
-      if (g.kind == 0 || g.kind == 2) { /* counts: rows, or values for an average */
-        group_get(L, g.tcnt, ki);
-        lua_Integer n = lua_tointeger(L, -1) + (g.kind == 0 ? r->rows[i] : x.n);
-        lua_pop(L, 1);
-        lua_pushinteger(L, n);
-        group_set(L, g.tcnt, ki);
-      }
-      if (g.kind == 1 || g.kind == 2) {
-        group_get(L, g.tsum, ki);
-        lua_Integer sum;
-        if (x.is_int && (lua_isnil(L, -1) || lua_isinteger(L, -1)) && !__builtin_add_overflow(lua_tointeger(L, -1), x.isum, &sum)) {
-          lua_pop(L, 1);
-          lua_pushinteger(L, sum);
-        } else {
-          lua_Number t = lua_tonumber(L, -1) + (x.is_int ? (lua_Number)x.isum : x.nsum);
-          lua_pop(L, 1);
-          lua_pushnumber(L, t);
-        }
-        group_set(L, g.tsum, ki);
-      }
-      if (g.kind == 3 || g.kind == 4) {
-        group_get(L, g.tsum, ki);
-        int replace = lua_isnil(L, -1);
-        if (!replace) {
-          kam_push_kval(L, &x.best);
-          replace = g.kind == 3 ? lua_compare(L, -1, -2, LUA_OPLT) : lua_compare(L, -2, -1, LUA_OPLT);
-          lua_pop(L, 1);
-        }
-        lua_pop(L, 1);
-        if (replace) { kam_push_kval(L, &x.best); group_set(L, g.tsum, ki); }
-      }
+      kval v = g.kind >= 3 ? x.best : x.is_int ? kv_int(x.isum) : kv_num(x.nsum);
+      group_add(&g, ki, g.kind == 0 ? r->rows[i] : x.n, &v);
       lua_settop(L, ki - 1);
     }
     goto finish;
