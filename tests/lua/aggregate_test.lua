@@ -250,6 +250,15 @@ test("group: the query's own rows, aggregated in C, where a pass would not pay",
   both(db.invoices:where{client = "CL-000001"}, "status", "sum", "amount")
 end)
 
+test("group: inside a write, the same answer; explain's mistakes are group's", function()
+  local outside = db.invoices:all():group({"client", "status"}, "sum", "amount")
+  local inside
+  kam.tx(function() inside = db.invoices:all():group({"client", "status"}, "sum", "amount") end)
+  eq(inside, outside)
+  expect_error(function() return db.invoices:all():explain("nope", "sum", "amount") end, "no field 'nope'")
+  expect_error(function() return db.invoices:all():explain("client", "median", "amount") end, "median")
+end)
+
 test("group: mistakes are errors", function()
   expect_error(function() return db.invoices:all():group("status", "median", "amount") end, "median")
   expect_error(function() return db.invoices:all():group("nope", "count") end, "nope")
