@@ -1,5 +1,6 @@
 /* kdate.c — see kdate.h. Day arithmetic after H. Hinnant's civil algorithms. */
 #include "kdate.h"
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,32 @@ int date_parse(const char *s, size_t n, int *y, int *m, int *d) {
   if (yy < 1 || mm < 1 || mm > 12 || dd < 1 || dd > days_in_month(yy, mm)) return 0;
   *y = yy; *m = mm; *d = dd;
   return 1;
+}
+
+/* The texts of the days, made a block of 1024 days at a time on first use
+ * and published with a compare-and-swap (a loser frees its copy). */
+#define DAY_BLOCK 1024
+#define DAY_BLOCKS ((DAY_LAST - DAY_FIRST) / DAY_BLOCK + 1)
+static _Atomic(char *) day_blocks[DAY_BLOCKS];
+
+const char *date_text_of_day(int64_t z) {
+  if (z < DAY_FIRST || z > DAY_LAST) return NULL;
+  int64_t at = z - DAY_FIRST;
+  _Atomic(char *) *slot = &day_blocks[at / DAY_BLOCK];
+  char *b = atomic_load_explicit(slot, memory_order_acquire);
+  if (!b) {
+    char *fresh = malloc(DAY_BLOCK * 11);
+    if (!fresh) abort();
+    int64_t first = z - at % DAY_BLOCK;
+    for (int i = 0; i < DAY_BLOCK; i++) {
+      int y, m, d;
+      civil_from_days(first + i, &y, &m, &d);
+      date_format(fresh + i * 11, y, m, d);
+    }
+    if (atomic_compare_exchange_strong_explicit(slot, &b, fresh, memory_order_acq_rel, memory_order_acquire)) b = fresh;
+    else free(fresh);
+  }
+  return b + (at % DAY_BLOCK) * 11;
 }
 
 int datetime_valid(const char *s, size_t n) {

@@ -9,6 +9,13 @@ int64_t days_from_civil(int y, int m, int d);
 void civil_from_days(int64_t z, int *y, int *m, int *d);
 /* Parses exactly YYYY-MM-DD (a real date); returns 1 on success. */
 int date_parse(const char *s, size_t n, int *y, int *m, int *d);
+/* The text YYYY-MM-DD of day z (days since 1970-01-01, from 0001-01-01 to
+ * 9999-12-31; NULL outside): 10 bytes, not NUL-terminated, that live as long
+ * as the process and never move, so a value decoded from a day number can
+ * point at them as a decoded text points into its record. Thread-safe. */
+#define DAY_FIRST (-719162)  /* 0001-01-01 */
+#define DAY_LAST 2932896     /* 9999-12-31 */
+const char *date_text_of_day(int64_t z);
 /* Accepts YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS][Z|+hh:mm] or with a space. */
 int datetime_valid(const char *s, size_t n);
 /* Writes YYYY-MM-DD into out (11 bytes). */

@@ -1,8 +1,15 @@
 /* record.c — encoding and decoding of records and values (see record.h). */
 #include "record.h"
+#include "kdate.h"
 #include <stdlib.h>
 
 void val_put(kbuf *b, const kval *v) {
+  int y, m, d;
+  if (v->tag == KV_STR && v->u.s.len == 10 && date_parse(v->u.s.p, 10, &y, &m, &d)) {
+    kbuf_byte(b, REC_TAG_DAY);
+    kbuf_uvarint(b, (uint64_t)(days_from_civil(y, m, d) - DAY_FIRST));
+    return;
+  }
   kbuf_byte(b, v->tag);
   switch (v->tag) {
   case KV_INT: kbuf_uvarint(b, zigzag(v->u.i)); break;
@@ -31,6 +38,12 @@ size_t val_get(const uint8_t *p, const uint8_t *end, kval *out) {
     if (end - p < 8) return 0;
     memcpy(&out->u.n, p, 8);
     return 9;
+  case REC_TAG_DAY:
+    if (!(k = uvarint_get(p, end, &u)) || u > (uint64_t)(DAY_LAST - DAY_FIRST)) return 0;
+    out->tag = KV_STR;
+    out->u.s.p = date_text_of_day(DAY_FIRST + (int64_t)u);
+    out->u.s.len = 10;
+    return 1 + k;
   case KV_STR: case KV_LIST: case KV_MAP:
     if (!(k = uvarint_get(p, end, &u))) return 0;
     p += k;

@@ -14,6 +14,10 @@
  *     STR                       varint length, bytes (UTF-8)
  *     LIST                      varint length, varint n, n values
  *     MAP                       varint length, varint n, n (varint klen, key, value)
+ *     DAY (8)                   varint days since 0001-01-01
+ * DAY is how a text that is exactly a date YYYY-MM-DD is stored, 4 bytes for
+ * 12 (a third of an invoice is dates); it decodes to that same text, so no
+ * reader sees it, and a STR holding a date (written before) reads the same.
  *
  * Ownership: a kval never owns memory. A string (or a list or map body)
  * points into whatever it was decoded from or built over: an LMDB record
@@ -28,6 +32,7 @@
 
 enum { KV_NULL, KV_FALSE, KV_TRUE, KV_INT, KV_NUM, KV_STR, KV_LIST, KV_MAP };
 #define REC_VERSION 1
+#define REC_TAG_DAY 8 /* in stored bytes only: never a kval's tag */
 
 typedef struct kval {
   uint8_t tag;

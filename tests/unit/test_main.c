@@ -91,6 +91,49 @@ static void t_record_malformed(void) {
   CHECK(1);
 }
 
+/* A date text is stored as its day number and reads back as the same text;
+ * a text that only looks like one stays a text. */
+static void t_record_dates(void) {
+  const char *dates[] = {"0001-01-01", "1970-01-01", "2024-02-29", "2026-11-26", "9999-12-31"};
+  for (int i = 0; i < 5; i++) {
+    kbuf b = {0};
+    kval v = kv_str(dates[i], 10), x;
+    val_put(&b, &v);
+    CHECK(b.len <= 5 && b.p[0] == REC_TAG_DAY);
+    CHECK(val_get(b.p, b.p + b.len, &x) == b.len && x.tag == KV_STR && x.u.s.len == 10 &&
+          !memcmp(x.u.s.p, dates[i], 10));
+    kbuf_free(&b);
+  }
+  const char *texts[] = {"2025-02-29", "2026-1-01x", "2026/11/26", "0000-01-01", "2026-11-26 ", "+026-11-26"};
+  for (int i = 0; i < 6; i++) {
+    kbuf b = {0};
+    kval v = kv_str(texts[i], strlen(texts[i])), x;
+    val_put(&b, &v);
+    CHECK(b.p[0] == KV_STR);
+    CHECK(val_get(b.p, b.p + b.len, &x) == b.len && x.u.s.len == strlen(texts[i]) && !memcmp(x.u.s.p, texts[i], x.u.s.len));
+    kbuf_free(&b);
+  }
+  /* a day past 9999-12-31 does not decode */
+  kbuf b = {0};
+  kbuf_byte(&b, REC_TAG_DAY);
+  kbuf_uvarint(&b, (uint64_t)(DAY_LAST - DAY_FIRST) + 1);
+  kval x;
+  CHECK(val_get(b.p, b.p + b.len, &x) == 0);
+  kbuf_free(&b);
+  /* every day's text is the day's own, and stays where it is */
+  CHECK(days_from_civil(1, 1, 1) == DAY_FIRST && days_from_civil(9999, 12, 31) == DAY_LAST);
+  const char *t0 = date_text_of_day(20783);
+  CHECK(t0 && !memcmp(t0, "2026-11-26", 10) && date_text_of_day(20783) == t0);
+  CHECK(!date_text_of_day(DAY_FIRST - 1) && !date_text_of_day(DAY_LAST + 1));
+  for (int64_t z = DAY_FIRST; z <= DAY_LAST; z += 997) {
+    int y, m, d;
+    char want[11];
+    civil_from_days(z, &y, &m, &d);
+    date_format(want, y, m, d);
+    CHECK(!memcmp(date_text_of_day(z), want, 10));
+  }
+}
+
 /* ---- keys ---- */
 
 static int keycmp(kbuf *a, kbuf *b) {
@@ -857,6 +900,7 @@ static void t_query_in_between(void) {
 static const unit_test tests[] = {
     {"record_roundtrip", t_record_roundtrip}, {"record_find", t_record_find},
     {"record_malformed", t_record_malformed}, {"keyenc_order", t_keyenc_order},
+    {"record_dates", t_record_dates},
     {"keyenc_roundtrip", t_keyenc_roundtrip}, {"money_text", t_money_text}, {"date_text", t_date_text},
     {"kdate_civil", t_kdate_civil}, {"kdate_months", t_kdate_months}, {"schema_load", t_schema_load},
     {"schema_errors", t_schema_errors}, {"store_crud", t_store_crud}, {"store_indexes", t_store_indexes},
