@@ -206,8 +206,8 @@ int grouppass_collect(MDB_txn *txn, const query *q, const index_def *ix, int gfi
     if (cc->op == Q_GE || cc->op == Q_GT) l = &cc->v[0];
     else if (cc->op == Q_LE || cc->op == Q_LT) h = &cc->v[0];
     else if (cc->op == Q_BETWEEN || (cc->op == Q_EQ && cc->nv == 1)) { l = &cc->v[0]; h = &cc->v[cc->op == Q_EQ ? 0 : 1]; }
-    if (l && !is_cut(l) && l->tag != KV_NULL && (!lo || kval_cmp(l, lo) == 1)) lo = l;
-    if (h && !is_cut(h) && h->tag != KV_NULL && (!hi || kval_cmp(h, hi) == -1)) hi = h;
+    if (l && key_exact(t1, l) && l->tag != KV_NULL && (!lo || kval_cmp(l, lo) == 1)) lo = l;
+    if (h && key_exact(t1, h) && h->tag != KV_NULL && (!hi || kval_cmp(h, hi) == -1)) hi = h;
   }
 
   /* a closed bound the byte checks apply is the condition itself: not checked again */
@@ -263,7 +263,8 @@ int grouppass_collect(MDB_txn *txn, const query *q, const index_def *ix, int gfi
       kbuf_reset(&group);
       kbuf_put(&group, k, g0);
       gkey = v0;
-      if (gkey.tag == KV_STR) gkey.u.s.p = (const char *)group.p + 1; /* the text after its tag byte */
+      /* a text part is its bytes after the tag (a date's text lives on by itself) */
+      if (gkey.tag == KV_STR && t0 != FT_DATE) gkey.u.s.p = (const char *)group.p + 1;
       in_group = 1;
       nsub = 0;
       if (lo && cmp_rest(k + g0, kn - g0, &lo_enc) < 0) { /* on to [group, lo] */

@@ -1,5 +1,40 @@
 /* keyenc.c — see keyenc.h. */
 #include "keyenc.h"
+#include "kdate.h"
+
+#define DAY_NONE 0xffffffu /* above every day: the stand-in of a text after all dates */
+
+/* Text order against the date of day number at (days since 0001-01-01). */
+static int cmp_day_text(uint32_t at, const char *s, size_t n) {
+  const char *d = date_text_of_day(DAY_FIRST + (int64_t)at);
+  int c = memcmp(d, s, n < 10 ? n : 10);
+  return c ? c : (10 < n ? -1 : 10 > n);
+}
+
+/* The day number of a date's key part. A text that is no date (only a
+ * query's bound can be one) stands for the first date after it, so a seek
+ * there finds every date at or above it, and key_exact says so. */
+static uint32_t day_of(const kval *v) {
+  const char *s = v->tag == KV_STR ? v->u.s.p : "";
+  size_t n = v->tag == KV_STR ? v->u.s.len : 0;
+  int y, m, d;
+  if (date_parse(s, n, &y, &m, &d)) return (uint32_t)(days_from_civil(y, m, d) - DAY_FIRST);
+  uint32_t lo = 0, hi = (uint32_t)(DAY_LAST - DAY_FIRST) + 1; /* the first day whose text is >= s */
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (cmp_day_text(mid, s, n) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo > (uint32_t)(DAY_LAST - DAY_FIRST) ? DAY_NONE : lo;
+}
+
+int key_exact(ftype t, const kval *v) {
+  if (v->tag == KV_NULL) return 1;
+  int y, m, d;
+  if (t == FT_DATE) return v->tag == KV_STR && date_parse(v->u.s.p, v->u.s.len, &y, &m, &d);
+  if (ftype_is_text(t)) return v->tag == KV_STR && v->u.s.len < KEY_STR_MAX;
+  return 1;
+}
 
 static void be64(kbuf *b, uint64_t u) {
   uint8_t x[8];
@@ -16,7 +51,11 @@ static uint64_t get_be64(const uint8_t *p) {
 void key_put(kbuf *b, ftype t, const kval *v) {
   if (v->tag == KV_NULL) { kbuf_byte(b, 0x01); return; }
   kbuf_byte(b, 0x02);
-  if (ftype_is_text(t)) {
+  if (t == FT_DATE) {
+    uint32_t day = day_of(v);
+    uint8_t x[3] = {(uint8_t)(day >> 16), (uint8_t)(day >> 8), (uint8_t)day};
+    kbuf_put(b, x, 3);
+  } else if (ftype_is_text(t)) {
     size_t n = v->tag == KV_STR ? v->u.s.len : 0;
     kbuf_put(b, v->u.s.p, n > KEY_STR_MAX ? KEY_STR_MAX : n);
     kbuf_byte(b, 0x00);
@@ -37,6 +76,7 @@ void key_put(kbuf *b, ftype t, const kval *v) {
 
 size_t key_size(ftype t, const kval *v) {
   if (v->tag == KV_NULL) return 1;
+  if (t == FT_DATE) return 4;
   if (ftype_is_text(t)) {
     size_t n = v->tag == KV_STR ? v->u.s.len : 0;
     return 2 + (n > KEY_STR_MAX ? KEY_STR_MAX : n);
@@ -51,6 +91,13 @@ size_t key_get(const uint8_t *p, const uint8_t *end, ftype t, kval *out) {
   if (*p == 0x01) { *out = kv_null(); return 1; }
   if (*p != 0x02) return 0;
   const uint8_t *s = p++;
+  if (t == FT_DATE) {
+    if (end - p < 3) return 0;
+    uint32_t day = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+    if (day > (uint32_t)(DAY_LAST - DAY_FIRST)) return 0;
+    *out = kv_str(date_text_of_day(DAY_FIRST + (int64_t)day), 10);
+    return 4;
+  }
   if (ftype_is_text(t)) {
     const uint8_t *z = memchr(p, 0, (size_t)(end - p));
     if (!z) return 0;

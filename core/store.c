@@ -50,7 +50,8 @@ int meta_put(MDB_txn *txn, kam_store *st, const char *key, const void *v, size_t
 
 static void index_signature(const coll_def *c, const index_def *ix, kbuf *b) {
   for (int i = 0; i < ix->nf; i++)
-    kbuf_printf(b, "%s%s:%s", i ? "," : "", c->fields[ix->f[i]].name, ftype_names[c->fields[ix->f[i]].type]);
+    kbuf_printf(b, "%s%s:%s%s", i ? "," : "", c->fields[ix->f[i]].name, ftype_names[c->fields[ix->f[i]].type],
+                c->fields[ix->f[i]].type == FT_DATE ? "/day" : ""); /* a date part as a day number: rebuilt from text */
   kbuf_byte(b, '|');
   for (int i = 0; i < ix->nc; i++) kbuf_printf(b, "%s%s", i ? "," : "", c->fields[ix->carry[i]].name);
 }

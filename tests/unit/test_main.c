@@ -191,6 +191,46 @@ static void t_keyenc_order(void) {
   }
 }
 
+/* A date part is its day number: in date order, 4 bytes, decoded to its
+ * text; a bound that is no date seeks to the first date after it. */
+static void t_keyenc_dates(void) {
+  const char *dates[] = {"0001-01-01", "1999-12-31", "2024-02-29", "2024-03-01", "2026-11-26", "9999-12-31"};
+  kbuf prev = {0};
+  for (int i = 0; i < 6; i++) {
+    kbuf k = {0};
+    kval v = kv_str(dates[i], 10), x;
+    key_put(&k, FT_DATE, &v);
+    CHECK(k.len == 4 && key_size(FT_DATE, &v) == 4 && key_exact(FT_DATE, &v));
+    if (i) CHECK(keycmp(&prev, &k) < 0);
+    CHECK(key_get(k.p, k.p + k.len, FT_DATE, &x) == 4 && x.u.s.len == 10 && !memcmp(x.u.s.p, dates[i], 10));
+    kbuf_free(&prev);
+    prev = k;
+  }
+  kbuf_free(&prev);
+  /* stand-ins: "2025-11" seeks to 2025-11-01, "2026-02-30" to 2026-03-01 */
+  struct { const char *bound, *first; } st[] = {{"2025-11", "2025-11-01"}, {"2026-02-30", "2026-03-01"},
+                                                {"", "0001-01-01"}, {"2026-11-26T00:00", "2026-11-27"}};
+  for (int i = 0; i < 4; i++) {
+    kbuf a = {0}, b = {0};
+    kval x = kv_str(st[i].bound, strlen(st[i].bound)), y = kv_str(st[i].first, 10);
+    key_put(&a, FT_DATE, &x);
+    key_put(&b, FT_DATE, &y);
+    CHECK(keycmp(&a, &b) == 0 && !key_exact(FT_DATE, &x));
+    kbuf_free(&a); kbuf_free(&b);
+  }
+  /* after every date: above them all */
+  kbuf a = {0}, b = {0};
+  kval x = kv_str("A", 1), y = kv_str("9999-12-31", 10);
+  key_put(&a, FT_DATE, &x);
+  key_put(&b, FT_DATE, &y);
+  CHECK(keycmp(&b, &a) < 0);
+  kval out;
+  CHECK(key_get(a.p, a.p + a.len, FT_DATE, &out) == 0); /* never stored: no date */
+  kbuf_free(&a); kbuf_free(&b);
+  kval cut = kv_str("x", 1);
+  CHECK(key_exact(FT_STRING, &cut) && key_exact(FT_DATE, &(kval){.tag = KV_NULL}));
+}
+
 static void t_keyenc_roundtrip(void) {
   ftype types[] = {FT_INT, FT_MONEY, FT_NUMBER, FT_STRING, FT_DATE, FT_BOOL, FT_ENUM};
   kval vals[] = {kv_int(-42), kv_int(1234567890123), kv_num(-0.125), kv_str("Sao Mai", 7),
@@ -900,7 +940,7 @@ static void t_query_in_between(void) {
 static const unit_test tests[] = {
     {"record_roundtrip", t_record_roundtrip}, {"record_find", t_record_find},
     {"record_malformed", t_record_malformed}, {"keyenc_order", t_keyenc_order},
-    {"record_dates", t_record_dates},
+    {"record_dates", t_record_dates}, {"keyenc_dates", t_keyenc_dates},
     {"keyenc_roundtrip", t_keyenc_roundtrip}, {"money_text", t_money_text}, {"date_text", t_date_text},
     {"kdate_civil", t_kdate_civil}, {"kdate_months", t_kdate_months}, {"schema_load", t_schema_load},
     {"schema_errors", t_schema_errors}, {"store_crud", t_store_crud}, {"store_indexes", t_store_indexes},
