@@ -107,9 +107,23 @@ typedef struct sub {
   kbuf store[GP_MAX_AGGS];
 } sub;
 
+/* Equality of short byte strings (group keys, statuses) without a call
+ * into libc per entry: eight bytes at a time, then the tail. */
+static inline int bytes_eq(const void *a, const void *b, size_t n) {
+  const uint8_t *x = a, *y = b;
+  for (; n >= 8; n -= 8, x += 8, y += 8) {
+    uint64_t u, v;
+    memcpy(&u, x, 8);
+    memcpy(&v, y, 8);
+    if (u != v) return 0;
+  }
+  for (; n; n--) if (*x++ != *y++) return 0;
+  return 1;
+}
+
 static int same_key(const kval *a, const kval *b) {
   if (a->tag != b->tag) return 0;
-  if (a->tag == KV_STR) return a->u.s.len == b->u.s.len && !memcmp(a->u.s.p, b->u.s.p, a->u.s.len);
+  if (a->tag == KV_STR) return a->u.s.len == b->u.s.len && bytes_eq(a->u.s.p, b->u.s.p, a->u.s.len);
   if (a->tag == KV_INT) return a->u.i == b->u.i;
   if (a->tag == KV_NUM) return a->u.n == b->u.n;
   return 1; /* NULL, FALSE, TRUE */
@@ -231,7 +245,7 @@ int grouppass_collect(MDB_txn *txn, const query *q, const index_def *ix, int gfi
   sub *subs = calloc(GP_MAX_SUBS, sizeof *subs);
   MDB_cursor *cur = NULL;
   kbuf lo_enc = {0}, hi_enc = {0}, group = {0}, seek = {0}; /* group: its key part as encoded */
-  int out = 0, rc, nsub = 0, in_group = 0;
+  int out = 0, rc, nsub = 0, in_group = 0, past_lo = 0; /* past_lo: the group's entries are above lo from here */
   if (!subs) { out = -kam_errf(e, KAM_EINTERNAL, "grouppass: out of memory"); goto done; }
   if (lo) key_put(&lo_enc, t1, lo);
   if (hi) key_put(&hi_enc, t1, hi);
@@ -254,7 +268,7 @@ int grouppass_collect(MDB_txn *txn, const query *q, const index_def *ix, int gfi
     const uint8_t *k = p.key.mv_data;
     size_t kn = p.key.mv_size;
     /* the group's part 0 is self-delimiting: the same leading bytes are the same group */
-    if (!in_group || kn < group.len || memcmp(k, group.p, group.len)) {
+    if (!in_group || kn < group.len || !bytes_eq(k, group.p, group.len)) {
       kval v0;
       size_t g0 = key_get(k, k + kn, t0, &v0);
       if (!g0) { out = -kam_errf(e, KAM_EINTERNAL, "%s: malformed index entry", ix->name); goto done; }
@@ -267,6 +281,7 @@ int grouppass_collect(MDB_txn *txn, const query *q, const index_def *ix, int gfi
       if (gkey.tag == KV_STR && t0 != FT_DATE) gkey.u.s.p = (const char *)group.p + 1;
       in_group = 1;
       nsub = 0;
+      past_lo = 0;
       if (lo && cmp_rest(k + g0, kn - g0, &lo_enc) < 0) { /* on to [group, lo] */
         kbuf_reset(&seek);
         kbuf_put(&seek, group.p, g0);
@@ -276,7 +291,12 @@ int grouppass_collect(MDB_txn *txn, const query *q, const index_def *ix, int gfi
       }
     }
     size_t g0 = group.len;
-    if (lo && cmp_rest(k + g0, kn - g0, &lo_enc) < 0) continue;
+    /* a group's entries come in the order of their remaining bytes: once
+     * one is at or above lo, the rest of the group is too */
+    if (lo && !past_lo) {
+      if (cmp_rest(k + g0, kn - g0, &lo_enc) < 0) continue;
+      past_lo = 1;
+    }
     if (hi && cmp_rest(k + g0, kn - g0, &hi_enc) > 0) {
       /* past the upper bound (a text cut in the key compares as its whole: the
        * bound is shorter than the cut), on to the next group */
