@@ -83,14 +83,32 @@ void rb_finish(rec_builder *rb, kbuf *out) {
   for (int i = 0; i < rb->n; i++) n += rb->f[i].v.tag != KV_NULL;
   kbuf_byte(out, REC_VERSION);
   kbuf_uvarint(out, (uint64_t)n);
+  /* where each of the first SAME_SCAN fields' value was written in full */
+  enum { SAME_SCAN = 64 };
+  size_t at[SAME_SCAN];
   for (int i = 0; i < rb->n; i++) {
-    if (rb->f[i].v.tag == KV_NULL) continue; /* absent and nil are the same */
+    const kval *v = &rb->f[i].v;
+    if (v->tag == KV_NULL) continue; /* absent and nil are the same */
     kbuf_uvarint(out, rb->f[i].fid);
-    val_put(out, &rb->f[i].v);
+    int same = -1;
+    if (v->tag == KV_STR && v->u.s.len >= SAME_MIN && i < SAME_SCAN)
+      for (int j = 0; j < i && same < 0; j++) {
+        const kval *w = &rb->f[j].v;
+        if (w->tag == KV_STR && w->u.s.len == v->u.s.len && !memcmp(w->u.s.p, v->u.s.p, v->u.s.len)) same = j;
+      }
+    if (i < SAME_SCAN) at[i] = same >= 0 ? at[same] : out->len;
+    if (same >= 0) {
+      size_t back = out->len - at[same];
+      kbuf_byte(out, REC_TAG_SAME);
+      kbuf_uvarint(out, (uint64_t)back);
+    } else {
+      val_put(out, v);
+    }
   }
 }
 
 int rec_iter_init(rec_iter *it, const uint8_t *p, size_t n) {
+  it->start = p;
   it->end = p + n;
   if (n < 2 || p[0] != REC_VERSION) { it->p = it->end; it->left = 0; return 0; }
   size_t k = uvarint_get(p + 1, it->end, &it->left);
@@ -105,8 +123,17 @@ int rec_next(rec_iter *it, uint32_t *fid, kval *v) {
   size_t k = uvarint_get(it->p, it->end, &f);
   if (!k) return 0;
   it->p += k;
-  k = val_get(it->p, it->end, v);
-  if (!k) return 0;
+  if (it->p < it->end && *it->p == REC_TAG_SAME) { /* an earlier field's value, written once */
+    uint64_t back;
+    k = uvarint_get(it->p + 1, it->end, &back);
+    if (!k || !back || back > (uint64_t)(it->p - it->start)) return 0;
+    const uint8_t *at = it->p - back;
+    if (*at == REC_TAG_SAME || !val_get(at, it->end, v)) return 0;
+    k += 1;
+  } else {
+    k = val_get(it->p, it->end, v);
+    if (!k) return 0;
+  }
   it->p += k;
   it->left--;
   *fid = (uint32_t)f;

@@ -18,6 +18,10 @@
  * DAY is how a text that is exactly a date YYYY-MM-DD is stored, 4 bytes for
  * 12 (a third of an invoice is dates); it decodes to that same text, so no
  * reader sees it, and a STR holding a date (written before) reads the same.
+ *     SAME (9), fields only       varint bytes back to an earlier field's value
+ * SAME stands for a text of SAME_MIN bytes or more that an earlier field of
+ * the record holds too (a record never changed has updated == created: 28
+ * bytes of 150). Only a record's own fields use it, never list or map items.
  *
  * Ownership: a kval never owns memory. A string (or a list or map body)
  * points into whatever it was decoded from or built over: an LMDB record
@@ -33,6 +37,8 @@
 enum { KV_NULL, KV_FALSE, KV_TRUE, KV_INT, KV_NUM, KV_STR, KV_LIST, KV_MAP };
 #define REC_VERSION 1
 #define REC_TAG_DAY 8 /* in stored bytes only: never a kval's tag */
+#define REC_TAG_SAME 9
+#define SAME_MIN 12
 
 typedef struct kval {
   uint8_t tag;
@@ -69,7 +75,7 @@ void rb_free(rec_builder *rb);
 int rec_find(const uint8_t *p, size_t n, uint32_t fid, kval *out);
 
 /* Iterating all fields in order. */
-typedef struct rec_iter { const uint8_t *p, *end; uint64_t left; } rec_iter;
+typedef struct rec_iter { const uint8_t *start, *p, *end; uint64_t left; } rec_iter;
 int rec_iter_init(rec_iter *it, const uint8_t *p, size_t n); /* 0 if malformed */
 int rec_next(rec_iter *it, uint32_t *fid, kval *v);           /* 1 while fields */
 

@@ -134,6 +134,55 @@ static void t_record_dates(void) {
   }
 }
 
+/* A long text an earlier field holds too is written once: the later field
+ * points back at it, and reads the same. */
+static void t_record_same(void) {
+  const char *ts = "2026-11-26T08:30:00+07:00", *other = "2026-11-27T08:30:00+07:00";
+  rec_builder rb = {0};
+  kbuf out = {0};
+  rb_add(&rb, 2, kv_str(ts, strlen(ts)));
+  rb_add(&rb, 1, kv_str(ts, strlen(ts)));
+  rb_add(&rb, 3, kv_str(other, strlen(other)));
+  rb_add(&rb, 4, kv_str(ts, strlen(ts)));
+  rb_add(&rb, 5, kv_str("short", 5));
+  rb_add(&rb, 6, kv_str("short", 5));
+  rb_finish(&rb, &out);
+  /* the text is written twice (fields 1 and 3), not four times */
+  CHECK(out.len == 2 + 2 * (1 + 2 + 25) + 2 * 3 + 2 * (1 + 2 + 5));
+  const char *want[] = {NULL, ts, ts, other, ts, "short", "short"};
+  for (uint32_t f = 1; f <= 6; f++) {
+    kval v;
+    CHECK(rec_find(out.p, out.len, f, &v) && v.tag == KV_STR && v.u.s.len == strlen(want[f]) &&
+          !memcmp(v.u.s.p, want[f], v.u.s.len));
+  }
+  rec_iter it;
+  uint32_t fid;
+  kval v;
+  int n = 0;
+  CHECK(rec_iter_init(&it, out.p, out.len));
+  while (rec_next(&it, &fid, &v)) n++;
+  CHECK(n == 6 && it.p == it.end);
+  /* field 2's value is a back reference; pointing it before the record,
+   * at nothing, or at another back reference does not decode */
+  size_t at = 0;
+  for (size_t i = 0; i + 1 < out.len; i++)
+    if (out.p[i] == 2 && out.p[i + 1] == REC_TAG_SAME) { at = i + 2; break; }
+  CHECK(at > 0);
+  uint8_t saved = out.p[at];
+  uint8_t bad[] = {0, (uint8_t)(at + 1), 0x7f};
+  for (int b = 0; b < 3; b++) {
+    out.p[at] = bad[b];
+    CHECK(!rec_find(out.p, out.len, 2, &v) || v.tag != KV_STR || v.u.s.len != strlen(ts) || memcmp(v.u.s.p, ts, 25));
+  }
+  out.p[at] = saved;
+  CHECK(rec_find(out.p, out.len, 2, &v) && v.u.s.len == 25);
+  /* a back reference is no value of its own: a list never holds one */
+  uint8_t item[] = {REC_TAG_SAME, 1};
+  CHECK(val_get(item, item + 2, &v) == 0);
+  rb_free(&rb);
+  kbuf_free(&out);
+}
+
 /* ---- keys ---- */
 
 static int keycmp(kbuf *a, kbuf *b) {
@@ -940,7 +989,7 @@ static void t_query_in_between(void) {
 static const unit_test tests[] = {
     {"record_roundtrip", t_record_roundtrip}, {"record_find", t_record_find},
     {"record_malformed", t_record_malformed}, {"keyenc_order", t_keyenc_order},
-    {"record_dates", t_record_dates}, {"keyenc_dates", t_keyenc_dates},
+    {"record_dates", t_record_dates}, {"record_same", t_record_same}, {"keyenc_dates", t_keyenc_dates},
     {"keyenc_roundtrip", t_keyenc_roundtrip}, {"money_text", t_money_text}, {"date_text", t_date_text},
     {"kdate_civil", t_kdate_civil}, {"kdate_months", t_kdate_months}, {"schema_load", t_schema_load},
     {"schema_errors", t_schema_errors}, {"store_crud", t_store_crud}, {"store_indexes", t_store_indexes},
