@@ -443,6 +443,8 @@ int store_check_id(const schema *sc, const coll_def *c, const char *id, size_t n
   size_t bl = 0;
   for (int i = 0; i < sc->ncolls; i++) {
     const coll_def *o = &sc->colls[i];
+    /* first letters apart without regard to case: not this prefix (the check runs for every imported row) */
+    if (((unsigned char)o->prefix[0] | 0x20) != ((unsigned char)(n ? id[0] : 0) | 0x20)) continue;
     size_t pl = strlen(o->prefix);
     if (pl && n >= pl && !strncasecmp(id, o->prefix, pl) && (pl > bl || (pl == bl && o == c))) { best = o; bl = pl; }
   }
