@@ -57,14 +57,12 @@ int date_parse(const char *s, size_t n, int *y, int *m, int *d) {
 
 /* The texts of the days, made a block of 1024 days at a time on first use
  * and published with a compare-and-swap (a loser frees its copy). */
-#define DAY_BLOCK 1024
-#define DAY_BLOCKS ((DAY_LAST - DAY_FIRST) / DAY_BLOCK + 1)
-static _Atomic(char *) day_blocks[DAY_BLOCKS];
+_Atomic(char *) kdate_day_blocks[DAY_BLOCKS];
 
-const char *date_text_of_day(int64_t z) {
+const char *date_text_of_day_slow(int64_t z) {
   if (z < DAY_FIRST || z > DAY_LAST) return NULL;
   int64_t at = z - DAY_FIRST;
-  _Atomic(char *) *slot = &day_blocks[at / DAY_BLOCK];
+  _Atomic(char *) *slot = &kdate_day_blocks[at / DAY_BLOCK];
   char *b = atomic_load_explicit(slot, memory_order_acquire);
   if (!b) {
     char *fresh = malloc(DAY_BLOCK * 11);

@@ -3,6 +3,7 @@
 #define KAM_KDATE_H
 #include <stdint.h>
 #include <stddef.h>
+#include <stdatomic.h>
 
 /* Days since 1970-01-01 of a proleptic Gregorian date. */
 int64_t days_from_civil(int y, int m, int d);
@@ -15,7 +16,16 @@ int date_parse(const char *s, size_t n, int *y, int *m, int *d);
  * point at them as a decoded text points into its record. Thread-safe. */
 #define DAY_FIRST (-719162)  /* 0001-01-01 */
 #define DAY_LAST 2932896     /* 9999-12-31 */
-const char *date_text_of_day(int64_t z);
+#define DAY_BLOCK 1024
+#define DAY_BLOCKS ((DAY_LAST - DAY_FIRST) / DAY_BLOCK + 1)
+extern _Atomic(char *) kdate_day_blocks[DAY_BLOCKS];
+const char *date_text_of_day_slow(int64_t z);
+static inline const char *date_text_of_day(int64_t z) {
+  if (z < DAY_FIRST || z > DAY_LAST) return NULL;
+  uint64_t at = (uint64_t)(z - DAY_FIRST);
+  char *b = atomic_load_explicit(&kdate_day_blocks[at / DAY_BLOCK], memory_order_acquire);
+  return b ? b + (at % DAY_BLOCK) * 11 : date_text_of_day_slow(z);
+}
 /* Accepts YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS][Z|+hh:mm] or with a space. */
 int datetime_valid(const char *s, size_t n);
 /* Writes YYYY-MM-DD into out (11 bytes). */

@@ -117,23 +117,47 @@ int rec_iter_init(rec_iter *it, const uint8_t *p, size_t n) {
   return 1;
 }
 
+/* The value a SAME at p (a field's value) points back to; 0 if it does not decode. */
+static __attribute__((noinline)) size_t same_get(const uint8_t *start, const uint8_t *p, const uint8_t *end, kval *v) {
+  uint64_t back;
+  size_t k = uvarint_get(p + 1, end, &back);
+  if (!k || !back || back > (uint64_t)(p - start)) return 0;
+  const uint8_t *at = p - back;
+  if (*at == REC_TAG_SAME || !val_get(at, end, v)) return 0;
+  return k + 1;
+}
+
+/* A field's value at p, a SAME included. */
+static inline size_t field_get(const uint8_t *start, const uint8_t *p, const uint8_t *end, kval *v) {
+  if (p < end && *p == REC_TAG_SAME) return same_get(start, p, end, v);
+  return val_get(p, end, v);
+}
+
+/* Bytes of the value at p, undecoded (a field passed over on the way to another). */
+static inline size_t val_skip(const uint8_t *p, const uint8_t *end) {
+  if (p >= end) return 0;
+  uint64_t u;
+  size_t k;
+  switch (*p) {
+  case KV_NULL: case KV_FALSE: case KV_TRUE: return 1;
+  case KV_NUM: return end - p >= 9 ? 9 : 0;
+  case KV_INT: case REC_TAG_DAY: case REC_TAG_SAME:
+    k = uvarint_get(p + 1, end, &u);
+    return k ? 1 + k : 0;
+  case KV_STR: case KV_LIST: case KV_MAP:
+    if (!(k = uvarint_get(p + 1, end, &u)) || (uint64_t)(end - p - 1 - (ptrdiff_t)k) < u) return 0;
+    return 1 + k + (size_t)u;
+  default: return 0;
+  }
+}
+
 int rec_next(rec_iter *it, uint32_t *fid, kval *v) {
   if (!it->left) return 0;
   uint64_t f;
   size_t k = uvarint_get(it->p, it->end, &f);
   if (!k) return 0;
   it->p += k;
-  if (it->p < it->end && *it->p == REC_TAG_SAME) { /* an earlier field's value, written once */
-    uint64_t back;
-    k = uvarint_get(it->p + 1, it->end, &back);
-    if (!k || !back || back > (uint64_t)(it->p - it->start)) return 0;
-    const uint8_t *at = it->p - back;
-    if (*at == REC_TAG_SAME || !val_get(at, it->end, v)) return 0;
-    k += 1;
-  } else {
-    k = val_get(it->p, it->end, v);
-    if (!k) return 0;
-  }
+  if (!(k = field_get(it->start, it->p, it->end, v))) return 0;
   it->p += k;
   it->left--;
   *fid = (uint32_t)f;
@@ -142,11 +166,15 @@ int rec_next(rec_iter *it, uint32_t *fid, kval *v) {
 
 int rec_find(const uint8_t *p, size_t n, uint32_t fid, kval *out) {
   rec_iter it;
-  uint32_t f;
   if (!rec_iter_init(&it, p, n)) return 0;
-  while (rec_next(&it, &f, out)) {
-    if (f == fid) return 1;
-    if (f > fid) return 0;
+  for (; it.left; it.left--) {
+    uint64_t f;
+    size_t k = uvarint_get(it.p, it.end, &f);
+    if (!k || f > fid) return 0;
+    it.p += k;
+    if (f == fid) return field_get(it.start, it.p, it.end, out) != 0;
+    if (!(k = val_skip(it.p, it.end))) return 0;
+    it.p += k;
   }
   return 0;
 }
