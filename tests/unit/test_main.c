@@ -120,6 +120,23 @@ static void t_record_dates(void) {
   kval x;
   CHECK(val_get(b.p, b.p + b.len, &x) == 0);
   kbuf_free(&b);
+  /* a list written before dates were day numbers (the date as STR) is the
+   * same value as the list written now, and not the same as another */
+  {
+    kbuf oldb = {0}, newb = {0}, other = {0};
+    kval d = kv_str("2026-11-26", 10), d2 = kv_str("2026-11-27", 10), n5 = kv_int(5);
+    kbuf_uvarint(&oldb, 2);
+    kbuf_byte(&oldb, KV_STR); kbuf_uvarint(&oldb, 10); kbuf_put(&oldb, "2026-11-26", 10);
+    val_put(&oldb, &n5);
+    kbuf_uvarint(&newb, 2); val_put(&newb, &d); val_put(&newb, &n5);
+    kbuf_uvarint(&other, 2); val_put(&other, &d2); val_put(&other, &n5);
+    kval lo = {.tag = KV_LIST, .u.s = {(const char *)oldb.p, oldb.len}};
+    kval ln = {.tag = KV_LIST, .u.s = {(const char *)newb.p, newb.len}};
+    kval lx = {.tag = KV_LIST, .u.s = {(const char *)other.p, other.len}};
+    CHECK(oldb.len != newb.len && kval_same(&lo, &ln) && kval_same(&ln, &lo));
+    CHECK(!kval_same(&lo, &lx) && !kval_same(&ln, &lx));
+    kbuf_free(&oldb); kbuf_free(&newb); kbuf_free(&other);
+  }
   /* every day's text is the day's own, and stays where it is */
   CHECK(days_from_civil(1, 1, 1) == DAY_FIRST && days_from_civil(9999, 12, 31) == DAY_LAST);
   const char *t0 = date_text_of_day(20783);
