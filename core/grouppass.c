@@ -38,6 +38,7 @@ typedef struct pass {
   kval comp[IDX_MAXF];
   size_t comp_end[IDX_MAXF]; /* bytes of the key up to the end of part i */
   kval id;
+  char idbuf[KEY_ID_MAX];
 } pass;
 
 /* Decodes the key's first n parts, and the id after them when n is all. */
@@ -49,7 +50,11 @@ static int decode(pass *p, int n) {
     k += used;
     p->comp_end[i] = (size_t)(k - s);
   }
-  if (n == p->ix->nf) p->id = kv_str((const char *)k, (size_t)(end - k));
+  if (n == p->ix->nf) {
+    size_t idn = key_get_id(k, end, p->c->prefix, p->idbuf);
+    if (!idn) return 0;
+    p->id = kv_str(p->idbuf, idn);
+  }
   return 1;
 }
 

@@ -124,3 +124,86 @@ size_t key_get(const uint8_t *p, const uint8_t *end, ftype t, kval *out) {
   }
   return 0;
 }
+
+/* ---- ids ---------------------------------------------------------------- */
+
+static int is_digit(unsigned char ch) { return ch >= '0' && ch <= '9'; }
+
+/* The digit-packed form of s (see keyenc.h) to out, which has room for 2n
+ * bytes (a run of d digits takes 1 + (d + 1) / 2, so a lone digit grows to
+ * two); returns the bytes written. */
+static size_t pack_digits(uint8_t *out, const unsigned char *s, size_t n) {
+  uint8_t *o = out;
+  for (size_t i = 0; i < n;) {
+    if (!is_digit(s[i])) { *o++ = s[i++]; continue; }
+    *o++ = s[i++]; /* the run's first digit, as is */
+    int half = -1;  /* a high nibble waiting for its low one */
+    for (;;) {
+      int end = i == n || !is_digit(s[i]);
+      int nib = end ? (i < n && s[i] > '9' ? 15 : 0) : s[i++] - '0' + 1;
+      if (half < 0) half = nib;
+      else *o++ = (uint8_t)(half << 4 | nib), half = -1;
+      if (end) break;
+    }
+    if (half >= 0) *o++ = (uint8_t)(half << 4 | 15);
+  }
+  return (size_t)(o - out);
+}
+
+static int id_class(const char *prefix, const char *id, size_t n, size_t *skip) {
+  size_t pl = strlen(prefix);
+  *skip = 0;
+  if (n >= pl && !memcmp(id, prefix, pl)) { *skip = pl; return 2; }
+  size_t m = n < pl ? n : pl;
+  int c = memcmp(id, prefix, m);
+  return c < 0 || (c == 0 && n < pl) ? 1 : 3;
+}
+
+void key_put_id(kbuf *b, const char *prefix, const char *id, size_t n) {
+  size_t skip;
+  int cls = id_class(prefix, id, n, &skip);
+  kbuf_reserve(b, 2 * n + 1);
+  b->p[b->len++] = (uint8_t)cls;
+  b->len += pack_digits(b->p + b->len, (const unsigned char *)id + skip, n - skip);
+}
+
+size_t key_id_size(const char *prefix, const char *id, size_t n) {
+  size_t skip;
+  id_class(prefix, id, n, &skip);
+  size_t out = 1;
+  for (size_t i = skip; i < n;) { /* as pack_digits counts */
+    if (!is_digit((unsigned char)id[i])) { out++, i++; continue; }
+    size_t d = 0;
+    while (i < n && is_digit((unsigned char)id[i])) d++, i++;
+    out += 1 + (d + 1) / 2;
+  }
+  return out;
+}
+
+size_t key_get_id(const uint8_t *p, const uint8_t *end, const char *prefix, char out[KEY_ID_MAX]) {
+  if (p >= end || *p < 1 || *p > 3) return 0;
+  size_t n = 0;
+  if (*p++ == 2) {
+    size_t pl = strlen(prefix);
+    if (pl > KEY_ID_MAX) return 0;
+    memcpy(out, prefix, pl);
+    n = pl;
+  }
+  while (p < end) {
+    uint8_t ch = *p++;
+    if (n == KEY_ID_MAX) return 0;
+    out[n++] = (char)ch;
+    if (!is_digit(ch)) continue;
+    for (int done = 0; !done;) { /* the run's nibbles, two a byte */
+      if (p >= end) return 0;
+      uint8_t x = *p++;
+      for (int h = 0; h < 2 && !done; h++) {
+        int nib = h ? x & 15 : x >> 4;
+        if (nib == 0 || nib == 15) done = 1;
+        else if (nib > 10 || n == KEY_ID_MAX) return 0;
+        else out[n++] = (char)('0' + nib - 1);
+      }
+    }
+  }
+  return n;
+}

@@ -12,6 +12,18 @@
  *   bool:        0x00 or 0x01
  * An index entry's key is its components followed by the entity id; its
  * value holds the carried fields as a record (record.h).
+ *
+ * The id is written compactly and in the order of its text (key_put_id):
+ *   class:  0x01 below the collection's prefix, 0x02 after the prefix
+ *           (written without it), 0x03 above every id with the prefix
+ *   then the text with each run of digits packed: the run's first digit as
+ *   is, the rest as nibbles (digit + 1), then a nibble that ends the run —
+ *   0 when what follows sorts below '0' (or nothing follows), 15 when it
+ *   sorts above '9' — and a pad nibble 15 to a whole byte.
+ * INV-00131508 of invoices takes 6 bytes for 12. Comparing two such forms
+ * bytewise orders them as their texts: within a run a digit meets a digit
+ * at the same nibble, and a run's end meets the next digit of a longer
+ * run with the order of the character that ended it. No byte is 0x00.
  */
 #ifndef KAM_KEYENC_H
 #define KAM_KEYENC_H
@@ -25,6 +37,14 @@
 void key_put(kbuf *b, ftype t, const kval *v);
 /* Bytes key_put appends for v (to check a key's size before building it). */
 size_t key_size(ftype t, const kval *v);
+#define KEY_ID_MAX 200 /* an id's bytes at most (store.c refuses longer) */
+/* Appends id (n bytes, 1..KEY_ID_MAX, no byte below 0x21) as an index key's
+ * last part, for a collection whose ids start with prefix. */
+void key_put_id(kbuf *b, const char *prefix, const char *id, size_t n);
+size_t key_id_size(const char *prefix, const char *id, size_t n);
+/* Decodes an id written by key_put_id (p to end: the rest of the key) into
+ * out; returns its length, 0 if malformed. */
+size_t key_get_id(const uint8_t *p, const uint8_t *end, const char *prefix, char out[KEY_ID_MAX]);
 /* Whether key_put writes v itself, so that byte order against it is value
  * order: not a text cut at KEY_STR_MAX, nor a bound on a date that is no
  * date (it is written as the first date after it, right for a seek only). */

@@ -570,7 +570,9 @@ static int passes(qiter *it, kam_err *e) {
   return 1;
 }
 
-/* Decodes the components of the current index key and the id after them. */
+/* Decodes the components of the current index key; the id after them is
+ * unpacked by decode_id, when something asks for it (a range or a condition
+ * on a part does not). */
 static int decode_key(qiter *it) {
   if (it->decoded) return 1;
   const uint8_t *p = it->key.mv_data, *end = p + it->key.mv_size;
@@ -579,8 +581,20 @@ static int decode_key(qiter *it) {
     if (!k) return 0;
     p += k;
   }
-  it->id = kv_str((const char *)p, (size_t)(end - p));
+  it->idp = p;
   it->decoded = 1;
+  it->id_ready = 0;
+  return 1;
+}
+
+static int decode_id(qiter *it) {
+  if (it->id_ready) return 1;
+  if (!decode_key(it)) return 0;
+  const uint8_t *end = (const uint8_t *)it->key.mv_data + it->key.mv_size;
+  size_t n = key_get_id(it->idp, end, it->q->c->prefix, it->idbuf);
+  if (!n) return 0;
+  it->id = kv_str(it->idbuf, n);
+  it->id_ready = 1;
   return 1;
 }
 
@@ -597,6 +611,7 @@ int qiter_next(qiter *it, kam_err *e) {
       if (rc) return -lmdb_err(e, rc, q->c->name);
       it->scanned++;
       it->id = kv_str(it->key.mv_data, it->key.mv_size);
+      it->id_ready = 1;
       it->rec = it->val;
       it->rec_loaded = 1;
     } else if (it->kind == PLAN_IDS) {
@@ -609,6 +624,7 @@ int qiter_next(qiter *it, kam_err *e) {
       if (rc) return -lmdb_err(e, rc, q->c->name);
       it->scanned++;
       it->id = *id;
+      it->id_ready = 1;
       it->rec_loaded = 1;
     } else {
       if (it->combo >= it->ncombo) return 0;
@@ -635,6 +651,7 @@ int qiter_next(qiter *it, kam_err *e) {
       /* the key is decoded when something needs it: a range bound, a
        * condition, a field or the id (a covered sum needs none of them) */
       it->decoded = 0;
+      it->id_ready = 0;
       if (it->range) {
         if (!decode_key(it)) return -kam_errf(e, KAM_EINTERNAL, "%s: malformed index entry", it->ix->name);
         const kval *v = &it->comp[it->eqn];
@@ -655,7 +672,7 @@ int qiter_next(qiter *it, kam_err *e) {
 }
 
 int qiter_record(qiter *it, MDB_val *rec, kam_err *e) {
-  if (it->kind == PLAN_INDEX && !it->decoded && !decode_key(it))
+  if (it->kind == PLAN_INDEX && !it->id_ready && !decode_id(it))
     return -kam_errf(e, KAM_EINTERNAL, "%s: malformed index entry", it->ix->name);
   if (!it->rec_loaded) {
     int rc = store_get(it->txn, it->q->c, it->id.u.s.p, it->id.u.s.len, &it->rec);
@@ -676,7 +693,12 @@ int qiter_field(qiter *it, int field, kval *out, kam_err *e) {
       }
     if (!decode_key(it)) return -kam_errf(e, KAM_EINTERNAL, "%s: malformed index entry", it->ix->name);
   }
-  if (field == F_ID) { *out = it->id; return 1; }
+  if (field == F_ID) {
+    if (it->kind == PLAN_INDEX && !decode_id(it))
+      return -kam_errf(e, KAM_EINTERNAL, "%s: malformed index entry", it->ix->name);
+    *out = it->id;
+    return 1;
+  }
   if (it->kind == PLAN_INDEX) {
     for (int i = 0; i < it->ix->nf; i++)
       if (it->ix->f[i] == field) {

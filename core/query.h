@@ -8,6 +8,7 @@
 #ifndef KAM_QUERY_H
 #define KAM_QUERY_H
 #include "kerr.h"
+#include "keyenc.h"
 #include "schema.h"
 #include <lmdb.h>
 
@@ -86,7 +87,10 @@ typedef struct qiter {
   MDB_val key, val;  /* index entry, or id -> record for a primary scan */
   kval id;          /* the current row's id: read it through qiter_field */
   kval comp[IDX_MAXF];
-  int decoded;       /* comp and id hold the current index key */
+  char idbuf[KEY_ID_MAX]; /* the id of an index entry, unpacked */
+  const uint8_t *idp; /* where the packed id starts in key, once decoded */
+  int decoded;       /* comp holds the current index key's parts */
+  int id_ready;      /* id holds the current row's id */
   int rec_loaded;
   MDB_val rec;
   int scanned;       /* entries visited (for tests of the plan) */

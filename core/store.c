@@ -52,13 +52,13 @@ static void index_signature(const coll_def *c, const index_def *ix, kbuf *b) {
   for (int i = 0; i < ix->nf; i++)
     kbuf_printf(b, "%s%s:%s%s", i ? "," : "", c->fields[ix->f[i]].name, ftype_names[c->fields[ix->f[i]].type],
                 c->fields[ix->f[i]].type == FT_DATE ? "/day" : ""); /* a date part as a day number: rebuilt from text */
-  kbuf_byte(b, '|');
+  kbuf_printf(b, "|id:%s|", c->prefix); /* the id packed after its prefix (keyenc.h): rebuilt from raw ids */
   for (int i = 0; i < ix->nc; i++) kbuf_printf(b, "%s%s", i ? "," : "", c->fields[ix->carry[i]].name);
 }
 
 void index_key(kbuf *b, const coll_def *c, const index_def *ix, const kval *vals) {
   for (int i = 0; i < ix->nf; i++) key_put(b, c->fields[ix->f[i]].type, &vals[ix->f[i]]);
-  kbuf_put(b, vals[F_ID].u.s.p, vals[F_ID].u.s.len);
+  key_put_id(b, c->prefix, vals[F_ID].u.s.p, vals[F_ID].u.s.len);
 }
 
 void index_val(kbuf *b, const coll_def *c, const index_def *ix, const kval *vals) {
@@ -470,17 +470,19 @@ static void index_fields(kbuf *b, const coll_def *c, const index_def *ix) {
   if (!n) kbuf_str(b, "id");
 }
 
-static size_t index_key_size(const coll_def *c, const index_def *ix, const kval *vals) {
-  size_t n = vals[F_ID].tag == KV_STR ? vals[F_ID].u.s.len : 0;
+/* idn: the packed id's size (key_id_size), the same for every index. */
+static size_t index_key_size(const coll_def *c, const index_def *ix, const kval *vals, size_t idn) {
+  size_t n = idn;
   for (int i = 0; i < ix->nf; i++) n += key_size(c->fields[ix->f[i]].type, &vals[ix->f[i]]);
   return n;
 }
 
 int store_check_keys(kam_store *st, const coll_def *c, const kval *vals, kam_err *e) {
   size_t max = (size_t)mdb_env_get_maxkeysize(st->env);
+  size_t idn = vals[F_ID].tag == KV_STR ? key_id_size(c->prefix, vals[F_ID].u.s.p, vals[F_ID].u.s.len) : 0;
   for (int xi = 0; xi < c->nindexes; xi++) {
     const index_def *ix = &c->indexes[xi];
-    size_t n = index_key_size(c, ix, vals);
+    size_t n = index_key_size(c, ix, vals, idn);
     if (n <= max) continue;
     kbuf f = {0};
     index_fields(&f, c, ix);

@@ -452,11 +452,13 @@ static int detail_lookup(vctx *v, int ci, int xi) {
       if (used) p += used;
       else ok = 0;
     }
-    if (!ok || p == end) {
+    char idbuf[KEY_ID_MAX];
+    size_t idn = ok && p < end ? key_get_id(p, end, c->prefix, idbuf) : 0;
+    if (!idn) {
       problem(v, "%s: index %s: an entry's key does not decode (%s)", c->name, label, esc(&v->e1, k.mv_data, k.mv_size));
       continue;
     }
-    MDB_val id = {(size_t)(end - p), (void *)p}, rec;
+    MDB_val id = {idn, idbuf}, rec;
     int g = store_get(v->txn, c, id.mv_data, id.mv_size, &rec);
     if (g == MDB_NOTFOUND) {
       problem(v, "%s: index %s has an entry for %s, which is not a record", c->name, label, esc(&v->e1, id.mv_data, id.mv_size));
@@ -525,6 +527,13 @@ static void gl_free(glist *l) {
   free(l->g);
 }
 
+/* The id a record's expected entry ends with (its last idn bytes), as text. */
+static const char *entry_id(vctx *v, const coll_def *c, const gentry *g) {
+  char buf[KEY_ID_MAX];
+  size_t n = key_get_id(g->k + g->kn - g->idn, g->k + g->kn, c->prefix, buf);
+  return n ? esc(&v->e1, buf, n) : esc(&v->e1, g->k, g->kn);
+}
+
 /* An entry no record gives: which kind of wrong it is. */
 static int stray_entry(vctx *v, coll_def *c, index_def *ix, const char *label, const gentry *g, size_t *broken) {
   const uint8_t *p = g->k, *end = p + g->kn;
@@ -535,11 +544,13 @@ static int stray_entry(vctx *v, coll_def *c, index_def *ix, const char *label, c
     if (used) p += used;
     else ok = 0;
   }
-  if (!ok || p == end) {
+  char idbuf[KEY_ID_MAX];
+  size_t idn = ok && p < end ? key_get_id(p, end, c->prefix, idbuf) : 0;
+  if (!idn) {
     problem(v, "%s: index %s: an entry's key does not decode (%s)", c->name, label, esc(&v->e1, g->k, g->kn));
     return 0;
   }
-  MDB_val id = {(size_t)(end - p), (void *)p}, rec;
+  MDB_val id = {idn, idbuf}, rec;
   int rc = store_get(v->txn, c, id.mv_data, id.mv_size, &rec);
   if (rc == MDB_NOTFOUND) {
     problem(v, "%s: index %s has an entry for %s, which is not a record", c->name, label, esc(&v->e1, id.mv_data, id.mv_size));
@@ -566,7 +577,7 @@ static int detail_buckets(vctx *v, int ci, int xi, const uint8_t *bad) {
   for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
     if (!expected_entry(v, c, ix, &k, &d)) { broken++; continue; }
     uint64_t h = entry_hash(v->seed, v->kb.p, v->kb.len, v->vb.p, v->vb.len);
-    if (bad[BUCKET(h)]) gl_add(&want, v->kb.p, v->kb.len, v->vb.p, v->vb.len, k.mv_size);
+    if (bad[BUCKET(h)]) gl_add(&want, v->kb.p, v->kb.len, v->vb.p, v->vb.len, key_id_size(c->prefix, k.mv_data, k.mv_size));
   }
   mdb_cursor_close(cur);
   if (rc != MDB_NOTFOUND) { gl_free(&want); return read_fail(v, rc, c->name); }
@@ -585,14 +596,14 @@ static int detail_buckets(vctx *v, int ci, int xi, const uint8_t *bad) {
     int cmp = i == want.n ? 1 : j == have.n ? -1 : gentry_cmp(&want.g[i], &have.g[j]);
     if (cmp < 0) { /* the record's entry is missing */
       const gentry *g = &want.g[i++];
-      problem(v, "%s %s: index %s has no entry", c->name, esc(&v->e1, g->k + g->kn - g->idn, g->idn), label);
+      problem(v, "%s %s: index %s has no entry", c->name, entry_id(v, c, g), label);
     } else if (cmp > 0) {
       rc = stray_entry(v, c, ix, label, &have.g[j++], &broken);
     } else {
       const gentry *g = &want.g[i++], *e = &have.g[j++];
       if (g->vn != e->vn || (g->vn && memcmp(g->v, e->v, g->vn)))
         problem(v, "%s %s: index %s: the entry carries other values than the record", c->name,
-                esc(&v->e1, g->k + g->kn - g->idn, g->idn), label);
+                entry_id(v, c, g), label);
     }
   }
   gl_free(&want);

@@ -1,6 +1,6 @@
 /* lmdbpoke — damages a book on purpose, for the tests of kam verify.
  *
- *   lmdbpoke BOOK find SUBDB TEXT        keys of SUBDB that contain TEXT, one a line
+ *   lmdbpoke BOOK find SUBDB TEXT        keys of SUBDB that contain TEXT (\xHH read), one a line
  *   lmdbpoke BOOK del SUBDB KEY          deletes one entry
  *   lmdbpoke BOOK put SUBDB KEY VALUE    writes one entry
  *   lmdbpoke BOOK copy SUBDB KEY NEWKEY  writes KEY's value again under NEWKEY
@@ -114,9 +114,10 @@ int main(int argc, char **argv) {
   MDB_val k = {unesc(argv[4], kb), kb}, d;
   if (!strcmp(op, "find")) {
     MDB_cursor *cur;
+    size_t tn = k.mv_size; /* TEXT, unescaped like a key */
     mdb_cursor_open(txn, dbi, &cur);
     for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT))
-      if (memmem(k.mv_data, k.mv_size, argv[4], strlen(argv[4]))) put_esc(&k);
+      if (memmem(k.mv_data, k.mv_size, kb, tn)) put_esc(&k);
     mdb_cursor_close(cur);
     mdb_txn_abort(txn);
   } else if (!strcmp(op, "drop")) {

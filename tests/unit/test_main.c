@@ -297,6 +297,61 @@ static void t_keyenc_dates(void) {
   CHECK(key_exact(FT_STRING, &cut) && key_exact(FT_DATE, &(kval){.tag = KV_NULL}));
 }
 
+/* An id packed as a key's last part: back to its text, shorter, and in the
+ * order of the texts, whatever the ids are (random ones against the prefix). */
+static int textcmp(const char *a, size_t an, const char *b, size_t bn) {
+  int c = memcmp(a, b, an < bn ? an : bn);
+  return c ? (c < 0 ? -1 : 1) : (an > bn) - (an < bn);
+}
+
+static void t_keyenc_ids(void) {
+  const char *prefixes[] = {"INV-", "", "CL-", "9", "ĐH-"};
+  const char alphabet[] = "0123456789-/:ABINVXaz~";
+  char ids[400][24];
+  size_t lens[400];
+  kbuf enc[400];
+  for (int pi = 0; pi < 5; pi++) {
+    const char *pre = prefixes[pi];
+    for (int i = 0; i < 400; i++) {
+      size_t n = 0;
+      if (rnd() % 2) { memcpy(ids[i], pre, strlen(pre)); n = strlen(pre); } /* half of them the collection's */
+      size_t extra = 1 + rnd() % 10;
+      for (size_t k = 0; k < extra && n < 23; k++)
+        ids[i][n++] = rnd() % 3 ? alphabet[rnd() % 10] : alphabet[rnd() % (sizeof alphabet - 1)];
+      if (rnd() % 8 == 0 && n < 22) { ids[i][n++] = (char)0xc3; ids[i][n++] = (char)0xa1; } /* á */
+      lens[i] = n;
+      memset(&enc[i], 0, sizeof enc[i]);
+      key_put_id(&enc[i], pre, ids[i], n);
+      CHECK(enc[i].len == key_id_size(pre, ids[i], n));
+      CHECK(!memchr(enc[i].p, 0, enc[i].len));
+      char back[KEY_ID_MAX];
+      size_t bn = key_get_id(enc[i].p, enc[i].p + enc[i].len, pre, back);
+      CHECK(bn == n && !memcmp(back, ids[i], n));
+    }
+    for (int i = 0; i < 400; i++)
+      for (int j = 0; j < 400; j += 7)
+        CHECK(keycmp(&enc[i], &enc[j]) == textcmp(ids[i], lens[i], ids[j], lens[j]));
+    for (int i = 0; i < 400; i++) kbuf_free(&enc[i]);
+  }
+  /* INV-00131508 of invoices: the class, "0", nibbles 1 2 4 2 6 1 9 and the end: 6 bytes */
+  kbuf b = {0};
+  key_put_id(&b, "INV-", "INV-00131508", 12);
+  CHECK(b.len == 6 && b.p[0] == 2 && b.p[1] == '0' && b.p[2] == 0x12 && b.p[5] == 0x90);
+  kbuf_free(&b);
+  /* what does not decode: no class, a run cut short, a nibble past 9 */
+  uint8_t bad1[] = {4, 'A'}, bad2[] = {2, '1'}, bad3[] = {2, '1', 0xb0};
+  char out[KEY_ID_MAX];
+  CHECK(!key_get_id(bad1, bad1 + 2, "X-", out) && !key_get_id(bad2, bad2 + 2, "X-", out) &&
+        !key_get_id(bad3, bad3 + 3, "X-", out));
+  /* random bytes never read past their end */
+  for (int r = 0; r < 20000; r++) {
+    uint8_t junk[40];
+    size_t n = rnd() % sizeof junk;
+    for (size_t k = 0; k < n; k++) junk[k] = (uint8_t)rnd();
+    key_get_id(junk, junk + n, "INV-", out);
+  }
+}
+
 static void t_keyenc_roundtrip(void) {
   ftype types[] = {FT_INT, FT_MONEY, FT_NUMBER, FT_STRING, FT_DATE, FT_BOOL, FT_ENUM};
   kval vals[] = {kv_int(-42), kv_int(1234567890123), kv_num(-0.125), kv_str("Sao Mai", 7),
@@ -596,12 +651,13 @@ static void t_store_indexes(void) {
   CHECK(it.kind == PLAN_INDEX && it.ix->nf == 2);
   int n = 0, saw = 0;
   while (qiter_next(&it, &e) == 1) {
-    kval amt, own;
+    kval amt, own, id;
     qiter_field(&it, coll_field(c, "amount"), &amt, &e);
     qiter_field(&it, coll_field(c, "owner"), &own, &e);
+    qiter_field(&it, F_ID, &id, &e);
     CHECK(!it.rec_loaded); /* answered from the index entry alone */
     CHECK(kval_cmp(&own, &ow) == 0);
-    if (!memcmp(it.id.u.s.p, "IT-000010", 9)) { saw = 1; CHECK(amt.u.i == 123); }
+    if (id.u.s.len == 9 && !memcmp(id.u.s.p, "IT-000010", 9)) { saw = 1; CHECK(amt.u.i == 123); }
     n++;
   }
   CHECK(saw && n == 41); /* 40 of its own, and IT-000010 moved to it */
@@ -1006,7 +1062,7 @@ static void t_query_in_between(void) {
 static const unit_test tests[] = {
     {"record_roundtrip", t_record_roundtrip}, {"record_find", t_record_find},
     {"record_malformed", t_record_malformed}, {"keyenc_order", t_keyenc_order},
-    {"record_dates", t_record_dates}, {"record_same", t_record_same}, {"keyenc_dates", t_keyenc_dates},
+    {"record_dates", t_record_dates}, {"record_same", t_record_same}, {"keyenc_dates", t_keyenc_dates}, {"keyenc_ids", t_keyenc_ids},
     {"keyenc_roundtrip", t_keyenc_roundtrip}, {"money_text", t_money_text}, {"date_text", t_date_text},
     {"kdate_civil", t_kdate_civil}, {"kdate_months", t_kdate_months}, {"schema_load", t_schema_load},
     {"schema_errors", t_schema_errors}, {"store_crud", t_store_crud}, {"store_indexes", t_store_indexes},

@@ -1,6 +1,6 @@
--- class: writes | expect: ok policy=refused commit=refused | inside kam.tx, an insert whose composite index key passes LMDB's 511 bytes (kpis [subject, period] with 300-byte values and a 200-byte id) fails and pcall catches it; the transaction commits: the failed insert must leave no record and no index entries
+-- class: writes | expect: ok policy=refused commit=refused | inside kam.tx, an insert whose composite index key passes LMDB's 511 bytes (kpis [subject, period] with 300-byte values and a 200-byte id of letters, which the key keeps whole) fails and pcall catches it; the transaction commits: the failed insert must leave no record and no index entries
 kam.tx(function()
-  local id = "KPI-" .. string.rep("9", 196)
+  local id = "KPI-" .. string.rep("Z", 196)
   local ok, err = pcall(db.kpis.insert, db.kpis, {id = id, scope = "account", subject = string.rep("s", 300),
                                                    metric = "roas", period = string.rep("p", 300)})
   if not ok then
