@@ -8,6 +8,7 @@
 #include "colmap.h"
 #include "config.h"
 #include "cron.h"
+#include "heap.h"
 #include "import.h"
 #include "kdate.h"
 #include "lua_db.h"
@@ -517,7 +518,15 @@ static int cmd_import(cli *c) {
   import_stats stats;
   memset(&stats, 0, sizeof stats);
   kam_err e;
-  if (import_files(c->st, map ? stg.paths : c->args, c->nargs, &io, &stats, &e)) {
+  char *const *files = map ? stg.paths : c->args;
+  /* this process ends with its import: its heap can be laid out for one */
+  size_t total = 0;
+  for (int i = 0; i < c->nargs; i++) {
+    struct stat sb;
+    if (!stat(files[i], &sb)) total += (size_t)sb.st_size;
+  }
+  heap_prepare_bulk(total * 8);
+  if (import_files(c->st, files, c->nargs, &io, &stats, &e)) {
     if (map) { /* the foreign file's name, line and column, not the temporary file's */
       kbuf m = {0};
       colmap_relocate(&stg, e.msg, &m);
