@@ -96,7 +96,7 @@ static void radix_sort(bulk_entry *a, bulk_entry *tmp, size_t n, size_t d) {
 
 /* Index entries come in blocks of RUN: a full block is sorted at once on the
  * second thread while this one goes on reading rows. */
-#define RUN ((size_t)1 << 20)
+#define RUN ((size_t)1 << 18)
 
 static void *sorter_main(void *arg) {
   bulk_sorter *so = arg;
