@@ -98,6 +98,20 @@ static void radix_sort(bulk_entry *a, bulk_entry *tmp, size_t n, size_t d) {
  * second thread while this one goes on reading rows. */
 #define RUN ((size_t)1 << 18)
 
+/* Takes the next queued block and sorts it, the lock held on entry and on
+ * return. */
+static void sort_next(bulk_sorter *so, bulk_entry *tmp) {
+  size_t j = so->next++;
+  bulk_entry *e = so->q[j].e;
+  size_t n = so->q[j].n;
+  pthread_mutex_unlock(&so->mu);
+  radix_sort(e, tmp, n, 0);
+  pthread_mutex_lock(&so->mu);
+  so->q[j].done = 1;
+  so->done++;
+  pthread_cond_broadcast(&so->cv);
+}
+
 static void *sorter_main(void *arg) {
   bulk_sorter *so = arg;
   bulk_entry *tmp = malloc(sizeof *tmp * RUN);
@@ -105,14 +119,7 @@ static void *sorter_main(void *arg) {
   for (;;) {
     while (so->next == so->nq && !so->quit) pthread_cond_wait(&so->cv, &so->mu);
     if (so->next == so->nq) break;
-    bulk_entry *e = so->q[so->next].e;
-    size_t n = so->q[so->next].n;
-    so->next++;
-    pthread_mutex_unlock(&so->mu);
-    radix_sort(e, tmp, n, 0);
-    pthread_mutex_lock(&so->mu);
-    so->done++;
-    pthread_cond_broadcast(&so->cv);
+    sort_next(so, tmp);
   }
   pthread_mutex_unlock(&so->mu);
   free(tmp);
@@ -126,13 +133,14 @@ void bulk_sorter_start(bulk_sorter *so) {
   so->running = pthread_create(&so->th, NULL, sorter_main, so) == 0;
 }
 
-/* Sorts a block, on the second thread when there is one. */
-static void sorter_submit(bulk_sorter *so, bulk_entry *e, size_t n) {
+/* Sorts a block, on the second thread when there is one. Returns 1 + its
+ * position in the queue (0: sorted already). */
+static size_t sorter_submit(bulk_sorter *so, bulk_entry *e, size_t n) {
   if (!so->running) {
     bulk_entry *tmp = malloc(sizeof *tmp * (n ? n : 1));
     radix_sort(e, tmp, n, 0);
     free(tmp);
-    return;
+    return 0;
   }
   pthread_mutex_lock(&so->mu);
   if (so->nq == so->capq) {
@@ -141,8 +149,24 @@ static void sorter_submit(bulk_sorter *so, bulk_entry *e, size_t n) {
   }
   so->q[so->nq].e = e;
   so->q[so->nq].n = n;
-  so->nq++;
+  so->q[so->nq].done = 0;
+  size_t job = ++so->nq;
   pthread_cond_broadcast(&so->cv);
+  pthread_mutex_unlock(&so->mu);
+  return job;
+}
+
+void bulk_index_wait(bulk_index *b, bulk_sorter *so) {
+  if (!so->running || !b->last_job) return;
+  pthread_mutex_lock(&so->mu);
+  for (size_t j = 0; j < b->last_job;) {
+    if (so->q[j].done) { j++; continue; }
+    if (so->next < b->last_job) { /* a block of this index or before it: sort it here */
+      if (!so->tmp) so->tmp = malloc(sizeof *so->tmp * RUN);
+      if (so->tmp) { sort_next(so, so->tmp); continue; }
+    }
+    pthread_cond_wait(&so->cv, &so->mu);
+  }
   pthread_mutex_unlock(&so->mu);
 }
 
@@ -164,6 +188,7 @@ void bulk_sorter_stop(bulk_sorter *so) {
   pthread_mutex_destroy(&so->mu);
   pthread_cond_destroy(&so->cv);
   free(so->q);
+  free(so->tmp);
   memset(so, 0, sizeof *so);
 }
 
@@ -180,11 +205,11 @@ void bulk_index_add(bulk_index *b, bulk_sorter *so, const uint8_t *k, size_t kl,
   }
   entry_copy(&b->bytes, &b->blocks[b->nblocks - 1][at], k, kl, v, vl);
   b->n++;
-  if (b->n % RUN == 0) sorter_submit(so, b->blocks[b->nblocks - 1], RUN);
+  if (b->n % RUN == 0) b->last_job = sorter_submit(so, b->blocks[b->nblocks - 1], RUN);
 }
 
 void bulk_index_finish(bulk_index *b, bulk_sorter *so) {
-  if (b->n % RUN) sorter_submit(so, b->blocks[b->nblocks - 1], b->n % RUN);
+  if (b->n % RUN) b->last_job = sorter_submit(so, b->blocks[b->nblocks - 1], b->n % RUN);
 }
 
 void bulk_index_free(bulk_index *b) {

@@ -13,8 +13,9 @@
  * An entry's bytes belong to its list or index and stay put (they never
  * move) until that list or index is freed. A block handed to the sorter is
  * sorted in place on the sorter's thread: from the add that fills it (or
- * bulk_index_finish) until bulk_sorter_wait or bulk_sorter_stop returns,
- * the index may be added to but not read, written or freed. */
+ * bulk_index_finish) until bulk_index_wait, bulk_sorter_wait or
+ * bulk_sorter_stop returns, the index may be added to but not read,
+ * written or freed. */
 #ifndef KAM_BULK_H
 #define KAM_BULK_H
 #include "store.h"
@@ -48,8 +49,9 @@ typedef struct bulk_sorter {
   int running, quit;
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  struct { bulk_entry *e; size_t n; } *q;
+  struct { bulk_entry *e; size_t n; int done; } *q;
   size_t nq, capq, next, done;
+  bulk_entry *tmp; /* the waiting thread's scratch, when it sorts too */
 } bulk_sorter;
 
 /* Starts the thread. Should it not start, every block is sorted on the
@@ -67,6 +69,7 @@ void bulk_sorter_stop(bulk_sorter *so);
 typedef struct bulk_index {
   bulk_entry **blocks;
   size_t nblocks, capblocks, n;
+  size_t last_job;   /* 1 + the sorter's queue position of its last block */
   bulk_list bytes;   /* key and value bytes (only its chunks are used) */
 } bulk_index;
 
@@ -76,8 +79,12 @@ void bulk_index_add(bulk_index *b, bulk_sorter *so, const uint8_t *k, size_t kl,
 /* Hands the last, partial block to the sorter: once per index, after its
  * last add. */
 void bulk_index_finish(bulk_index *b, bulk_sorter *so);
+/* Returns once the index's blocks are sorted (after bulk_index_finish),
+ * sorting queued blocks on the caller's thread meanwhile: the first index
+ * can be written while the sorter still sorts the next. */
+void bulk_index_wait(bulk_index *b, bulk_sorter *so);
 /* Puts every entry into the index's table in key order, after
- * bulk_index_finish and bulk_sorter_wait. MDB_APPEND when the table is
+ * bulk_index_wait (or bulk_sorter_wait). MDB_APPEND when the table is
  * empty, plain puts otherwise; an entry already there is overwritten. 0, or
  * an LMDB failure in e (KAM_EFULL: the map is full): the txn must then be
  * aborted. The entries stay until bulk_index_free. */

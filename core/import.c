@@ -310,13 +310,12 @@ static int flush_indexes(imp *m) {
   schema *sc = m->st->sc;
   for (int ci = 0; ci < sc->ncolls; ci++)
     for (int xi = 0; xi < sc->colls[ci].nindexes; xi++) bulk_index_finish(&m->cs[ci].ix[xi], m->sorter);
-  bulk_sorter_wait(m->sorter);
-  trace("index blocks sorted");
   int rc = 0;
   for (int ci = 0; ci < sc->ncolls && !rc; ci++)
     for (int xi = 0; xi < sc->colls[ci].nindexes && !rc; xi++) {
       bulk_index *b = &m->cs[ci].ix[xi];
       if (!b->n) continue;
+      bulk_index_wait(b, m->sorter); /* the sorter goes on with the next ones */
       rc = bulk_index_write(b, m->txn, &sc->colls[ci].indexes[xi], m->e);
       bulk_index_free(b);
       trace(sc->colls[ci].indexes[xi].name);

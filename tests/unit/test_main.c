@@ -4,6 +4,7 @@
 #include "keyenc.h"
 #include "kdate.h"
 #include "pool.h"
+#include "bulk.h"
 #include "grouppass.h"
 #include "heap.h"
 #include "query.h"
@@ -1097,6 +1098,83 @@ static void t_heap_bulk(void) {
   }
 }
 
+/* A bulk load's index entries: each block sorted when the wait returns, and
+ * every entry written once with its own value, when
+ * an index spans several sorted blocks and the blocks of two indexes are
+ * sorted by the sorter and the writing thread at once. */
+static void bulk_key(uint8_t *k, size_t *kl, uint32_t i) {
+  uint32_t x = i * 2654435761u; /* a permutation of the numbers */
+  memcpy(k, "\x02CL-", 4);     /* a prefix every key shares, as real ones do */
+  for (int j = 0; j < 4; j++) k[4 + j] = (uint8_t)(x >> (24 - 8 * j));
+  *kl = 8 + (x % 3); /* keys of three lengths, some a prefix of another */
+  memset(k + 8, 0, 2);
+}
+
+static void t_bulk_merge(void) {
+  char dir[] = "/tmp/kam-unit-XXXXXX";
+  CHECK(mkdtemp(dir) != NULL);
+  MDB_env *env;
+  MDB_txn *txn;
+  CHECK(!mdb_env_create(&env) && !mdb_env_set_maxdbs(env, 4) && !mdb_env_set_mapsize(env, (size_t)512 << 20));
+  CHECK(!mdb_env_open(env, dir, MDB_NOSYNC, 0600));
+  CHECK(!mdb_txn_begin(env, NULL, 0, &txn));
+  index_def ix[2] = {{.name = "a"}, {.name = "b"}};
+  CHECK(!mdb_dbi_open(txn, "a", MDB_CREATE, &ix[0].dbi) && !mdb_dbi_open(txn, "b", MDB_CREATE, &ix[1].dbi));
+  const uint32_t n[2] = {700000, 300001}; /* blocks of 2^18 entries: three, and two */
+  bulk_sorter so;
+  bulk_sorter_start(&so);
+  bulk_index b[2];
+  memset(b, 0, sizeof b);
+  for (uint32_t i = 0; i < n[0]; i++)
+    for (int w = 0; w < 2; w++) {
+      if (i >= n[w]) continue;
+      uint8_t k[16];
+      size_t kl;
+      bulk_key(k, &kl, i + (uint32_t)w);
+      bulk_index_add(&b[w], &so, k, kl, (const uint8_t *)&i, sizeof i);
+    }
+  bulk_index_finish(&b[0], &so);
+  bulk_index_finish(&b[1], &so);
+  kam_err e;
+  for (int w = 0; w < 2; w++) {
+    bulk_index_wait(&b[w], &so);
+    size_t unsorted = 0; /* each block sorted by the time the wait returns (the last first) */
+    for (size_t j = b[w].nblocks; j-- > 0;) {
+      size_t cnt = j + 1 < b[w].nblocks ? (size_t)1 << 18 : b[w].n - j * ((size_t)1 << 18);
+      for (size_t i = 1; i < cnt; i++) {
+        const bulk_entry *x = &b[w].blocks[j][i - 1], *y = &b[w].blocks[j][i];
+        unsorted += textcmp((const char *)x->p, x->klen, (const char *)y->p, y->klen) >= 0;
+      }
+    }
+    CHECK(b[w].nblocks == (w ? 2 : 3) && unsorted == 0);
+    CHECK(bulk_index_write(&b[w], txn, &ix[w], &e) == 0);
+    bulk_index_free(&b[w]);
+  }
+  bulk_sorter_stop(&so);
+  for (int w = 0; w < 2; w++) {
+    MDB_cursor *cur;
+    MDB_val k, v;
+    size_t seen = 0, bad = 0;
+    CHECK(!mdb_cursor_open(txn, ix[w].dbi, &cur));
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+      uint32_t i;
+      memcpy(&i, v.mv_data, sizeof i);
+      uint8_t want[16];
+      size_t wl;
+      bulk_key(want, &wl, i + (uint32_t)w);
+      if (wl != k.mv_size || memcmp(want, k.mv_data, wl)) bad++;
+      seen++;
+    }
+    mdb_cursor_close(cur);
+    CHECK(seen == n[w] && bad == 0);
+  }
+  mdb_txn_abort(txn);
+  mdb_env_close(env);
+  char cmd[100];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  if (system(cmd)) {}
+}
+
 static const unit_test tests[] = {
     {"record_roundtrip", t_record_roundtrip}, {"record_find", t_record_find},
     {"record_malformed", t_record_malformed}, {"keyenc_order", t_keyenc_order},
@@ -1105,6 +1183,7 @@ static const unit_test tests[] = {
     {"kdate_civil", t_kdate_civil}, {"kdate_months", t_kdate_months}, {"schema_load", t_schema_load},
     {"schema_errors", t_schema_errors}, {"store_crud", t_store_crud}, {"store_indexes", t_store_indexes},
     {"store_map_full", t_store_map_full}, {"query_vs_scan", t_query_vs_scan}, {"grouppass_vs_scan", t_grouppass_vs_scan},
-    {"query_in_between", t_query_in_between}, {"pool_realloc", t_pool_realloc}, {"heap_bulk", t_heap_bulk}, {NULL, NULL}};
+    {"query_in_between", t_query_in_between}, {"pool_realloc", t_pool_realloc}, {"heap_bulk", t_heap_bulk},
+    {"bulk_merge", t_bulk_merge}, {NULL, NULL}};
 
 int main(int argc, char **argv) { return unit_main(tests, argc, argv); }
