@@ -341,11 +341,14 @@ do
     if a.via == "policy" then
       cause = "data"
       local ds = kam.decisions{coll = "clients", id = a.id, policy = "tiering"}
-      local at, before
-      for k, d in ipairs(ds) do
-        if d.time == a.when or (not at and d.time >= a.when) then at, before = d, ds[k - 1] end
+      -- the decision behind the move is the last one stamped at or before it: a
+      -- commit stamps its decisions, then writes the moves, which may fall in the
+      -- next second (only a move older than every decision takes the first)
+      local k = #ds > 0 and 1 or 0
+      for j, d in ipairs(ds) do
+        if d.time <= a.when then k = j end
       end
-      at = at or ds[#ds]
+      local at, before = ds[k], ds[k - 1]
       if at then reasons = at.reasons end
       if not before then cause = "first"
       elseif before.hash ~= (at and at.hash) then cause = "policy" end
