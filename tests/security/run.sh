@@ -18,7 +18,9 @@
 #     `a/b` accepts either, `any` is ok or refused;
 #   - never a signal, a timeout, exit 2 or >= 4, `kam: internal`, or a sanitizer report;
 #   - time: within the 1 s budget + 0.2 s (x3 for a sanitizer build, found with nm or
-#     KAM_SANITIZED=1) for every run and eval, and for every run that was stopped; a policy run
+#     KAM_SANITIZED=1), beyond what starting kam costs on the machine, for every run and eval,
+#     and for every run that was stopped (a slow run is timed twice, the faster counting); a
+#     policy run
 #     over the 50 demo clients is killed (a hang) after 8 s (12 s), a single chunk after 3 s (6 s);
 #   - never a quote of the file outside the project that rules/leak.lua points to;
 #   - the book: dumps (mdb_dump -a) equal to the demo book's. For `commit` runs that are not
@@ -57,7 +59,14 @@ if [ "$ONE" = 0 ]; then
   else grep -qa '__asan_init' "$KAM_BIN" && SLACK=3
   fi
   export SLACK
-  export BUDGET_MS=$(( (1000 + 200) * SLACK ))    # limits: 1 s, + 0.2 s
+  # what starting and ending kam costs here, best of three: none of it is the
+  # budget's, and a sanitizer build or a slow machine pays more for it
+  START_MS=1000
+  for _ in 1 2 3; do
+    t0=$(date +%s%N); "$KAM_BIN" --help >/dev/null 2>&1; t1=$(date +%s%N)
+    t=$(( (t1 - t0) / 1000000 )); [ $t -lt $START_MS ] && START_MS=$t
+  done
+  export BUDGET_MS=$(( (1000 + 200) * SLACK + START_MS ))  # limits: 1 s, + 0.2 s
   export WALL=$(( SLACK > 1 ? 6 : 3 ))             # a single chunk killed after this: a hang
   export WALL_POLICY=$(( SLACK > 1 ? 12 : 8 ))     # a policy run over the 50 demo clients
   : "${ASAN_OPTIONS:=detect_leaks=1}"
@@ -243,10 +252,18 @@ if grep -aq "kam-secret-token" "$W/out" "$W/err"; then
   fail "quoted a file from outside the project: $(grep -ah -m1 "kam-secret-token" "$W/out" "$W/err" | cut -c1-120)"
 fi
 
-# time
+# time (a slow run is timed once more, the faster counting: on a loaded machine
+# a run may wait for the processor or for memory, which says nothing of the budget)
 limit=
 case $WAY in run|eval) limit=$BUDGET_MS ;; esac
 [ "$got" = stopped ] && limit=$BUDGET_MS
+if [ -n "$limit" ] && [ $ms -gt $limit ] && [ $rc -lt 128 ]; then
+  t0=$(date +%s%N)
+  timeout -s KILL "$wall" "$KAM_BIN" --config config/kam.yaml --db ../book.db "${fmt[@]}" "${cmd[@]}" \
+    >/dev/null 2>&1 </dev/null
+  t1=$(date +%s%N)
+  [ $(( (t1 - t0) / 1000000 )) -lt $ms ] && ms=$(( (t1 - t0) / 1000000 ))
+fi
 if [ -n "$limit" ] && [ $ms -gt $limit ] && [ $rc -lt 128 ]; then
   fail "slow: took ${ms} ms, over the budget's ${limit} ms$why"
 fi
