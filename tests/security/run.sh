@@ -19,8 +19,8 @@
 #   - never a signal, a timeout, exit 2 or >= 4, `kam: internal`, or a sanitizer report;
 #   - time: within the 1 s budget + 0.2 s (x3 for a sanitizer build, found with nm or
 #     KAM_SANITIZED=1), beyond what starting kam costs on the machine, for every run and eval,
-#     and for every run that was stopped (a slow run is timed twice, the faster counting); a
-#     policy run
+#     and for every run that was stopped (a slow run is timed twice, the faster counting;
+#     `flags: bigcopy` allows 1 s more for a last copy no budget can interrupt); a policy run
 #     over the 50 demo clients is killed (a hang) after 8 s (12 s), a single chunk after 3 s (6 s);
 #   - never a quote of the file outside the project that rules/leak.lua points to;
 #   - the book: dumps (mdb_dump -a) equal to the demo book's. For `commit` runs that are not
@@ -34,7 +34,7 @@
 # when it runs as decide() (nothing as a script); with `flags: top` it sees the policy table P.
 #
 # The first line of an attack says all this:
-#   -- class: C | expect: DEFAULT [WAY=EXP ...] | flags: same top json | says: T |
+#   -- class: C | expect: DEFAULT [WAY=EXP ...] | flags: same top json bigcopy | says: T |
 #      legit-write: WAY... | policy-writes: FIELD | what it tries; what must happen
 # PATTERN limits the run to attacks whose file name contains it. KAM_SEC_VERBOSE=1 adds the
 # slowest runs; KAM_KEEP=1 keeps the temporary folder (its path is printed).
@@ -257,6 +257,10 @@ fi
 limit=
 case $WAY in run|eval) limit=$BUDGET_MS ;; esac
 [ "$got" = stopped ] && limit=$BUDGET_MS
+# flags: bigcopy — the script's last step is one copy of a hundred MB or more
+# (a concatenation), which no budget can interrupt: on slow memory it alone
+# takes longer than the 0.2 s, so a second more is allowed
+case $FLAGS in *" bigcopy "*) [ -n "$limit" ] && limit=$((limit + 1000 * SLACK)) ;; esac
 if [ -n "$limit" ] && [ $ms -gt $limit ] && [ $rc -lt 128 ]; then
   t0=$(date +%s%N)
   timeout -s KILL "$wall" "$KAM_BIN" --config config/kam.yaml --db ../book.db "${fmt[@]}" "${cmd[@]}" \
