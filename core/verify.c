@@ -420,6 +420,20 @@ static int expected_entry(vctx *v, const coll_def *c, const index_def *ix, const
 
 /* Record by record and entry by entry, with a look-up each, both ways: for an
  * index whose sums differ in most buckets. */
+/* The id an index entry's key ends with, unpacked into out: its length, or
+ * 0 when the key does not decode. */
+static size_t key_entry_id(const coll_def *c, const index_def *ix, const uint8_t *p, size_t n,
+                           char out[KEY_ID_MAX]) {
+  const uint8_t *end = p + n;
+  for (int i = 0; i < ix->nf; i++) {
+    kval x;
+    size_t used = key_get(p, end, c->fields[ix->f[i]].type, &x);
+    if (!used) return 0;
+    p += used;
+  }
+  return p < end ? key_get_id(p, end, c->prefix, out) : 0;
+}
+
 static int detail_lookup(vctx *v, int ci, int xi) {
   coll_def *c = &v->sc->colls[ci];
   index_def *ix = &c->indexes[xi];
@@ -444,16 +458,8 @@ static int detail_lookup(vctx *v, int ci, int xi) {
   /* every entry belongs to a record whose fields give its key */
   if ((rc = mdb_cursor_open(v->txn, ix->dbi, &cur))) return read_fail(v, rc, ix->name);
   for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-    const uint8_t *p = k.mv_data, *end = p + k.mv_size;
-    int ok = 1;
-    for (int i = 0; i < ix->nf && ok; i++) {
-      kval x;
-      size_t used = key_get(p, end, c->fields[ix->f[i]].type, &x);
-      if (used) p += used;
-      else ok = 0;
-    }
     char idbuf[KEY_ID_MAX];
-    size_t idn = ok && p < end ? key_get_id(p, end, c->prefix, idbuf) : 0;
+    size_t idn = key_entry_id(c, ix, k.mv_data, k.mv_size, idbuf);
     if (!idn) {
       problem(v, "%s: index %s: an entry's key does not decode (%s)", c->name, label, esc(&v->e1, k.mv_data, k.mv_size));
       continue;
@@ -536,16 +542,8 @@ static const char *entry_id(vctx *v, const coll_def *c, const gentry *g) {
 
 /* An entry no record gives: which kind of wrong it is. */
 static int stray_entry(vctx *v, coll_def *c, index_def *ix, const char *label, const gentry *g, size_t *broken) {
-  const uint8_t *p = g->k, *end = p + g->kn;
-  int ok = 1;
-  for (int i = 0; i < ix->nf && ok; i++) {
-    kval x;
-    size_t used = key_get(p, end, c->fields[ix->f[i]].type, &x);
-    if (used) p += used;
-    else ok = 0;
-  }
   char idbuf[KEY_ID_MAX];
-  size_t idn = ok && p < end ? key_get_id(p, end, c->prefix, idbuf) : 0;
+  size_t idn = key_entry_id(c, ix, g->k, g->kn, idbuf);
   if (!idn) {
     problem(v, "%s: index %s: an entry's key does not decode (%s)", c->name, label, esc(&v->e1, g->k, g->kn));
     return 0;
