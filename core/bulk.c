@@ -108,7 +108,6 @@ static void sort_next(bulk_sorter *so, bulk_entry *tmp) {
   radix_sort(e, tmp, n, 0);
   pthread_mutex_lock(&so->mu);
   so->q[j].done = 1;
-  so->done++;
   pthread_cond_broadcast(&so->cv);
 }
 
@@ -167,13 +166,6 @@ void bulk_index_wait(bulk_index *b, bulk_sorter *so) {
     }
     pthread_cond_wait(&so->cv, &so->mu);
   }
-  pthread_mutex_unlock(&so->mu);
-}
-
-void bulk_sorter_wait(bulk_sorter *so) {
-  if (!so->running) return;
-  pthread_mutex_lock(&so->mu);
-  while (so->done < so->nq) pthread_cond_wait(&so->cv, &so->mu);
   pthread_mutex_unlock(&so->mu);
 }
 
@@ -257,7 +249,7 @@ int bulk_index_write(bulk_index *b, MDB_txn *txn, const index_def *ix, kam_err *
   while (nh && !rc) {
     const bulk_entry *x = h[0].e;
     /* entries are in key order, their bytes in the order they came: fetch
-     * ahead what the put after next will read */
+     * the key of a put eight entries ahead */
     if (h[0].left > PREFETCH) __builtin_prefetch(x[PREFETCH].p);
     MDB_val key = {x->klen, (void *)x->p}, v = {x->vlen, (void *)(x->p + x->klen)};
     rc = mdb_cursor_put(cur, &key, &v, fl);

@@ -13,9 +13,8 @@
  * An entry's bytes belong to its list or index and stay put (they never
  * move) until that list or index is freed. A block handed to the sorter is
  * sorted in place on the sorter's thread: from the add that fills it (or
- * bulk_index_finish) until bulk_index_wait, bulk_sorter_wait or
- * bulk_sorter_stop returns, the index may be added to but not read,
- * written or freed. */
+ * bulk_index_finish) until bulk_index_wait or bulk_sorter_stop returns,
+ * the index may be added to but not read, written or freed. */
 #ifndef KAM_BULK_H
 #define KAM_BULK_H
 #include "store.h"
@@ -50,15 +49,13 @@ typedef struct bulk_sorter {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   struct { bulk_entry *e; size_t n; int done; } *q;
-  size_t nq, capq, next, done;
+  size_t nq, capq, next;
   bulk_entry *tmp; /* the waiting thread's scratch, when it sorts too */
 } bulk_sorter;
 
 /* Starts the thread. Should it not start, every block is sorted on the
  * caller's thread as it is handed over, which is slower but the same. */
 void bulk_sorter_start(bulk_sorter *so);
-/* Returns once every block handed over so far is sorted. */
-void bulk_sorter_wait(bulk_sorter *so);
 /* Sorts what is still queued, ends the thread and frees the sorter's own
  * memory (not the blocks: they are their indexes'). Call it before freeing
  * an index with blocks in the queue, also when the load failed. */
@@ -84,7 +81,7 @@ void bulk_index_finish(bulk_index *b, bulk_sorter *so);
  * can be written while the sorter still sorts the next. */
 void bulk_index_wait(bulk_index *b, bulk_sorter *so);
 /* Puts every entry into the index's table in key order, after
- * bulk_index_wait (or bulk_sorter_wait). MDB_APPEND when the table is
+ * bulk_index_wait. MDB_APPEND when the table is
  * empty, plain puts otherwise; an entry already there is overwritten. 0, or
  * an LMDB failure in e (KAM_EFULL: the map is full): the txn must then be
  * aborted. The entries stay until bulk_index_free. */
