@@ -12,6 +12,7 @@
 #include "import.h"
 #include "kdate.h"
 #include "lua_db.h"
+#include "lua_tx.h"
 #include "lua_value.h"
 #include "output.h"
 #include "policy.h"
@@ -335,34 +336,39 @@ static void catch_sigint(lua_State *L, int on) {
 
 /* Says what Ctrl-C stopped and what became of its writes; 130 as a shell
  * gives a command ended by SIGINT. */
-static int interrupted(cli *c, const char *what, int bar_erased) {
+static int interrupted(cli *c, const char *what, int bar_erased, const long before[3]) {
   kam_ctx *x = &c->ctx;
   if (!bar_erased && isatty(2)) fputc('\n', stderr); /* after the ^C the terminal echoed */
-  char done[160] = "nothing written";
-  if (x->n_ins || x->n_upd || x->n_del) {
-    long d[3] = {x->n_ins, x->n_upd, x->n_del};
-    const char *verb[3] = {"inserted", "updated", "deleted"};
-    int k = snprintf(done, sizeof done, "written before:");
-    for (int i = 0, n = 0; i < 3; i++)
-      if (d[i]) k += snprintf(done + k, sizeof done - (size_t)k, "%s %ld %s", n++ ? "," : "", d[i], verb[i]);
-  }
-  fprintf(stderr, "kam: %s: interrupted (Ctrl-C)%s; %s\n", what,
-          x->tx_interrupted ? ", the open kam.tx rolled back" : "", done);
+  char done[160];
+  int any = kam_written_since(x, before[0], before[1], before[2], done, sizeof done);
+  fprintf(stderr, "kam: %s: interrupted (Ctrl-C)%s; %s%s\n", what,
+          x->tx_interrupted ? ", the open kam.tx rolled back" : "", any ? "written before: " : "nothing written",
+          any ? done : "");
   return 130;
 }
 
 /* Runs the chunk on top of the stack with nargs; prints results when asked.
- * what names it if Ctrl-C stops it. */
+ * what names it if Ctrl-C stops it, or if it fails after a kam.tx committed:
+ * a stop or an error ends the run, not the writes already in the book, and
+ * the user must not be left to think nothing was written. */
 static int run_chunk(cli *c, int nargs, int print, const char *what) {
   lua_State *L = c->ctx.L;
   int base = lua_gettop(L) - nargs - 1;
+  long before[3] = {c->ctx.n_ins, c->ctx.n_upd, c->ctx.n_del};
   catch_sigint(L, 1);
   int st = sandbox_pcall(L, nargs, LUA_MULTRET);
   if (st == LUA_OK && print) st = print_results(c, base + 1, lua_gettop(L));
   catch_sigint(L, 0);
   int bar = progress_reset(); /* an error or the end takes the bar's line */
   kam_end_snapshots(&c->ctx);
-  if (st != LUA_OK) return sandbox_stopping() ? interrupted(c, what, bar) : lua_fail(L);
+  if (st != LUA_OK) {
+    if (sandbox_stopping()) return interrupted(c, what, bar, before);
+    int rc = lua_fail(L);
+    char done[160];
+    if (kam_written_since(&c->ctx, before[0], before[1], before[2], done, sizeof done))
+      fprintf(stderr, "kam: %s: what it wrote before it failed stays in the book: %s\n", what, done);
+    return rc;
+  }
   lua_settop(L, base);
   return 0;
 }
@@ -1535,13 +1541,14 @@ static int cmd_report(cli *c) {
   char chunk[120];
   snprintf(chunk, sizeof chunk, "@scripts/reports/%s.lua", kind);
   int base = lua_gettop(L) - 1;
+  long before[3] = {c->ctx.n_ins, c->ctx.n_upd, c->ctx.n_del}; /* a report writes nothing */
   catch_sigint(L, 1);
   int st = sandbox_pcall(L, 0, 1);
   catch_sigint(L, 0);
   progress_reset();
   if (st != LUA_OK) {
     kam_end_snapshots(&c->ctx);
-    return sandbox_stopping() ? interrupted(c, chunk + 1, 1) : lua_fail(L);
+    return sandbox_stopping() ? interrupted(c, chunk + 1, 1, before) : lua_fail(L);
   }
   size_t len = 0;
   const char *text = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;

@@ -362,6 +362,19 @@ static int tx_nested(lua_State *L, kam_ctx *ctx) {
   return lua_error(L);
 }
 
+int kam_written_since(const kam_ctx *ctx, long ins, long upd, long del, char *buf, size_t n) {
+  long d[3] = {ctx->n_ins - ins, ctx->n_upd - upd, ctx->n_del - del};
+  const char *verb[3] = {"inserted", "updated", "deleted"};
+  size_t k = 0;
+  if (n) buf[0] = 0;
+  for (int i = 0; i < 3; i++) {
+    if (!d[i] || k >= n) continue;
+    int w = snprintf(buf + k, n - k, "%s%ld %s", k ? ", " : "", d[i], verb[i]);
+    if (w > 0) k += (size_t)w;
+  }
+  return k > 0;
+}
+
 static int tx_top(lua_State *L, kam_ctx *ctx);
 
 int kam_l_tx(lua_State *L) {

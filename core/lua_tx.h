@@ -17,6 +17,11 @@
  * and runs its function again. Never returns. */
 int kam_raise_write(lua_State *L, kam_err *e);
 
+/* What kam.tx committed since the counts were ins, upd, del ("2 inserted,
+ * 1 updated"), in buf; 0 when nothing was. A run that fails after a kam.tx
+ * committed says so: those writes stay in the book. */
+int kam_written_since(const kam_ctx *ctx, long ins, long upd, long del, char *buf, size_t n);
+
 /* ---- for the Lua layer --------------------------------------------------- */
 
 /* kam.tx(fn), the function at 1: returns what fn returns. */

@@ -9,6 +9,7 @@
 #include "kdate.h"
 #include "loader.h"
 #include "lua_entity.h"
+#include "lua_tx.h"
 #include "output.h"
 #include "policy.h"
 #include "report.h"
@@ -228,10 +229,15 @@ static int script_step(job *j, const char *step) {
   } else {
     for (int i = 0; i < na; i++) lua_pushstring(L, args[i]);
     sandbox_arm(L, j->h->cfg->script_seconds);
+    long ins = j->ctx.n_ins, upd = j->ctx.n_upd, del = j->ctx.n_del;
     if (sandbox_pcall(L, na, 1) != LUA_OK) {
       size_t ml;
       const char *m = sandbox_error_message(L, &ml);
+      char done[160];
       kbuf_printf(&j->error, "%.*s", (int)ml, m);
+      /* its committed kam.tx stay: the run's record must not read as nothing done */
+      if (kam_written_since(&j->ctx, ins, upd, del, done, sizeof done))
+        kbuf_printf(&j->error, " (what it wrote before stays in the book: %s)", done);
       rc = sandbox_error_code(L);
       if (!rc) rc = KAM_EDATA;
     } else if (lua_type(L, -1) == LUA_TSTRING) {

@@ -148,6 +148,10 @@ t0=$(ms)
 expect_fail 1 'ran longer than 0.5 s (limits.script_seconds in kam.yaml)' L eval 'while true do end'
 el=$(( $(ms) - t0 ))
 check "script_seconds: 0.5 stops after 0.5 s, not 1 s (took $el ms)" [ "$el" -ge 500 -a "$el" -lt 1000 ]
+# stopped after a kam.tx committed: the stop ends the script, not its writes
+expect_fail 1 'ran longer than 0.5 s' L eval 'kam.tx(function() db.clients:update("'"$id"'", {tier = "D"}) end) while true do end'
+check 'a stop after a commit says the write stays' _has 'eval: what it wrote before it failed stays in the book: 1 updated' "$ERR"
+expect_eq D L eval 'return db.clients:get("'"$id"'").tier'
 for bad in -1 1e3 0. .5 abc 0x10 inf; do
   setlim "policy_seconds: $bad"
   expect_fail 1 'limits.policy_seconds: expected seconds' L stats

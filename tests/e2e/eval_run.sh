@@ -121,8 +121,12 @@ expect_eq 'active A' kam eval 'local c = db.clients:get("CL-A") return c.status 
 # an error caught inside the script still rolls the transaction back
 expect_eq 'false nil' kam eval 'local ok = pcall(kam.tx, function() db.clients:insert{id = "CL-Y", name = "Y"} error("x") end) return tostring(ok) .. " " .. tostring(db.clients:get("CL-Y"))'
 # a committed kam.tx stays when the script fails later
-expect_fail 1 'later' kam eval 'kam.tx(function() db.clients:insert{id = "CL-KEEP", name = "Keep"} end) error("later")'
+# and the failure says so: an exit 1 alone reads as "nothing was written"
+expect_fail 1 'eval: what it wrote before it failed stays in the book: 1 inserted' kam eval 'kam.tx(function() db.clients:insert{id = "CL-KEEP", name = "Keep"} end) error("later")'
+check 'the error itself comes first' _has 'later' "$ERR"
 expect_eq 'Keep' kam eval 'return db.clients:get("CL-KEEP").name'
+expect_fail 1 'no luck' kam eval 'kam.tx(function() db.clients:update("CL-KEEP", {name = "Lost"}) error("no luck") end)'
+check 'a kam.tx that raised claims no writes' test -z "$(grep -F 'stays in the book' "$ERR")"
 # nested kam.tx belongs to the outer one
 snapshot "$T/s2"
 expect_fail 1 'outer' kam eval 'kam.tx(function() kam.tx(function() db.clients:insert{id = "CL-N", name = "N"} end) error("outer") end)'

@@ -51,6 +51,13 @@ kam.tx(function()
 end)
 return "slowtx done"
 EOF
+# writes, then fails outside its transaction: what it committed stays
+cat >"$P/scripts/late_error.lua" <<'EOF'
+kam.tx(function()
+  db.activities:insert{client = "CL-000001", kind = "call", date = kam.today(), notes = "late_error"}
+end)
+error("failed after its write")
+EOF
 cat >"$P/scripts/broken.lua" <<'EOF'
 kam.tx(function()
   db.activities:insert{client = "CL-000001", kind = "call", date = kam.today(), notes = "broken"}
@@ -232,6 +239,20 @@ check 'failed: the step and the error are named' grep -q 'step 2 (scripts/broken
 expect_eq 0 n_act broken
 expect_eq 0 n_act never_reached
 expect_eq 1 n_act first
+
+# a step that fails after a committed kam.tx: the history says the write stays
+sched <<'EOF'
+  afterwrite: {cron: "0 7 * * *", run: scripts/late_error.lua, owner: ST-000001}
+EOF
+expect_ok kam tick --now "@$d0"
+expect_fail 1 'failed (kam schedule history)' kam tick --now "@$((d0 + 7 * 3600 + 60))"
+expect_eq 1 n_act late_error
+check 'failed after a write: the history says what stays' python3 -c '
+import json, sys
+r = [r for r in json.load(sys.stdin) if r["status"] == "failed"][0]
+assert "failed after its write" in r["error"], r
+assert "what it wrote before stays in the book: 1 inserted" in r["error"], r
+' < <(hist_json afterwrite)
 check 'failed is in the history with its error' python3 -c '
 import json, sys
 r = [r for r in json.load(sys.stdin) if r["status"] == "failed"][0]
