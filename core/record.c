@@ -1,6 +1,7 @@
 /* record.c — encoding and decoding of records and values (see record.h). */
 #include "record.h"
 #include "kdate.h"
+#include "stamp.h"
 #include <stdlib.h>
 
 void val_put(kbuf *b, const kval *v) {
@@ -8,6 +9,12 @@ void val_put(kbuf *b, const kval *v) {
   if (v->tag == KV_STR && v->u.s.len == 10 && date_parse(v->u.s.p, 10, &y, &m, &d)) {
     kbuf_byte(b, REC_TAG_DAY);
     kbuf_uvarint(b, (uint64_t)(days_from_civil(y, m, d) - DAY_FIRST));
+    return;
+  }
+  uint64_t st;
+  if (v->tag == KV_STR && v->u.s.len == STAMP_LEN && stamp_pack(v->u.s.p, STAMP_LEN, &st)) {
+    kbuf_byte(b, REC_TAG_STAMP);
+    kbuf_uvarint(b, st);
     return;
   }
   kbuf_byte(b, v->tag);
@@ -43,6 +50,11 @@ size_t val_get(const uint8_t *p, const uint8_t *end, kval *out) {
     out->tag = KV_STR;
     out->u.s.p = date_text_of_day(DAY_FIRST + (int64_t)u);
     out->u.s.len = 10;
+    return 1 + k;
+  case REC_TAG_STAMP:
+    if (!(k = uvarint_get(p, end, &u)) || !(out->u.s.p = stamp_text(u))) return 0;
+    out->tag = KV_STR;
+    out->u.s.len = STAMP_LEN;
     return 1 + k;
   case KV_STR: case KV_LIST: case KV_MAP:
     if (!(k = uvarint_get(p, end, &u))) return 0;
@@ -141,7 +153,7 @@ static inline size_t val_skip(const uint8_t *p, const uint8_t *end) {
   switch (*p) {
   case KV_NULL: case KV_FALSE: case KV_TRUE: return 1;
   case KV_NUM: return end - p >= 9 ? 9 : 0;
-  case KV_INT: case REC_TAG_DAY: case REC_TAG_SAME:
+  case KV_INT: case REC_TAG_DAY: case REC_TAG_SAME: case REC_TAG_STAMP:
     k = uvarint_get(p + 1, end, &u);
     return k ? 1 + k : 0;
   case KV_STR: case KV_LIST: case KV_MAP:

@@ -18,6 +18,10 @@
  * DAY is how a text that is exactly a date YYYY-MM-DD is stored, 4 bytes for
  * 12 (a third of an invoice is dates); it decodes to that same text, so no
  * reader sees it, and a STR holding a date (written before) reads the same.
+ *     STAMP (10)                varint, an instant packed (stamp.h)
+ * STAMP is how a text that is exactly an instant as kam writes them
+ * (2026-12-02T15:17:51+07:00) is stored, 7 bytes for 27: created_at is in
+ * every record; it decodes to that same text, as DAY does.
  *     SAME (9), fields only       varint bytes back to an earlier field's value
  * SAME stands for a text of SAME_MIN bytes or more that an earlier field of
  * the record holds too (a record never changed has updated == created: 28
@@ -38,6 +42,7 @@ enum { KV_NULL, KV_FALSE, KV_TRUE, KV_INT, KV_NUM, KV_STR, KV_LIST, KV_MAP };
 #define REC_VERSION 1
 #define REC_TAG_DAY 8 /* in stored bytes only: never a kval's tag */
 #define REC_TAG_SAME 9
+#define REC_TAG_STAMP 10 /* in stored bytes only, as DAY */
 #define SAME_MIN 12
 
 typedef struct kval {

@@ -10,6 +10,7 @@
 #include "query.h"
 #include "record.h"
 #include "schema.h"
+#include "stamp.h"
 #include "store.h"
 #include <math.h>
 #include <stdio.h>
@@ -153,10 +154,78 @@ static void t_record_dates(void) {
   }
 }
 
+/* An instant as kam writes it is stored packed and reads back as the same
+ * 25 bytes; any text that would not come back byte for byte stays text. */
+static void t_record_stamps(void) {
+  const char *stamps[] = {"2026-12-02T15:17:51+07:00", "0001-01-01T00:00:00-14:00", "9999-12-31T23:59:59+14:00",
+                          "1969-12-31T23:59:59+00:00", "2024-02-29T12:00:00+05:45", "1970-01-01T00:00:00-03:30"};
+  for (int i = 0; i < 6; i++) {
+    kbuf b = {0};
+    kval v = kv_str(stamps[i], 25), x;
+    val_put(&b, &v);
+    CHECK(b.len <= 9 && b.p[0] == REC_TAG_STAMP);
+    CHECK(val_get(b.p, b.p + b.len, &x) == b.len && x.tag == KV_STR && x.u.s.len == 25 &&
+          !memcmp(x.u.s.p, stamps[i], 25));
+    /* decoded twice, the same text in the same place */
+    kval y;
+    CHECK(val_get(b.p, b.p + b.len, &y) == b.len && y.u.s.p == x.u.s.p);
+    kbuf_free(&b);
+  }
+  const char *texts[] = {"2026-12-02T15:17:51-00:00", "2026-12-02T15:17:60+07:00", "2026-12-02T24:00:00+07:00",
+                         "2026-02-30T15:17:51+07:00", "2026-12-02 15:17:51+07:00", "2026-12-02T15:17:51+07:10",
+                         "2026-12-02T15:17:51+15:00", "2026-12-02T15:17:51Z00:00", "2026-12-02T15:17:5x+07:00",
+                         "2026-12-02T15:17:51+07:00 "};
+  for (int i = 0; i < 10; i++) {
+    kbuf b = {0};
+    kval v = kv_str(texts[i], strlen(texts[i])), x;
+    val_put(&b, &v);
+    CHECK(b.p[0] == KV_STR);
+    CHECK(val_get(b.p, b.p + b.len, &x) == b.len && x.u.s.len == strlen(texts[i]) && !memcmp(x.u.s.p, texts[i], x.u.s.len));
+    kbuf_free(&b);
+  }
+  /* every instant of a day at a random offset, packed and back */
+  srand(7);
+  for (int i = 0; i < 20000; i++) {
+    char t[32];
+    int64_t day = DAY_FIRST + rand() % (DAY_LAST - DAY_FIRST + 1);
+    int sod = rand() % 86400, q = rand() % 113 - 56, off = q < 0 ? -q * 15 : q * 15;
+    memcpy(t, date_text_of_day(day), 10);
+    snprintf(t + 10, sizeof t - 10, "T%02d:%02d:%02d%c%02d:%02d", sod / 3600, sod / 60 % 60, sod % 60,
+             q < 0 ? '-' : '+', off / 60, off % 60);
+    uint64_t v;
+    CHECK(stamp_pack(t, 25, &v));
+    const char *back = stamp_text(v);
+    CHECK(back && !memcmp(back, t, 25));
+  }
+  /* a packed value no text makes does not decode */
+  kbuf b = {0};
+  kval x;
+  kbuf_byte(&b, REC_TAG_STAMP);
+  kbuf_uvarint(&b, 113); /* offset past +14:00 */
+  CHECK(val_get(b.p, b.p + b.len, &x) == 0);
+  b.len = 0;
+  kbuf_byte(&b, REC_TAG_STAMP);
+  kbuf_uvarint(&b, (uint64_t)1 << 62); /* a day past 9999-12-31 */
+  CHECK(val_get(b.p, b.p + b.len, &x) == 0);
+  kbuf_free(&b);
+  /* a record: created_at packed, updated_at the same one pointed back to */
+  rec_builder rb = {0};
+  kbuf r = {0};
+  rb_add(&rb, 1, kv_str(stamps[0], 25));
+  rb_add(&rb, 2, kv_str(stamps[0], 25));
+  rb_finish(&rb, &r);
+  CHECK(r.len <= 14);
+  kval c, u;
+  CHECK(rec_find(r.p, r.len, 1, &c) && rec_find(r.p, r.len, 2, &u) && c.u.s.len == 25 && !memcmp(u.u.s.p, stamps[0], 25));
+  rb_free(&rb);
+  kbuf_free(&r);
+}
+
 /* A long text an earlier field holds too is written once: the later field
  * points back at it, and reads the same. */
 static void t_record_same(void) {
-  const char *ts = "2026-11-26T08:30:00+07:00", *other = "2026-11-27T08:30:00+07:00";
+  /* 25-byte texts that are not instants as kam writes them (those are packed) */
+  const char *ts = "2026-11-26 08:30:00 +0700", *other = "2026-11-27 08:30:00 +0700";
   rec_builder rb = {0};
   kbuf out = {0};
   rb_add(&rb, 2, kv_str(ts, strlen(ts)));
@@ -1178,7 +1247,7 @@ static void t_bulk_merge(void) {
 static const unit_test tests[] = {
     {"record_roundtrip", t_record_roundtrip}, {"record_find", t_record_find},
     {"record_malformed", t_record_malformed}, {"keyenc_order", t_keyenc_order},
-    {"record_dates", t_record_dates}, {"record_same", t_record_same}, {"keyenc_dates", t_keyenc_dates}, {"keyenc_ids", t_keyenc_ids},
+    {"record_dates", t_record_dates}, {"record_same", t_record_same}, {"record_stamps", t_record_stamps}, {"keyenc_dates", t_keyenc_dates}, {"keyenc_ids", t_keyenc_ids},
     {"keyenc_roundtrip", t_keyenc_roundtrip}, {"money_text", t_money_text}, {"date_text", t_date_text},
     {"kdate_civil", t_kdate_civil}, {"kdate_months", t_kdate_months}, {"schema_load", t_schema_load},
     {"schema_errors", t_schema_errors}, {"store_crud", t_store_crud}, {"store_indexes", t_store_indexes},
