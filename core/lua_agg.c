@@ -57,6 +57,19 @@ static void mark_money_table(lua_State *L) {
   lua_pop(L, 1);
 }
 
+/* group() results over several keys or aggregates, weak-keyed, each to its layout */
+static const char group_layouts;
+
+int kam_group_layout(lua_State *L, int idx) {
+  if (lua_type(L, idx) != LUA_TTABLE || !lua_checkstack(L, 3)) return 0;
+  idx = lua_absindex(L, idx);
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &group_layouts) != LUA_TTABLE) { lua_pop(L, 1); return 0; }
+  lua_pushvalue(L, idx);
+  if (lua_rawget(L, -2) != LUA_TTABLE) { lua_pop(L, 2); return 0; }
+  lua_remove(L, -2);
+  return 1;
+}
+
 int kam_agg_money(lua_State *L, int idx) {
   idx = lua_absindex(L, idx);
   if (lua_type(L, idx) == LUA_TTABLE) {
@@ -807,6 +820,57 @@ static void finish_multi(gmulti *m, int t, int depth) {
   }
 }
 
+static int cmp_names(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+/* Remembers the layout of the result at res (keys: the stack slots of the
+ * key names), for table output to print it a row per leaf. */
+static void mark_group_layout(lua_State *L, const gmulti *m, const lquery *lq, int res, int keys) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &group_layouts) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &group_layouts);
+  }
+  lua_pushvalue(L, res);
+  lua_createtable(L, 0, 4);
+  lua_createtable(L, m->nkeys, 0);
+  for (int i = 0; i < m->nkeys; i++) {
+    lua_pushvalue(L, keys + i);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_setfield(L, -2, "keys");
+  if (m->single) {
+    if (m->agg[0].kind && is_money(lq, m->agg[0].field)) {
+      lua_pushboolean(L, 1);
+      lua_setfield(L, -2, "value_money");
+    }
+  } else {
+    const char *names[GROUP_MAX_AGGS];
+    for (int j = 0; j < m->nagg; j++) names[j] = lua_tostring(L, m->agg[j].name);
+    qsort(names, (size_t)m->nagg, sizeof *names, cmp_names);
+    lua_createtable(L, m->nagg, 0);
+    for (int j = 0; j < m->nagg; j++) {
+      lua_pushstring(L, names[j]);
+      lua_rawseti(L, -2, j + 1);
+    }
+    lua_setfield(L, -2, "cols");
+    lua_createtable(L, 0, m->nagg);
+    for (int j = 0; j < m->nagg; j++) {
+      if (!m->agg[j].kind || !is_money(lq, m->agg[j].field)) continue;
+      lua_pushvalue(L, m->agg[j].name);
+      lua_pushboolean(L, 1);
+      lua_rawset(L, -3);
+    }
+    lua_setfield(L, -2, "money");
+  }
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+}
+
 /* group({k1, k2, ...}, agg, field) -> {k1 = {k2 = aggregate}}, and
  * group(key or keys, {name = "count" | {"sum", field} | ...}) -> {key = {name = value}}:
  * several keys (fields or paths through refs) and several aggregates in one
@@ -931,6 +995,7 @@ static int group_multi(lua_State *L, lquery *lq, int explain) {
         lua_rawset(L, into);
       }
       lua_settop(L, res);
+      mark_group_layout(L, m, lq, res, keys);
       return 1;
     }
   }
@@ -938,6 +1003,7 @@ static int group_multi(lua_State *L, lquery *lq, int explain) {
   m->result = lua_gettop(L);
   kam_query_visit(L, 1, want, visit_multi, m);
   finish_multi(m, m->result, m->nkeys);
+  mark_group_layout(L, m, lq, m->result, keys);
   lua_pushvalue(L, m->result);
   return 1;
 }

@@ -23,6 +23,13 @@ int kam_agg_explain_group(lua_State *L);
  * output prints it as money; the value itself stays a plain number or
  * table. Never raises. */
 int kam_agg_money(lua_State *L, int idx);
+/* Is the table at idx what group() over several keys, or with named
+ * aggregates, returned? Then pushes its layout, a table {keys = {key
+ * names}, cols = {aggregate names, sorted} (absent when each leaf is the
+ * value), money = {[name] = true}, value_money = true|nil}, and returns 1;
+ * else 0, pushing nothing. Table and CSV output print such a result as one
+ * row per leaf. Never raises. */
+int kam_group_layout(lua_State *L, int idx);
 
 /* The aggregate methods of a query (count, sum, avg, min, max, group), for
  * kam_lua_open_db. */

@@ -4,6 +4,7 @@
  * out_internal.h. */
 #include "out_internal.h"
 #include "lua_db.h"
+#include "lua_agg.h"
 #include "fmt.h"
 #include <lauxlib.h>
 #include <math.h>
@@ -315,4 +316,156 @@ void grid_map(lua_State *L, int idx, const out_opts *o, FILE *f) {
   grid_free(&g);
   for (i = 0; i < n; i++) kbuf_free(&keys[i]);
   free(keys);
+}
+
+/* ---- a group() result over several keys or aggregates, a row per leaf ---- */
+
+/* The rows are gathered in Lua memory first (a list of {key text..., leaf})
+ * and sorted there, so that nothing C allocated is held while Lua may raise
+ * (out of memory); the grid is made after. */
+typedef struct glay {
+  int depth;   /* key levels, 1 to 4 */
+  int rows;    /* stack slot of the rows */
+  int n;       /* rows so far */
+  int cols;    /* stack slot of the aggregate names (0: each leaf is the value) */
+} glay;
+
+/* Is the value at v a table whose aggregates (names in cols) are numbers,
+ * texts (the min or max of a date) or absent? */
+static int leaf_plain(lua_State *L, int v, int cols) {
+  if (lua_type(L, v) != LUA_TTABLE) return 0;
+  for (lua_Integer c = 1, n = (lua_Integer)lua_rawlen(L, cols); c <= n; c++) {
+    lua_rawgeti(L, cols, c);
+    int t = lua_rawget(L, v);
+    lua_pop(L, 1);
+    if (t != LUA_TNUMBER && t != LUA_TSTRING && t != LUA_TNIL) return 0;
+  }
+  return 1;
+}
+
+/* Adds the leaves under the table at t, level keys down, to the rows.
+ * 0 when the table is not shaped as its layout says (a script changed it):
+ * then it prints as any map. */
+static int group_gather(lua_State *L, glay *y, int t, int level, int path) {
+  if (!lua_checkstack(L, 8)) return 0;
+  lua_pushnil(L);
+  while (lua_next(L, t)) {
+    int kt = lua_type(L, -2), v = lua_gettop(L);
+    if (kt != LUA_TSTRING && kt != LUA_TNUMBER && kt != LUA_TBOOLEAN) { lua_pop(L, 2); return 0; }
+    /* the path so far and this key's text, a new list */
+    lua_createtable(L, y->depth + 1, 0);
+    int row = lua_gettop(L);
+    for (int k = 1; k <= level; k++) { lua_rawgeti(L, path, k); lua_rawseti(L, row, k); }
+    if (kt == LUA_TBOOLEAN) lua_pushstring(L, lua_toboolean(L, -3) ? "true" : "false");
+    else { lua_pushvalue(L, -3); lua_tolstring(L, -1, NULL); } /* a copy: lua_next's key stays as it was */
+    lua_rawseti(L, row, level + 1);
+    int ok;
+    if (level + 1 < y->depth) ok = lua_type(L, v) == LUA_TTABLE && group_gather(L, y, v, level + 1, row);
+    else if (y->cols ? !leaf_plain(L, v, y->cols) : lua_type(L, v) != LUA_TNUMBER) ok = 0;
+    else {
+      lua_pushvalue(L, v);
+      lua_rawseti(L, row, y->depth + 1);
+      lua_pushvalue(L, row);
+      lua_rawseti(L, y->rows, ++y->n);
+      ok = 1;
+    }
+    lua_settop(L, v - 1); /* the key, for lua_next */
+    if (!ok) { lua_pop(L, 1); return 0; }
+  }
+  return 1;
+}
+
+/* rows[a] against rows[b], key text by key text */
+static int row_cmp(lua_State *L, const glay *y, int a, int b) {
+  int c = 0;
+  lua_rawgeti(L, y->rows, a);
+  lua_rawgeti(L, y->rows, b);
+  for (int k = 1; k <= y->depth && !c; k++) {
+    size_t la, lb;
+    lua_rawgeti(L, -2, k);
+    lua_rawgeti(L, -2, k);
+    const char *sa = lua_tolstring(L, -2, &la), *sb = lua_tolstring(L, -1, &lb); /* strings already: no allocation */
+    c = memcmp(sa, sb, la < lb ? la : lb);
+    if (!c) c = (la > lb) - (la < lb);
+    lua_pop(L, 2);
+  }
+  lua_pop(L, 2);
+  return c;
+}
+
+/* A stable merge sort of the row numbers in ix (tmp as long), in Lua-owned memory. */
+static void rows_sort(lua_State *L, const glay *y, int *ix, int *tmp, int n) {
+  for (int w = 1; w < n; w *= 2) {
+    for (int lo = 0; lo < n; lo += 2 * w) {
+      int mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n, a = lo, b = mid, k = lo;
+      while (a < mid && b < hi) tmp[k++] = row_cmp(L, y, ix[a], ix[b]) <= 0 ? ix[a++] : ix[b++];
+      while (a < mid) tmp[k++] = ix[a++];
+      while (b < hi) tmp[k++] = ix[b++];
+    }
+    memcpy(ix, tmp, sizeof *ix * (size_t)n);
+  }
+}
+
+int grid_group(lua_State *L, int idx, const out_opts *o, FILE *f) {
+  idx = lua_absindex(L, idx);
+  if (!lua_checkstack(L, 16) || !kam_group_layout(L, idx)) return 0;
+  int lay = lua_gettop(L), human = o->fmt == FMT_TABLE;
+  glay y = {0};
+  lua_getfield(L, lay, "keys");
+  int keys = lua_gettop(L);
+  y.depth = lua_type(L, keys) == LUA_TTABLE ? (int)lua_rawlen(L, keys) : 0;
+  if (lua_getfield(L, lay, "cols") == LUA_TTABLE) y.cols = lua_gettop(L);
+  int money = lua_getfield(L, lay, "money") == LUA_TTABLE ? lua_gettop(L) : 0;
+  lua_getfield(L, lay, "value_money");
+  int vmoney = lua_toboolean(L, -1);
+  lua_newtable(L);
+  y.rows = lua_gettop(L);
+  int done = 0;
+  if (y.depth >= 1 && y.depth <= 4 && group_gather(L, &y, idx, 0, 0) && y.n) {
+    int ncol = y.depth + (y.cols ? (int)lua_rawlen(L, y.cols) : 1);
+    int *ix = lua_newuserdatauv(L, sizeof *ix * (size_t)y.n * 2, 0), *tmp = ix + y.n;
+    for (int i = 0; i < y.n; i++) ix[i] = i + 1;
+    rows_sort(L, &y, ix, tmp, y.n);
+    /* from here Lua is only read: no allocation while the grid is held */
+    grid g;
+    grid_init(&g, ncol, y.n + 1);
+    for (int k = 0; k < y.depth; k++) {
+      lua_rawgeti(L, keys, k + 1);
+      if (lua_type(L, -1) == LUA_TSTRING) out_cell_text(L, -1, &g.cells[k], FT_STRING, 0);
+      lua_pop(L, 1);
+    }
+    for (int c = y.depth; c < ncol; c++) {
+      g.right[c] = 1;
+      if (!y.cols) { kbuf_str(&g.cells[c], "value"); continue; }
+      lua_rawgeti(L, y.cols, c - y.depth + 1);
+      if (lua_type(L, -1) == LUA_TSTRING) out_cell_text(L, -1, &g.cells[c], FT_STRING, 0);
+      lua_pop(L, 1);
+    }
+    for (int r = 1; r <= y.n; r++) {
+      lua_rawgeti(L, y.rows, ix[r - 1]);
+      for (int k = 0; k < y.depth; k++) {
+        lua_rawgeti(L, -1, k + 1);
+        out_cell_text(L, -1, &g.cells[r * ncol + k], FT_STRING, 0);
+        lua_pop(L, 1);
+      }
+      lua_rawgeti(L, -1, y.depth + 1);
+      int leaf = lua_gettop(L);
+      if (!y.cols) out_cell_text(L, leaf, &g.cells[r * ncol + y.depth], vmoney ? FT_MONEY : FT_NUMBER, human);
+      else
+        for (int c = y.depth; c < ncol; c++) {
+          lua_rawgeti(L, y.cols, c - y.depth + 1);
+          int m = 0;
+          if (money && lua_type(L, -1) == LUA_TSTRING) { lua_pushvalue(L, -1); m = lua_rawget(L, money) != LUA_TNIL; lua_pop(L, 1); }
+          if (lua_rawget(L, leaf) == LUA_TSTRING) g.right[c] = 0; /* a date's min or max */
+          out_cell_text(L, -1, &g.cells[r * ncol + c], m ? FT_MONEY : FT_NUMBER, human);
+          lua_pop(L, 1);
+        }
+      lua_pop(L, 2);
+    }
+    grid_print(&g, o, f);
+    grid_free(&g);
+    done = 1;
+  }
+  lua_settop(L, lay - 1);
+  return done;
 }

@@ -79,6 +79,11 @@ void grid_records(lua_State *L, int idx, lua_Integer n, int names, int ncol, con
  * that is not a list), columns from their keys in first-seen order;
  * returns 0, printing nothing, otherwise. */
 int grid_record_list(lua_State *L, int idx, const out_opts *o, FILE *f);
+/* Prints what group() over several keys or with named aggregates returned
+ * as one row per leaf (a column per key, then per aggregate; money as
+ * money in table mode), each level in the order of its keys' text; returns
+ * 0, printing nothing, for any other value or one a script reshaped. */
+int grid_group(lua_State *L, int idx, const out_opts *o, FILE *f);
 /* Prints the map at idx as key / value rows sorted by key. */
 void grid_map(lua_State *L, int idx, const out_opts *o, FILE *f);
 

@@ -159,6 +159,7 @@ static void print_value(lua_State *L, int idx, const out_opts *o, FILE *f) {
   int proxy = luaL_getmetafield(L, idx, "__pairs") != LUA_TNIL; /* kam.config */
   if (proxy) lua_pop(L, 1);
   if (o->fmt == FMT_YAML) { out_yaml_value(L, idx, &b); put_text(&b, 0, f); return; }
+  if (!proxy && grid_group(L, idx, o, f)) return;
   if (o->fmt == FMT_TABLE && (proxy || nested_wide(L, idx, 60, out_is_array(L, idx)))) {
     lua_text(L, idx, &b, fit_width > 0 ? fit_width : 100);
     put_text(&b, 1, f);

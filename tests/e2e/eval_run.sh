@@ -29,6 +29,19 @@ expect_out '(1 row)' kam eval 'return db.clients:where{tier = "B"}'
 check 'a query prints its rows' _has 'Bình Minh' "$OUT"
 expect_out 'key' kam eval 'return {a = 1, b = "x"}'
 check 'a table prints key and value' grep -q '^b  *x' "$OUT"
+# a group over several keys or aggregates prints a row per leaf: a column
+# per key, then per aggregate (sorted), money as money
+expect_out 'total' kam eval 'return db.invoices:group("client", {n = "count", total = {"sum", "amount"}, last = {"max", "issued"}})'
+check 'group: a header of the key and the aggregates' grep -q '^client  *last  *n  *total$' "$OUT"
+check 'group: a row per client, money formatted' grep -q '^CL-A  *2026-06-01  *1  *250.000.000 ₫$' "$OUT"
+expect_out 'client,status,value' kam --format csv eval 'return db.invoices:group({"client", "status"}, "sum", "amount")'
+check 'group as CSV: a line per client and status' [ "$(tr -d '\r' <"$OUT")" = 'client,status,value
+CL-A,overdue,250000000
+CL-B,paid,90000000' ]
+expect_eq '{"CL-A":{"overdue":250000000},"CL-B":{"paid":90000000}}' kam --format json eval 'return db.invoices:group({"client", "status"}, "sum", "amount")'
+# reshaped by the script, it is a table like any other
+expect_out 'key' kam eval 'local r = db.invoices:group("client", {n = "count"}) r.extra = 5 return r'
+check 'group reshaped: key and value rows' grep -q '^extra  *5$' "$OUT"
 expect_eq '{"a":1}' kam --format json eval 'return {a = 1}'
 expect_eq '[1,2,3]' kam --format json eval 'return {1, 2, 3}'
 expect_out '"name":"An Phát"' kam --format json eval 'return db.clients:get("CL-A")'
