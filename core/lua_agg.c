@@ -39,18 +39,23 @@ static void seen(lua_State *L, int money) {
   ctx->agg_seen[k].n = lua_tonumber(L, -1);
 }
 
+/* Pushes the weak-keyed table the registry holds at key, made on first use:
+ * what kam remembers of a table a script holds lasts as long as the table. */
+static void push_weak_keyed(lua_State *L, const void *key) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, key) == LUA_TTABLE) return;
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "k");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, key);
+}
+
 /* Marks the table on top of the stack as a group of money. */
 static void mark_money_table(lua_State *L) {
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &money_tables) != LUA_TTABLE) {
-    lua_pop(L, 1);
-    lua_newtable(L);
-    lua_createtable(L, 0, 1);
-    lua_pushliteral(L, "k");
-    lua_setfield(L, -2, "__mode");
-    lua_setmetatable(L, -2);
-    lua_pushvalue(L, -1);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &money_tables);
-  }
+  push_weak_keyed(L, &money_tables);
   lua_pushvalue(L, -2);
   lua_pushboolean(L, 1);
   lua_rawset(L, -3);
@@ -825,16 +830,7 @@ static int cmp_names(const void *a, const void *b) { return strcmp(*(const char 
 /* Remembers the layout of the result at res (keys: the stack slots of the
  * key names), for table output to print it a row per leaf. */
 static void mark_group_layout(lua_State *L, const gmulti *m, const lquery *lq, int res, int keys) {
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &group_layouts) != LUA_TTABLE) {
-    lua_pop(L, 1);
-    lua_newtable(L);
-    lua_createtable(L, 0, 1);
-    lua_pushliteral(L, "k");
-    lua_setfield(L, -2, "__mode");
-    lua_setmetatable(L, -2);
-    lua_pushvalue(L, -1);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &group_layouts);
-  }
+  push_weak_keyed(L, &group_layouts);
   lua_pushvalue(L, res);
   lua_createtable(L, 0, 4);
   lua_createtable(L, m->nkeys, 0);
