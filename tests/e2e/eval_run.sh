@@ -42,6 +42,12 @@ expect_eq '{"CL-A":{"overdue":250000000},"CL-B":{"paid":90000000}}' kam --format
 # reshaped by the script, it is a table like any other
 expect_out 'key' kam eval 'local r = db.invoices:group("client", {n = "count"}) r.extra = 5 return r'
 check 'group reshaped: key and value rows' grep -q '^extra  *5$' "$OUT"
+# printing reads the result raw: a metatable's functions are never run
+expect_out 'total' kam eval 'local r = db.invoices:group("client", {total = {"sum", "amount"}})
+setmetatable(r, {__index = function() while true do end end, __len = function() error("ran") end})
+setmetatable(r["CL-A"], {__index = function() error("ran") end})
+return r'
+check 'group with metatables: the same rows' grep -q '^CL-A  *250.000.000 ₫$' "$OUT"
 expect_eq '{"a":1}' kam --format json eval 'return {a = 1}'
 expect_eq '[1,2,3]' kam --format json eval 'return {1, 2, 3}'
 expect_out '"name":"An Phát"' kam --format json eval 'return db.clients:get("CL-A")'
