@@ -39,13 +39,14 @@ typedef struct pass {
   size_t comp_end[IDX_MAXF]; /* bytes of the key up to the end of part i */
   kval id;
   char idbuf[KEY_ID_MAX];
+  char compbuf[IDX_MAXF][KEY_ID_MAX]; /* refs unpacked */
 } pass;
 
 /* Decodes the key's first n parts, and the id after them when n is all. */
 static int decode(pass *p, int n) {
   const uint8_t *s = p->key.mv_data, *k = s, *end = k + p->key.mv_size;
   for (int i = 0; i < n; i++) {
-    size_t used = key_get(k, end, p->c->fields[p->ix->f[i]].type, &p->comp[i]);
+    size_t used = key_get(k, end, &p->c->fields[p->ix->f[i]], &p->comp[i], p->compbuf[i]);
     if (!used) return 0;
     k += used;
     p->comp_end[i] = (size_t)(k - s);
@@ -217,7 +218,8 @@ int grouppass_collect(MDB_txn *txn, const query *q, const index_def *ix, int gfi
    * or above the upper one is passed over on its bytes, undecoded; a
    * group's first entry below it seeks past the rest */
   const kval *lo = NULL, *hi = NULL;
-  ftype t1 = ix->nf > 1 ? p.c->fields[ix->f[1]].type : FT_STRING;
+  static const field_def no_part = {.type = FT_STRING};
+  const field_def *f1 = ix->nf > 1 ? &p.c->fields[ix->f[1]] : &no_part;
   for (int i = 0; ix->nf > 1 && i < q->ncond; i++) {
     const qcond *cc = &q->cond[i];
     if (cc->field != ix->f[1]) continue;
@@ -225,8 +227,8 @@ int grouppass_collect(MDB_txn *txn, const query *q, const index_def *ix, int gfi
     if (cc->op == Q_GE || cc->op == Q_GT) l = &cc->v[0];
     else if (cc->op == Q_LE || cc->op == Q_LT) h = &cc->v[0];
     else if (cc->op == Q_BETWEEN || (cc->op == Q_EQ && cc->nv == 1)) { l = &cc->v[0]; h = &cc->v[cc->op == Q_EQ ? 0 : 1]; }
-    if (l && key_exact(t1, l) && l->tag != KV_NULL && (!lo || kval_cmp(l, lo) == 1)) lo = l;
-    if (h && key_exact(t1, h) && h->tag != KV_NULL && (!hi || kval_cmp(h, hi) == -1)) hi = h;
+    if (l && key_exact(f1, l) && l->tag != KV_NULL && (!lo || kval_cmp(l, lo) == 1)) lo = l;
+    if (h && key_exact(f1, h) && h->tag != KV_NULL && (!hi || kval_cmp(h, hi) == -1)) hi = h;
   }
 
   /* a closed bound the byte checks apply is the condition itself: not checked again */
@@ -249,14 +251,15 @@ int grouppass_collect(MDB_txn *txn, const query *q, const index_def *ix, int gfi
 
   sub *subs = calloc(GP_MAX_SUBS, sizeof *subs);
   MDB_cursor *cur = NULL;
-  kbuf lo_enc = {0}, hi_enc = {0}, group = {0}, seek = {0}; /* group: its key part as encoded */
+  kbuf lo_enc = {0}, hi_enc = {0}, group = {0}, seek = {0}, gtext = {0}; /* group: its key part as encoded */
   int out = 0, rc, nsub = 0, in_group = 0, past_lo = 0; /* past_lo: the group's entries are above lo from here */
   if (!subs) { out = -kam_errf(e, KAM_EINTERNAL, "grouppass: out of memory"); goto done; }
-  if (lo) key_put(&lo_enc, t1, lo);
-  if (hi) key_put(&hi_enc, t1, hi);
+  if (lo) key_put(&lo_enc, f1, lo);
+  if (hi) key_put(&hi_enc, f1, hi);
   if ((rc = mdb_cursor_open(txn, ix->dbi, &cur))) { cur = NULL; out = -lmdb_err(e, rc, ix->name); goto done; }
   kval gkey = kv_null();
-  ftype t0 = p.c->fields[gfield].type;
+  const field_def *f0 = &p.c->fields[gfield];
+  char gscratch[KEY_ID_MAX];
   unsigned long steps = 0;
   enum { SEEK = -1 };
   int op = MDB_FIRST;
@@ -275,15 +278,19 @@ int grouppass_collect(MDB_txn *txn, const query *q, const index_def *ix, int gfi
     /* the group's part 0 is self-delimiting: the same leading bytes are the same group */
     if (!in_group || kn < group.len || !bytes_eq(k, group.p, group.len)) {
       kval v0;
-      size_t g0 = key_get(k, k + kn, t0, &v0);
+      size_t g0 = key_get(k, k + kn, f0, &v0, gscratch);
       if (!g0) { out = -kam_errf(e, KAM_EINTERNAL, "%s: malformed index entry", ix->name); goto done; }
       if (in_group && (out = flush(r, max_groups, &gkey, subs, nsub, nagg))) goto done;
       if (is_cut(&v0)) { out = GP_CUT; goto done; }
       kbuf_reset(&group);
       kbuf_put(&group, k, g0);
       gkey = v0;
-      /* a text part is its bytes after the tag (a date's text lives on by itself) */
-      if (gkey.tag == KV_STR && t0 != FT_DATE) gkey.u.s.p = (const char *)group.p + 1;
+      if (gkey.tag == KV_STR && f0->type != FT_DATE) { /* the entry's memory moves on (a date's text lives on by itself) */
+        kbuf_reset(&gtext);
+        kbuf_put(&gtext, v0.u.s.p, v0.u.s.len);
+        kbuf_byte(&gtext, 0); /* never an empty buffer's NULL */
+        gkey.u.s.p = (const char *)gtext.p;
+      }
       in_group = 1;
       nsub = 0;
       past_lo = 0;
@@ -312,7 +319,7 @@ int grouppass_collect(MDB_txn *txn, const query *q, const index_def *ix, int gfi
       continue;
     }
     /* no value meets a bound: an empty part 1 fails the implied conditions */
-    if (any_implied && kn > g0 && k[g0] == 0x01) continue;
+    if (any_implied && key_part_null(f1, k + g0, k + kn)) continue;
     if (!decode(&p, ndec)) { out = -kam_errf(e, KAM_EINTERNAL, "%s: malformed index entry", ix->name); goto done; }
     int pass_all = 1;
     for (int i = 0; pass_all && i < q->ncond; i++) {
@@ -348,6 +355,7 @@ int grouppass_collect(MDB_txn *txn, const query *q, const index_def *ix, int gfi
 done:
   if (cur) mdb_cursor_close(cur);
   kbuf_free(&group);
+  kbuf_free(&gtext);
   kbuf_free(&seek);
   kbuf_free(&lo_enc);
   kbuf_free(&hi_enc);

@@ -28,11 +28,11 @@ static uint32_t day_of(const kval *v) {
   return lo > (uint32_t)(DAY_LAST - DAY_FIRST) ? DAY_NONE : lo;
 }
 
-int key_exact(ftype t, const kval *v) {
+int key_exact(const field_def *f, const kval *v) {
   if (v->tag == KV_NULL) return 1;
   int y, m, d;
-  if (t == FT_DATE) return v->tag == KV_STR && date_parse(v->u.s.p, v->u.s.len, &y, &m, &d);
-  if (ftype_is_text(t)) return v->tag == KV_STR && v->u.s.len < KEY_STR_MAX;
+  if (f->type == FT_DATE) return v->tag == KV_STR && date_parse(v->u.s.p, v->u.s.len, &y, &m, &d);
+  if (ftype_is_text(f->type)) return v->tag == KV_STR && v->u.s.len < KEY_STR_MAX;
   return 1;
 }
 
@@ -48,18 +48,41 @@ static uint64_t get_be64(const uint8_t *p) {
   return u;
 }
 
-void key_put(kbuf *b, ftype t, const kval *v) {
-  if (v->tag == KV_NULL) { kbuf_byte(b, 0x01); return; }
-  kbuf_byte(b, 0x02);
+static const char *ref_prefix(const field_def *f) { return f->ref_prefix ? f->ref_prefix : ""; }
+
+/* A text part's bytes: its text cut at KEY_STR_MAX. */
+static size_t text_len(const kval *v) {
+  size_t n = v->tag == KV_STR ? v->u.s.len : 0;
+  return n > KEY_STR_MAX ? KEY_STR_MAX : n;
+}
+
+/* Whether a text part is written after an 0x01: empty, or starting with
+ * 0x01, so that neither meets the nil part's lone 0x00. */
+static int text_marked(const kval *v) { return text_len(v) == 0 || v->u.s.p[0] == 0x01; }
+
+void key_put(kbuf *b, const field_def *f, const kval *v) {
+  ftype t = f->type;
   if (t == FT_DATE) {
-    uint32_t day = day_of(v);
+    uint32_t day = v->tag == KV_NULL ? 0 : day_of(v);
+    if (day != DAY_NONE && v->tag != KV_NULL) day++;
     uint8_t x[3] = {(uint8_t)(day >> 16), (uint8_t)(day >> 8), (uint8_t)day};
     kbuf_put(b, x, 3);
-  } else if (ftype_is_text(t)) {
-    size_t n = v->tag == KV_STR ? v->u.s.len : 0;
-    kbuf_put(b, v->u.s.p, n > KEY_STR_MAX ? KEY_STR_MAX : n);
+    return;
+  }
+  if (ftype_is_text(t)) {
+    if (v->tag == KV_NULL) { kbuf_byte(b, 0x00); return; }
+    size_t n = text_len(v);
+    if (t == FT_REF) key_put_id(b, ref_prefix(f), v->u.s.p, n);
+    else {
+      if (text_marked(v)) kbuf_byte(b, 0x01);
+      kbuf_put(b, v->u.s.p, n);
+    }
     kbuf_byte(b, 0x00);
-  } else if (t == FT_INT || t == FT_MONEY) {
+    return;
+  }
+  if (v->tag == KV_NULL) { kbuf_byte(b, 0x01); return; }
+  kbuf_byte(b, 0x02);
+  if (t == FT_INT || t == FT_MONEY) {
     int64_t i = v->tag == KV_NUM ? (int64_t)v->u.n : v->u.i;
     be64(b, (uint64_t)i ^ 0x8000000000000000ull);
   } else if (t == FT_NUMBER) {
@@ -74,36 +97,56 @@ void key_put(kbuf *b, ftype t, const kval *v) {
   }
 }
 
-size_t key_size(ftype t, const kval *v) {
-  if (v->tag == KV_NULL) return 1;
-  if (t == FT_DATE) return 4;
+size_t key_size(const field_def *f, const kval *v) {
+  ftype t = f->type;
+  if (t == FT_DATE) return 3;
   if (ftype_is_text(t)) {
-    size_t n = v->tag == KV_STR ? v->u.s.len : 0;
-    return 2 + (n > KEY_STR_MAX ? KEY_STR_MAX : n);
+    if (v->tag == KV_NULL) return 1;
+    size_t n = text_len(v);
+    if (t == FT_REF) return key_id_size(ref_prefix(f), v->u.s.p, n) + 1;
+    return text_marked(v) + n + 1;
   }
+  if (v->tag == KV_NULL) return 1;
   if (t == FT_INT || t == FT_MONEY || t == FT_NUMBER) return 9;
   if (t == FT_BOOL) return 2;
   return 1;
 }
 
-size_t key_get(const uint8_t *p, const uint8_t *end, ftype t, kval *out) {
+int key_part_null(const field_def *f, const uint8_t *p, const uint8_t *end) {
+  if (f->type == FT_DATE) return end - p >= 3 && !p[0] && !p[1] && !p[2];
   if (p >= end) return 0;
-  if (*p == 0x01) { *out = kv_null(); return 1; }
-  if (*p != 0x02) return 0;
-  const uint8_t *s = p++;
+  return ftype_is_text(f->type) ? *p == 0x00 : *p == 0x01;
+}
+
+size_t key_get(const uint8_t *p, const uint8_t *end, const field_def *f, kval *out, char scratch[KEY_ID_MAX]) {
+  ftype t = f->type;
+  if (p >= end) return 0;
   if (t == FT_DATE) {
     if (end - p < 3) return 0;
     uint32_t day = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
-    if (day > (uint32_t)(DAY_LAST - DAY_FIRST)) return 0;
+    if (!day) { *out = kv_null(); return 3; }
+    if (--day > (uint32_t)(DAY_LAST - DAY_FIRST)) return 0;
     *out = kv_str(date_text_of_day(DAY_FIRST + (int64_t)day), 10);
-    return 4;
+    return 3;
   }
   if (ftype_is_text(t)) {
+    if (*p == 0x00) { *out = kv_null(); return 1; }
     const uint8_t *z = memchr(p, 0, (size_t)(end - p));
     if (!z) return 0;
-    *out = kv_str((const char *)p, (size_t)(z - p));
-    return (size_t)(z + 1 - s);
+    if (t == FT_REF) {
+      const char *pre = ref_prefix(f);
+      size_t n = key_get_id(p, z, pre, scratch); /* 0: malformed, unless the text is empty */
+      if (!n && !(z - p == 1 && (*p == 1 || (*p == 2 && !*pre)))) return 0;
+      *out = kv_str(scratch, n);
+    } else {
+      const uint8_t *s = p + (*p == 0x01);
+      *out = kv_str((const char *)s, (size_t)(z - s));
+    }
+    return (size_t)(z + 1 - p);
   }
+  if (*p == 0x01) { *out = kv_null(); return 1; }
+  if (*p != 0x02) return 0;
+  p++;
   if (t == FT_INT || t == FT_MONEY || t == FT_NUMBER) {
     if (end - p < 8) return 0;
     uint64_t u = get_be64(p);

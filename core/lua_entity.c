@@ -226,7 +226,11 @@ static int entity_from_index(const kam_entity *e, int field, kval *out) {
     }
   const uint8_t *p = e->ikey, *end = e->ikey + e->iklen;
   for (int i = 0; i < ix->nf; i++) {
-    size_t k = key_get(p, end, e->c->fields[ix->f[i]].type, out);
+    const field_def *f = &e->c->fields[ix->f[i]];
+    /* a ref is unpacked into a buffer no caller could hold on to: the record has it */
+    if (ix->f[i] == field && f->type == FT_REF) return 0;
+    char scratch[KEY_ID_MAX];
+    size_t k = key_get(p, end, f, out, scratch);
     if (!k) return 0;
     if (ix->f[i] == field) return !(out->tag == KV_STR && out->u.s.len >= KEY_STR_MAX);
     p += k;

@@ -497,7 +497,7 @@ int qiter_open_cached(qiter *it, MDB_txn *txn, const query *q, int want, qcursor
       rem = k;
       for (int i = it->eqn - 1; i >= 0; i--) { digits[i] = rem % counts[i]; rem /= counts[i]; }
       for (int i = 0; i < it->eqn; i++)
-        key_put(&it->prefixes, c->fields[ix->f[i]].type, &eqc[i]->v[digits[i]]);
+        key_put(&it->prefixes, &c->fields[ix->f[i]], &eqc[i]->v[digits[i]]);
       /* two long strings cut to the same key: scan their prefix once */
       int dup = 0;
       for (int j = 0; any_cut && j < kept && !dup; j++)
@@ -577,7 +577,7 @@ static int decode_key(qiter *it) {
   if (it->decoded) return 1;
   const uint8_t *p = it->key.mv_data, *end = p + it->key.mv_size;
   for (int i = 0; i < it->ix->nf; i++) {
-    size_t k = key_get(p, end, it->q->c->fields[it->ix->f[i]].type, &it->comp[i]);
+    size_t k = key_get(p, end, &it->q->c->fields[it->ix->f[i]], &it->comp[i], it->compbuf[i]);
     if (!k) return 0;
     p += k;
   }
@@ -634,7 +634,7 @@ int qiter_next(qiter *it, kam_err *e) {
       if (!it->started) {
         kbuf seek = {0};
         kbuf_put(&seek, pre, plen);
-        if (it->lo) key_put(&seek, rf->type, it->lo);
+        if (it->lo) key_put(&seek, rf, it->lo);
         it->key.mv_size = seek.len;
         it->key.mv_data = seek.p;
         /* LMDB refuses an empty key: from the first entry then */
@@ -751,15 +751,17 @@ static int as_point(const kval *v, ftype t, double *out) {
 
 double qiter_range_share(qiter *it) {
   if (it->kind != PLAN_INDEX || it->eqn != 0 || !it->range || !it->cur) return -1;
-  ftype t = it->q->c->fields[it->ix->f[0]].type;
+  const field_def *f = &it->q->c->fields[it->ix->f[0]];
+  ftype t = f->type;
   MDB_val k, v;
   kval a, b;
+  char sa[KEY_ID_MAX], sb[KEY_ID_MAX];
   double first, last, lo, hi;
   if (mdb_cursor_get(it->cur, &k, &v, MDB_FIRST) ||
-      !key_get(k.mv_data, (const uint8_t *)k.mv_data + k.mv_size, t, &a) || !as_point(&a, t, &first))
+      !key_get(k.mv_data, (const uint8_t *)k.mv_data + k.mv_size, f, &a, sa) || !as_point(&a, t, &first))
     return -1;
   if (mdb_cursor_get(it->cur, &k, &v, MDB_LAST) ||
-      !key_get(k.mv_data, (const uint8_t *)k.mv_data + k.mv_size, t, &b) || !as_point(&b, t, &last))
+      !key_get(k.mv_data, (const uint8_t *)k.mv_data + k.mv_size, f, &b, sb) || !as_point(&b, t, &last))
     return -1;
   lo = first;
   hi = last;

@@ -88,6 +88,7 @@ typedef struct qiter {
   kval id;          /* the current row's id: read it through qiter_field */
   kval comp[IDX_MAXF];
   char idbuf[KEY_ID_MAX]; /* the id of an index entry, unpacked */
+  char compbuf[IDX_MAXF][KEY_ID_MAX]; /* its refs, unpacked (comp points here) */
   const uint8_t *idp; /* where the packed id starts in key, once decoded */
   int decoded;       /* comp holds the current index key's parts */
   int id_ready;      /* id holds the current row's id */

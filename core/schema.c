@@ -481,6 +481,7 @@ int schema_load(schema **out, const char *path, kam_err *e) {
         goto fail;
       }
       f->ref = (int)(t - s->colls);
+      f->ref_prefix = t->prefix;
     }
   }
   ydoc_free(&d);

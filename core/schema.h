@@ -19,6 +19,7 @@ typedef struct field_def {
   int required, indexed;
   char **values; int nvalues;    /* enum */
   char *ref_name; int ref;       /* ref: target collection index */
+  const char *ref_prefix;        /* ref: the target's id prefix (keyenc.h packs by it) */
   int has_def; kval def; kbuf def_store;
   uint32_t fid;                  /* id in the book's field dictionary */
 } field_def;

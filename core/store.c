@@ -53,11 +53,12 @@ static void index_signature(const coll_def *c, const index_def *ix, kbuf *b) {
     kbuf_printf(b, "%s%s:%s%s", i ? "," : "", c->fields[ix->f[i]].name, ftype_names[c->fields[ix->f[i]].type],
                 c->fields[ix->f[i]].type == FT_DATE ? "/day" : ""); /* a date part as a day number: rebuilt from text */
   kbuf_printf(b, "|id:%s|", c->prefix); /* the id packed after its prefix (keyenc.h): rebuilt from raw ids */
+  kbuf_str(b, "parts:2|"); /* parts without a tag byte, refs packed (keyenc.h): rebuilt from the tagged form */
   for (int i = 0; i < ix->nc; i++) kbuf_printf(b, "%s%s", i ? "," : "", c->fields[ix->carry[i]].name);
 }
 
 void index_key(kbuf *b, const coll_def *c, const index_def *ix, const kval *vals) {
-  for (int i = 0; i < ix->nf; i++) key_put(b, c->fields[ix->f[i]].type, &vals[ix->f[i]]);
+  for (int i = 0; i < ix->nf; i++) key_put(b, &c->fields[ix->f[i]], &vals[ix->f[i]]);
   key_put_id(b, c->prefix, vals[F_ID].u.s.p, vals[F_ID].u.s.len);
 }
 
@@ -473,7 +474,7 @@ static void index_fields(kbuf *b, const coll_def *c, const index_def *ix) {
 /* idn: the packed id's size (key_id_size), the same for every index. */
 static size_t index_key_size(const coll_def *c, const index_def *ix, const kval *vals, size_t idn) {
   size_t n = idn;
-  for (int i = 0; i < ix->nf; i++) n += key_size(c->fields[ix->f[i]].type, &vals[ix->f[i]]);
+  for (int i = 0; i < ix->nf; i++) n += key_size(&c->fields[ix->f[i]], &vals[ix->f[i]]);
   return n;
 }
 

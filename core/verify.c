@@ -427,7 +427,8 @@ static size_t key_entry_id(const coll_def *c, const index_def *ix, const uint8_t
   const uint8_t *end = p + n;
   for (int i = 0; i < ix->nf; i++) {
     kval x;
-    size_t used = key_get(p, end, c->fields[ix->f[i]].type, &x);
+    char scratch[KEY_ID_MAX];
+    size_t used = key_get(p, end, &c->fields[ix->f[i]], &x, scratch);
     if (!used) return 0;
     p += used;
   }

@@ -63,7 +63,8 @@ static void index_entries(const coll_def *c, const kval *vals, kbuf *out) {
     const uint8_t *p = kb.p, *end = kb.p + kb.len;
     for (int i = 0; i < ix->nf; i++) {
       kval x;
-      size_t k = key_get(p, end, c->fields[ix->f[i]].type, &x);
+      char scratch[KEY_ID_MAX];
+      size_t k = key_get(p, end, &c->fields[ix->f[i]], &x, scratch);
       if (!k) break;
       kval_show(out, &x);
       p += k;
@@ -115,8 +116,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   /* the same bytes as an index key, one component of each type */
   const uint8_t *p = rec, *end = rec + n;
-  for (int t = 0; t <= FT_BOOL + 3 && p < end; t++) {
-    size_t k = key_get(p, end, (ftype)(t % (FT_BOOL + 1)), &v);
+  static const field_def parts[] = {{.type = FT_STRING}, {.type = FT_INT}, {.type = FT_MONEY}, {.type = FT_NUMBER},
+                                    {.type = FT_BOOL}, {.type = FT_DATE}, {.type = FT_ENUM}, {.type = FT_REF, .ref_prefix = "CL-"},
+                                    {.type = FT_REF}};
+  char scratch[KEY_ID_MAX];
+  for (size_t t = 0; t < 2 * sizeof parts / sizeof parts[0] && p < end; t++) {
+    size_t k = key_get(p, end, &parts[t % (sizeof parts / sizeof parts[0])], &v, scratch);
     if (!k) break;
     kval_show(&out, &v);
     p += k;

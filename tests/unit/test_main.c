@@ -254,6 +254,9 @@ static void t_record_same(void) {
 
 /* ---- keys ---- */
 
+/* A field of type t for a key part (a ref's target ids without a prefix). */
+#define KF(t) (&(field_def){.type = (t)})
+
 static int keycmp(kbuf *a, kbuf *b) {
   size_t n = a->len < b->len ? a->len : b->len;
   int c = memcmp(a->p, b->p, n);
@@ -265,7 +268,7 @@ static void t_keyenc_order(void) {
   for (size_t i = 0; i + 1 < sizeof ints / sizeof *ints; i++) {
     kbuf a = {0}, b = {0};
     kval x = kv_int(ints[i]), y = kv_int(ints[i + 1]);
-    key_put(&a, FT_MONEY, &x); key_put(&b, FT_MONEY, &y);
+    key_put(&a, KF(FT_MONEY), &x); key_put(&b, KF(FT_MONEY), &y);
     CHECK(keycmp(&a, &b) < 0);
     kbuf_free(&a); kbuf_free(&b);
   }
@@ -273,7 +276,7 @@ static void t_keyenc_order(void) {
   for (size_t i = 0; i + 1 < sizeof nums / sizeof *nums; i++) {
     kbuf a = {0}, b = {0};
     kval x = kv_num(nums[i]), y = kv_num(nums[i + 1]);
-    key_put(&a, FT_NUMBER, &x); key_put(&b, FT_NUMBER, &y);
+    key_put(&a, KF(FT_NUMBER), &x); key_put(&b, KF(FT_NUMBER), &y);
     CHECK(keycmp(&a, &b) < 0);
     kbuf_free(&a); kbuf_free(&b);
   }
@@ -281,21 +284,21 @@ static void t_keyenc_order(void) {
   for (size_t i = 0; i + 1 < sizeof strs / sizeof *strs; i++) {
     kbuf a = {0}, b = {0};
     kval x = kv_str(strs[i], strlen(strs[i])), y = kv_str(strs[i + 1], strlen(strs[i + 1]));
-    key_put(&a, FT_STRING, &x); key_put(&b, FT_STRING, &y);
+    key_put(&a, KF(FT_STRING), &x); key_put(&b, KF(FT_STRING), &y);
     CHECK(keycmp(&a, &b) < 0);
     kbuf_free(&a); kbuf_free(&b);
   }
   /* composite: ("ab", 5) < ("ab", 7) < ("abc", 1) — the terminator keeps fields apart */
   kbuf k1 = {0}, k2 = {0}, k3 = {0}, kn = {0};
   kval s1 = kv_str("ab", 2), s2 = kv_str("abc", 3), i5 = kv_int(5), i7 = kv_int(7), i1 = kv_int(1), nil = kv_null();
-  key_put(&k1, FT_REF, &s1); key_put(&k1, FT_INT, &i5);
-  key_put(&k2, FT_REF, &s1); key_put(&k2, FT_INT, &i7);
-  key_put(&k3, FT_REF, &s2); key_put(&k3, FT_INT, &i1);
-  key_put(&kn, FT_REF, &nil);
+  key_put(&k1, KF(FT_REF), &s1); key_put(&k1, KF(FT_INT), &i5);
+  key_put(&k2, KF(FT_REF), &s1); key_put(&k2, KF(FT_INT), &i7);
+  key_put(&k3, KF(FT_REF), &s2); key_put(&k3, KF(FT_INT), &i1);
+  key_put(&kn, KF(FT_REF), &nil);
   CHECK(keycmp(&k1, &k2) < 0 && keycmp(&k2, &k3) < 0 && keycmp(&kn, &k1) < 0);
   kval f = kv_bool(0), t = kv_bool(1);
   kbuf bf = {0}, bt = {0};
-  key_put(&bf, FT_BOOL, &f); key_put(&bt, FT_BOOL, &t);
+  key_put(&bf, KF(FT_BOOL), &f); key_put(&bt, KF(FT_BOOL), &t);
   CHECK(keycmp(&bf, &bt) < 0);
   kbuf_free(&k1); kbuf_free(&k2); kbuf_free(&k3); kbuf_free(&kn); kbuf_free(&bf); kbuf_free(&bt);
   /* random ints: key order equals value order */
@@ -303,24 +306,30 @@ static void t_keyenc_order(void) {
     int64_t x = (int64_t)rnd(), y = (int64_t)rnd();
     kbuf a = {0}, b = {0};
     kval vx = kv_int(x), vy = kv_int(y);
-    key_put(&a, FT_INT, &vx); key_put(&b, FT_INT, &vy);
+    key_put(&a, KF(FT_INT), &vx); key_put(&b, KF(FT_INT), &vy);
     CHECK(keycmp(&a, &b) == (x < y ? -1 : x > y));
     kbuf_free(&a); kbuf_free(&b);
   }
 }
 
-/* A date part is its day number: in date order, 4 bytes, decoded to its
- * text; a bound that is no date seeks to the first date after it. */
+/* A date part is its day number: in date order after nil, 3 bytes,
+ * decoded to its text; a bound that is no date seeks to the first date
+ * after it. */
 static void t_keyenc_dates(void) {
   const char *dates[] = {"0001-01-01", "1999-12-31", "2024-02-29", "2024-03-01", "2026-11-26", "9999-12-31"};
+  char scratch[KEY_ID_MAX];
   kbuf prev = {0};
+  kval nil = kv_null(), x0;
+  key_put(&prev, KF(FT_DATE), &nil);
+  CHECK(prev.len == 3 && key_size(KF(FT_DATE), &nil) == 3 && key_part_null(KF(FT_DATE), prev.p, prev.p + 3));
+  CHECK(key_get(prev.p, prev.p + 3, KF(FT_DATE), &x0, scratch) == 3 && x0.tag == KV_NULL);
   for (int i = 0; i < 6; i++) {
     kbuf k = {0};
     kval v = kv_str(dates[i], 10), x;
-    key_put(&k, FT_DATE, &v);
-    CHECK(k.len == 4 && key_size(FT_DATE, &v) == 4 && key_exact(FT_DATE, &v));
-    if (i) CHECK(keycmp(&prev, &k) < 0);
-    CHECK(key_get(k.p, k.p + k.len, FT_DATE, &x) == 4 && x.u.s.len == 10 && !memcmp(x.u.s.p, dates[i], 10));
+    key_put(&k, KF(FT_DATE), &v);
+    CHECK(k.len == 3 && key_size(KF(FT_DATE), &v) == 3 && key_exact(KF(FT_DATE), &v));
+    CHECK(keycmp(&prev, &k) < 0 && !key_part_null(KF(FT_DATE), k.p, k.p + 3));
+    CHECK(key_get(k.p, k.p + k.len, KF(FT_DATE), &x, scratch) == 3 && x.u.s.len == 10 && !memcmp(x.u.s.p, dates[i], 10));
     kbuf_free(&prev);
     prev = k;
   }
@@ -331,22 +340,22 @@ static void t_keyenc_dates(void) {
   for (int i = 0; i < 4; i++) {
     kbuf a = {0}, b = {0};
     kval x = kv_str(st[i].bound, strlen(st[i].bound)), y = kv_str(st[i].first, 10);
-    key_put(&a, FT_DATE, &x);
-    key_put(&b, FT_DATE, &y);
-    CHECK(keycmp(&a, &b) == 0 && !key_exact(FT_DATE, &x));
+    key_put(&a, KF(FT_DATE), &x);
+    key_put(&b, KF(FT_DATE), &y);
+    CHECK(keycmp(&a, &b) == 0 && !key_exact(KF(FT_DATE), &x));
     kbuf_free(&a); kbuf_free(&b);
   }
   /* after every date: above them all */
   kbuf a = {0}, b = {0};
   kval x = kv_str("A", 1), y = kv_str("9999-12-31", 10);
-  key_put(&a, FT_DATE, &x);
-  key_put(&b, FT_DATE, &y);
+  key_put(&a, KF(FT_DATE), &x);
+  key_put(&b, KF(FT_DATE), &y);
   CHECK(keycmp(&b, &a) < 0);
   kval out;
-  CHECK(key_get(a.p, a.p + a.len, FT_DATE, &out) == 0); /* never stored: no date */
+  CHECK(key_get(a.p, a.p + a.len, KF(FT_DATE), &out, scratch) == 0); /* never stored: no date */
   kbuf_free(&a); kbuf_free(&b);
   kval cut = kv_str("x", 1);
-  CHECK(key_exact(FT_STRING, &cut) && key_exact(FT_DATE, &(kval){.tag = KV_NULL}));
+  CHECK(key_exact(KF(FT_STRING), &cut) && key_exact(KF(FT_DATE), &(kval){.tag = KV_NULL}));
 }
 
 /* An id packed as a key's last part: back to its text, shorter, and in the
@@ -405,21 +414,102 @@ static void t_keyenc_ids(void) {
 }
 
 static void t_keyenc_roundtrip(void) {
-  ftype types[] = {FT_INT, FT_MONEY, FT_NUMBER, FT_STRING, FT_DATE, FT_BOOL, FT_ENUM};
+  field_def f[] = {{.type = FT_INT}, {.type = FT_MONEY}, {.type = FT_NUMBER}, {.type = FT_STRING}, {.type = FT_DATE},
+                   {.type = FT_BOOL}, {.type = FT_ENUM}, {.type = FT_REF, .ref_prefix = "CL-"}, {.type = FT_STRING},
+                   {.type = FT_REF, .ref_prefix = "CL-"}, {.type = FT_DATE}, {.type = FT_INT}};
   kval vals[] = {kv_int(-42), kv_int(1234567890123), kv_num(-0.125), kv_str("Sao Mai", 7),
-                 kv_str("2026-11-26", 10), kv_bool(1), kv_str("A", 1)};
+                 kv_str("2026-11-26", 10), kv_bool(1), kv_str("A", 1), kv_str("CL-004814", 9), kv_null(),
+                 kv_null(), kv_null(), kv_null()};
+  enum { N = sizeof vals / sizeof vals[0] };
+  char scratch[N][KEY_ID_MAX];
   kbuf k = {0};
-  for (int i = 0; i < 7; i++) key_put(&k, types[i], &vals[i]);
+  size_t want = 0;
+  for (int i = 0; i < N; i++) key_put(&k, &f[i], &vals[i]), want += key_size(&f[i], &vals[i]);
+  CHECK(k.len == want);
   const uint8_t *p = k.p, *end = k.p + k.len;
-  for (int i = 0; i < 7; i++) {
-    kval v;
-    size_t n = key_get(p, end, types[i], &v);
+  kval v[N];
+  for (int i = 0; i < N; i++) {
+    CHECK(key_part_null(&f[i], p, end) == (vals[i].tag == KV_NULL));
+    size_t n = key_get(p, end, &f[i], &v[i], scratch[i]);
     CHECK(n > 0);
-    CHECK(kval_cmp(&v, &vals[i]) == 0);
     p += n;
   }
+  for (int i = 0; i < N; i++) /* a ref's text lives in its own scratch */
+    CHECK(vals[i].tag == KV_NULL ? v[i].tag == KV_NULL : kval_cmp(&v[i], &vals[i]) == 0);
   CHECK(p == end);
   kbuf_free(&k);
+}
+
+/* Text parts after nil, an empty text and one starting with 0x01, in text
+ * order; a ref packed as its target's ids are, ordered and given back
+ * whatever its text, a long one cut as any text part is. */
+static void t_keyenc_texts(void) {
+  char scratch[KEY_ID_MAX];
+  const char *strs[] = {"", "\x01", "\x01\x01" "a", "\x01" "b", "\x02", " ", "A", "a"};
+  kval nil = kv_null();
+  for (int ti = 0; ti < 3; ti++) {
+    const field_def *f = ti == 0 ? KF(FT_STRING) : ti == 1 ? KF(FT_ENUM) : &(field_def){.type = FT_REF, .ref_prefix = "\x01"};
+    kbuf prev = {0};
+    key_put(&prev, f, &nil);
+    CHECK(prev.len == 1 && prev.p[0] == 0 && key_part_null(f, prev.p, prev.p + 1));
+    for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
+      kbuf k = {0};
+      kval x = kv_str(strs[i], strlen(strs[i])), y;
+      key_put(&k, f, &x);
+      kbuf_byte(&k, 0x01); /* a part after it */
+      CHECK(k.len == key_size(f, &x) + 1 && keycmp(&prev, &k) < 0 && !key_part_null(f, k.p, k.p + k.len));
+      CHECK(key_get(k.p, k.p + k.len, f, &y, scratch) == k.len - 1 && kval_cmp(&x, &y) == 0);
+      kbuf_free(&prev);
+      prev = k;
+    }
+    kbuf_free(&prev);
+  }
+  /* random refs against the prefix, each followed by a part: the order of their texts */
+  const char *pre = "CL-";
+  const field_def *rf = &(field_def){.type = FT_REF, .ref_prefix = "CL-"};
+  const char alphabet[] = "0123456789-/ ABCLXz~";
+  char refs[300][20];
+  size_t lens[300];
+  kbuf enc[300];
+  for (int i = 0; i < 300; i++) {
+    size_t n = 0;
+    if (rnd() % 2) { memcpy(refs[i], pre, 3); n = 3; }
+    size_t extra = rnd() % 10;
+    for (size_t k = 0; k < extra; k++) refs[i][n++] = rnd() % 3 ? alphabet[rnd() % 10] : alphabet[rnd() % (sizeof alphabet - 1)];
+    lens[i] = n;
+    memset(&enc[i], 0, sizeof enc[i]);
+    kval x = kv_str(refs[i], n), y;
+    key_put(&enc[i], rf, &x);
+    kval after = kv_int((int64_t)(rnd() % 5));
+    key_put(&enc[i], KF(FT_INT), &after);
+    CHECK(key_get(enc[i].p, enc[i].p + enc[i].len, rf, &y, scratch) == key_size(rf, &x) && kval_cmp(&x, &y) == 0);
+  }
+  for (int i = 0; i < 300; i++)
+    for (int j = 0; j < 300; j += 3) {
+      int c = textcmp(refs[i], lens[i], refs[j], lens[j]);
+      if (c) CHECK(keycmp(&enc[i], &enc[j]) == c);
+    }
+  for (int i = 0; i < 300; i++) kbuf_free(&enc[i]);
+  /* CL-004814: class, "0", nibbles 1 5 9 2 5 and the end, 0x00: 6 bytes where the text took 11 */
+  kbuf b = {0};
+  kval cl = kv_str("CL-004814", 9);
+  key_put(&b, rf, &cl);
+  CHECK(b.len == 6 && b.p[0] == 2 && b.p[1] == '0' && b.p[5] == 0);
+  kbuf_free(&b);
+  /* a ref longer than a key part holds: cut, as a text is, and not exact */
+  char lng[300];
+  memset(lng, '7', sizeof lng);
+  memcpy(lng, "CL-", 3);
+  kval lv = kv_str(lng, sizeof lng), back;
+  key_put(&b, rf, &lv);
+  CHECK(!key_exact(rf, &lv) && key_get(b.p, b.p + b.len, rf, &back, scratch) == b.len && back.u.s.len == KEY_STR_MAX &&
+        !memcmp(back.u.s.p, lng, KEY_STR_MAX));
+  kbuf_free(&b);
+  /* what does not decode: no terminator, a ref whose packing is broken */
+  uint8_t bad1[] = {'a', 'b'}, bad2[] = {4, 'A', 0}, bad3[] = {2, '1', 0};
+  kval o;
+  CHECK(!key_get(bad1, bad1 + 2, KF(FT_STRING), &o, scratch) && !key_get(bad2, bad2 + 3, rf, &o, scratch) &&
+        !key_get(bad3, bad3 + 3, rf, &o, scratch));
 }
 
 /* ---- text conversion ---- */
@@ -1229,7 +1319,7 @@ static const unit_test tests[] = {
     {"record_roundtrip", t_record_roundtrip}, {"record_find", t_record_find},
     {"record_malformed", t_record_malformed}, {"keyenc_order", t_keyenc_order},
     {"record_dates", t_record_dates}, {"record_same", t_record_same}, {"record_stamps", t_record_stamps}, {"keyenc_dates", t_keyenc_dates}, {"keyenc_ids", t_keyenc_ids},
-    {"keyenc_roundtrip", t_keyenc_roundtrip}, {"money_text", t_money_text}, {"date_text", t_date_text},
+    {"keyenc_roundtrip", t_keyenc_roundtrip}, {"keyenc_texts", t_keyenc_texts}, {"money_text", t_money_text}, {"date_text", t_date_text},
     {"kdate_civil", t_kdate_civil}, {"kdate_months", t_kdate_months}, {"schema_load", t_schema_load},
     {"schema_errors", t_schema_errors}, {"store_crud", t_store_crud}, {"store_indexes", t_store_indexes},
     {"store_map_full", t_store_map_full}, {"query_vs_scan", t_query_vs_scan}, {"grouppass_vs_scan", t_grouppass_vs_scan},
