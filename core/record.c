@@ -91,10 +91,7 @@ void rb_finish(rec_builder *rb, kbuf *out) {
     while (j >= 0 && rb->f[j].fid > t.fid) { rb->f[j + 1] = rb->f[j]; j--; }
     rb->f[j + 1] = t;
   }
-  int n = 0;
-  for (int i = 0; i < rb->n; i++) n += rb->f[i].v.tag != KV_NULL;
   kbuf_byte(out, REC_VERSION);
-  kbuf_uvarint(out, (uint64_t)n);
   /* where each of the first SAME_SCAN fields' value was written in full */
   enum { SAME_SCAN = 64 };
   size_t at[SAME_SCAN];
@@ -122,7 +119,8 @@ void rb_finish(rec_builder *rb, kbuf *out) {
 int rec_iter_init(rec_iter *it, const uint8_t *p, size_t n) {
   it->start = p;
   it->end = p + n;
-  if (n < 2 || p[0] != REC_VERSION) { it->p = it->end; it->left = 0; return 0; }
+  if (n >= 1 && p[0] == REC_VERSION) { it->p = p + 1; it->left = UINT64_MAX; return 1; }
+  if (n < 2 || p[0] != REC_VERSION_COUNTED) { it->p = it->end; it->left = 0; return 0; }
   size_t k = uvarint_get(p + 1, it->end, &it->left);
   if (!k) { it->p = it->end; it->left = 0; return 0; }
   it->p = p + 1 + k;
@@ -165,6 +163,7 @@ static inline size_t val_skip(const uint8_t *p, const uint8_t *end) {
 
 int rec_next(rec_iter *it, uint32_t *fid, kval *v) {
   if (!it->left) return 0;
+  if (it->p == it->end && *it->start == REC_VERSION) { it->left = 0; return 0; } /* its end: all read */
   uint64_t f;
   size_t k = uvarint_get(it->p, it->end, &f);
   if (!k) return 0;

@@ -1,7 +1,9 @@
 /* record.h — the compact binary encoding of a record.
  *
- * A record is a version byte, a field count, then (field id, value) pairs
- * sorted by field id. Field ids come from the book's field-name dictionary
+ * A record is a version byte, then (field id, value) pairs sorted by field
+ * id to its end. A record of version 1 (written before) has the count of
+ * its fields after the version byte; version 2 leaves it out, a byte less
+ * in every record and every index entry's carried values. Field ids come from the book's field-name dictionary
  * (meta), never from positions in the schema, so adding or dropping a field
  * needs no migration: an unknown id is skipped, a missing one reads as nil.
  * Every value carries its tag and length, so one field is found by skipping
@@ -39,7 +41,8 @@
 #include <stddef.h>
 
 enum { KV_NULL, KV_FALSE, KV_TRUE, KV_INT, KV_NUM, KV_STR, KV_LIST, KV_MAP };
-#define REC_VERSION 1
+#define REC_VERSION 2         /* as written */
+#define REC_VERSION_COUNTED 1 /* read: a field count after it */
 #define REC_TAG_DAY 8 /* in stored bytes only: never a kval's tag */
 #define REC_TAG_SAME 9
 #define REC_TAG_STAMP 10 /* in stored bytes only, as DAY */
@@ -80,6 +83,7 @@ void rb_free(rec_builder *rb);
 int rec_find(const uint8_t *p, size_t n, uint32_t fid, kval *out);
 
 /* Iterating all fields in order. */
+/* left: fields still to read (of version 2: until the end, then 0) */
 typedef struct rec_iter { const uint8_t *start, *p, *end; uint64_t left; } rec_iter;
 int rec_iter_init(rec_iter *it, const uint8_t *p, size_t n); /* 0 if malformed */
 int rec_next(rec_iter *it, uint32_t *fid, kval *v);           /* 1 while fields */

@@ -54,6 +54,7 @@ static void index_signature(const coll_def *c, const index_def *ix, kbuf *b) {
                 c->fields[ix->f[i]].type == FT_DATE ? "/day" : ""); /* a date part as a day number: rebuilt from text */
   kbuf_printf(b, "|id:%s|", c->prefix); /* the id packed after its prefix (keyenc.h): rebuilt from raw ids */
   kbuf_str(b, "parts:2|"); /* parts without a tag byte, refs packed (keyenc.h): rebuilt from the tagged form */
+  kbuf_str(b, "vals:2|"); /* carried values a record without its count (record.h) */
   for (int i = 0; i < ix->nc; i++) kbuf_printf(b, "%s%s", i ? "," : "", c->fields[ix->carry[i]].name);
 }
 

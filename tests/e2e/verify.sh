@@ -61,6 +61,9 @@ expect_fail 1 'invoices: index [client, issued]: the stored count is 7' kam veri
 
 damaged; "$POKE" "$BOOK" put c:clients CL-000001 '\x01\x05\x07garbage'
 expect_fail 1 'clients CL-000001: the record does not decode' kam verify
+# version 2, without a count: a field cut short (field 5, a text of 9 bytes with 2 there)
+damaged; "$POKE" "$BOOK" put c:clients CL-000001 '\x02\x05\x05\x09CL'
+expect_fail 1 'clients CL-000001: the record does not decode (a field is cut short)' kam verify
 damaged; "$POKE" "$BOOK" put c:clients CL-000001 '\x01\x01\x8f\x4e\x05\x01a'
 expect_fail 1 'clients CL-000001: field id 9999 is not in the field dictionary' kam verify
 
