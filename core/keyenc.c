@@ -72,7 +72,7 @@ void key_put(kbuf *b, const field_def *f, const kval *v) {
   if (ftype_is_text(t)) {
     if (v->tag == KV_NULL) { kbuf_byte(b, 0x00); return; }
     size_t n = text_len(v);
-    if (t == FT_REF) key_put_id(b, ref_prefix(f), v->u.s.p, n);
+    if (t == FT_REF) key_put_id(b, ref_prefix(f), n ? v->u.s.p : "", n); /* an empty text may have no pointer */
     else {
       if (text_marked(v)) kbuf_byte(b, 0x01);
       kbuf_put(b, v->u.s.p, n);
@@ -103,7 +103,7 @@ size_t key_size(const field_def *f, const kval *v) {
   if (ftype_is_text(t)) {
     if (v->tag == KV_NULL) return 1;
     size_t n = text_len(v);
-    if (t == FT_REF) return key_id_size(ref_prefix(f), v->u.s.p, n) + 1;
+    if (t == FT_REF) return key_id_size(ref_prefix(f), n ? v->u.s.p : "", n) + 1;
     return text_marked(v) + n + 1;
   }
   if (v->tag == KV_NULL) return 1;
@@ -196,9 +196,9 @@ static size_t pack_digits(uint8_t *out, const unsigned char *s, size_t n) {
 static int id_class(const char *prefix, const char *id, size_t n, size_t *skip) {
   size_t pl = strlen(prefix);
   *skip = 0;
-  if (n >= pl && !memcmp(id, prefix, pl)) { *skip = pl; return 2; }
+  if (n >= pl && (!pl || !memcmp(id, prefix, pl))) { *skip = pl; return 2; }
   size_t m = n < pl ? n : pl;
-  int c = memcmp(id, prefix, m);
+  int c = m ? memcmp(id, prefix, m) : 0; /* an empty ref's text may have no pointer */
   return c < 0 || (c == 0 && n < pl) ? 1 : 3;
 }
 

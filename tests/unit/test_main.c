@@ -491,6 +491,13 @@ static void t_keyenc_texts(void) {
       if (c) CHECK(keycmp(&enc[i], &enc[j]) == c);
     }
   for (int i = 0; i < 300; i++) kbuf_free(&enc[i]);
+  /* an empty ref whose text has no pointer (as a kval of no bytes may have) */
+  kbuf e0 = {0};
+  kval empty = kv_str(NULL, 0), eo;
+  key_put(&e0, rf, &empty);
+  CHECK(e0.len == key_size(rf, &empty) && key_get(e0.p, e0.p + e0.len, rf, &eo, scratch) == e0.len &&
+        eo.tag == KV_STR && eo.u.s.len == 0);
+  kbuf_free(&e0);
   /* CL-004814: class, "0", nibbles 1 5 9 2 5 and the end, 0x00: 6 bytes where the text took 11 */
   kbuf b = {0};
   kval cl = kv_str("CL-004814", 9);
