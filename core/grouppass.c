@@ -42,10 +42,12 @@ typedef struct pass {
   char compbuf[IDX_MAXF][KEY_ID_MAX]; /* refs unpacked */
 } pass;
 
-/* Decodes the key's first n parts, and the id after them when n is all. */
-static int decode(pass *p, int n) {
-  const uint8_t *s = p->key.mv_data, *k = s, *end = k + p->key.mv_size;
-  for (int i = 0; i < n; i++) {
+/* Decodes the key's first n parts, and the id after them when n is all;
+ * part 0 is the group's, g0 bytes, decoded once for the group. */
+static int decode(pass *p, int n, const kval *gkey, size_t g0) {
+  const uint8_t *s = p->key.mv_data, *k = s + g0, *end = s + p->key.mv_size;
+  if (n > 0) p->comp[0] = *gkey, p->comp_end[0] = g0;
+  for (int i = 1; i < n; i++) {
     size_t used = key_get(k, end, &p->c->fields[p->ix->f[i]], &p->comp[i], p->compbuf[i]);
     if (!used) return 0;
     k += used;
@@ -320,7 +322,7 @@ int grouppass_collect(MDB_txn *txn, const query *q, const index_def *ix, int gfi
     }
     /* no value meets a bound: an empty part 1 fails the implied conditions */
     if (any_implied && key_part_null(f1, k + g0, k + kn)) continue;
-    if (!decode(&p, ndec)) { out = -kam_errf(e, KAM_EINTERNAL, "%s: malformed index entry", ix->name); goto done; }
+    if (!decode(&p, ndec, &gkey, g0)) { out = -kam_errf(e, KAM_EINTERNAL, "%s: malformed index entry", ix->name); goto done; }
     int pass_all = 1;
     for (int i = 0; pass_all && i < q->ncond; i++) {
       if (implied[i]) continue;
