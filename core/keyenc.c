@@ -63,8 +63,8 @@ static int text_marked(const kval *v) { return text_len(v) == 0 || v->u.s.p[0] =
 void key_put(kbuf *b, const field_def *f, const kval *v) {
   ftype t = f->type;
   if (t == FT_DATE) {
-    uint32_t day = v->tag == KV_NULL ? 0 : day_of(v);
-    if (day != DAY_NONE && v->tag != KV_NULL) day++;
+    uint32_t day = 0; /* nil */
+    if (v->tag != KV_NULL && (day = day_of(v)) != DAY_NONE) day++;
     uint8_t x[3] = {(uint8_t)(day >> 16), (uint8_t)(day >> 8), (uint8_t)day};
     kbuf_put(b, x, 3);
     return;
