@@ -31,6 +31,10 @@ static int has_hashed(const idset *s, const char *id, size_t n, unsigned h) {
 
 int idset_has(const idset *s, const char *id, size_t n) { return has_hashed(s, id, n, hash_str(id, n)); }
 
+void idset_prefetch(const idset *s, const char *id, size_t n) {
+  if (s->cap) __builtin_prefetch(&s->slot[(hash_str(id, n) | 1) & (s->cap - 1)]);
+}
+
 void idset_add(idset *s, const char *id, size_t n) {
   unsigned h = hash_str(id, n) | 1;
   if (has_hashed(s, id, n, h)) return;

@@ -82,6 +82,10 @@ static int longest_key_field(const coll_def *c, const kval *vals) {
   return best;
 }
 
+void prefetch_ref(imp *m, const field_def *f, const char *id, size_t n) {
+  if (f->type == FT_REF && m->ids[f->ref].loaded) idset_prefetch(&m->ids[f->ref], id, n);
+}
+
 void put_row(imp *m, const coll_def *c, kval *vals, const row_loc *loc) {
   char wbuf[600];
 #define where loc_str(loc, -1, wbuf, sizeof wbuf)

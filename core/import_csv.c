@@ -49,6 +49,8 @@ static void csv_field(void *s, size_t n, void *data) {
   if (cs->col < cs->ncols) {
     kbuf_reset(&cs->cells[cs->col]);
     kbuf_put(&cs->cells[cs->col], s, n);
+    int f = cs->map[cs->col];
+    if (f >= 0) prefetch_ref(cs->m, &cs->c->fields[f], s, n);
   } else if (n) {
     add_error(cs->m, "%s:%ld:%d: more cells than the header has columns (%d)", cs->file, cs->row_line, cs->col + 1, cs->ncols);
   }

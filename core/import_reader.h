@@ -61,6 +61,11 @@ typedef struct row_loc { const char *file; long line; const char *label; const i
  * are still checked, no longer written. */
 void put_row(imp *m, const coll_def *c, kval *vals, const row_loc *loc);
 
+/* A reader that has a ref's text a while before its row reaches put_row
+ * (the rest of the row still to parse) calls this, so that the ref check
+ * does not wait on memory. It checks and changes nothing. */
+void prefetch_ref(imp *m, const field_def *f, const char *id, size_t n);
+
 /* The collection a file of records fills: --into, else the file's name up
  * to its first dot. NULL, and an error added, if there is none. */
 const coll_def *target_coll(imp *m, const char *path);
