@@ -7,6 +7,7 @@
 #include "bulk.h"
 #include "grouppass.h"
 #include "heap.h"
+#include "idset.h"
 #include "query.h"
 #include "record.h"
 #include "schema.h"
@@ -1323,6 +1324,45 @@ static void t_bulk_merge(void) {
   if (system(cmd)) {}
 }
 
+/* The ref checks of an import: every id added is found, once, short ones
+ * in their slot and long ones (past a slot's room) in the arena; ids that
+ * differ in one byte or in length are not; growth keeps them all; a
+ * prefetch, even on an empty set, changes nothing. */
+static void t_idset_refs(void) {
+  idset s;
+  memset(&s, 0, sizeof s);
+  idset_prefetch(&s, "CL-000001", 9);
+  CHECK(!idset_has(&s, "CL-000001", 9));
+  char id[64], longid[64];
+  for (int i = 0; i < 5000; i++) {
+    snprintf(id, sizeof id, "CL-%06d", i);
+    idset_add(&s, id, strlen(id));
+    snprintf(longid, sizeof longid, "KH-dai-han-co-ten-rat-dai-%06d", i); /* past 27 bytes */
+    idset_add(&s, longid, strlen(longid));
+  }
+  idset_add(&s, "CL-000007", 9); /* again: still one */
+  CHECK(s.n == 10000);
+  CHECK(s.cap >= 2 * s.n);
+  int found = 0, strays = 0;
+  for (int i = 0; i < 5000; i++) {
+    snprintf(id, sizeof id, "CL-%06d", i);
+    idset_prefetch(&s, id, strlen(id));
+    found += idset_has(&s, id, strlen(id));
+    snprintf(longid, sizeof longid, "KH-dai-han-co-ten-rat-dai-%06d", i);
+    found += idset_has(&s, longid, strlen(longid));
+    snprintf(id, sizeof id, "CL-%06d", i + 5000);
+    strays += idset_has(&s, id, strlen(id));
+    strays += idset_has(&s, longid, strlen(longid) - 1);
+    snprintf(id, sizeof id, "CL-%06dX", i);
+    strays += idset_has(&s, id, strlen(id));
+  }
+  CHECK(found == 10000);
+  CHECK(strays == 0);
+  CHECK(!idset_has(&s, "", 0));
+  idset_free(&s);
+  CHECK(s.n == 0 && !s.cap && !idset_has(&s, "CL-000001", 9));
+}
+
 static const unit_test tests[] = {
     {"record_roundtrip", t_record_roundtrip}, {"record_find", t_record_find},
     {"record_malformed", t_record_malformed}, {"keyenc_order", t_keyenc_order},
@@ -1332,6 +1372,6 @@ static const unit_test tests[] = {
     {"schema_errors", t_schema_errors}, {"store_crud", t_store_crud}, {"store_indexes", t_store_indexes},
     {"store_map_full", t_store_map_full}, {"query_vs_scan", t_query_vs_scan}, {"grouppass_vs_scan", t_grouppass_vs_scan},
     {"query_in_between", t_query_in_between}, {"pool_realloc", t_pool_realloc}, {"heap_bulk", t_heap_bulk},
-    {"bulk_merge", t_bulk_merge}, {NULL, NULL}};
+    {"bulk_merge", t_bulk_merge}, {"idset_refs", t_idset_refs}, {NULL, NULL}};
 
 int main(int argc, char **argv) { return unit_main(tests, argc, argv); }
