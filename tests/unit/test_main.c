@@ -1363,6 +1363,54 @@ static void t_idset_refs(void) {
   CHECK(s.n == 0 && !s.cap && !idset_has(&s, "CL-000001", 9));
 }
 
+/* A merge that fails part way (the map fills while an index of three blocks
+ * is written) returns the failure and leaves nothing held: the import then
+ * grows the map and starts again. The same entries written into a map with
+ * room are whole. */
+static void t_bulk_merge_full(void) {
+  for (int room = 0; room < 2; room++) {
+    char dir[] = "/tmp/kam-unit-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    MDB_env *env;
+    MDB_txn *txn;
+    CHECK(!mdb_env_create(&env) && !mdb_env_set_maxdbs(env, 2));
+    CHECK(!mdb_env_set_mapsize(env, room ? (size_t)256 << 20 : (size_t)4 << 20));
+    CHECK(!mdb_env_open(env, dir, MDB_NOSYNC, 0600));
+    CHECK(!mdb_txn_begin(env, NULL, 0, &txn));
+    index_def ix = {.name = "a"};
+    CHECK(!mdb_dbi_open(txn, "a", MDB_CREATE, &ix.dbi));
+    const uint32_t n = 600000; /* three blocks */
+    bulk_sorter so;
+    bulk_sorter_start(&so);
+    bulk_index b;
+    memset(&b, 0, sizeof b);
+    for (uint32_t i = 0; i < n; i++) {
+      uint8_t k[16];
+      size_t kl;
+      bulk_key(k, &kl, i);
+      bulk_index_add(&b, &so, k, kl, (const uint8_t *)&i, sizeof i);
+    }
+    bulk_index_finish(&b, &so);
+    bulk_index_wait(&b, &so);
+    kam_err e;
+    int rc = bulk_index_write(&b, txn, &ix, &e);
+    if (room) {
+      MDB_stat st;
+      CHECK(rc == 0 && !mdb_stat(txn, ix.dbi, &st) && st.ms_entries == n);
+    } else {
+      CHECK(rc == KAM_EFULL);
+      CHECK(strstr(e.msg, "full") != NULL);
+    }
+    bulk_index_free(&b);
+    bulk_sorter_stop(&so);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    char cmd[100];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd)) {}
+  }
+}
+
 static const unit_test tests[] = {
     {"record_roundtrip", t_record_roundtrip}, {"record_find", t_record_find},
     {"record_malformed", t_record_malformed}, {"keyenc_order", t_keyenc_order},
@@ -1372,6 +1420,7 @@ static const unit_test tests[] = {
     {"schema_errors", t_schema_errors}, {"store_crud", t_store_crud}, {"store_indexes", t_store_indexes},
     {"store_map_full", t_store_map_full}, {"query_vs_scan", t_query_vs_scan}, {"grouppass_vs_scan", t_grouppass_vs_scan},
     {"query_in_between", t_query_in_between}, {"pool_realloc", t_pool_realloc}, {"heap_bulk", t_heap_bulk},
-    {"bulk_merge", t_bulk_merge}, {"idset_refs", t_idset_refs}, {NULL, NULL}};
+    {"bulk_merge", t_bulk_merge}, {"idset_refs", t_idset_refs},
+    {"bulk_merge_full", t_bulk_merge_full}, {NULL, NULL}};
 
 int main(int argc, char **argv) { return unit_main(tests, argc, argv); }
