@@ -1259,14 +1259,29 @@ static void bulk_key(uint8_t *k, size_t *kl, uint32_t i) {
   memset(k + 8, 0, 2);
 }
 
-static void t_bulk_merge(void) {
-  char dir[] = "/tmp/kam-unit-XXXXXX";
+/* A bare LMDB environment in a fresh directory, a write transaction open in
+ * it; scratch_close aborts the transaction and removes the directory. */
+static void scratch_open(char dir[21], size_t mapsize, MDB_env **env, MDB_txn **txn) {
+  strcpy(dir, "/tmp/kam-unit-XXXXXX");
   CHECK(mkdtemp(dir) != NULL);
+  CHECK(!mdb_env_create(env) && !mdb_env_set_maxdbs(*env, 4) && !mdb_env_set_mapsize(*env, mapsize));
+  CHECK(!mdb_env_open(*env, dir, MDB_NOSYNC, 0600));
+  CHECK(!mdb_txn_begin(*env, NULL, 0, txn));
+}
+
+static void scratch_close(const char *dir, MDB_env *env, MDB_txn *txn) {
+  mdb_txn_abort(txn);
+  mdb_env_close(env);
+  char cmd[100];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  if (system(cmd)) {}
+}
+
+static void t_bulk_merge(void) {
+  char dir[21];
   MDB_env *env;
   MDB_txn *txn;
-  CHECK(!mdb_env_create(&env) && !mdb_env_set_maxdbs(env, 4) && !mdb_env_set_mapsize(env, (size_t)512 << 20));
-  CHECK(!mdb_env_open(env, dir, MDB_NOSYNC, 0600));
-  CHECK(!mdb_txn_begin(env, NULL, 0, &txn));
+  scratch_open(dir, (size_t)512 << 20, &env, &txn);
   index_def ix[2] = {{.name = "a"}, {.name = "b"}};
   CHECK(!mdb_dbi_open(txn, "a", MDB_CREATE, &ix[0].dbi) && !mdb_dbi_open(txn, "b", MDB_CREATE, &ix[1].dbi));
   const uint32_t n[2] = {700000, 300001}; /* blocks of 2^18 entries: three, and two */
@@ -1317,11 +1332,7 @@ static void t_bulk_merge(void) {
     mdb_cursor_close(cur);
     CHECK(seen == n[w] && bad == 0);
   }
-  mdb_txn_abort(txn);
-  mdb_env_close(env);
-  char cmd[100];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  if (system(cmd)) {}
+  scratch_close(dir, env, txn);
 }
 
 /* The ref checks of an import: every id added is found, once, short ones
@@ -1369,14 +1380,10 @@ static void t_idset_refs(void) {
  * room are whole. */
 static void t_bulk_merge_full(void) {
   for (int room = 0; room < 2; room++) {
-    char dir[] = "/tmp/kam-unit-XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
+    char dir[21];
     MDB_env *env;
     MDB_txn *txn;
-    CHECK(!mdb_env_create(&env) && !mdb_env_set_maxdbs(env, 2));
-    CHECK(!mdb_env_set_mapsize(env, room ? (size_t)256 << 20 : (size_t)4 << 20));
-    CHECK(!mdb_env_open(env, dir, MDB_NOSYNC, 0600));
-    CHECK(!mdb_txn_begin(env, NULL, 0, &txn));
+    scratch_open(dir, room ? (size_t)256 << 20 : (size_t)4 << 20, &env, &txn);
     index_def ix = {.name = "a"};
     CHECK(!mdb_dbi_open(txn, "a", MDB_CREATE, &ix.dbi));
     const uint32_t n = 600000; /* three blocks */
@@ -1403,11 +1410,7 @@ static void t_bulk_merge_full(void) {
     }
     bulk_index_free(&b);
     bulk_sorter_stop(&so);
-    mdb_txn_abort(txn);
-    mdb_env_close(env);
-    char cmd[100];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd)) {}
+    scratch_close(dir, env, txn);
   }
 }
 
