@@ -363,6 +363,17 @@ int store_get(MDB_txn *txn, const coll_def *c, const char *id, size_t idlen, MDB
   return mdb_get(txn, c->dbi, &k, rec);
 }
 
+int store_get_at(MDB_cursor *cur, const char *id, size_t idlen, MDB_val *rec, int *near) {
+  if (idlen == 0 || idlen > 400) return MDB_NOTFOUND;
+  MDB_val k;
+  if (*near && mdb_cursor_get(cur, &k, rec, MDB_NEXT) == 0 && k.mv_size == idlen && !memcmp(k.mv_data, id, idlen))
+    return 0;
+  k = (MDB_val){idlen, (void *)id};
+  int rc = mdb_cursor_get(cur, &k, rec, MDB_SET_KEY);
+  *near = rc == 0;
+  return rc;
+}
+
 int store_entries(MDB_txn *txn, MDB_dbi dbi, const char *what, size_t *n, kam_err *e) {
   MDB_stat s;
   int rc = mdb_stat(txn, dbi, &s);

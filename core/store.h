@@ -61,6 +61,11 @@ int store_reserve(kam_store *st, size_t bytes, kam_err *e);
  * record points into LMDB's map: valid until txn ends or writes (copy it
  * before a put in the same txn); never write through it. */
 int store_get(MDB_txn *txn, const coll_def *c, const char *id, size_t idlen, MDB_val *rec);
+/* The same through a cursor of the collection's, for ids asked in order:
+ * when *near is set the id after the cursor's is tried first, then LMDB's
+ * look-up, which starts on the cursor's leaf before it descends from the
+ * root. *near says whether the cursor is now on an entry. */
+int store_get_at(MDB_cursor *cur, const char *id, size_t idlen, MDB_val *rec, int *near);
 /* Entries in a collection, O(1): 0 and *n set, or an LMDB failure in e
  * (KAM_EINTERNAL). */
 int store_count(MDB_txn *txn, const coll_def *c, size_t *n, kam_err *e);
