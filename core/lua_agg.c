@@ -382,63 +382,59 @@ static void group_set(lua_State *L, int t, int ki) {
   lua_rawset(L, t);
 }
 
-/* Pushes the last hop's value for the entity that ref id (string) names,
- * following the hops after the first; nil where a ref is empty. */
-static void push_hops(group_st *g, kam_row *r, kval id) {
-  lua_State *L = g->L;
+/* Follows ref id (string) through the hops after the first, to the last
+ * hop's value: nil where a ref is empty, leads nowhere or out of the read
+ * scope. With cursors (one per hop, near[] as store_get_at keeps it), ids
+ * asked in order are found next to the one before. 0, or an LMDB code and
+ * *where the collection read. */
+static int follow_hops(group_st *g, MDB_cursor **cur, int *near, kval *id, const char **where) {
   for (int h = 1; h < g->nhop; h++) {
-    if (id.tag != KV_STR) { lua_pushnil(L); return; }
+    if (id->tag != KV_STR) { *id = kv_null(); return 0; }
     const coll_def *c = g->hopc[h];
     MDB_val rec;
-    int rc = store_get(g->txn, c, id.u.s.p, id.u.s.len, &rec);
-    if (rc == MDB_NOTFOUND) { lua_pushnil(L); return; }
-    if (rc) {
-      lua_pushfstring(L, "group: reading %s: %s", c->name, mdb_strerror(rc));
-      if (r) kam_row_error(r);
-      lua_error(L); /* no row: nothing held */
-    }
+    int rc = cur ? store_get_at(cur[h], id->u.s.p, id->u.s.len, &rec, &near[h])
+                 : store_get(g->txn, c, id->u.s.p, id->u.s.len, &rec);
+    if (rc == MDB_NOTFOUND) { *id = kv_null(); return 0; }
+    if (rc) { *where = c->name; return rc; }
     if (g->hscope[h] != SCOPE_ALL &&
-        !kam_row_in_scope(kam_ctx_get(L), g->txn, c, id.u.s.p, id.u.s.len, rec.mv_data, rec.mv_size)) {
-      lua_pushnil(L);
-      return;
+        !kam_row_in_scope(kam_ctx_get(g->L), g->txn, c, id->u.s.p, id->u.s.len, rec.mv_data, rec.mv_size)) {
+      *id = kv_null();
+      return 0;
     }
     if (g->hop[h] == F_ID) continue; /* client.id is the ref itself */
-    if (!rec_find(rec.mv_data, rec.mv_size, c->fields[g->hop[h]].fid, &id)) id = kv_null();
+    if (!rec_find(rec.mv_data, rec.mv_size, c->fields[g->hop[h]].fid, id)) *id = kv_null();
+  }
+  return 0;
+}
+
+/* Pushes the last hop's value for the entity that ref id (string) names. */
+static void push_hops(group_st *g, kam_row *r, kval id) {
+  lua_State *L = g->L;
+  const char *where = "";
+  int rc = follow_hops(g, NULL, NULL, &id, &where);
+  if (rc) {
+    lua_pushfstring(L, "group: reading %s: %s", where, mdb_strerror(rc));
+    if (r) kam_row_error(r);
+    lua_error(L); /* no row: nothing held */
   }
   kam_push_kval(L, &id);
 }
 
 /* The key each result of a pass reaches through the refs, found in C
- * before any of it goes to Lua: keys[i] (nil where a ref leads nowhere or
- * out of the read scope) points into the book's pages, valid while g->txn
- * is. The pass gives the refs in order, so each hop's cursor finds the next
- * one mostly on the leaf it is on (a lookup from the root for each was a
- * quarter of a pass over 200k projects), and the cursors are closed before
- * Lua can raise. 0, or an LMDB code with *where the collection read. */
+ * before any of it goes to Lua: keys[i] points into the book's pages,
+ * valid while g->txn is. The pass gives the refs in order, so each hop's
+ * cursor finds the next one mostly beside the one before (a look-up from
+ * the root for each was a quarter of a pass over 200k projects), and the
+ * cursors are closed before Lua can raise. 0, or an LMDB code with *where
+ * the collection read. */
 static int resolve_hops(group_st *g, const gp_result *r, kval *keys, const char **where) {
   MDB_cursor *cur[GROUP_MAX_HOPS] = {0};
   int near[GROUP_MAX_HOPS] = {0}, rc = 0;
-  kam_ctx *ctx = kam_ctx_get(g->L);
   for (int h = 1; h < g->nhop && !rc; h++)
     if ((rc = mdb_cursor_open(g->txn, g->hopc[h]->dbi, &cur[h]))) { cur[h] = NULL; *where = g->hopc[h]->name; }
   for (size_t i = 0; i < r->n && !rc; i++) {
-    kval id = gp_result_key(r, i);
-    for (int h = 1; h < g->nhop; h++) {
-      if (id.tag != KV_STR) { id = kv_null(); break; }
-      const coll_def *c = g->hopc[h];
-      MDB_val rec;
-      int got = store_get_at(cur[h], id.u.s.p, id.u.s.len, &rec, &near[h]);
-      if (got == MDB_NOTFOUND) { id = kv_null(); break; }
-      if (got) { rc = got; *where = c->name; break; }
-      if (g->hscope[h] != SCOPE_ALL &&
-          !kam_row_in_scope(ctx, g->txn, c, id.u.s.p, id.u.s.len, rec.mv_data, rec.mv_size)) {
-        id = kv_null();
-        break;
-      }
-      if (g->hop[h] == F_ID) continue; /* client.id is the ref itself */
-      if (!rec_find(rec.mv_data, rec.mv_size, c->fields[g->hop[h]].fid, &id)) id = kv_null();
-    }
-    keys[i] = id;
+    keys[i] = gp_result_key(r, i);
+    rc = follow_hops(g, cur, near, &keys[i], where);
   }
   for (int h = 1; h < g->nhop; h++) if (cur[h]) mdb_cursor_close(cur[h]);
   return rc;
@@ -1085,18 +1081,17 @@ static int group_impl(lua_State *L, int explain) {
     g.tsum = lua_gettop(L);
     lua_newtable(L);
     g.tcnt = lua_gettop(L);
-    lua_pushnil(L); /* the key pushed last, and its bytes: the next is often the same */
+    lua_pushnil(L); /* the key pushed last: the next is often the same */
     int last = lua_gettop(L);
-    kval last_id = kv_null();
+    const kval *last_id = NULL;
     for (size_t i = 0; i < r->n; i++) {
       gp_acc x = gp_result_acc(r, i, 0);
       if (g.kind && !x.n && !x.have) continue; /* no row had the value */
-      kval id = keys[i];
-      if (id.tag == KV_STR && last_id.tag == KV_STR && id.u.s.len == last_id.u.s.len &&
-          !memcmp(id.u.s.p, last_id.u.s.p, id.u.s.len))
+      const kval *id = &keys[i];
+      if (last_id && kval_same(id, last_id))
         lua_pushvalue(L, last);
       else {
-        kam_push_kval(L, &id);
+        kam_push_kval(L, id);
         if (lua_isnil(L, -1)) { lua_pop(L, 1); lua_pushliteral(L, "(none)"); }
         lua_pushvalue(L, -1);
         lua_replace(L, last);

@@ -357,14 +357,16 @@ int store_reserve(kam_store *st, size_t bytes, kam_err *e) {
   return set_map(st, (want + 0xFFFFF) & ~(size_t)0xFFFFF, e);
 }
 
+static int id_possible(size_t idlen) { return idlen > 0 && idlen <= 400; } /* no other id can exist */
+
 int store_get(MDB_txn *txn, const coll_def *c, const char *id, size_t idlen, MDB_val *rec) {
-  if (idlen == 0 || idlen > 400) return MDB_NOTFOUND; /* no such id can exist */
+  if (!id_possible(idlen)) return MDB_NOTFOUND;
   MDB_val k = {idlen, (void *)id};
   return mdb_get(txn, c->dbi, &k, rec);
 }
 
 int store_get_at(MDB_cursor *cur, const char *id, size_t idlen, MDB_val *rec, int *near) {
-  if (idlen == 0 || idlen > 400) return MDB_NOTFOUND;
+  if (!id_possible(idlen)) return MDB_NOTFOUND;
   MDB_val k;
   if (*near && mdb_cursor_get(cur, &k, rec, MDB_NEXT) == 0 && k.mv_size == idlen && !memcmp(k.mv_data, id, idlen))
     return 0;
