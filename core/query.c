@@ -559,7 +559,7 @@ static int passes(qiter *it, kam_err *e) {
   for (int i = 0; i < q->ncond; i++) {
     if (it->skip && it->skip[i]) continue;
     if (it->bounded && it->bounded[i]) { /* exact unless the key cut a long string */
-      const kval *v = &it->comp[it->eqn];
+      const kval *v = &it->rangev;
       if (v->tag != KV_NULL && !(v->tag == KV_STR && v->u.s.len >= KEY_STR_MAX)) continue;
     }
     kval v;
@@ -589,9 +589,19 @@ static int decode_key(qiter *it) {
 
 static int decode_id(qiter *it) {
   if (it->id_ready) return 1;
-  if (!decode_key(it)) return 0;
   const uint8_t *end = (const uint8_t *)it->key.mv_data + it->key.mv_size;
-  size_t n = key_get_id(it->idp, end, it->q->c->prefix, it->idbuf);
+  const uint8_t *idp = it->idp;
+  if (!it->decoded) { /* past the parts after tail, read but not kept */
+    idp = it->tail;
+    for (int i = it->tail_part; i < it->ix->nf; i++) {
+      kval v;
+      char scratch[KEY_ID_MAX];
+      size_t k = key_get(idp, end, &it->q->c->fields[it->ix->f[i]], &v, scratch);
+      if (!k) return 0;
+      idp += k;
+    }
+  }
+  size_t n = key_get_id(idp, end, it->q->c->prefix, it->idbuf);
   if (!n) return 0;
   it->id = kv_str(it->idbuf, n);
   it->id_ready = 1;
@@ -652,9 +662,16 @@ int qiter_next(qiter *it, kam_err *e) {
        * condition, a field or the id (a covered sum needs none of them) */
       it->decoded = 0;
       it->id_ready = 0;
+      const uint8_t *kp = (const uint8_t *)it->key.mv_data;
+      it->tail = kp + plen;
+      it->tail_part = it->eqn;
       if (it->range) {
-        if (!decode_key(it)) return -kam_errf(e, KAM_EINTERNAL, "%s: malformed index entry", it->ix->name);
-        const kval *v = &it->comp[it->eqn];
+        /* only the range part: the parts before it are the prefix just matched */
+        size_t k = key_get(kp + plen, kp + it->key.mv_size, rf, &it->rangev, it->rangebuf);
+        if (!k) return -kam_errf(e, KAM_EINTERNAL, "%s: malformed index entry", it->ix->name);
+        it->tail += k;
+        it->tail_part++;
+        const kval *v = &it->rangev;
         if (it->lo && it->lo_open && kval_cmp(v, it->lo) == 0) continue;
         if (it->hi) {
           int r = kval_cmp(v, it->hi);
@@ -685,6 +702,11 @@ int qiter_record(qiter *it, MDB_val *rec, kam_err *e) {
 
 int qiter_field(qiter *it, int field, kval *out, kam_err *e) {
   const coll_def *c = it->q->c;
+  if (field == F_ID && it->kind == PLAN_INDEX) {
+    if (!decode_id(it)) return -kam_errf(e, KAM_EINTERNAL, "%s: malformed index entry", it->ix->name);
+    *out = it->id;
+    return 1;
+  }
   if (it->kind == PLAN_INDEX && !it->decoded) {
     for (int i = 0; i < it->ix->nc; i++) /* carried values need no key */
       if (it->ix->carry[i] == field) {

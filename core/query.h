@@ -89,7 +89,11 @@ typedef struct qiter {
   kval comp[IDX_MAXF];
   char idbuf[KEY_ID_MAX]; /* the id of an index entry, unpacked */
   char compbuf[IDX_MAXF][KEY_ID_MAX]; /* its refs, unpacked (comp points here) */
+  kval rangev;       /* the range part of the current key (range scans), read alone */
+  char rangebuf[KEY_ID_MAX];
   const uint8_t *idp; /* where the packed id starts in key, once decoded */
+  const uint8_t *tail; /* past the parts the scan has read (the prefix, the range part) */
+  int tail_part;       /* the first part after tail */
   int decoded;       /* comp holds the current index key's parts */
   int id_ready;      /* id holds the current row's id */
   int rec_loaded;
