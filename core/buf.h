@@ -36,8 +36,10 @@ static inline void kbuf_uvarint(kbuf *b, uint64_t v) {
   while (v >= 0x80) { b->p[b->len++] = (uint8_t)(v | 0x80); v >>= 7; }
   b->p[b->len++] = (uint8_t)v;
 }
-/* Reads a varint; returns bytes used, 0 on truncation. */
+/* Reads a varint; returns bytes used, 0 on truncation. Most are one byte
+ * (field ids, tags' lengths, small numbers), read before the loop. */
 static inline size_t uvarint_get(const uint8_t *p, const uint8_t *end, uint64_t *out) {
+  if (p < end && *p < 0x80) { *out = *p; return 1; }
   uint64_t v = 0; int shift = 0; const uint8_t *s = p;
   while (p < end && shift < 64) {
     uint8_t c = *p++;
