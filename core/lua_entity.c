@@ -273,6 +273,41 @@ int kam_entity_kval(lua_State *L, int idx, int field, kval *out) {
   return 1;
 }
 
+/* The few texts an enum or date field holds, pushed from a table of Lua
+ * strings (entity_index's upvalue) instead of interned again on every read:
+ * interning hashes the text byte by byte and walks a chain of the string
+ * table that is cold when a policy reads a million rows. A slot is picked
+ * from the text's first and last eight bytes and checked against the text,
+ * so a collision only costs the push it would have cost anyway. */
+#define TEXT_CACHE 4096 /* slots, a power of two */
+#define TEXT_CACHE_MAX 16 /* longer texts are pushed as they are */
+
+static lua_Integer text_slot(const char *p, size_t n) {
+  uint64_t a = 0, b = 0;
+  if (n >= 8) { memcpy(&a, p, 8); memcpy(&b, p + n - 8, 8); }
+  else memcpy(&a, p, n);
+  uint64_t h = a ^ (b << 31 | b >> 33) ^ n; /* then MurmurHash3's finalizer: every bit counts */
+  h ^= h >> 33;
+  h *= 0xFF51AFD7ED558CCDu;
+  h ^= h >> 33;
+  h *= 0xC4CEB9FE1A85EC53u;
+  h ^= h >> 33;
+  return (lua_Integer)(h & (TEXT_CACHE - 1)) + 1;
+}
+
+static void push_text_cached(lua_State *L, const char *p, size_t n) {
+  lua_Integer slot = text_slot(p, n);
+  if (lua_rawgeti(L, lua_upvalueindex(1), slot) == LUA_TSTRING) {
+    size_t m;
+    const char *s = lua_tolstring(L, -1, &m);
+    if (m == n && !memcmp(s, p, n)) return;
+  }
+  lua_pop(L, 1);
+  lua_pushlstring(L, p, n);
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, lua_upvalueindex(1), slot);
+}
+
 /* e.field: the hot path of every policy, so one type check and no copies. */
 static int entity_index(lua_State *L) {
   kam_entity *e = kam_check_live(L, 1);
@@ -280,8 +315,19 @@ static int entity_index(lua_State *L) {
   const char *k = luaL_checklstring(L, 2, &n);
   int f = coll_field_n(e->c, k, n);
   if (f < 0) return luaL_error(L, "%s has no field '%s'", e->c->name, k);
-  push_field(L, e, f);
+  ftype t = e->c->fields[f].type;
+  if (t != FT_ENUM && t != FT_DATE) { push_field(L, e, f); return 1; }
+  kval v;
+  kam_entity_get(L, e, f, &v);
+  if (v.tag == KV_STR && v.u.s.len <= TEXT_CACHE_MAX) push_text_cached(L, v.u.s.p, v.u.s.len);
+  else kam_push_kval(L, &v);
   return 1;
+}
+
+void kam_entity_meta_open(lua_State *L) {
+  lua_createtable(L, TEXT_CACHE, 0);
+  lua_pushcclosure(L, entity_index, 1);
+  lua_setfield(L, -2, "__index");
 }
 
 static int entity_newindex(lua_State *L) {
@@ -326,5 +372,5 @@ static int entity_pairs(lua_State *L) {
 }
 
 const luaL_Reg kam_entity_meta[] = {
-    {"__index", entity_index}, {"__newindex", entity_newindex}, {"__tostring", entity_tostring},
+    {"__newindex", entity_newindex}, {"__tostring", entity_tostring},
     {"__eq", entity_eq}, {"__pairs", entity_pairs}, {NULL, NULL}};

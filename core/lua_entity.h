@@ -83,8 +83,11 @@ kam_entity *kam_check_live(lua_State *L, int idx);
 void kam_entity_get(lua_State *L, kam_entity *e, int field, kval *out);
 /* Replaces an entity at idx by its id (anything else stays). */
 void kam_entity_to_id(lua_State *L, int idx);
-/* The entity metatable's fields (__index, __newindex, __tostring, __eq,
- * __pairs), for kam_lua_open_db. */
+/* The entity metatable's fields (__newindex, __tostring, __eq, __pairs),
+ * for kam_lua_open_db. */
 extern const luaL_Reg kam_entity_meta[];
+/* Sets __index, a closure with the cache of field texts, in the entity
+ * metatable on top of the stack. */
+void kam_entity_meta_open(lua_State *L);
 
 #endif
