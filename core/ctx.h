@@ -103,6 +103,10 @@ struct kam_ctx {
    * checking a userdata's kind costs no string lookup */
   int mt_ref[KAM_UD_KINDS];
   const void *mt_ptr[KAM_UD_KINDS];
+  /* e.field's name to the field's position, by the address of the name's
+   * Lua string (lua_entity.c): each name remembered is kept alive by the
+   * state, so its address names it alone. Cleared when a state opens. */
+  struct kam_field_memo { const char *name; const void *coll; int field; } field_memo[64];
   /* Write guards: the hooks (cli.c gives guard.c's; NULL: none run) and
    * guard.c's state. guard_gen moves when a transaction begins or a
    * savepoint is dropped: guard files then start afresh (their memo). */

@@ -93,6 +93,7 @@ void kam_lua_open_db(kam_ctx *ctx) {
   *(kam_ctx **)lua_getextraspace(L) = ctx;
 
   new_kind(L, ctx, KAM_UD_ENTITY, "kam.entity", "entity", kam_entity_meta);
+  memset(ctx->field_memo, 0, sizeof ctx->field_memo);
   kam_entity_meta_open(L);
   lua_pop(L, 1);
 

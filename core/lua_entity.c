@@ -274,7 +274,7 @@ int kam_entity_kval(lua_State *L, int idx, int field, kval *out) {
 }
 
 /* The few texts an enum or date field holds, pushed from a table of Lua
- * strings (entity_index's upvalue) instead of interned again on every read:
+ * strings (entity_index's upvalue, its array part) instead of interned again on every read:
  * interning hashes the text byte by byte and walks a chain of the string
  * table that is cold when a policy reads a million rows. A slot is picked
  * from the text's first and last eight bytes and checked against the text,
@@ -308,13 +308,30 @@ static void push_text_cached(lua_State *L, const char *p, size_t n) {
   lua_rawseti(L, lua_upvalueindex(1), slot);
 }
 
+/* The field named by the string at index 2, or -1: remembered by the
+ * string's address, which stays its own while the string is kept in the
+ * upvalue table (a policy reads a handful of names, millions of times). */
+static int field_named(lua_State *L, const coll_def *c) {
+  size_t n;
+  const char *k = luaL_checklstring(L, 2, &n);
+  struct kam_field_memo *m = &kam_ctx_get(L)->field_memo[((uintptr_t)k >> 4 ^ (uintptr_t)c >> 6) & 63];
+  if (m->name == k && m->coll == c) return m->field;
+  int f = coll_field_n(c, k, n);
+  if (f < 0) return -1;
+  lua_pushvalue(L, 2);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, lua_upvalueindex(1));
+  m->name = k;
+  m->coll = c;
+  m->field = f;
+  return f;
+}
+
 /* e.field: the hot path of every policy, so one type check and no copies. */
 static int entity_index(lua_State *L) {
   kam_entity *e = kam_check_live(L, 1);
-  size_t n;
-  const char *k = luaL_checklstring(L, 2, &n);
-  int f = coll_field_n(e->c, k, n);
-  if (f < 0) return luaL_error(L, "%s has no field '%s'", e->c->name, k);
+  int f = field_named(L, e->c);
+  if (f < 0) return luaL_error(L, "%s has no field '%s'", e->c->name, lua_tostring(L, 2));
   ftype t = e->c->fields[f].type;
   if (t != FT_ENUM && t != FT_DATE) { push_field(L, e, f); return 1; }
   kval v;

@@ -413,4 +413,37 @@ test("every index plan gives the rows and fields a row-by-row filter gives", fun
   end
 end)
 
+test("one field name on two collections reads each collection's own field", function()
+  local c, inv = db.clients:get("CL-000001"), db.invoices:get("INV-000011")
+  for _ = 1, 3 do
+    eq(c.status, "active", "the client's status")
+    eq(inv.status, "overdue", "the invoice's status")
+    eq(inv.client, "CL-000001", "the invoice's client")
+  end
+  expect_error(function() return c.amount end)
+  eq(inv.amount, 250000000, "a name another collection lacks")
+  -- every field of every row of seven collections, read in turn: names the
+  -- collections share (id, status, client, owner, date ...) come back for each
+  local colls = {"teams", "staff", "clients", "invoices", "payments", "opportunities", "activities"}
+  local rows = {}
+  for _, name in ipairs(colls) do
+    for e in db[name]:all():each() do
+      local fields = {}
+      for k, v in pairs(e) do fields[#fields + 1] = {k, v} end
+      rows[#rows + 1] = {e = e, fields = fields}
+    end
+  end
+  local read = 0
+  for round = 1, 2 do
+    for i = 1, #rows do
+      local r = rows[(i * 7 + round) % #rows + 1]
+      for _, kv in ipairs(r.fields) do
+        eq(r.e[kv[1]], kv[2], tostring(r.e) .. "." .. kv[1])
+        read = read + 1
+      end
+    end
+  end
+  if read < 1000 then error("only " .. read .. " fields read") end
+end)
+
 finish()
