@@ -63,17 +63,20 @@ void out_sort_keys(lua_State *L, int list) {
 /* A script's result is checked before any of it is formatted: the
  * formatters allocate as they go and recurse, so a value that nests too
  * deep, contains itself or explodes through shared subtables must be
- * refused before either happens. */
+ * refused before either happens. A table the heap holds takes more than
+ * 4 bytes a value, so a result may print a quarter of the heap's bytes in
+ * values (at least 2M): a whole book's explained decisions print, a few
+ * small tables shared a million times over do not. */
 #define OUT_MAX_DEPTH 32
-#define OUT_MAX_VALUES 2000000
+#define OUT_MIN_VALUES 2000000L
 
-typedef struct { int seen; long values; } check_state;
+typedef struct { int seen; long values, max; } check_state;
 
 static void check_at(lua_State *L, int idx, check_state *cs, int depth) {
   idx = lua_absindex(L, idx);
   if ((++cs->values & 4095) == 0) sandbox_poll(L);
-  if (cs->values > OUT_MAX_VALUES)
-    luaL_error(L, "the result is too large to print (more than %d values)", OUT_MAX_VALUES);
+  if (cs->values > cs->max)
+    luaL_error(L, "the result is too large to print (more than %I values)", (lua_Integer)cs->max);
   if (lua_type(L, idx) == LUA_TUSERDATA && kam_is_entity(L, idx)) {
     lua_getfield(L, idx, "id"); /* an entity whose snapshot ended says so now */
     lua_pop(L, 1);
@@ -103,7 +106,8 @@ static void check_at(lua_State *L, int idx, check_state *cs, int depth) {
 void out_check(lua_State *L, int idx) {
   idx = lua_absindex(L, idx);
   if (!lua_istable(L, idx)) return;
-  check_state cs = {0, 0};
+  long heap = (long)lua_gc(L, LUA_GCCOUNT) * 1024 + lua_gc(L, LUA_GCCOUNTB);
+  check_state cs = {0, 0, heap / 4 > OUT_MIN_VALUES ? heap / 4 : OUT_MIN_VALUES};
   lua_newtable(L);
   cs.seen = lua_gettop(L);
   check_at(L, idx, &cs, 0);

@@ -50,6 +50,12 @@ return r'
 check 'group with metatables: the same rows' grep -q '^CL-A  *250.000.000 ₫$' "$OUT"
 expect_eq '{"a":1}' kam --format json eval 'return {a = 1}'
 expect_eq '[1,2,3]' kam --format json eval 'return {1, 2, 3}'
+# a big result prints (a whole book's explained decisions are millions of values); a few small
+# tables shared a million times over are refused before anything is printed
+expect_out '1100000]' kam --format json eval 'local t = {} for i = 1, 1100000 do t[i] = i end return t'
+check 'a list of 1.1M numbers prints whole' [ "$(tr ',' '\n' <"$OUT" | wc -l)" -eq 1100000 ]
+expect_fail 1 'the result is too large to print' kam --format json eval 'local t = {1, 2, 3} for i = 1, 24 do t = {t, t} end return t'
+check 'a refused result prints nothing' [ ! -s "$OUT" ]
 expect_out '"name":"An Phát"' kam --format json eval 'return db.clients:get("CL-A")'
 expect_out '[{"id":"CL-A"' kam --format json eval 'return db.clients:all()'
 expect_out 'CL-B,' kam --format csv eval 'return db.clients:where{tier = "B"}'
