@@ -702,8 +702,9 @@ int qiter_record(qiter *it, MDB_val *rec, kam_err *e) {
 
 int qiter_field(qiter *it, int field, kval *out, kam_err *e) {
   const coll_def *c = it->q->c;
-  if (field == F_ID && it->kind == PLAN_INDEX) {
-    if (!decode_id(it)) return -kam_errf(e, KAM_EINTERNAL, "%s: malformed index entry", it->ix->name);
+  if (field == F_ID) { /* an index entry's id needs no other part kept */
+    if (it->kind == PLAN_INDEX && !decode_id(it))
+      return -kam_errf(e, KAM_EINTERNAL, "%s: malformed index entry", it->ix->name);
     *out = it->id;
     return 1;
   }
@@ -714,12 +715,6 @@ int qiter_field(qiter *it, int field, kval *out, kam_err *e) {
         return 1;
       }
     if (!decode_key(it)) return -kam_errf(e, KAM_EINTERNAL, "%s: malformed index entry", it->ix->name);
-  }
-  if (field == F_ID) {
-    if (it->kind == PLAN_INDEX && !decode_id(it))
-      return -kam_errf(e, KAM_EINTERNAL, "%s: malformed index entry", it->ix->name);
-    *out = it->id;
-    return 1;
   }
   if (it->kind == PLAN_INDEX) {
     for (int i = 0; i < it->ix->nf; i++)
