@@ -325,14 +325,14 @@ int query_check_expr(const coll_def *c, const char *text, kam_err *e) {
 int qcond_match(const qcond *c, const kval *v) {
   int r;
   switch (c->op) {
-  case Q_EQ: return kval_cmp(v, &c->v[0]) == 0;
-  case Q_NE: return kval_cmp(v, &c->v[0]) != 0;
+  case Q_EQ: return kval_eq(v, &c->v[0]);
+  case Q_NE: return !kval_eq(v, &c->v[0]);
   case Q_GE: r = kval_cmp(v, &c->v[0]); return r == 0 || r == 1;
   case Q_GT: return kval_cmp(v, &c->v[0]) == 1;
   case Q_LE: r = kval_cmp(v, &c->v[0]); return r == 0 || r == -1;
   case Q_LT: return kval_cmp(v, &c->v[0]) == -1;
   case Q_IN:
-    for (int i = 0; i < c->nv; i++) if (kval_cmp(v, &c->v[i]) == 0) return 1;
+    for (int i = 0; i < c->nv; i++) if (kval_eq(v, &c->v[i])) return 1;
     return 0;
   case Q_BETWEEN:
     r = kval_cmp(v, &c->v[0]);
