@@ -120,7 +120,7 @@ static int q_where(lua_State *L) {
       const char *os = lua_tostring(L, -1);
       lua_pop(L, 1);
       int found = 0;
-      for (int i = 0; os && op_names[i].name; i++)
+      for (int i = 0; os && op_names[i].name && !found; i++)
         if (!strcmp(op_names[i].name, os)) { op = op_names[i].op; found = 1; }
       if (!found) { snprintf(msg, sizeof msg, "where: %s.%s: expected {\">=\", v}, {\"in\", {...}}, {\"between\", a, b} ... (operators: = ~= >= > <= < in between)", c->name, fname); lua_pop(L, 2); break; }
       if (op == Q_IN) {
