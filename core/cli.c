@@ -26,6 +26,7 @@
 #include "identity.h"
 #include "sha256.h"
 #include "store.h"
+#include "workers.h"
 #include "verify.h"
 #include <errno.h>
 #include <lauxlib.h>
@@ -118,11 +119,13 @@ static const cmd_help helps[] = {
     {"run", "usage: kam run SCRIPT.lua [ARGS...]\n\nRuns a Lua script; its arguments are in the table arg (arg[0] is the script).\nA name without a folder is also looked for in scripts/. - reads standard input.\nCtrl-C stops it: its open kam.tx rolls back, and kam exits with 130.\n"},
     {"repl", "usage: kam repl [--bail] [--format table|json|csv|yaml|lua]\n\nA Lua prompt over the book: an expression prints its value, a statement runs;\nwrites go through kam.tx. .help lists the dot commands (.schema, .mode, .read ...).\nWith input that is not a terminal (kam repl < file.lua) statements run without\nprompts; --bail stops at the first error with exit 1. History: $KAM_HISTORY or\n~/.kam_history.\n"},
     {"stats", "usage: kam stats\n\nThe book's file, map, and the entities and index entries of each collection.\n"},
-    {"policy", "usage: kam policy list | show NAME | eval NAME [--id ID] [--explain] [--commit] [--strict]\n"
+    {"policy", "usage: kam policy list | show NAME | eval NAME [--id ID] [--explain] [--commit] [--strict] [--jobs N]\n"
                "       kam policy whatif NAME --with FILE [--sum FIELD_OR_EXPR] | history ID [NAME]\n"
                "       kam policy changes NAME [--since DATE|Nd]\n\n"
                "eval decides for every subject (or --id) in one snapshot and shows what changed since the\n"
                "last committed decision; --commit stores the decisions and sets the policy's field.\n"
+               "A whole book is shared among N processes (--jobs; by default one per core, one per\n"
+               "1000 subjects at most); the output is the same as one process gives.\n"
                "whatif decides with FILE (an edited copy, or rules/NAME.lua after an edit) over the whole\n"
                "book and compares with what the book holds: each subject's last committed decision, else\n"
                "the policy's field as it is now; it says which, and writes nothing. history shows one\n"
@@ -205,7 +208,7 @@ static int takes_value(const char *o) {
                                    "--fields", "--sort", "--limit", "--id", "--with", "--sum",
                                    "--user", "--coll", "--since", "--role", "--now", "--until", "--cron",
                                    "--tz", "-n", "--from", "--owner", "--subject", "--amount", "--margin-after",
-                                   "--cr", "--reason", "--note", "--map", "--period", "--theirs", "--lang", "-o", NULL};
+                                   "--cr", "--reason", "--note", "--map", "--period", "--theirs", "--lang", "-o", "--jobs", NULL};
   for (int i = 0; v[i]; i++) if (!strcmp(v[i], o)) return 1;
   return 0;
 }
@@ -948,8 +951,10 @@ static int cmd_repl(cli *c) {
 }
 
 static int cmd_policy(cli *c) {
-  static const char *const ok[] = {"--id", "--explain", "--commit", "--strict", "--with", "--sum", "--since", NULL};
+  static const char *const ok[] = {"--id", "--explain", "--commit", "--strict", "--with", "--sum", "--since", "--jobs",
+                                   "--worker-part", NULL};
   if (c->nargs < 1) return fail(KAM_EUSAGE, "policy: list, show NAME, eval NAME, whatif NAME --with FILE, history ID or changes NAME");
+  workers_allow(); /* eval shares a whole book among processes (commands.lua) */
   return run_policy(c, "policy", ok);
 }
 
@@ -1586,6 +1591,7 @@ int kam_main(int argc, char **argv) {
   c.opts = calloc((size_t)argc + 1, sizeof(char *));
   const char *cmd = NULL;
   int help = 0, rc = 0, rest = 0;
+  workers_set_argv(argc, argv);
   char **owned = calloc((size_t)argc + 1, sizeof(char *));
   int nowned = 0;
   for (int i = 1; i < argc; i++) {

@@ -12,6 +12,8 @@
 #include "sandbox.h"
 #include "sha256.h"
 #include "store.h"
+#include "workers.h"
+#include "lua_entity.h"
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
@@ -908,6 +910,104 @@ static int k_schema(lua_State *L) {
 
 /* ---- the command ------------------------------------------------------------ */
 
+/* ---- shares of a whole-book eval in other processes (workers.h) ---------- */
+
+/* K.cores(): processors to share an evaluation among; 0 when this command
+ * cannot start workers (a scheduled run, or no /proc). */
+static int k_cores(lua_State *L) {
+  lua_pushinteger(L, workers_available() ? workers_cores() : 0);
+  return 1;
+}
+
+/* K.snapshot_id(): the id of the book's version the statement reads (the
+ * last committed transaction's): a worker reads the same book only if it
+ * finds the same id. */
+static int k_snapshot_id(lua_State *L) {
+  snap *s;
+  MDB_txn *txn = kam_read_txn(L, P_(L)->ctx, &s);
+  lua_pushinteger(L, (lua_Integer)mdb_txn_id(txn));
+  return 1;
+}
+
+static int worker_gc(lua_State *L) {
+  worker_stop(luaL_checkudata(L, 1, "kam.worker"));
+  return 0;
+}
+
+/* K.worker_tie(parent pid): a worker ends with its command; K.pid() */
+static int k_worker_tie(lua_State *L) {
+  worker_tie_to((long)luaL_checkinteger(L, 1));
+  return 0;
+}
+
+static int k_pid(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)getpid());
+  return 1;
+}
+
+/* K.worker_start(option) -> handle: this command again with the option; a
+ * handle dropped unfinished stops its worker when collected */
+static int k_worker_start(lua_State *L) {
+  const char *extra = luaL_checkstring(L, 1);
+  worker *w = lua_newuserdatauv(L, sizeof *w, 0);
+  w->pid = 0;
+  w->fd = w->ofd = -1;
+  if (luaL_newmetatable(L, "kam.worker")) {
+    lua_pushcfunction(L, worker_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+  }
+  lua_setmetatable(L, -2);
+  kam_err e;
+  if (worker_start(w, extra, &e)) return sandbox_raise_err(L, e.code, e.msg);
+  return 1;
+}
+
+/* K.worker_finish(handle) -> results or nil, what it printed, exit status */
+static int k_worker_finish(lua_State *L) {
+  worker *w = luaL_checkudata(L, 1, "kam.worker");
+  kbuf data = {0}, printed = {0};
+  kam_err e;
+  int status;
+  int rc = worker_finish(w, &data, &printed, &status, &e);
+  if (rc) {
+    kbuf_free(&data);
+    kbuf_free(&printed);
+    return sandbox_raise_err(L, e.code, e.msg);
+  }
+  if (status == 0) {
+    lua_pushlstring(L, data.len ? (const char *)data.p : "", data.len);
+    lua_pushlstring(L, printed.len ? (const char *)printed.p : "", printed.len);
+  } else {
+    lua_pushnil(L);
+    lua_pushnil(L);
+  }
+  kbuf_free(&data);
+  kbuf_free(&printed);
+  lua_pushinteger(L, status);
+  return 3;
+}
+
+/* K.stdout(bytes): written as they are (what a worker's policy printed) */
+static int k_stdout(lua_State *L) {
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  if (n && fwrite(s, 1, n, stdout) != n) return sandbox_raise_err(L, KAM_EINTERNAL, "standard output: cannot write");
+  return 0;
+}
+
+/* K.emit(bytes): a worker's results, to descriptor 3; K.emit() flushes */
+static int k_emit(lua_State *L) {
+  static FILE *f;
+  if (!f && !(f = fdopen(WORKER_DATA_FD, "wb"))) return sandbox_raise_err(L, KAM_EINTERNAL, "workers: no results file");
+  size_t n = 0;
+  const char *s = lua_isnoneornil(L, 1) ? NULL : luaL_checklstring(L, 1, &n);
+  if ((s && fwrite(s, 1, n, f) != n) || (!s && fflush(f)))
+    return sandbox_raise_err(L, KAM_EINTERNAL, "workers: cannot write the results");
+  return 0;
+}
+
 static const luaL_Reg kfuncs[] = {
     {"read", k_read}, {"exists", k_exists}, {"root", k_root}, {"ls", k_ls}, {"sha256", k_sha256},
     {"compile", k_compile}, {"instantiate", k_instantiate}, {"funcline", k_funcline},
@@ -919,6 +1019,9 @@ static const luaL_Reg kfuncs[] = {
     {"read_csv", kam_l_read_csv},
     {"fail", k_fail}, {"commit_as", k_commit_as}, {"engine_write", k_engine_write}, {"may", k_may},
     {"guard_call", k_guard_call}, {"where", k_where}, {"as_engine", k_as_engine},
+    {"cores", k_cores}, {"snapshot_id", k_snapshot_id}, {"worker_start", k_worker_start},
+    {"worker_finish", k_worker_finish}, {"emit", k_emit}, {"stdout", k_stdout},
+    {"worker_tie", k_worker_tie}, {"pid", k_pid},
     {NULL, NULL}};
 
 /* pushes the compiled chunk; on failure the message is on stderr */

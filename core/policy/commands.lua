@@ -121,25 +121,148 @@ end
 
 local guard_whatif -- below: kam policy eval GUARD is its what-if
 
+-- A whole-book eval shares its subjects with other kam processes (core/workers.c)
+-- when the machine has more than one core and the book enough subjects: each
+-- evaluates a contiguous share, in the same version of the book, and this
+-- process takes their results in order as if it had evaluated them itself.
+-- --jobs N sets how many processes in all (1: this one alone).
+local PER_JOB = 1000 -- with fewer subjects each, starting a process costs more than it saves
+local MAX_JOBS = 16
+local BOOK_MOVED = 75 -- a worker's exit: the book changed since the command read it
+
+-- one subject's evaluation as a worker sends it: the result's type kept (a
+-- float stays a float), a table as its JSON, the reasons as they are
+local RESULT = "<s4s1s4i4I4"
+local function pack_result(id, ok, res, reasons)
+  local kind, val, code = "t", nil, 0
+  if not ok then kind, val, code = "e", tostring(res), K.error_code(res)
+  elseif res == nil then kind, val = "n", ""
+  elseif math.type(res) == "integer" then kind, val = "i", string.pack("<j", res)
+  elseif math.type(res) == "float" then kind, val = "f", string.pack("<n", res)
+  elseif type(res) == "string" then kind, val = "s", res
+  elseif type(res) == "boolean" then kind, val = "b", res and "1" or "0"
+  else val = to_json(res) end
+  local parts = {string.pack(RESULT, id, kind, val, code, #reasons)}
+  for i, r in ipairs(reasons) do parts[i + 1] = string.pack("<s4", r) end
+  return table.concat(parts)
+end
+
+local function unpack_result(data, pos)
+  local id, kind, val, code, nr, p = string.unpack(RESULT, data, pos)
+  local reasons = {}
+  for i = 1, nr do reasons[i], p = string.unpack("<s4", data, p) end
+  local res
+  if kind == "e" or kind == "s" then res = val
+  elseif kind == "i" then res = string.unpack("<j", val)
+  elseif kind == "f" then res = string.unpack("<n", val)
+  elseif kind == "b" then res = val == "1"
+  elseif kind == "t" then res = K.unjson(val) end
+  return id, kind ~= "e", res, reasons, code, p
+end
+
+-- Starts the workers of a whole-book eval, or returns nil when this process
+-- evaluates every subject itself.
+local function start_shares(pol)
+  local jobs = opts.jobs
+  if jobs ~= nil then
+    jobs = math.tointeger(tonumber(jobs))
+    if not jobs or jobs < 1 or jobs > MAX_JOBS then
+      usage("kam policy eval NAME --jobs N: N is a whole number from 1 to %d (%s)", MAX_JOBS, tostring(opts.jobs))
+    end
+  end
+  if opts.id then return nil end
+  local cores = K.cores() -- 0 when this command cannot start workers
+  if cores == 0 or jobs == 1 then return nil end
+  local n = db[pol.subject]:all():count()
+  jobs = math.min(jobs or math.min(cores, MAX_JOBS, n // PER_JOB), n)
+  if jobs <= 1 then return nil end
+  local book = K.snapshot_id()
+  local shares = {mine = n // jobs, k = 0}
+  for k = 1, jobs - 1 do
+    local lo, hi = n * k // jobs + 1, n * (k + 1) // jobs
+    shares[k] = {lo = lo, hi = hi, h = K.worker_start(string.format("--worker-part=%d:%d:%d:%d", lo, hi, book, K.pid()))}
+  end
+  return shares
+end
+
+-- A worker's side: the subjects from lo to hi (positions in the book's order)
+local function eval_share(pol, part)
+  local lo, hi, book, parent = part:match("^(%d+):(%d+):(%d+):(%d+)$")
+  lo, hi, book, parent = math.tointeger(lo), math.tointeger(hi), math.tointeger(book), math.tointeger(parent)
+  if not (lo and hi and book and parent) then
+    usage("--worker-part is kam's own: it starts its workers itself (kam policy eval NAME --jobs N)")
+  end
+  K.worker_tie(parent)
+  if K.snapshot_id() ~= book then return BOOK_MOVED end
+  local i = 0
+  for e in db[pol.subject]:all():each() do
+    i = i + 1
+    if i > hi then break end
+    if i >= lo then
+      local ok, res, reasons = evaluate(pol, e)
+      K.emit(pack_result(e.id, ok, res, reasons))
+      if not ok and opts.strict then break end -- the command stops at it
+    end
+  end
+  K.emit()
+  return 0
+end
+
+-- The evaluation of the next subject in the book's order: here, or taken
+-- from the worker whose share it is in. ok, result, reasons[, exit code].
+local function next_result(pol, shares, pos, e)
+  if not shares or pos <= shares.mine then
+    local ok, res, reasons = evaluate(pol, e)
+    return ok, res, reasons
+  end
+  local sh = shares[shares.k]
+  if not sh or pos > sh.hi then
+    shares.k = shares.k + 1
+    sh = shares[shares.k]
+    local printed, status
+    sh.data, printed, status = K.worker_finish(sh.h)
+    sh.h, sh.pos = nil, 1
+    if sh.data then K.stdout(printed)
+    elseif status ~= BOOK_MOVED then -- BOOK_MOVED: evaluated here instead
+      K.fail(status > 0 and status < 128 and status or 4, string.format(
+        "policy %s: the process evaluating %s %d to %d stopped (exit %d); nothing was committed",
+        pol.name, pol.subject, sh.lo, sh.hi, status))
+    end
+  end
+  if not sh.data then
+    local ok, res, reasons = evaluate(pol, e)
+    return ok, res, reasons
+  end
+  local id, ok, res, reasons, code
+  id, ok, res, reasons, code, sh.pos = unpack_result(sh.data, sh.pos)
+  if id ~= e.id then
+    K.fail(4, string.format("policy %s: a worker's results are out of step (%s where %s was expected)", pol.name, id, e.id))
+  end
+  return ok, res, reasons, code
+end
+
 local function eval(name)
   local pol = own_name(load_policy(policy_path(name)), name)
   if pol.kind == "guard" then
     if opts.commit then usage("a guard has no decisions to commit: it decides each write as it is made") end
     return guard_whatif(name, nil)
   end
+  if opts["worker-part"] then return eval_share(pol, opts["worker-part"]) end
   -- the right to commit is checked before a single subject is evaluated
   if opts.commit then K.commit_as(pol.name, pol.hash) end
+  local shares = start_shares(pol)
   local rows, out, failures = {}, {}, {}
   local n, changed = 0, 0
   each_subject(pol, opts.id, function(e)
-    local ok, res, reasons = evaluate(pol, e)
+    local ok, res, reasons, code = next_result(pol, shares, n + 1, e)
     n = n + 1
     local last = K.last(e.id, pol.name)
     if not ok then
+      code = code or K.error_code(res)
       if opts.strict then
-        K.fail(K.error_code(res), string.format("policy %s, %s %s: %s", pol.name, pol.subject, e.id, tostring(res)))
+        K.fail(code, string.format("policy %s, %s %s: %s", pol.name, pol.subject, e.id, tostring(res)))
       end
-      failures[#failures + 1] = {id = e.id, error = tostring(res), code = K.error_code(res)}
+      failures[#failures + 1] = {id = e.id, error = tostring(res), code = code}
       if as_values then
         out[#out + 1] = {id = e.id, name = name_of(e, pol.subject), result = or_null(nil),
                          last = or_null(last and K.unjson(last.result)), changed = or_null(nil), error = tostring(res)}

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# kam policy eval --jobs N: a whole-book eval shared among N processes gives
+# what one process gives, byte for byte (results, reasons, what policies
+# print, warnings, exit codes, committed decisions), and a worker that fails
+# fails the command with nothing committed and no process left behind.
+. "$(dirname "$0")/lib.sh" "$@"
+setup
+tmp_project proj scripts rules
+CONFIG=$T/proj/config/kam.yaml
+rm -f "$BOOK" "$BOOK-lock"
+kam init --demo >/dev/null
+cd proj || exit 4
+NCLIENTS=$(kam eval 'return db.clients:count()')
+LAST=$(kam eval 'local l for id in db.clients:all():each() do l = id.id end return l')
+
+# same 'what' ARGS...: kam ARGS --jobs 1 and --jobs 3 print the same, exit the same
+same() {
+  local what=$1; shift
+  kam "$@" --jobs 1 >"$T/.o1" 2>"$T/.e1"; local rc1=$?
+  kam "$@" --jobs 3 >"$T/.o3" 2>"$T/.e3"; local rc3=$?
+  # the run's log line carries the time of day
+  sed -i 's/^[0-9T:+-]* \[info\]/[info]/' "$T/.e1" "$T/.e3"
+  if [ "$rc1" != "$rc3" ]; then FAILED=$((FAILED + 1)); echo "FAIL: $what: exit $rc1 alone, $rc3 shared"
+  elif ! cmp -s "$T/.o1" "$T/.o3"; then FAILED=$((FAILED + 1)); echo "FAIL: $what: stdout differs"; diff "$T/.o1" "$T/.o3" | head -5
+  elif ! cmp -s "$T/.e1" "$T/.e3"; then FAILED=$((FAILED + 1)); echo "FAIL: $what: stderr differs"; diff "$T/.e1" "$T/.e3" | head -5
+  elif [ ! -s "$T/.o1" ] && [ ! -s "$T/.e1" ]; then FAILED=$((FAILED + 1)); echo "FAIL: $what: printed nothing"
+  else _pass; fi
+  SAME_RC=$rc1
+}
+
+# every policy the demo ships, in every output form
+check "the demo book has more clients than three processes share" [ "$NCLIENTS" -ge 30 ]
+for p in $(kam --format json policy list | grep -o '"kind":"policy","name":"[a-z_]*"' | cut -d'"' -f8); do
+  same "$p as JSON with reasons" --format json policy eval "$p" --explain
+  same "$p explained" policy eval "$p" --explain
+  same "$p as YAML" --format yaml policy eval "$p"
+  same "$p as CSV" --format csv policy eval "$p"
+done
+check "six policies compared" [ "$PASSED" -ge 24 ]
+
+# results of every type keep their type (a float stays a float), and what a
+# policy prints comes out in the order one process prints it
+cat >rules/kinds.lua <<'LUA'
+return {name = "kinds", subject = "clients",
+  decide = function(c, why)
+    local n = tonumber(c.id:match("%d+"))
+    print("deciding " .. c.id)
+    why("client %s, kind %d", c.name, n % 7)
+    local k = n % 7
+    if k == 0 then return nil elseif k == 1 then return n elseif k == 2 then return n + 0.5
+    elseif k == 3 then return 2.0 elseif k == 4 then return n % 2 == 0
+    elseif k == 5 then return {n = n, list = {1, 2.5, "x"}, name = c.name} end
+    return "tier " .. c.id .. "\0\1 end"
+  end}
+LUA
+same "results of every type" --format json policy eval kinds --explain
+same "results of every type, as a table" policy eval kinds
+check "what a policy prints, in order" grep -q "^deciding $LAST\$" "$T/.o3"
+
+# failures: some subjects raise; the warnings, the exit code and --strict's stop
+cat >rules/fails.lua <<'LUA'
+return {name = "fails", subject = "clients",
+  decide = function(c, why)
+    why("looked at %s", c.id)
+    local n = tonumber(c.id:match("%d+"))
+    if n % 5 == 0 then error("no figure for " .. c.id) end
+    return n
+  end}
+LUA
+same "failures among the subjects" --format json policy eval fails --explain
+check "failures exit 1" [ "$SAME_RC" = 1 ]
+same "failures, --strict" policy eval fails --strict
+check "--strict stops at the first failure with exit 1" [ "$SAME_RC" = 1 ]
+check "--strict names the first failing client" grep -q "clients CL-000005: .*no figure for CL-000005" "$T/.e3"
+
+# commits: the same decisions and the same field values
+cp "$BOOK" "$T/book1.db"
+expect_out "decisions committed" kam policy eval tiering --commit --jobs 3
+expect_out "decisions committed" "$KAM_BIN" --config "$CONFIG" --db "$T/book1.db" policy eval tiering --commit --jobs 1
+for b in "$BOOK" "$T/book1.db"; do
+  "$KAM_BIN" --config "$CONFIG" --db "$b" eval 'local t = {} for c in db.clients:all():each() do
+      t[#t + 1] = c.id .. "=" .. tostring(c.tier) end return table.concat(t, " ")' >"$b.tiers" 2>&1
+  "$KAM_BIN" --config "$CONFIG" --db "$b" --format json policy eval tiering --explain 2>/dev/null |
+    sed 's/"changed":[a-z]*,//' >"$b.after"
+done
+check "the same tiers written" cmp -s "$BOOK.tiers" "$T/book1.db.tiers"
+check "the same decisions committed" cmp -s "$BOOK.after" "$T/book1.db.after"
+check "nothing changed after the commit" grep -q '"last":"[A-D]"' "$BOOK.after"
+
+# a worker stopped by the time budget: the command fails, nothing committed
+cat >rules/stuck.lua <<'LUA'
+local LAST = "@LAST@"
+return {name = "stuck", subject = "clients", writes = "tier",
+  decide = function(c, why)
+    if c.id == LAST then while true do end end
+    return "D"
+  end}
+LUA
+sed -i "s/@LAST@/$LAST/" rules/stuck.lua
+snapshot "$T/.before"
+expect_fail 1 "ran longer than" kam policy eval stuck --commit --jobs 3
+check "the command names the share that stopped" grep -q "the process evaluating clients [0-9]* to $NCLIENTS stopped" "$ERR"
+check "and says nothing was committed" grep -q "nothing was committed" "$ERR"
+expect_unchanged "$T/.before" "a worker stopped by its budget"
+check "no worker left running" bash -c "! pgrep -f 'worker-par[t].*$T' >/dev/null"
+
+# usage
+expect_fail 2 "--jobs N: N is a whole number from 1 to 16" kam policy eval tiering --jobs 0
+expect_fail 2 "--jobs N: N is a whole number from 1 to 16" kam policy eval tiering --jobs many
+expect_fail 2 "--jobs N: N is a whole number from 1 to 16" kam policy eval tiering --jobs 17
+expect_fail 2 "--jobs needs a value" kam policy eval tiering --jobs
+expect_fail 2 "kam's own" kam policy eval tiering --worker-part=1:2
+# a worker that finds another version of the book than its command's says so
+# with exit 75 and gives no results (its command then evaluates the share itself)
+_run kam policy eval tiering "--worker-part=1:5:999999:$$"
+check "a worker on another version of the book exits 75" [ "$RC" = 75 ]
+check "and prints nothing" [ ! -s "$OUT" ]
+
+finish
