@@ -120,12 +120,12 @@ static const cmd_help helps[] = {
     {"repl", "usage: kam repl [--bail] [--format table|json|csv|yaml|lua]\n\nA Lua prompt over the book: an expression prints its value, a statement runs;\nwrites go through kam.tx. .help lists the dot commands (.schema, .mode, .read ...).\nWith input that is not a terminal (kam repl < file.lua) statements run without\nprompts; --bail stops at the first error with exit 1. History: $KAM_HISTORY or\n~/.kam_history.\n"},
     {"stats", "usage: kam stats\n\nThe book's file, map, and the entities and index entries of each collection.\n"},
     {"policy", "usage: kam policy list | show NAME | eval NAME [--id ID] [--explain] [--commit] [--strict] [--jobs N]\n"
-               "       kam policy whatif NAME --with FILE [--sum FIELD_OR_EXPR] | history ID [NAME]\n"
+               "       kam policy whatif NAME --with FILE [--sum FIELD_OR_EXPR] [--jobs N] | history ID [NAME]\n"
                "       kam policy changes NAME [--since DATE|Nd]\n\n"
                "eval decides for every subject (or --id) in one snapshot and shows what changed since the\n"
                "last committed decision; --commit stores the decisions and sets the policy's field.\n"
-               "A whole book is shared among N processes (--jobs; by default one per core, one per\n"
-               "1000 subjects at most); the output is the same as one process gives.\n"
+               "eval and whatif share a whole book among N processes (--jobs; by default one per core,\n"
+               "one per 1000 subjects at most); the output is the same as one process gives.\n"
                "whatif decides with FILE (an edited copy, or rules/NAME.lua after an edit) over the whole\n"
                "book and compares with what the book holds: each subject's last committed decision, else\n"
                "the policy's field as it is now; it says which, and writes nothing. history shows one\n"

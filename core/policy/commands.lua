@@ -131,9 +131,23 @@ local MAX_JOBS = 16
 local BOOK_MOVED = 75 -- a worker's exit: the book changed since the command read it
 
 -- one subject's evaluation as a worker sends it: the result's type kept (a
--- float stays a float), a table as its JSON, the reasons as they are
+-- float stays a float), a table as its JSON, the reasons as they are, and
+-- whatif's measure of the subject (a number, or none)
 local RESULT = "<s4s1s4i4I4"
-local function pack_result(id, ok, res, reasons)
+local function pack_number(m)
+  if math.type(m) == "integer" then return string.pack("<s1j", "i", m) end
+  if math.type(m) == "float" then return string.pack("<s1n", "f", m) end
+  return string.pack("<s1", "-")
+end
+
+local function unpack_number(data, pos)
+  local kind, p = string.unpack("<s1", data, pos)
+  if kind == "i" then return string.unpack("<j", data, p) end
+  if kind == "f" then return string.unpack("<n", data, p) end
+  return nil, p
+end
+
+local function pack_result(id, ok, res, reasons, m)
   local kind, val, code = "t", nil, 0
   if not ok then kind, val, code = "e", tostring(res), K.error_code(res)
   elseif res == nil then kind, val = "n", ""
@@ -144,6 +158,7 @@ local function pack_result(id, ok, res, reasons)
   else val = to_json(res) end
   local parts = {string.pack(RESULT, id, kind, val, code, #reasons)}
   for i, r in ipairs(reasons) do parts[i + 1] = string.pack("<s4", r) end
+  parts[#parts + 1] = pack_number(m)
   return table.concat(parts)
 end
 
@@ -151,13 +166,15 @@ local function unpack_result(data, pos)
   local id, kind, val, code, nr, p = string.unpack(RESULT, data, pos)
   local reasons = {}
   for i = 1, nr do reasons[i], p = string.unpack("<s4", data, p) end
+  local m
+  m, p = unpack_number(data, p)
   local res
   if kind == "e" or kind == "s" then res = val
   elseif kind == "i" then res = string.unpack("<j", val)
   elseif kind == "f" then res = string.unpack("<n", val)
   elseif kind == "b" then res = val == "1"
   elseif kind == "t" then res = K.unjson(val) end
-  return id, kind ~= "e", res, reasons, code, p
+  return id, kind ~= "e", res, reasons, code, m, p
 end
 
 -- Starts the workers of a whole-book eval, or returns nil when this process
@@ -185,8 +202,9 @@ local function start_shares(pol)
   return shares
 end
 
--- A worker's side: the subjects from lo to hi (positions in the book's order)
-local function eval_share(pol, part)
+-- A worker's side: the subjects from lo to hi (positions in the book's order),
+-- each through one(e) -> ok, result, reasons[, measure]
+local function eval_share(pol, part, one)
   local lo, hi, book, parent = part:match("^(%d+):(%d+):(%d+):(%d+)$")
   lo, hi, book, parent = math.tointeger(lo), math.tointeger(hi), math.tointeger(book), math.tointeger(parent)
   if not (lo and hi and book and parent) then
@@ -199,8 +217,8 @@ local function eval_share(pol, part)
     i = i + 1
     if i > hi then break end
     if i >= lo then
-      local ok, res, reasons = evaluate(pol, e)
-      K.emit(pack_result(e.id, ok, res, reasons))
+      local ok, res, reasons, m = one(e)
+      K.emit(pack_result(e.id, ok, res, reasons, m))
       if not ok and opts.strict then break end -- the command stops at it
     end
   end
@@ -208,12 +226,13 @@ local function eval_share(pol, part)
   return 0
 end
 
--- The evaluation of the next subject in the book's order: here, or taken
--- from the worker whose share it is in. ok, result, reasons[, exit code].
-local function next_result(pol, shares, pos, e)
+-- The evaluation of the next subject in the book's order: here, by one(e),
+-- or taken from the worker whose share it is in. ok, result, reasons, exit
+-- code (nil when evaluated here), measure.
+local function next_result(pol, shares, pos, e, one)
   if not shares or pos <= shares.mine then
-    local ok, res, reasons = evaluate(pol, e)
-    return ok, res, reasons
+    local ok, res, reasons, m = one(e)
+    return ok, res, reasons, nil, m
   end
   local sh = shares[shares.k]
   if not sh or pos > sh.hi then
@@ -230,15 +249,23 @@ local function next_result(pol, shares, pos, e)
     end
   end
   if not sh.data then
-    local ok, res, reasons = evaluate(pol, e)
-    return ok, res, reasons
+    local ok, res, reasons, m = one(e)
+    return ok, res, reasons, nil, m
   end
-  local id, ok, res, reasons, code
-  id, ok, res, reasons, code, sh.pos = unpack_result(sh.data, sh.pos)
+  local id, ok, res, reasons, code, m
+  id, ok, res, reasons, code, m, sh.pos = unpack_result(sh.data, sh.pos)
   if id ~= e.id then
     K.fail(4, string.format("policy %s: a worker's results are out of step (%s where %s was expected)", pol.name, id, e.id))
   end
-  return ok, res, reasons, code
+  return ok, res, reasons, code, m
+end
+
+-- eval's evaluation of one subject
+local function decide_one(pol)
+  return function(e)
+    local ok, res, reasons = evaluate(pol, e)
+    return ok, res, reasons
+  end
 end
 
 local function eval(name)
@@ -247,14 +274,15 @@ local function eval(name)
     if opts.commit then usage("a guard has no decisions to commit: it decides each write as it is made") end
     return guard_whatif(name, nil)
   end
-  if opts["worker-part"] then return eval_share(pol, opts["worker-part"]) end
+  if opts["worker-part"] then return eval_share(pol, opts["worker-part"], decide_one(pol)) end
   -- the right to commit is checked before a single subject is evaluated
   if opts.commit then K.commit_as(pol.name, pol.hash) end
   local shares = start_shares(pol)
+  local one = decide_one(pol)
   local rows, out, failures = {}, {}, {}
   local n, changed = 0, 0
   each_subject(pol, opts.id, function(e)
-    local ok, res, reasons, code = next_result(pol, shares, n + 1, e)
+    local ok, res, reasons, code = next_result(pol, shares, n + 1, e, one)
     n = n + 1
     local last = K.last(e.id, pol.name)
     if not ok then
@@ -447,6 +475,20 @@ local function whatif(name)
   local measure, mname, mfrom = measure_fn(cand, old)
   -- the measure asks again what decide asked (tiering: the revenue): answered once
   K.memo(true)
+  -- the candidate's decision and the measure of one subject
+  local function one(e)
+    local ok2, r2, w2, P2 = evaluate(cand, e)
+    local m = 0
+    if measure then
+      K.arm(string.format("policy %s, %s %s (measure)", cand.name, cand.subject, e.id))
+      local ok, v = pcall(measure, e, mfrom == "new" and P2 or nil)
+      K.disarm()
+      m = ok and tonumber(v) or 0
+    end
+    return ok2, r2, w2, m
+  end
+  if opts["worker-part"] then return eval_share(cand, opts["worker-part"], one) end
+  local shares = start_shares(cand)
   local trans, order, changes = {}, {}, {}
   local cnt, seen_hash, hashes = {committed = 0, field = 0, none = 0}, {}, {}
   local n, nchanged, failed, total = 0, 0, 0, 0
@@ -464,18 +506,11 @@ local function whatif(name)
       kind, w1 = "none", {string.format("%s has committed no decision for it and writes no field", name)}
     end
     cnt[kind] = cnt[kind] + 1
-    local ok2, r2, w2, P2 = evaluate(cand, e)
+    local ok2, r2, w2, _, m = next_result(cand, shares, n + 1, e, one)
     n = n + 1
     local a = v1 == nil and "(none)" or show(v1)
     local b = ok2 and (r2 == nil and "(none)" or show(r2)) or "(error)"
     if not ok2 then failed = failed + 1 end
-    local m = 0
-    if measure then
-      K.arm(string.format("policy %s, %s %s (measure)", cand.name, cand.subject, e.id))
-      local ok, v = pcall(measure, e, mfrom == "new" and P2 or nil)
-      K.disarm()
-      m = ok and tonumber(v) or 0
-    end
     total = total + m
     local key = a .. "\0" .. b
     local t = trans[key]

@@ -87,6 +87,33 @@ check "the same tiers written" cmp -s "$BOOK.tiers" "$T/book1.db.tiers"
 check "the same decisions committed" cmp -s "$BOOK.after" "$T/book1.db.after"
 check "nothing changed after the commit" grep -q '"last":"[A-D]"' "$BOOK.after"
 
+# whatif: the candidate's decisions and the measure of every subject, shared
+# among processes, give the same transitions, sums, changes and reasons
+expect_ok kam --format json policy show tiering
+b_min=$(grep -o '{[^{}]*"tier":"B"[^{}]*}' "$OUT" | grep -o '"min":[0-9.e+]*' | cut -d: -f2)
+check 'tiering has a lower bound for B' [ -n "$b_min" ]
+# B starts a quarter higher (and the band below ends there): some clients move B -> C
+lua5.4 - "$b_min" rules/tiering.lua "$T/raised.lua" <<'LUA'
+local bmin, from, to = tonumber(arg[1]), arg[2], arg[3]
+local f = assert(io.open(from, "rb"))
+local src = f:read("a")
+f:close()
+src = src:gsub("(m[ai][nx]%s*=%s*)([%w%.%+]+)", function(k, v)
+  if tonumber(v) == bmin then return k .. string.format("%.0f", bmin * 1.25) end
+end)
+f = assert(io.open(to, "wb"))
+f:write(src)
+f:close()
+LUA
+same "whatif" policy whatif tiering --with "$T/raised.lua"
+check "whatif: some clients move from B to C" grep -q "^B → C" "$T/.o3"
+same "whatif as JSON" --format json policy whatif tiering --with "$T/raised.lua"
+same "whatif as CSV" --format csv policy whatif tiering --with "$T/raised.lua"
+same "whatif summing an expression" policy whatif tiering --with "$T/raised.lua" --sum 'status == "active" and 1.5 or 2'
+check "whatif sums a float measure" grep -q "sum of status" "$T/.o3"
+same "whatif with a failing candidate" --format json policy whatif tiering --with rules/fails.lua
+check "whatif counts the candidate's failures" grep -q '"failed":[1-9]' "$T/.o3"
+
 # a worker stopped by the time budget: the command fails, nothing committed
 cat >rules/stuck.lua <<'LUA'
 local LAST = "@LAST@"
