@@ -177,14 +177,14 @@ local function unpack_result(data, pos)
   return id, kind ~= "e", res, reasons, code, m, p
 end
 
--- Starts the workers of a whole-book eval, or returns nil when this process
--- evaluates every subject itself.
+-- Starts the workers of a whole-book eval or whatif, or returns nil when
+-- this process evaluates every subject itself.
 local function start_shares(pol)
   local jobs = opts.jobs
   if jobs ~= nil then
     jobs = math.tointeger(tonumber(jobs))
     if not jobs or jobs < 1 or jobs > MAX_JOBS then
-      usage("kam policy eval NAME --jobs N: N is a whole number from 1 to %d (%s)", MAX_JOBS, tostring(opts.jobs))
+      usage("kam policy %s NAME --jobs N: N is a whole number from 1 to %d (%s)", args[1], MAX_JOBS, tostring(opts.jobs))
     end
   end
   if opts.id then return nil end
@@ -208,7 +208,7 @@ local function eval_share(pol, part, one)
   local lo, hi, book, parent = part:match("^(%d+):(%d+):(%d+):(%d+)$")
   lo, hi, book, parent = math.tointeger(lo), math.tointeger(hi), math.tointeger(book), math.tointeger(parent)
   if not (lo and hi and book and parent) then
-    usage("--worker-part is kam's own: it starts its workers itself (kam policy eval NAME --jobs N)")
+    usage("--worker-part is kam's own: it starts its workers itself (kam policy %s NAME --jobs N)", args[1])
   end
   K.worker_tie(parent)
   if K.snapshot_id() ~= book then return BOOK_MOVED end
