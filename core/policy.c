@@ -945,8 +945,8 @@ static int k_pid(lua_State *L) {
   return 1;
 }
 
-/* K.worker_start(option) -> handle: this command again with the option; a
- * handle dropped unfinished stops its worker when collected */
+/* K.worker_start(option) -> handle, or nil and why: this command again with
+ * the option; a handle dropped unfinished stops its worker when collected */
 static int k_worker_start(lua_State *L) {
   const char *extra = luaL_checkstring(L, 1);
   worker *w = lua_newuserdatauv(L, sizeof *w, 0);
@@ -960,7 +960,11 @@ static int k_worker_start(lua_State *L) {
   }
   lua_setmetatable(L, -2);
   kam_err e;
-  if (worker_start(w, extra, &e)) return sandbox_raise_err(L, e.code, e.msg);
+  if (worker_start(w, extra, &e)) {
+    lua_pushnil(L);
+    lua_pushstring(L, e.msg);
+    return 2;
+  }
   return 1;
 }
 

@@ -197,7 +197,14 @@ local function start_shares(pol)
   local shares = {mine = n // jobs, k = 0}
   for k = 1, jobs - 1 do
     local lo, hi = n * k // jobs + 1, n * (k + 1) // jobs
-    shares[k] = {lo = lo, hi = hi, h = K.worker_start(string.format("--worker-part=%d:%d:%d:%d", lo, hi, book, K.pid()))}
+    local h, why = K.worker_start(string.format("--worker-part=%d:%d:%d:%d", lo, hi, book, K.pid()))
+    if not h then
+      -- no temporary file, no process: this one evaluates them all (the
+      -- workers started are stopped when their handles are collected)
+      kam.log("warn", "%s; evaluating in one process", why)
+      return nil
+    end
+    shares[k] = {lo = lo, hi = hi, h = h}
   end
   return shares
 end

@@ -131,6 +131,13 @@ check "and says nothing was committed" grep -q "nothing was committed" "$ERR"
 expect_unchanged "$T/.before" "a worker stopped by its budget"
 check "no worker left running" bash -c "! pgrep -f 'worker-par[t].*$T' >/dev/null"
 
+# no temporary folder for the workers' results: one process evaluates them all, and says so
+"$KAM_BIN" --config "$CONFIG" --db "$BOOK" --format json policy eval tiering --jobs 1 >"$T/.alone" 2>/dev/null
+_run env TMPDIR="$T/nowhere" "$KAM_BIN" --config "$CONFIG" --db "$BOOK" --format json policy eval tiering --jobs 3
+check "without a temporary folder the eval still runs" [ "$RC" = 0 ]
+check "in one process, with the same output" cmp -s "$T/.alone" "$OUT"
+check "and a warning that says why" grep -q "warn.*cannot make a temporary file in $T/nowhere.*evaluating in one process" "$ERR"
+
 # usage
 expect_fail 2 "--jobs N: N is a whole number from 1 to 16" kam policy eval tiering --jobs 0
 expect_fail 2 "--jobs N: N is a whole number from 1 to 16" kam policy eval tiering --jobs many
