@@ -959,6 +959,13 @@ static int k_worker_start(lua_State *L) {
     lua_setfield(L, -2, "__metatable");
   }
   lua_setmetatable(L, -2);
+  /* the day the command started is the day of every share: a run that
+   * passes midnight must not give half its subjects another today */
+  if (!getenv("KAM_TODAY")) {
+    char today[11];
+    date_today(today);
+    setenv("KAM_TODAY", today, 1);
+  }
   kam_err e;
   if (worker_start(w, extra, &e)) {
     lua_pushnil(L);
