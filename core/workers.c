@@ -66,8 +66,10 @@ int worker_start(worker *w, const char *extra, kam_err *e) {
   if (ofd < 0) { close(fd); return -ofd; }
   char **argv = calloc((size_t)saved_argc + 2, sizeof *argv);
   if (!argv) { close(fd); close(ofd); return kam_errf(e, KAM_EINTERNAL, "workers: out of memory"); }
-  for (int i = 0; i < saved_argc; i++) argv[i] = saved_argv[i];
-  argv[saved_argc] = (char *)extra;
+  /* the option first: after a "--" it would be an argument */
+  argv[0] = saved_argv[0];
+  argv[1] = (char *)extra;
+  for (int i = 1; i < saved_argc; i++) argv[i + 1] = saved_argv[i];
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t at;
   posix_spawn_file_actions_init(&fa);

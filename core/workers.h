@@ -34,7 +34,7 @@ typedef struct worker {
   int ofd;   /* its standard output, another */
 } worker;
 
-/* Starts the command line again with `extra` (an option) added. */
+/* Starts the command line again with `extra` (an option) put first. */
 int worker_start(worker *w, const char *extra, kam_err *e);
 /* Waits for it; on exit 0 appends its results to data and what it printed
  * to printed. *status is its exit
