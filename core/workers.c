@@ -76,17 +76,13 @@ int worker_start(worker *w, const char *extra, kam_err *e) {
   posix_spawn_file_actions_adddup2(&fa, fd, WORKER_DATA_FD);
   posix_spawn_file_actions_adddup2(&fa, ofd, STDOUT_FILENO);
   posix_spawnattr_init(&at);
-  /* a clean start: no signal blocked, the ones kam handles at their default */
-  sigset_t none, defs;
+  /* no signal blocked; an ignored one stays ignored (a command started in
+   * the background ignores Ctrl-C, and so must its workers), a handled one
+   * is at its default until the worker sets up its own */
+  sigset_t none;
   sigemptyset(&none);
-  sigemptyset(&defs);
-  sigaddset(&defs, SIGINT);
-  sigaddset(&defs, SIGTERM);
-  sigaddset(&defs, SIGALRM);
-  sigaddset(&defs, SIGPIPE);
   posix_spawnattr_setsigmask(&at, &none);
-  posix_spawnattr_setsigdefault(&at, &defs);
-  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
   fflush(NULL); /* nothing buffered here is written twice */
   pid_t pid;
   int rc = posix_spawn(&pid, exe, &fa, &at, argv, environ);

@@ -131,6 +131,27 @@ check "and says nothing was committed" grep -q "nothing was committed" "$ERR"
 expect_unchanged "$T/.before" "a worker stopped by its budget"
 check "no worker left running" bash -c "! pgrep -f 'worker-par[t].*$T' >/dev/null"
 
+# a command that ignores Ctrl-C (started in the background) has workers that
+# ignore it too: Ctrl-C sent to the whole process group changes nothing
+cat >rules/slow.lua <<'LUA'
+return {name = "slow", subject = "clients",
+  decide = function(c, why)
+    local t = os.clock()
+    while os.clock() - t < 0.02 do end
+    return c.status
+  end}
+LUA
+kam --format json policy eval slow --jobs 1 >"$T/.slow1" 2>/dev/null
+setsid bash -c 'trap "" INT; exec "$@" >"$0.out" 2>"$0.err"' "$T/.slow3" "$KAM_BIN" --config "$CONFIG" --db "$BOOK" \
+  --format json policy eval slow --jobs 3 &
+SLOW=$!
+sleep 0.3
+kill -INT -- "-$SLOW" 2>/dev/null
+wait "$SLOW"
+SLOW_RC=$?
+check "Ctrl-C to a command that ignores it: the run goes on" [ "$SLOW_RC" = 0 ]
+check "and gives every result" cmp -s "$T/.slow1" "$T/.slow3.out"
+
 # no temporary folder for the workers' results: one process evaluates them all, and says so
 "$KAM_BIN" --config "$CONFIG" --db "$BOOK" --format json policy eval tiering --jobs 1 >"$T/.alone" 2>/dev/null
 _run env TMPDIR="$T/nowhere" "$KAM_BIN" --config "$CONFIG" --db "$BOOK" --format json policy eval tiering --jobs 3
