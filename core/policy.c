@@ -908,8 +908,6 @@ static int k_schema(lua_State *L) {
   return 1;
 }
 
-/* ---- the command ------------------------------------------------------------ */
-
 /* ---- shares of a whole-book eval in other processes (workers.h) ---------- */
 
 /* K.cores(): processors to share an evaluation among; 0 when this command
@@ -1018,6 +1016,8 @@ static int k_emit(lua_State *L) {
     return sandbox_raise_err(L, KAM_EINTERNAL, "workers: cannot write the results");
   return 0;
 }
+
+/* ---- the command ------------------------------------------------------------ */
 
 static const luaL_Reg kfuncs[] = {
     {"read", k_read}, {"exists", k_exists}, {"root", k_root}, {"ls", k_ls}, {"sha256", k_sha256},

@@ -233,14 +233,11 @@ local function eval_share(pol, part, one)
   return 0
 end
 
--- The evaluation of the next subject in the book's order: here, by one(e),
--- or taken from the worker whose share it is in. ok, result, reasons, exit
--- code (nil when evaluated here), measure.
-local function next_result(pol, shares, pos, e, one)
-  if not shares or pos <= shares.mine then
-    local ok, res, reasons, m = one(e)
-    return ok, res, reasons, nil, m
-  end
+-- The worker's share that position pos is in, its results read when its
+-- first subject is reached; nil when this process evaluates pos itself (its
+-- own share, or a worker's that found another version of the book).
+local function share_of(pol, shares, pos)
+  if not shares or pos <= shares.mine then return nil end
   local sh = shares[shares.k]
   if not sh or pos > sh.hi then
     shares.k = shares.k + 1
@@ -249,13 +246,21 @@ local function next_result(pol, shares, pos, e, one)
     sh.data, printed, status = K.worker_finish(sh.h)
     sh.h, sh.pos = nil, 1
     if sh.data then K.stdout(printed)
-    elseif status ~= BOOK_MOVED then -- BOOK_MOVED: evaluated here instead
+    elseif status ~= BOOK_MOVED then
       K.fail(status > 0 and status < 128 and status or 4, string.format(
         "policy %s: the process evaluating %s %d to %d stopped (exit %d); nothing was committed",
         pol.name, pol.subject, sh.lo, sh.hi, status))
     end
   end
-  if not sh.data then
+  return sh.data and sh or nil
+end
+
+-- The evaluation of the next subject in the book's order: here, by one(e),
+-- or taken from the worker whose share it is in. ok, result, reasons, exit
+-- code (nil when evaluated here), measure.
+local function next_result(pol, shares, pos, e, one)
+  local sh = share_of(pol, shares, pos)
+  if not sh then
     local ok, res, reasons, m = one(e)
     return ok, res, reasons, nil, m
   end
