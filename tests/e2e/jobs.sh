@@ -5,11 +5,7 @@
 # fails the command with nothing committed and no process left behind.
 . "$(dirname "$0")/lib.sh" "$@"
 setup
-tmp_project proj scripts rules
-CONFIG=$T/proj/config/kam.yaml
-rm -f "$BOOK" "$BOOK-lock"
-kam init --demo >/dev/null
-cd proj || exit 4
+demo_project
 NCLIENTS=$(kam eval 'return db.clients:count()')
 LAST=$(kam eval 'local l for id in db.clients:all():each() do l = id.id end return l')
 

@@ -40,6 +40,16 @@ setup() {
     echo "setup: kam init failed:"; cat "$ERR"; exit 1; }
 }
 
+# demo_project: a copy of the project ($T/proj: config, scripts, rules) as the
+# current folder and its config in use, with the demo book at $BOOK.
+demo_project() {
+  tmp_project proj scripts rules
+  CONFIG=$T/proj/config/kam.yaml
+  rm -f "$BOOK" "$BOOK-lock"
+  kam init --demo >/dev/null
+  cd proj || exit 4
+}
+
 # newbook PATH: another empty book (for round trips).
 newbook() { "$KAM_BIN" --config "$CONFIG" --db "$1" init >/dev/null; }
 

@@ -4,11 +4,7 @@
 # file being edited, and the output names it. Usage errors exit 2.
 . "$(dirname "$0")/lib.sh" "$@"
 setup
-tmp_project proj scripts rules
-CONFIG=$T/proj/config/kam.yaml
-rm -f "$BOOK" "$BOOK-lock"
-kam init --demo >/dev/null
-cd proj || exit 4
+demo_project
 NCLIENTS=$(kam eval 'return db.clients:count()')
 
 # changes: the N of "N of M change" in the last output
