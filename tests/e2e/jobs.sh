@@ -110,22 +110,44 @@ check "whatif sums a float measure" grep -q "sum of status" "$T/.o3"
 same "whatif with a failing candidate" --format json policy whatif tiering --with rules/fails.lua
 check "whatif counts the candidate's failures" grep -q '"failed":[1-9]' "$T/.o3"
 
-# a worker stopped by the time budget: the command fails, nothing committed
-cat >rules/stuck.lua <<'LUA'
-local LAST = "@LAST@"
-return {name = "stuck", subject = "clients", writes = "tier",
+# a worker's last subject runs an attack: an endless loop, a memory bomb, a
+# finalizer that never ends, a coroutine that loops; the command fails with
+# the limit named and the share that stopped, nothing committed, no process left
+attack() { # attack NAME 'stderr text' 'LUA run for the last client'
+  cat >"rules/$1.lua" <<LUA
+return {name = "$1", subject = "clients", writes = "tier",
   decide = function(c, why)
-    if c.id == LAST then while true do end end
+    if c.id == "$LAST" then $3 end
     return "D"
   end}
 LUA
-sed -i "s/@LAST@/$LAST/" rules/stuck.lua
-snapshot "$T/.before"
-expect_fail 1 "ran longer than" kam policy eval stuck --commit --jobs 3
-check "the command names the share that stopped" grep -q "the process evaluating clients [0-9]* to $NCLIENTS stopped" "$ERR"
-check "and says nothing was committed" grep -q "nothing was committed" "$ERR"
-expect_unchanged "$T/.before" "a worker stopped by its budget"
-check "no worker left running" bash -c "! pgrep -f 'worker-par[t].*$T' >/dev/null"
+  snapshot "$T/.before"
+  expect_fail 1 "$2" kam policy eval "$1" --commit --jobs 3
+  check "$1: the command names the share that stopped" grep -q "the process evaluating clients [0-9]* to $NCLIENTS stopped" "$ERR"
+  check "$1: and says nothing was committed" grep -q "nothing was committed" "$ERR"
+  expect_unchanged "$T/.before" "$1 in a worker's share"
+  check "$1: no worker left running" bash -c "! pgrep -f 'worker-par[t].*$T' >/dev/null"
+}
+attack stuck "ran longer than" 'while true do end'
+attack bomb "used more than" 'local t = {} for i = 1, 1e9 do t[i] = string.rep("x", 4096) .. i end'
+attack coroutines "ran longer than" 'local co = coroutine.wrap(function() while true do coroutine.yield() end end) while true do co() end'
+# what the sandbox refuses (a finalizer, a write from a policy) is refused in a
+# worker's share as in one process: the same failure, the book unchanged
+refused() { # refused NAME 'stderr text' 'LUA run for the last client'
+  cat >"rules/$1.lua" <<LUA
+return {name = "$1", subject = "clients",
+  decide = function(c, why)
+    if c.id == "$LAST" then $3 end
+    return "D"
+  end}
+LUA
+  snapshot "$T/.before"
+  same "$1 from a worker's share" policy eval "$1"
+  check "$1: refused for the last client, as in one process" grep -q "$LAST.*$2" "$T/.e3"
+  expect_unchanged "$T/.before" "$1 tried from a worker's share"
+}
+refused finalizer "finalizers (__gc) are not allowed" 'setmetatable({}, {__gc = function() while true do end end})'
+refused writer "kam.tx" 'kam.tx(function() db.clients:update(c.id, {tier = "A"}) end)'
 
 # a command that ignores Ctrl-C (started in the background) has workers that
 # ignore it too: Ctrl-C sent to the whole process group changes nothing
