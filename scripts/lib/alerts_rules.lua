@@ -170,10 +170,14 @@ end
 function M.spend_over_budget()
   local out = {}
   local extra = allowances()
+  -- what is counted, by contract and line and by project, in two passes over the spend
+  local counted = db.spend:where{status = {"in", COUNTED}}
+  local by_line, by_project = counted:group({"contract", "contract_line"}, "sum", "amount"), counted:group("project", "sum", "amount")
   for k in db.contracts:where{status = "active"}:each() do
+    local lines = by_line[k.id] or {}
     for _, l in ipairs(k.lines or {}) do
       if l.line and tonumber(l.budget) then
-        local spent = db.spend:where{contract = k.id, contract_line = l.line, status = {"in", COUNTED}}:sum("amount")
+        local spent = lines[l.line] or 0
         overrun(out, k.id .. "/" .. l.line, k.id, k.client, nil, string.format("%s line %s", k.id, l.line), spent,
           math.tointeger(l.budget) or l.budget, (extra[k.id] or 0) + (extra[k.id .. "/" .. l.line] or 0))
       end
@@ -181,7 +185,7 @@ function M.spend_over_budget()
   end
   for p in db.projects:where{status = "running"}:each() do
     if (p.budget or 0) > 0 then
-      local spent = db.spend:where{project = p.id, status = {"in", COUNTED}}:sum("amount")
+      local spent = by_project[p.id] or 0
       overrun(out, p.id, p.id, p.client, p.owner, string.format("%s %s", p.id, p.name), spent, p.budget,
         (extra[p.id] or 0) + (p.contract and extra[p.contract] or 0))
     end
@@ -199,20 +203,35 @@ end
 
 local function month(k) return kam.period(kam.months_ago(k):sub(1, 7)) end
 
+-- Each month's cost and revenue of every contract at once: one pass over the month's spend
+-- and one over its invoices, grouped by contract, instead of two queries per contract and month.
+local function month_sums(lag)
+  local months = {}
+  for i = T.margin_months + lag, 1 + lag, -1 do          -- complete work months, oldest first
+    local w, b = month(i), month(i - lag)                -- the work month, the month it is billed
+    months[#months + 1] = {
+      work = w,
+      cost = db.spend:where{date = {"between", w.from, w.to}, status = {"in", COUNTED}}:group("contract", "sum", "amount"),
+      rev = db.invoices:where{issued = {"between", b.from, b.to}, status = {"~=", "draft"}}:group("contract", "sum", "amount"),
+    }
+  end
+  return months
+end
+
 function M.margin_below_floor()
   local out = {}
   local floor = M.margin_floor()
-  local lag = T.billing_lag_months
+  local by_month = month_sums(T.billing_lag_months)
   for k in db.contracts:where{status = "active"}:each() do
     local rev, cost, months = 0, 0, 0
     local first, last
-    for i = T.margin_months + lag, 1 + lag, -1 do         -- complete work months, oldest first
-      local w, b = month(i), month(i - lag)              -- the work month, the month it is billed
+    for _, m in ipairs(by_month) do
+      local w = m.work
       if not k.start or w.to >= k.start then
         months = months + 1
         first, last = first or w.name, w.name
-        cost = cost + db.spend:where{contract = k.id, date = {"between", w.from, w.to}, status = {"in", COUNTED}}:sum("amount")
-        rev = rev + db.invoices:where{contract = k.id, issued = {"between", b.from, b.to}, status = {"~=", "draft"}}:sum("amount")
+        cost = cost + (m.cost[k.id] or 0)
+        rev = rev + (m.rev[k.id] or 0)
       end
     end
     if months >= T.margin_min_months and rev > 0 then
