@@ -4,8 +4,13 @@
 #include "grouppass.h"
 #include "keyenc.h"
 #include "store.h"
-#include <string.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 /* Where a field's value sits in an entry of ix: key part i (>= 0), the id
  * after the parts (-1), a carried value (-2), or nowhere (-3). */
@@ -205,8 +210,19 @@ static void acc_reset(sub *x, int nagg) {
   for (int j = 0; j < nagg; j++) { memset(&x->acc[j], 0, sizeof x->acc[j]); x->acc[j].is_int = 1; }
 }
 
-int grouppass_collect(MDB_txn *txn, const query *q, const index_def *ix, int gfield, int subf, const gp_agg *a,
-                      int nagg, size_t max_groups, int (*stop)(void), gp_result *r, kam_err *e) {
+/* A stretch of the index: the groups from the one whose part 0 is `from`
+ * (NULL: the first) up to, not including, the one whose part 0 is `to`
+ * (NULL: to the end). Both are whole group parts, so no group is cut. */
+typedef struct span { const kbuf *from, *to; } span;
+
+/* Whether the key's group part is at or after `to` (memcmp order). */
+static int at_or_past(const uint8_t *k, size_t kn, const kbuf *to) {
+  int c = memcmp(k, to->p, kn < to->len ? kn : to->len);
+  return c > 0 || (c == 0 && kn >= to->len);
+}
+
+static int collect(MDB_txn *txn, const query *q, const index_def *ix, int gfield, int subf, const gp_agg *a,
+                   int nagg, size_t max_groups, int (*stop)(void), span sp, gp_result *r, kam_err *e) {
   memset(r, 0, sizeof *r);
   r->nagg = nagg;
   if (nagg < 1 || nagg > GP_MAX_AGGS || ix->f[0] != gfield || q->ncond > 64)
@@ -265,6 +281,10 @@ int grouppass_collect(MDB_txn *txn, const query *q, const index_def *ix, int gfi
   unsigned long steps = 0;
   enum { SEEK = -1 };
   int op = MDB_FIRST;
+  if (sp.from) {
+    kbuf_put(&seek, sp.from->p, sp.from->len);
+    op = SEEK;
+  }
   for (;;) {
     if (op == SEEK) {
       p.key.mv_data = seek.p;
@@ -279,6 +299,7 @@ int grouppass_collect(MDB_txn *txn, const query *q, const index_def *ix, int gfi
     size_t kn = p.key.mv_size;
     /* the group's part 0 is self-delimiting: the same leading bytes are the same group */
     if (!in_group || kn < group.len || !bytes_eq(k, group.p, group.len)) {
+      if (sp.to && at_or_past(k, kn, sp.to)) break; /* the next stretch's first group */
       kval v0;
       size_t g0 = key_get(k, k + kn, f0, &v0, gscratch);
       if (!g0) { out = -kam_errf(e, KAM_EINTERNAL, "%s: malformed index entry", ix->name); goto done; }
@@ -366,6 +387,214 @@ done:
     for (int j = 0; j < GP_MAX_AGGS; j++) kbuf_free(&subs[s].store[j]);
   }
   free(subs);
+  if (out) gp_result_free(r);
+  return out;
+}
+
+int grouppass_collect(MDB_txn *txn, const query *q, const index_def *ix, int gfield, int subf, const gp_agg *a,
+                      int nagg, size_t max_groups, int (*stop)(void), gp_result *r, kam_err *e) {
+  return collect(txn, q, ix, gfield, subf, a, nagg, max_groups, stop, (span){NULL, NULL}, r, e);
+}
+
+/* ---- a long pass shared among threads ----------------------------------- */
+
+static int parts_max; /* 0: not set yet (the processors online) */
+
+void grouppass_set_parts(int n) { parts_max = n < 1 ? 1 : n > GP_MAX_PARTS ? GP_MAX_PARTS : n; }
+
+static int parts_wanted(void) {
+  if (!parts_max) {
+    const char *env = getenv("KAM_THREADS"); /* a user's limit, for a machine shared with other work */
+    long n = env && *env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+    grouppass_set_parts(n < 1 ? 1 : n > GP_MAX_PARTS ? GP_MAX_PARTS : (int)n);
+  }
+  return parts_max;
+}
+
+/* the other threads' stop: set when the first stretch ended early (Ctrl-C,
+ * a budget, an error), as there is no point finishing the rest */
+static atomic_int parts_cancel;
+static int part_stop(void) { return atomic_load_explicit(&parts_cancel, memory_order_relaxed) ? -1 : 0; }
+
+typedef struct part {
+  MDB_txn *txn;
+  const query *q;
+  const index_def *ix;
+  const gp_agg *a;
+  int gfield, subf, nagg, out, started;
+  size_t max;
+  span sp;
+  gp_result r;
+  kam_err e;
+  pthread_t th;
+} part;
+
+static void *run_part(void *arg) {
+  part *pt = arg;
+  pt->out = collect(pt->txn, pt->q, pt->ix, pt->gfield, pt->subf, pt->a, pt->nagg, pt->max, part_stop, pt->sp,
+                    &pt->r, &pt->e);
+  return NULL;
+}
+
+/* a key's first eight bytes as a number (big-endian, a shorter key padded with zeros) */
+static uint64_t key_head(const MDB_val *k) {
+  uint64_t u = 0;
+  for (size_t i = 0; i < 8; i++) u = u << 8 | (i < k->mv_size ? ((const uint8_t *)k->mv_data)[i] : 0);
+  return u;
+}
+
+/* The number a run of decimal digits spells, or -1 (not all digits, or too long). */
+static int64_t digits_value(const char *s, size_t n) {
+  if (!n || n > 18) return -1;
+  int64_t v = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9') return -1;
+    v = v * 10 + (s[i] - '0');
+  }
+  return v;
+}
+
+/* Up to n - 1 group parts cutting ix into n stretches of about as many
+ * groups each, in order, each after the one before; returns how many. The
+ * points are spaced evenly between the first and last groups: by number
+ * when their keys are texts that differ only in a run of digits at the end
+ * (ids, CL-000001 to CL-100000: they are handed out in order), else by the
+ * keys' first eight bytes (a day, an amount). */
+static int cut_points(MDB_txn *txn, const index_def *ix, const field_def *f0, int n, kbuf *cuts) {
+  MDB_cursor *cur;
+  MDB_val k, v;
+  if (mdb_cursor_open(txn, ix->dbi, &cur)) return 0;
+  int m = 0;
+  char s0[KEY_ID_MAX], s1[KEY_ID_MAX], scratch[KEY_ID_MAX];
+  kval a, b, x;
+  kbuf first = {0}, at = {0};
+  size_t g;
+  if (mdb_cursor_get(cur, &k, &v, MDB_FIRST) ||
+      !(g = key_get(k.mv_data, (const uint8_t *)k.mv_data + k.mv_size, f0, &a, s0)) || is_cut(&a))
+    goto done;
+  kbuf_put(&first, k.mv_data, g);
+  uint64_t lo = key_head(&k);
+  if (mdb_cursor_get(cur, &k, &v, MDB_LAST) ||
+      !(g = key_get(k.mv_data, (const uint8_t *)k.mv_data + k.mv_size, f0, &b, s1)) || is_cut(&b))
+    goto done;
+  uint64_t hi = key_head(&k);
+  /* ids: the same text up to a run of digits at the end */
+  size_t p = 0, len = a.tag == KV_STR ? a.u.s.len : 0;
+  int64_t da = -1, db = -1;
+  if (f0->type != FT_DATE && a.tag == KV_STR && b.tag == KV_STR && b.u.s.len == len && len < KEY_ID_MAX) {
+    while (p < len && a.u.s.p[p] == b.u.s.p[p]) p++;
+    while (p > 0 && a.u.s.p[p - 1] >= '0' && a.u.s.p[p - 1] <= '9') p--; /* the whole run */
+    da = digits_value(a.u.s.p + p, len - p);
+    db = digits_value(b.u.s.p + p, len - p);
+  }
+  for (int i = 1; i < n; i++) {
+    kbuf_reset(&at);
+    if (da >= 0 && db > da) {
+      char t[KEY_ID_MAX + 24];
+      int64_t w = db - da, num = da + w / n * i + w % n * i / n;
+      memcpy(t, a.u.s.p, p);
+      snprintf(t + p, sizeof t - p, "%0*lld", (int)(len - p), (long long)num);
+      x = kv_str(t, len);
+      key_put(&at, f0, &x);
+    } else if (hi > lo) {
+      uint64_t w = hi - lo, pos = lo + w / (uint64_t)n * (uint64_t)i + w % (uint64_t)n * (uint64_t)i / (uint64_t)n;
+      for (int j = 0; j < 8; j++) kbuf_byte(&at, (uint8_t)(pos >> (56 - 8 * j)));
+    } else break;
+    k.mv_data = at.p;
+    k.mv_size = at.len;
+    if (mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)) break;
+    g = key_get(k.mv_data, (const uint8_t *)k.mv_data + k.mv_size, f0, &x, scratch);
+    if (!g || is_cut(&x)) break;
+    const kbuf *prev = m ? &cuts[m - 1] : &first;
+    if (!at_or_past(k.mv_data, g, prev) || (g == prev->len && !memcmp(k.mv_data, prev->p, g))) continue;
+    kbuf_put(&cuts[m++], k.mv_data, g);
+  }
+done:
+  kbuf_free(&first);
+  kbuf_free(&at);
+  mdb_cursor_close(cur);
+  return m;
+}
+
+/* x's groups after r's (x's keys all come after r's) */
+static int result_append(gp_result *r, const gp_result *x, size_t max) {
+  for (size_t i = 0; i < x->n; i++) {
+    kval k = gp_result_key(x, i), u = gp_result_sub(x, i);
+    if (r->n >= max || !result_add(r, &k, &u, r->nagg)) return GP_TOO_MANY;
+    size_t at = r->n - 1;
+    r->rows[at] = x->rows[i];
+    for (int j = 0; j < r->nagg; j++) {
+      gp_acc g = gp_result_acc(x, i, j);
+      if (g.have) g.best = kept(&r->arena, g.best);
+      r->acc[at * (size_t)r->nagg + (size_t)j] = g;
+    }
+  }
+  return 0;
+}
+
+int grouppass_parts(MDB_txn *txn, int read_only, const index_def *ix) {
+  int n = read_only ? parts_wanted() : 1;
+  MDB_stat st;
+  if (n < 2 || mdb_stat(txn, ix->dbi, &st)) return 1;
+  size_t most = st.ms_entries / GP_PART_MIN;
+  return most < 1 ? 1 : (size_t)n > most ? (int)most : n;
+}
+
+int grouppass_collect_parts(MDB_txn *txn, int read_only, const query *q, const index_def *ix, int gfield, int subf,
+                            const gp_agg *a, int nagg, size_t max_groups, int (*stop)(void), gp_result *r,
+                            kam_err *e) {
+  int n = q->never ? 1 : grouppass_parts(txn, read_only, ix);
+  kbuf cuts[GP_MAX_PARTS - 1];
+  memset(cuts, 0, sizeof cuts);
+  int m = n > 1 ? cut_points(txn, ix, &q->c->fields[gfield], n, cuts) : 0;
+  part parts[GP_MAX_PARTS];
+  memset(parts, 0, sizeof parts);
+  /* each other stretch in a read transaction of its own on the same version
+   * of the book (a transaction is one thread's), or the pass is not shared */
+  MDB_env *env = mdb_txn_env(txn);
+  for (int i = 1; i <= m; i++) {
+    if (mdb_txn_begin(env, NULL, MDB_RDONLY, &parts[i].txn) || mdb_txn_id(parts[i].txn) != mdb_txn_id(txn)) {
+      if (parts[i].txn) mdb_txn_abort(parts[i].txn);
+      parts[i].txn = NULL;
+      for (int j = 1; j < i; j++) mdb_txn_abort(parts[j].txn), parts[j].txn = NULL;
+      m = 0;
+      break;
+    }
+  }
+  if (!m) {
+    for (int i = 0; i < GP_MAX_PARTS - 1; i++) kbuf_free(&cuts[i]);
+    return grouppass_collect(txn, q, ix, gfield, subf, a, nagg, max_groups, stop, r, e);
+  }
+  atomic_store(&parts_cancel, 0);
+  /* signals are this thread's business: the others take none */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  for (int i = 1; i <= m; i++) {
+    part *pt = &parts[i];
+    pt->q = q, pt->ix = ix, pt->a = a, pt->gfield = gfield, pt->subf = subf, pt->nagg = nagg, pt->max = max_groups;
+    pt->sp = (span){&cuts[i - 1], i < m ? &cuts[i] : NULL};
+    pt->started = !pthread_create(&pt->th, NULL, run_part, pt);
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  int out = collect(txn, q, ix, gfield, subf, a, nagg, max_groups, stop, (span){NULL, &cuts[0]}, r, e);
+  if (out) atomic_store(&parts_cancel, 1);
+  for (int i = 1; i <= m; i++) {
+    part *pt = &parts[i];
+    if (pt->started) pthread_join(pt->th, NULL);
+    else if (!out) run_part(pt); /* no thread to be had: here, after the first */
+    else pt->out = -1;
+    if (!out && pt->out) {
+      out = pt->out;
+      if (out < 0) *e = pt->e;
+    }
+  }
+  for (int i = 1; i <= m; i++) {
+    if (!out) out = result_append(r, &parts[i].r, max_groups);
+    gp_result_free(&parts[i].r);
+    mdb_txn_abort(parts[i].txn);
+  }
+  for (int i = 0; i < GP_MAX_PARTS - 1; i++) kbuf_free(&cuts[i]);
   if (out) gp_result_free(r);
   return out;
 }

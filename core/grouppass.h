@@ -59,6 +59,23 @@ enum {
  * set). */
 int grouppass_collect(MDB_txn *txn, const query *q, const index_def *ix, int gfield, int sub, const gp_agg *a,
                       int nagg, size_t max_groups, int (*stop)(void), gp_result *out, kam_err *e);
+/* The same pass, shared among threads when the index is long (at least
+ * GP_PART_MIN entries a thread) and txn only reads: the index is cut at
+ * group boundaries into stretches, each read by a thread in a read
+ * transaction of its own on the same version of the book, and their groups
+ * put together in order. A group is never cut, so every group is the one
+ * one pass gives, to the last digit. Anything else: as grouppass_collect. */
+#define GP_MAX_PARTS 8
+#define GP_PART_MIN 100000
+int grouppass_collect_parts(MDB_txn *txn, int read_only, const query *q, const index_def *ix, int gfield, int subf,
+                            const gp_agg *a, int nagg, size_t max_groups, int (*stop)(void), gp_result *out,
+                            kam_err *e);
+/* How many threads a pass over ix would take (1: one pass, not shared). */
+int grouppass_parts(MDB_txn *txn, int read_only, const index_def *ix);
+/* How many threads a pass may take (1: never shared); by default the
+ * processors online, at most GP_MAX_PARTS. A process that is itself one
+ * of several sharing the work takes 1. */
+void grouppass_set_parts(int n);
 /* The same groups from the rows of q's own plan (any plan: a scan, an index
  * range), aggregated in a hash in C as they come: no Lua value per row, and
  * each group's rows added in the order visiting them would add them. No

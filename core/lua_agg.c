@@ -661,7 +661,8 @@ static int group_by_pass(lua_State *L, lquery *lq, int gfield, int subf, const g
   lua_setmetatable(L, -2);
   kam_err e = {0};
   int rc = how == GROUP_PASS
-             ? grouppass_collect(txn, lq->q, ix, gfield, subf, a, nagg, GROUP_PASS_MAX_GROUPS, gp_stop, r, &e)
+             ? grouppass_collect_parts(txn, !kam_ctx_get(L)->wtxn, lq->q, ix, gfield, subf, a, nagg,
+                                       GROUP_PASS_MAX_GROUPS, gp_stop, r, &e)
              : grouppass_collect_rows(txn, lq->q, gfield, subf, a, nagg, GROUP_PASS_MAX_GROUPS, gp_stop, r, &e);
   if (rc == 0) return 1;
   lua_pop(L, 1);
@@ -677,7 +678,11 @@ static int push_group_explain(lua_State *L, lquery *lq, int gfield, int subf, co
   const index_def *ix = NULL;
   int how = why ? GROUP_VISIT : group_plan(L, lq, gfield, subf, a, nagg, &ix, &why);
   if (how == GROUP_PASS) {
-    lua_pushfstring(L, "group: one pass over index %s", ix->name);
+    snap *s;
+    kam_ctx *ctx = kam_ctx_get(L);
+    int parts = grouppass_parts(kam_read_txn(L, ctx, &s), !ctx->wtxn, ix);
+    if (parts > 1) lua_pushfstring(L, "group: one pass over index %s, shared among %d threads", ix->name, parts);
+    else lua_pushfstring(L, "group: one pass over index %s", ix->name);
     return 1;
   }
   lua_pushfstring(L, how == GROUP_ROWS ? "group: rows aggregated in C as the query reads them (%s); "
