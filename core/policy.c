@@ -5,6 +5,7 @@
 #include "lua_error.h"
 #include "lua_colmap.h"
 #include "decisions.h"
+#include "grouppass.h"
 #include "import.h"
 #include "kdate.h"
 #include "output.h"
@@ -935,6 +936,7 @@ static int worker_gc(lua_State *L) {
 /* K.worker_tie(parent pid): a worker ends with its command; K.pid() */
 static int k_worker_tie(lua_State *L) {
   worker_tie_to((long)luaL_checkinteger(L, 1));
+  grouppass_set_parts(1); /* the cores are the command's other workers' */
   return 0;
 }
 
@@ -970,6 +972,7 @@ static int k_worker_start(lua_State *L) {
     lua_pushstring(L, e.msg);
     return 2;
   }
+  grouppass_set_parts(1); /* the other cores are the workers' now */
   return 1;
 }
 
