@@ -551,12 +551,9 @@ int grouppass_collect_parts(MDB_txn *txn, int read_only, const query *q, const i
   memset(parts, 0, sizeof parts);
   /* each other stretch in a read transaction of its own on the same version
    * of the book (a transaction is one thread's), or the pass is not shared */
-  MDB_env *env = mdb_txn_env(txn);
   for (int i = 1; i <= m; i++) {
-    if (mdb_txn_begin(env, NULL, MDB_RDONLY, &parts[i].txn) || mdb_txn_id(parts[i].txn) != mdb_txn_id(txn)) {
-      if (parts[i].txn) mdb_txn_abort(parts[i].txn);
-      parts[i].txn = NULL;
-      for (int j = 1; j < i; j++) mdb_txn_abort(parts[j].txn), parts[j].txn = NULL;
+    if (store_begin_same(txn, &parts[i].txn)) {
+      for (int j = 1; j < i; j++) store_abort(parts[j].txn), parts[j].txn = NULL;
       m = 0;
       break;
     }
@@ -592,7 +589,7 @@ int grouppass_collect_parts(MDB_txn *txn, int read_only, const query *q, const i
   for (int i = 1; i <= m; i++) {
     if (!out) out = result_append(r, &parts[i].r, max_groups);
     gp_result_free(&parts[i].r);
-    mdb_txn_abort(parts[i].txn);
+    store_abort(parts[i].txn);
   }
   for (int i = 0; i < GP_MAX_PARTS - 1; i++) kbuf_free(&cuts[i]);
   if (out) gp_result_free(r);

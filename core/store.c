@@ -326,6 +326,17 @@ int store_begin(kam_store *st, int write, MDB_txn **txn, kam_err *e) {
   return kam_errf(e, KAM_EINTERNAL, "%s: cannot begin a transaction", st->path);
 }
 
+int store_begin_same(MDB_txn *txn, MDB_txn **out) {
+  *out = NULL;
+  if (mdb_txn_begin(mdb_txn_env(txn), NULL, MDB_RDONLY, out)) return *out = NULL, -1;
+  if (mdb_txn_id(*out) != mdb_txn_id(txn)) {
+    mdb_txn_abort(*out);
+    *out = NULL;
+    return -1;
+  }
+  return 0;
+}
+
 int store_begin_child(kam_store *st, MDB_txn *parent, MDB_txn **txn, kam_err *e) {
   int rc = mdb_txn_begin(st->env, parent, 0, txn);
   return rc ? lmdb_err(e, rc, "a nested kam.tx") : 0;

@@ -48,6 +48,10 @@ int store_begin(kam_store *st, int write, MDB_txn **txn, kam_err *e);
  * merges its writes into the parent, aborting it drops only them. The
  * parent may not be used until the child ends. */
 int store_begin_child(kam_store *st, MDB_txn *parent, MDB_txn **txn, kam_err *e);
+/* Another read transaction on the version of the book `txn` (a read
+ * transaction) reads, for another thread to read it with; 0, or -1 when
+ * none can be had or a write came in between (nothing is held then). */
+int store_begin_same(MDB_txn *txn, MDB_txn **out);
 int store_commit(kam_store *st, MDB_txn *txn, kam_err *e); /* the txn is gone after */
 /* Ends a transaction without keeping its writes (a read snapshot ends this
  * way). Values read through it are invalid after. NULL is allowed. */
