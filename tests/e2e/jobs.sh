@@ -129,7 +129,7 @@ LUA
   check "$1: no worker left running" bash -c "! pgrep -f 'worker-par[t].*$T' >/dev/null"
 }
 attack stuck "ran longer than" 'while true do end'
-attack bomb "used more than" 'local t = {} for i = 1, 1e9 do t[i] = string.rep("x", 4096) .. i end'
+attack bomb "used more than" 'local t = {} for i = 1, 1e9 do t[i] = string.rep("x", 1 << 20) .. i end'
 attack coroutines "ran longer than" 'local co = coroutine.wrap(function() while true do coroutine.yield() end end) while true do co() end'
 # what the sandbox refuses (a finalizer, a write from a policy) is refused in a
 # worker's share as in one process: the same failure, the book unchanged
