@@ -502,9 +502,11 @@ static void push_decision(lua_State *L, const MDB_val *v) {
   }
 }
 
-/* K.last(id, policy) -> the newest decision or nil. One read transaction
- * and cursor serve every look-up of a run; inside kam.tx a cursor of the
- * tx's own, which sees its writes. */
+/* K.last(id, policy [, result_only]) -> the newest decision or nil; with
+ * result_only its result (JSON text) alone, which is all an eval compares:
+ * a decision's reasons are a list of texts not worth a table per subject.
+ * One read transaction and cursor serve every look-up of a run; inside
+ * kam.tx a cursor of the tx's own, which sees its writes. */
 static int k_last(lua_State *L) {
   pstate *ps = P_(L);
   kam_ctx *ctx = ps->ctx;
@@ -524,7 +526,10 @@ static int k_last(lua_State *L) {
   int rc = decision_last(cur, id, idlen, policy, &rec, &e);
   if (cur != ps->dcur) decision_cursor_close(cur); /* the record stays valid: its txn goes on */
   if (rc) return fail_kam(L, &e);
-  if (rec.mv_data) push_decision(L, &rec);
+  kval result;
+  if (!rec.mv_data) lua_pushnil(L);
+  else if (!lua_toboolean(L, 3)) push_decision(L, &rec);
+  else if (rec_find(rec.mv_data, rec.mv_size, DC_RESULT, &result)) kam_push_kval(L, &result);
   else lua_pushnil(L);
   return 1;
 }

@@ -296,7 +296,7 @@ local function eval(name)
   each_subject(pol, opts.id, function(e)
     local ok, res, reasons, code = next_result(pol, shares, n + 1, e, one)
     n = n + 1
-    local last = K.last(e.id, pol.name)
+    local last = K.last(e.id, pol.name, true) -- its result's JSON
     if not ok then
       code = code or K.error_code(res)
       if opts.strict then
@@ -305,15 +305,15 @@ local function eval(name)
       failures[#failures + 1] = {id = e.id, error = tostring(res), code = code}
       if as_values then
         out[#out + 1] = {id = e.id, name = name_of(e, pol.subject), result = or_null(nil),
-                         last = or_null(last and K.unjson(last.result)), changed = or_null(nil), error = tostring(res)}
+                         last = or_null(last and K.unjson(last)), changed = or_null(nil), error = tostring(res)}
         if opts.explain then out[#out].reasons = reasons end
       else
-        out[#out + 1] = {id = e.id, name = name_of(e, pol.subject), result = "(error)", last = last and show(K.unjson(last.result)) or "", changed = ""}
+        out[#out + 1] = {id = e.id, name = name_of(e, pol.subject), result = "(error)", last = last and show(K.unjson(last)) or "", changed = ""}
       end
       return
     end
     local json = to_json(res)
-    local ch = not last or last.result ~= json
+    local ch = not last or last ~= json
     if ch then changed = changed + 1 end
     -- for the commit: the decision, kept by the engine (not as Lua strings), and
     -- the field to set where it differs
@@ -323,10 +323,10 @@ local function eval(name)
     end
     if as_values then
       out[#out + 1] = {id = e.id, name = name_of(e, pol.subject), result = or_null(res),
-                       last = or_null(last and K.unjson(last.result)), changed = ch, error = or_null(nil)}
+                       last = or_null(last and K.unjson(last)), changed = ch, error = or_null(nil)}
     else
       out[#out + 1] = {id = e.id, name = name_of(e, pol.subject), result = show(res),
-                       last = last and show(K.unjson(last.result)) or "", changed = ch and "yes" or ""}
+                       last = last and show(K.unjson(last)) or "", changed = ch and "yes" or ""}
     end
     if opts.explain then out[#out].reasons = reasons end
   end)
