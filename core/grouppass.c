@@ -4,13 +4,13 @@
 #include "grouppass.h"
 #include "keyenc.h"
 #include "store.h"
+#include "workers.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* Where a field's value sits in an entry of ix: key part i (>= 0), the id
  * after the parts (-1), a carried value (-2), or nowhere (-3). */
@@ -405,8 +405,8 @@ void grouppass_set_parts(int n) { parts_max = n < 1 ? 1 : n > GP_MAX_PARTS ? GP_
 static int parts_wanted(void) {
   if (!parts_max) {
     const char *env = getenv("KAM_THREADS"); /* a user's limit, for a machine shared with other work */
-    long n = env && *env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
-    grouppass_set_parts(n < 1 ? 1 : n > GP_MAX_PARTS ? GP_MAX_PARTS : (int)n);
+    long n = env && *env ? strtol(env, NULL, 10) : workers_cores();
+    grouppass_set_parts(n > GP_MAX_PARTS ? GP_MAX_PARTS : (int)n);
   }
   return parts_max;
 }
