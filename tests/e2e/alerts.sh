@@ -70,6 +70,12 @@ check 'raise left every request as it was' cmp -s "$T/requests.before" "$T/reque
 FLOOR=$(val "$R return kam.fmt.pct(R.margin_floor())")
 expect_out "under the $FLOOR floor" kam eval 'return db.alerts:where{kind = "margin_below_floor"}:first().message'
 
+# alert_figures KIND 'EXPR': a Lua chunk giving EXPR (of the alert a) for every alert of KIND,
+# sorted and joined by ";", as the oracles below give theirs
+alert_figures() {
+  echo "local out = {} for a in db.alerts:where{kind = '$1'}:each() do out[#out + 1] = $2 end
+    table.sort(out) return table.concat(out, ';')"
+}
 # margin and spend over budget, set against the same figures asked contract by contract and
 # month by month, as a manager would write them (the rules take them from a few grouped passes)
 MARGIN_ORACLE="$R local T = R.thresholds local lag = T.billing_lag_months
@@ -92,12 +98,8 @@ MARGIN_ORACLE="$R local T = R.thresholds local lag = T.billing_lag_months
   table.sort(out) return table.concat(out, ';')"
 MARGIN_WANT=$(val "$MARGIN_ORACLE")
 check "the demo has contracts under the margin floor ($MARGIN_WANT)" [ -n "$MARGIN_WANT" ]
-expect_eq "$MARGIN_WANT" kam eval 'local out = {}
-  for a in db.alerts:where{kind = "margin_below_floor"}:each() do
-    local rev, cost = a.message:match("%(revenue ([^,]+), cost ([^%)]+)%)")
-    out[#out + 1] = a.subject .. " " .. rev .. " " .. cost
-  end
-  table.sort(out) return table.concat(out, ";")'
+expect_eq "$MARGIN_WANT" kam eval "$(alert_figures margin_below_floor \
+  'a.subject .. " " .. table.concat({a.message:match("%(revenue ([^,]+), cost ([^%)]+)%)")}, " ")')"
 OVERRUN_ORACLE="local counted, out, extra = {'recorded', 'held', 'approved'}, {}, {}
   for r in db.requests:where{kind = 'budget_overrun', status = 'approved'}:each() do
     local sp = db.spend:get(r.subject)
@@ -123,11 +125,8 @@ OVERRUN_ORACLE="local counted, out, extra = {'recorded', 'held', 'approved'}, {}
   table.sort(out) return table.concat(out, ';')"
 OVERRUN_WANT=$(val "$OVERRUN_ORACLE")
 check "the demo has spend over budget ($OVERRUN_WANT)" [ -n "$OVERRUN_WANT" ]
-expect_eq "$OVERRUN_WANT" kam eval 'local out = {}
-  for a in db.alerts:where{kind = "spend_over_budget"}:each() do
-    out[#out + 1] = a.key:match("^spend_over_budget:(.*)") .. " " .. a.message:match("spent (.-) against")
-  end
-  table.sort(out) return table.concat(out, ";")'
+expect_eq "$OVERRUN_WANT" kam eval "$(alert_figures spend_over_budget \
+  'a.key:match("^spend_over_budget:(.*)") .. " " .. a.message:match("spent (.-) against")')"
 
 # ---- a second raise raises nothing new, moves last_seen ----------------------------------------
 sleep 1
