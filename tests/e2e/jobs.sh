@@ -113,14 +113,19 @@ check "whatif counts the candidate's failures" grep -q '"failed":[1-9]' "$T/.o3"
 # a worker's last subject runs an attack: an endless loop, a memory bomb, a
 # finalizer that never ends, a coroutine that loops; the command fails with
 # the limit named and the share that stopped, nothing committed, no process left
-attack() { # attack NAME 'stderr text' 'LUA run for the last client'
+# last_policy NAME 'more fields' 'LUA run for the last client': rules/NAME.lua deciding "D"
+# for every client, and running LUA first for the last one (a worker's share)
+last_policy() {
   cat >"rules/$1.lua" <<LUA
-return {name = "$1", subject = "clients", writes = "tier",
+return {name = "$1", subject = "clients", $2
   decide = function(c, why)
     if c.id == "$LAST" then $3 end
     return "D"
   end}
 LUA
+}
+attack() { # attack NAME 'stderr text' 'LUA run for the last client'
+  last_policy "$1" 'writes = "tier",' "$3"
   snapshot "$T/.before"
   expect_fail 1 "$2" kam policy eval "$1" --commit --jobs 3
   check "$1: the command names the share that stopped" grep -q "the process evaluating clients [0-9]* to $NCLIENTS stopped" "$ERR"
@@ -134,13 +139,7 @@ attack coroutines "ran longer than" 'local co = coroutine.wrap(function() while 
 # what the sandbox refuses (a finalizer, a write from a policy) is refused in a
 # worker's share as in one process: the same failure, the book unchanged
 refused() { # refused NAME 'stderr text' 'LUA run for the last client'
-  cat >"rules/$1.lua" <<LUA
-return {name = "$1", subject = "clients",
-  decide = function(c, why)
-    if c.id == "$LAST" then $3 end
-    return "D"
-  end}
-LUA
+  last_policy "$1" '' "$3"
   snapshot "$T/.before"
   same "$1 from a worker's share" policy eval "$1"
   check "$1: refused for the last client, as in one process" grep -q "$LAST.*$2" "$T/.e3"
