@@ -23,6 +23,7 @@
 #include "sandbox.h"
 #include "scheduler.h"
 #include "fmt.h"
+#include "grouppass.h"
 #include "identity.h"
 #include "sha256.h"
 #include "store.h"
@@ -1585,6 +1586,8 @@ static const command commands[] = {
     {NULL, NULL, 0}};
 
 int kam_main(int argc, char **argv) {
+  kam_err te;
+  if (grouppass_parts_from_env(&te)) return fail(te.code, "%s", te.msg);
   cli c;
   memset(&c, 0, sizeof c);
   c.args = calloc((size_t)argc + 1, sizeof(char *));

@@ -402,11 +402,22 @@ static int parts_max; /* 0: not set yet (the processors online) */
 
 void grouppass_set_parts(int n) { parts_max = n < 1 ? 1 : n > GP_MAX_PARTS ? GP_MAX_PARTS : n; }
 
+/* KAM_THREADS: a user's limit, for a machine shared with other work */
+int grouppass_parts_from_env(kam_err *e) {
+  const char *env = getenv("KAM_THREADS");
+  if (!env || !*env) return 0; /* set to nothing: as if not set */
+  char *end;
+  long n = strtol(env, &end, 10);
+  if (*end || n < 1)
+    return kam_errf(e, KAM_EUSAGE, "KAM_THREADS: expected a whole number of threads, 1 or more (got \"%s\")", env);
+  grouppass_set_parts(n > GP_MAX_PARTS ? GP_MAX_PARTS : (int)n);
+  return 0;
+}
+
 static int parts_wanted(void) {
   if (!parts_max) {
-    const char *env = getenv("KAM_THREADS"); /* a user's limit, for a machine shared with other work */
-    long n = env && *env ? strtol(env, NULL, 10) : workers_cores();
-    grouppass_set_parts(n > GP_MAX_PARTS ? GP_MAX_PARTS : (int)n);
+    int n = workers_cores();
+    grouppass_set_parts(n > GP_MAX_PARTS ? GP_MAX_PARTS : n);
   }
   return parts_max;
 }

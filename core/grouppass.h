@@ -76,6 +76,10 @@ int grouppass_parts(MDB_txn *txn, int read_only, const index_def *ix);
  * processors online, at most GP_MAX_PARTS. A process that is itself one
  * of several sharing the work takes 1. */
 void grouppass_set_parts(int n);
+/* The same from KAM_THREADS when it is set: 0, or a usage error naming it
+ * when it is not a whole number of 1 or more (more than GP_MAX_PARTS is
+ * GP_MAX_PARTS). */
+int grouppass_parts_from_env(kam_err *e);
 /* The same groups from the rows of q's own plan (any plan: a scan, an index
  * range), aggregated in a hash in C as they come: no Lua value per row, and
  * each group's rows added in the order visiting them would add them. No

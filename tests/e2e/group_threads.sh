@@ -52,4 +52,11 @@ KAM_THREADS=3 expect_not 'threads' kam eval "local r kam.tx(function() r = (func
 # the same sums inside kam.tx as outside
 KAM_THREADS=3 expect_eq "$(KAM_THREADS=3 kam eval 'local n = 0 for _, s in pairs(db.invoices:all():group("client", "sum", "amount")) do n = n + s end return n')" \
   kam eval 'local n = 0 kam.tx(function() for _, s in pairs(db.invoices:all():group("client", "sum", "amount")) do n = n + s end end) return n'
+# a KAM_THREADS that is no whole number of 1 or more: a usage error naming it, before anything is done
+snapshot "$T/.before"
+KAM_THREADS=abc expect_fail 2 'kam: KAM_THREADS: expected a whole number of threads, 1 or more (got "abc")' kam eval 'return 1'
+KAM_THREADS=0 expect_fail 2 'KAM_THREADS' kam eval 'kam.tx(function() db.teams:update(db.teams:all():first().id, {name = "x"}) end)'
+KAM_THREADS=-2 expect_fail 2 'KAM_THREADS' kam import "$T/csv/teams.csv"
+expect_unchanged "$T/.before" 'a bad KAM_THREADS'
+KAM_THREADS=12 expect_eq 'group: one pass over index invoices.client.issued, shared among 3 threads' kam eval "$EXPLAIN"
 finish
