@@ -52,6 +52,22 @@ KAM_THREADS=3 expect_not 'threads' kam eval "local r kam.tx(function() r = (func
 # the same sums inside kam.tx as outside
 KAM_THREADS=3 expect_eq "$(KAM_THREADS=3 kam eval 'local n = 0 for _, s in pairs(db.invoices:all():group("client", "sum", "amount")) do n = n + s end return n')" \
   kam eval 'local n = 0 kam.tx(function() for _, s in pairs(db.invoices:all():group("client", "sum", "amount")) do n = n + s end end) return n'
+# a policy whose passes run past its budget: stopped with the limit named (the other threads
+# stop with the first), nothing committed
+tmp_project "$T/proj"
+cat >"$T/proj/rules/passes.lua" <<'LUA'
+return {name = "passes", subject = "clients", writes = "tier",
+  decide = function(c, why)
+    for i = 1, 1e6 do db.invoices:all():group({"client", "status"}, "sum", "amount") end
+    return "D"
+  end}
+LUA
+snapshot "$T/.before"
+CLIENT=$(kam eval 'return db.clients:all():first().id')
+KAM_THREADS=3 expect_fail 1 'stopped: it ran longer than' \
+  "$KAM_BIN" --config "$T/proj/config/kam.yaml" --db "$BOOK" policy eval passes --id "$CLIENT" --commit
+expect_unchanged "$T/.before" 'passes stopped by the budget'
+
 # a KAM_THREADS that is no whole number of 1 or more: a usage error naming it, before anything is done
 snapshot "$T/.before"
 KAM_THREADS=abc expect_fail 2 'kam: KAM_THREADS: expected a whole number of threads, 1 or more (got "abc")' kam eval 'return 1'
