@@ -722,6 +722,7 @@ static const gp_kind gp_of_kind[] = {GP_COUNT, GP_SUM, GP_SUM, GP_MIN, GP_MAX}; 
 
 #define GROUP_MAX_KEYS 4
 #define GROUP_MAX_AGGS 16
+#define SUB_KEEP 8 /* second keys of a group pass kept as Lua strings */
 static const char *const agg_kinds[] = {"count", "sum", "avg", "min", "max", NULL};
 
 typedef struct gagg { int kind, field, name; } gagg; /* name: stack slot of its name */
@@ -989,18 +990,31 @@ static int group_multi(lua_State *L, lquery *lq, int explain) {
   if (plain) {
     if (group_by_pass(L, lq, m->key[0].key, subf, a, m->nagg)) {
       const gp_result *r = lua_touserdata(L, -1);
-      lua_createtable(L, 0, r->n > 1u << 24 ? 1 << 24 : (int)r->n);
-      int res = lua_gettop(L), into = res;
+      /* the second keys are few (a status, a month): each pushed once, then
+       * copied from a stack slot of its own instead of interned again */
+      kval subk[SUB_KEEP];
+      int nsubk = 0;
+      if (subf >= 0) luaL_checkstack(L, SUB_KEEP + 8, "group");
+      size_t groups = r->n;
+      if (subf >= 0) /* the number of first keys, for the table's size */
+        for (size_t i = groups = r->n ? 1 : 0; i < r->n; i++) {
+          kval k = gp_result_key(r, i), prev = gp_result_key(r, i - 1);
+          groups += !kval_same(&k, &prev);
+        }
+      lua_createtable(L, 0, groups > 1u << 24 ? 1 << 24 : (int)groups);
+      int res = lua_gettop(L), into = res; /* the kept second keys: the slots right above res */
       for (size_t i = 0; i < r->n; i++) {
         if (subf >= 0) { /* one table for a key's second keys (a pass gives them together) */
           kval k = gp_result_key(r, i), prev = i ? gp_result_key(r, i - 1) : kv_null();
           if (!i || !kval_same(&k, &prev)) {
-            lua_settop(L, res);
+            size_t n = 1; /* entries under this key, for its table's size */
+            for (kval next; i + n < r->n && (next = gp_result_key(r, i + n), kval_same(&k, &next)); n++) {}
+            lua_settop(L, res + nsubk);
             push_group_key(L, r, i);
             lua_pushvalue(L, -1);
             if (lua_rawget(L, res) != LUA_TTABLE) {
               lua_pop(L, 1);
-              lua_newtable(L);
+              lua_createtable(L, 0, n > 64 ? 64 : (int)n);
               lua_pushvalue(L, -2);
               lua_pushvalue(L, -2);
               lua_rawset(L, res);
@@ -1009,8 +1023,20 @@ static int group_multi(lua_State *L, lquery *lq, int explain) {
             into = lua_gettop(L);
           }
           kval sk = gp_result_sub(r, i);
-          kam_push_kval(L, &sk);
-          if (lua_isnil(L, -1)) { lua_pop(L, 1); lua_pushliteral(L, "(none)"); }
+          int kept = -1;
+          for (int j = 0; j < nsubk && kept < 0; j++) if (kval_same(&sk, &subk[j])) kept = j;
+          if (kept >= 0) lua_pushvalue(L, res + 1 + kept);
+          else {
+            kam_push_kval(L, &sk);
+            if (lua_isnil(L, -1)) { lua_pop(L, 1); lua_pushliteral(L, "(none)"); }
+            if (nsubk < SUB_KEEP && (sk.tag != KV_STR || sk.u.s.len <= 40)) {
+              /* kept in the slot after the last kept one, above the result */
+              lua_pushvalue(L, -1);
+              lua_insert(L, res + 1 + nsubk);
+              subk[nsubk++] = gp_result_sub(r, i);
+              into++;
+            }
+          }
         } else push_group_key(L, r, i);
         if (m->single) {
           gp_acc x = gp_result_acc(r, i, 0);
@@ -1082,9 +1108,11 @@ static int group_impl(lua_State *L, int explain) {
     const char *where = "";
     int rc = resolve_hops(&g, r, keys, &where);
     if (rc) return luaL_error(L, "group: reading %s: %s", where, mdb_strerror(rc));
-    lua_newtable(L);
+    /* sized for a key per entry, the most there can be (a project's client: fewer) */
+    int most = r->n > 1u << 24 ? 1 << 24 : (int)r->n;
+    lua_createtable(L, 0, g.kind ? most : 0);
     g.tsum = lua_gettop(L);
-    lua_newtable(L);
+    lua_createtable(L, 0, g.kind == 1 ? 0 : most);
     g.tcnt = lua_gettop(L);
     lua_pushnil(L); /* the key pushed last: the next is often the same */
     int last = lua_gettop(L);
