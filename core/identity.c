@@ -1,6 +1,7 @@
 /* identity.c — the acting user from the login and the staff records (see
  * identity.h). */
 #include "identity.h"
+#include "query.h"
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,26 +61,41 @@ int identity_staff(kam_store *st, MDB_txn *txn, const char *who, kam_principal *
     fill(p, c, vals);
     found = 1;
   } else if (rc == MDB_NOTFOUND) {
-    /* by login: staff are few (hundreds), a pass over them costs less than
-     * opening the book did */
+    /* by login, through the index on os_user when the schema has one (every
+     * command starts here: a pass decoding each staff record cost more than
+     * opening the book did at a few thousand staff); the first in id order */
+    rc = 0;
     int fo = coll_field(c, "os_user");
-    MDB_cursor *cur;
-    MDB_val k, d;
-    if (fo >= 0 && !(rc = mdb_cursor_open(txn, c->dbi, &cur))) {
-      for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-        store_decode(c, d.mv_data, d.mv_size, vals);
-        if (!kval_is_text(&vals[fo], who)) continue;
-        vals[F_ID] = kv_str(k.mv_data, k.mv_size);
-        fill(p, c, vals);
-        found = 1;
-        break;
+    if (fo >= 0) {
+      query q;
+      query_init(&q, c);
+      kval v = kv_str(who, strlen(who));
+      qiter it;
+      int r = query_add(&q, fo, Q_EQ, &v, 1, e) ? -1 : 0;
+      if (!r && qiter_open(&it, txn, &q, F_ID, e)) { qiter_close(&it); r = -1; }
+      else if (!r) {
+        kval id;
+        MDB_val one;
+        while ((r = qiter_next(&it, e)) == 1) {
+          if ((r = qiter_field(&it, F_ID, &id, e)) < 0 || (r = qiter_record(&it, &one, e)) < 0) break;
+          /* the lowest id: an index on os_user alone gives ties in id order */
+          store_decode(c, one.mv_data, one.mv_size, vals);
+          vals[F_ID] = id;
+          fill(p, c, vals);
+          found = 1;
+          break;
+        }
+        qiter_close(&it);
       }
-      mdb_cursor_close(cur);
-      if (rc == MDB_NOTFOUND) rc = 0;
+      query_release(&q);
+      if (r < 0) {
+        free(vals);
+        return -(e->code ? e->code : kam_errf(e, KAM_EINTERNAL, "staff: reading os_user"));
+      }
     }
   }
   free(vals);
-  if (rc && rc != MDB_NOTFOUND) return lmdb_err(e, rc, "staff");
+  if (rc && rc != MDB_NOTFOUND) return -lmdb_err(e, rc, "staff"); /* <0: not a find */
   return found;
 }
 
