@@ -419,6 +419,9 @@ test("group: several keys give a nested table", function()
   eq(q:group({"client", "status"}, "sum", "amount"), by_hand(q, {"client", "status"}, "sum", "amount"))
   eq(q:group({"client", "status"}, "count"), by_hand(q, {"client", "status"}, "count"))
   eq(q:group({"status", "client"}, "max", "issued"), by_hand(q, {"status", "client"}, "max", "issued"))
+  -- second keys by the hundred (issue dates), and second keys that are nil (paid_date)
+  eq(q:group({"client", "issued"}, "sum", "amount"), by_hand(q, {"client", "issued"}, "sum", "amount"))
+  eq(q:group({"client", "paid_date"}, "count"), by_hand(q, {"client", "paid_date"}, "count"))
   local o = db.opportunities:where{stage = {"~=", "lost"}}
   eq(o:group({"owner", "stage"}, "min", "value"), by_hand(o, {"owner", "stage"}, "min", "value"))
   -- one key in a list is the one-key group
