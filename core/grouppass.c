@@ -73,7 +73,7 @@ static int is_cut(const kval *v) { return v->tag == KV_STR && v->u.s.len >= KEY_
 static int value_of(pass *p, int field, int src, kval *out) {
   if (src >= 0) { *out = p->comp[src]; return !is_cut(out); }
   if (src == -1) { *out = p->id; return 1; }
-  if (!rec_find(p->val.mv_data, p->val.mv_size, p->c->fields[field].fid, out)) *out = kv_null();
+  if (!rec_find_inline(p->val.mv_data, p->val.mv_size, p->c->fields[field].fid, out)) *out = kv_null();
   return 1;
 }
 

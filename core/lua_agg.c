@@ -402,7 +402,7 @@ static int follow_hops(group_st *g, MDB_cursor **cur, int *near, kval *id, const
       return 0;
     }
     if (g->hop[h] == F_ID) continue; /* client.id is the ref itself */
-    if (!rec_find(rec.mv_data, rec.mv_size, c->fields[g->hop[h]].fid, id)) *id = kv_null();
+    if (!rec_find_inline(rec.mv_data, rec.mv_size, c->fields[g->hop[h]].fid, id)) *id = kv_null();
   }
   return 0;
 }

@@ -221,7 +221,7 @@ static int entity_from_index(const kam_entity *e, int field, kval *out) {
   const index_def *ix = e->ix;
   for (int i = 0; i < ix->nc; i++)
     if (ix->carry[i] == field) {
-      if (!rec_find(e->ival, e->ivlen, e->c->fields[field].fid, out)) *out = kv_null();
+      if (!rec_find_inline(e->ival, e->ivlen, e->c->fields[field].fid, out)) *out = kv_null();
       return 1;
     }
   const uint8_t *p = e->ikey, *end = e->ikey + e->iklen;
@@ -242,7 +242,7 @@ void kam_entity_get(lua_State *L, kam_entity *e, int field, kval *out) {
   if (field == F_ID) { *out = kam_entity_id(e); return; }
   if (!e->rec && e->ix && entity_from_index(e, field, out)) return;
   const uint8_t *rec = entity_rec(L, e);
-  if (!rec_find(rec, e->len, e->c->fields[field].fid, out)) *out = kv_null();
+  if (!rec_find_inline(rec, e->len, e->c->fields[field].fid, out)) *out = kv_null();
 }
 
 int kam_is_entity(lua_State *L, int idx) { return kam_udata(L, idx, KAM_UD_ENTITY) != NULL; }

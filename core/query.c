@@ -711,7 +711,7 @@ int qiter_field(qiter *it, int field, kval *out, kam_err *e) {
   if (it->kind == PLAN_INDEX && !it->decoded) {
     for (int i = 0; i < it->ix->nc; i++) /* carried values need no key */
       if (it->ix->carry[i] == field) {
-        if (!rec_find(it->val.mv_data, it->val.mv_size, c->fields[field].fid, out)) *out = kv_null();
+        if (!rec_find_inline(it->val.mv_data, it->val.mv_size, c->fields[field].fid, out)) *out = kv_null();
         return 1;
       }
     if (!decode_key(it)) return -kam_errf(e, KAM_EINTERNAL, "%s: malformed index entry", it->ix->name);
@@ -724,14 +724,14 @@ int qiter_field(qiter *it, int field, kval *out, kam_err *e) {
       }
     for (int i = 0; i < it->ix->nc; i++)
       if (it->ix->carry[i] == field) {
-        if (!rec_find(it->val.mv_data, it->val.mv_size, c->fields[field].fid, out)) *out = kv_null();
+        if (!rec_find_inline(it->val.mv_data, it->val.mv_size, c->fields[field].fid, out)) *out = kv_null();
         return 1;
       }
   }
   MDB_val rec;
   int rc = qiter_record(it, &rec, e);
   if (rc < 0) return rc;
-  if (!rec_find(rec.mv_data, rec.mv_size, c->fields[field].fid, out)) *out = kv_null();
+  if (!rec_find_inline(rec.mv_data, rec.mv_size, c->fields[field].fid, out)) *out = kv_null();
   return 1;
 }
 

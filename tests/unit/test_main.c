@@ -95,6 +95,80 @@ static void t_record_malformed(void) {
   CHECK(1);
 }
 
+/* rec_find_inline gives what rec_find gives, for every field id: on records
+ * holding every kind of value (dates, instants and repeated texts, which it
+ * leaves to rec_find, and field ids past 127), on each of them cut short at
+ * every length, and on random bytes. */
+static int found_same(const uint8_t *p, size_t n, uint32_t fid) {
+  kval a = kv_int(7), b = kv_int(7);
+  int ra = rec_find(p, n, fid, &a), rb = rec_find_inline(p, n, fid, &b);
+  if (ra != rb) return 0;
+  if (!ra) return 1;
+  if (a.tag != b.tag) return 0;
+  if (a.tag == KV_STR || a.tag == KV_LIST || a.tag == KV_MAP) return a.u.s.p == b.u.s.p && a.u.s.len == b.u.s.len;
+  if (a.tag == KV_NUM) return !memcmp(&a.u.n, &b.u.n, sizeof a.u.n);
+  return a.u.i == b.u.i;
+}
+
+static void t_record_find_inline(void) {
+  static const char *texts[] = {"", "paid", "Nguyễn Thị Hoa", "2026-11-26", "2026-12-02T15:17:51+07:00",
+                                "a text long enough to be written once and pointed back to after that"};
+  char big[300];
+  memset(big, 'x', sizeof big - 1);
+  big[sizeof big - 1] = 0;
+  kbuf list = {0};
+  kbuf_uvarint(&list, 1);
+  kval one = kv_int(1);
+  val_put(&list, &one);
+  int bad = 0;
+  for (int round = 0; round < 3000 && !bad; round++) {
+    rec_builder rb = {0};
+    kbuf out = {0};
+    int nf = 1 + (int)(rnd() % 12);
+    for (int i = 0; i < nf; i++) {
+      uint32_t fid = (uint32_t)(rnd() % (round % 3 ? 40 : 300));
+      kval v;
+      switch (rnd() % 9) {
+      case 0: v = kv_int((int64_t)(rnd() % 100)); break;
+      case 1: v = kv_int((int64_t)rnd()); break; /* up to ten bytes */
+      case 2: v = kv_num((double)(rnd() % 1000) / 7); break;
+      case 3: v = kv_bool((int)(rnd() % 2)); break;
+      case 4: v = kv_str(big, rnd() % sizeof big); break; /* lengths of one and two bytes */
+      case 5: v.tag = KV_LIST; v.u.s.p = (const char *)list.p; v.u.s.len = list.len; break;
+      default: { const char *t = texts[rnd() % 6]; v = kv_str(t, strlen(t)); }
+      }
+      rb_add(&rb, fid, v);
+    }
+    rb_finish(&rb, &out);
+    for (size_t len = 0; len <= out.len && !bad; len++)
+      for (uint32_t fid = 0; fid < 310 && !bad; fid++) bad = !found_same(out.p, len, fid);
+    rb_free(&rb);
+    kbuf_free(&out);
+  }
+  CHECK(!bad);
+  uint8_t buf[48];
+  for (int round = 0; round < 50000 && !bad; round++) {
+    size_t n = rnd() % sizeof buf;
+    for (size_t i = 0; i < n; i++) buf[i] = (uint8_t)(rnd() % 4 ? rnd() % 12 : rnd());
+    if (n) buf[0] = round % 5 ? REC_VERSION : REC_VERSION_COUNTED;
+    for (uint32_t fid = 0; fid < 16 && !bad; fid++) bad = !found_same(buf, n, fid);
+  }
+  CHECK(!bad);
+  /* a length that would carry the walk round the address space past the end */
+  kbuf w = {0};
+  kbuf_byte(&w, REC_VERSION);
+  kbuf_byte(&w, 1);
+  kbuf_byte(&w, KV_STR);
+  kbuf_uvarint(&w, UINT64_MAX - 11);
+  kbuf_byte(&w, 2);
+  kbuf_byte(&w, KV_INT);
+  kbuf_uvarint(&w, 4);
+  kval x;
+  CHECK(!rec_find_inline(w.p, w.len, 2, &x) && found_same(w.p, w.len, 2));
+  kbuf_free(&w);
+  kbuf_free(&list);
+}
+
 /* The text s is stored with the tag (KV_STR: as text) in at most max
  * bytes, and reads back as s; returns where the text read back lies. */
 static const char *check_stored(const char *s, int tag, size_t max) {
@@ -1445,6 +1519,6 @@ static const unit_test tests[] = {
     {"query_in_between", t_query_in_between}, {"pool_realloc", t_pool_realloc}, {"heap_bulk", t_heap_bulk},
     {"bulk_merge", t_bulk_merge}, {"idset_refs", t_idset_refs},
     {"bulk_merge_full", t_bulk_merge_full},
-    {"heap_bulk_large", t_heap_bulk_large}, {NULL, NULL}};
+    {"heap_bulk_large", t_heap_bulk_large}, {"record_find_inline", t_record_find_inline}, {NULL, NULL}};
 
 int main(int argc, char **argv) { return unit_main(tests, argc, argv); }
