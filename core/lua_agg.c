@@ -996,19 +996,22 @@ static int group_multi(lua_State *L, lquery *lq, int explain) {
       int nsubk = 0;
       if (subf >= 0) luaL_checkstack(L, SUB_KEEP + 8, "group");
       size_t groups = r->n;
-      if (subf >= 0) /* the number of first keys, for the table's size */
-        for (size_t i = groups = r->n ? 1 : 0; i < r->n; i++) {
+      if (subf >= 0 && r->n) { /* the number of first keys, for the table's size */
+        groups = 1;
+        for (size_t i = 1; i < r->n; i++) {
           kval k = gp_result_key(r, i), prev = gp_result_key(r, i - 1);
           groups += !kval_same(&k, &prev);
         }
+      }
       lua_createtable(L, 0, groups > 1u << 24 ? 1 << 24 : (int)groups);
       int res = lua_gettop(L), into = res; /* the kept second keys: the slots right above res */
+      size_t key_end = 0; /* the first entry past the current first key's */
       for (size_t i = 0; i < r->n; i++) {
         if (subf >= 0) { /* one table for a key's second keys (a pass gives them together) */
-          kval k = gp_result_key(r, i), prev = i ? gp_result_key(r, i - 1) : kv_null();
-          if (!i || !kval_same(&k, &prev)) {
-            size_t n = 1; /* entries under this key, for its table's size */
-            for (kval next; i + n < r->n && (next = gp_result_key(r, i + n), kval_same(&k, &next)); n++) {}
+          if (i == key_end) {
+            kval k = gp_result_key(r, i), next;
+            for (key_end = i + 1; key_end < r->n && (next = gp_result_key(r, key_end), kval_same(&k, &next)); key_end++) {}
+            size_t n = key_end - i; /* entries under this key, for its table's size */
             lua_settop(L, res + nsubk);
             push_group_key(L, r, i);
             lua_pushvalue(L, -1);
@@ -1033,7 +1036,7 @@ static int group_multi(lua_State *L, lquery *lq, int explain) {
               /* kept in the slot after the last kept one, above the result */
               lua_pushvalue(L, -1);
               lua_insert(L, res + 1 + nsubk);
-              subk[nsubk++] = gp_result_sub(r, i);
+              subk[nsubk++] = sk;
               into++;
             }
           }
