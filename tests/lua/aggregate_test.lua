@@ -127,6 +127,72 @@ test("count", function()
   eq(db.clients:where(function(c) return c.strategic end):count(), 3)
 end)
 
+-- The small question a policy asks of every subject (a client's invoices in a
+-- window, an invoice's payments) is read through an index: its prefix, a range
+-- on the next part, conditions on carried values. A predicate that keeps every
+-- row makes the same query take its rows first and aggregate them in turn.
+local function rows_visited(q) return q:where(function() return true end) end
+
+test("count, sum, avg, min, max of one client's rows: as visiting them gives", function()
+  local ids = db.clients:all():ids()
+  ids[#ids + 1] = "CL-999999" -- no such client: no rows
+  local shapes = {
+    function(id) return db.invoices:where{client = id} end,
+    function(id) return db.invoices:where{client = id, issued = {">=", kam.months_ago(12)}} end,
+    function(id) return db.invoices:where{client = id, issued = {"between", "2026-01-01", "2026-06-30"}, status = {"~=", "draft"}} end,
+    function(id) return db.invoices:where{client = id, issued = {"<", "2026-03-05"}} end,
+    function(id) return db.invoices:where{client = id, issued = {">", "2026-03-05"}} end,
+    function(id) return db.invoices:where{client = id, issued = {"<=", "2026-08-10"}, amount = {">=", 100000000}} end,
+    function(id) return db.invoices:where{client = id, due = {"between", "2025-12-01", "2026-10-31"}} end,
+    function(id) return db.invoices:where{client = id, status = {"in", {"paid", "overdue"}}} end,
+    function(id) return db.invoices:where{client = id, paid_date = {">=", "2026-01-01"}} end,
+    function(id) return db.invoices:where{client = id, tax = 0} end, -- a field the index does not hold
+  }
+  local n = 0
+  for _, id in ipairs(ids) do
+    for s, shape in ipairs(shapes) do
+      local q, v = shape(id), rows_visited(shape(id))
+      local what = id .. " shape " .. s
+      eq(q:count(), v:count(), what .. " count")
+      local sum, vsum = q:sum("amount"), v:sum("amount")
+      eq(sum, vsum, what .. " sum")
+      eq(math.type(sum), math.type(vsum), what .. " sum's type")
+      eq(q:avg("amount"), v:avg("amount"), what .. " avg")
+      for _, f in ipairs{"amount", "issued", "due", "paid_date", "status", "tax"} do
+        eq(q:min(f), v:min(f), what .. " min " .. f)
+        eq(q:max(f), v:max(f), what .. " max " .. f)
+      end
+      n = n + 1
+    end
+  end
+  eq(n, #ids * #shapes)
+  -- the sums a policy asks, against the fixtures' own figures
+  eq(db.invoices:where{client = "CL-000001", issued = {">=", kam.months_ago(12)}}:sum("amount"), 1700000000)
+  eq(db.invoices:where{client = "CL-000001"}:max("issued"), "2026-11-20")
+  eq(db.invoices:where{client = "CL-000005", status = "overdue"}:min("due"), "2026-05-18")
+  eq(db.invoices:where{client = "CL-000010"}:max("paid_date"), nil)
+  for _, inv in ipairs(db.invoices:all():ids()) do
+    local q = db.payments:where{invoice = inv}
+    eq(q:max("date"), rows_visited(q):max("date"), inv .. " last payment")
+    eq(q:sum("amount"), rows_visited(q):sum("amount"), inv .. " paid")
+  end
+  eq(db.payments:where{invoice = "INV-000010"}:max("date"), "2026-08-15")
+  -- inside a write, the write's own rows are counted
+  local before = db.invoices:where{client = "CL-000012"}:count()
+  local ok, err = pcall(kam.tx, function()
+    db.invoices:insert{client = "CL-000012", amount = 7000000, issued = "2026-11-01", due = "2026-12-01"}
+    local q = db.invoices:where{client = "CL-000012", issued = {">=", "2026-01-01"}}
+    eq(q:count(), before + 1)
+    eq(q:sum("amount"), 7000000)
+    eq(q:sum("amount"), rows_visited(q):sum("amount"))
+    eq(q:max("due"), "2026-12-01")
+    error("undo")
+  end)
+  eq(ok, false)
+  eq(tostring(err):find("undo", 1, true) ~= nil, true, tostring(err))
+  eq(db.invoices:where{client = "CL-000012"}:count(), before)
+end)
+
 -- ---- group --------------------------------------------------------------------
 
 test("group: count (also the default)", function()
