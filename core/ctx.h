@@ -19,6 +19,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#define KAM_FIELD_MEMO_SETS 64
 typedef struct snap snap; /* a read snapshot (lua_entity.h) */
 typedef struct kam_ctx kam_ctx;
 typedef struct guard_fields guard_fields;
@@ -105,8 +106,11 @@ struct kam_ctx {
   const void *mt_ptr[KAM_UD_KINDS];
   /* e.field's name to the field's position, by the address of the name's
    * Lua string (lua_entity.c): each name remembered is kept alive by the
-   * state, so its address names it alone. Cleared when a state opens. */
-  struct kam_field_memo { const char *name; const void *coll; int field; } field_memo[64];
+   * state, so its address names it alone. Cleared when a state opens.
+   * Two ways a set: a loop reads a few names in turn, and two of them
+   * falling in one slot would push each other out at every row. */
+  struct kam_field_memo { const char *name; const void *coll; int field; } field_memo[2 * KAM_FIELD_MEMO_SETS];
+  unsigned char field_memo_next[KAM_FIELD_MEMO_SETS]; /* the way a miss replaces */
   /* Write guards: the hooks (cli.c gives guard.c's; NULL: none run) and
    * guard.c's state. guard_gen moves when a transaction begins or a
    * savepoint is dropped: guard files then start afresh (their memo). */

@@ -94,6 +94,7 @@ void kam_lua_open_db(kam_ctx *ctx) {
 
   new_kind(L, ctx, KAM_UD_ENTITY, "kam.entity", "entity", kam_entity_meta);
   memset(ctx->field_memo, 0, sizeof ctx->field_memo);
+  memset(ctx->field_memo_next, 0, sizeof ctx->field_memo_next);
   kam_entity_meta_open(L);
   lua_pop(L, 1);
 

@@ -314,13 +314,23 @@ static void push_text_cached(lua_State *L, const char *p, size_t n) {
 static int field_named(lua_State *L, const coll_def *c) {
   size_t n;
   const char *k = luaL_checklstring(L, 2, &n);
-  struct kam_field_memo *m = &kam_ctx_get(L)->field_memo[((uintptr_t)k >> 4 ^ (uintptr_t)c >> 6) & 63];
-  if (m->name == k && m->coll == c) return m->field;
+  kam_ctx *ctx = kam_ctx_get(L);
+  /* every bit of both addresses mixed in: names allocated near each other differ in few bits */
+  uint64_t h = ((uint64_t)(uintptr_t)k ^ (uint64_t)(uintptr_t)c << 17) * 0x9E3779B97F4A7C15ull;
+  size_t set = (size_t)(h >> 58) % KAM_FIELD_MEMO_SETS;
+  struct kam_field_memo *w = &ctx->field_memo[2 * set];
+  for (int i = 0; i < 2; i++)
+    if (w[i].name == k && w[i].coll == c) {
+      ctx->field_memo_next[set] = (unsigned char)(i ^ 1);
+      return w[i].field;
+    }
   int f = coll_field_n(c, k, n);
   if (f < 0) return -1;
   lua_pushvalue(L, 2);
   lua_pushboolean(L, 1);
   lua_rawset(L, lua_upvalueindex(1));
+  struct kam_field_memo *m = &w[ctx->field_memo_next[set] & 1];
+  ctx->field_memo_next[set] ^= 1;
   m->name = k;
   m->coll = c;
   m->field = f;
