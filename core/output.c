@@ -50,8 +50,39 @@ static int key_less(lua_State *L) {
   return 1;
 }
 
+/* A record's keys (a decision's id, name, result ...) are a few texts: sorted
+ * here as Lua's `<` orders them (strcoll, as l_strcmp calls it on texts with
+ * no NUL inside) without a call into Lua per comparison. 1: sorted; 0: the
+ * list is long or holds something else. The texts stay alive in the list. */
+#define SHORT_KEYS 32
+static int sort_short_texts(lua_State *L, int list) {
+  lua_Integer n = (lua_Integer)lua_rawlen(L, list);
+  if (n < 2 || n > SHORT_KEYS) return n < 2;
+  const char *t[SHORT_KEYS];
+  lua_Integer at[SHORT_KEYS];
+  for (lua_Integer i = 0; i < n; i++) {
+    size_t len;
+    int ok = lua_rawgeti(L, list, i + 1) == LUA_TSTRING;
+    t[i] = ok ? lua_tolstring(L, -1, &len) : NULL;
+    lua_pop(L, 1); /* the list keeps the text */
+    if (!ok || strlen(t[i]) != len) return 0;
+    at[i] = i + 1;
+  }
+  for (lua_Integer i = 1; i < n; i++) { /* insertion: stable, and few keys */
+    const char *x = t[i];
+    lua_Integer xa = at[i], j = i;
+    for (; j > 0 && strcoll(x, t[j - 1]) < 0; j--) t[j] = t[j - 1], at[j] = at[j - 1];
+    t[j] = x, at[j] = xa;
+  }
+  luaL_checkstack(L, (int)n, "sorting keys");
+  for (lua_Integer i = 0; i < n; i++) lua_rawgeti(L, list, at[i]);
+  for (lua_Integer i = n; i >= 1; i--) lua_rawseti(L, list, i);
+  return 1;
+}
+
 void out_sort_keys(lua_State *L, int list) {
   list = lua_absindex(L, list);
+  if (sort_short_texts(L, list)) return;
   lua_getfield(L, LUA_REGISTRYINDEX, "kam.sort");
   lua_pushvalue(L, list);
   lua_pushcfunction(L, key_less);

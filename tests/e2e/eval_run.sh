@@ -50,6 +50,17 @@ return r'
 check 'group with metatables: the same rows' grep -q '^CL-A  *250.000.000 ₫$' "$OUT"
 expect_eq '{"a":1}' kam --format json eval 'return {a = 1}'
 expect_eq '[1,2,3]' kam --format json eval 'return {1, 2, 3}'
+# an object's keys in the order Lua's < gives texts: a few (sorted in C), with
+# a NUL inside, many, numbers before texts (sorted by table.sort)
+expect_eq '{"B":4,"a":2,"a b":6,"a_b":5,"b":1,"Ă":3}' kam --format json eval 'return {b = 1, a = 2, ["Ă"] = 3, B = 4, a_b = 5, ["a b"] = 6}'
+expect_eq '{"a":2,"a\u0000a":3,"a\u0000b":1}' kam --format json eval 'return {["a\0b"] = 1, a = 2, ["a\0a"] = 3}'
+expect_eq '{"2":"x","10":"y","k":1}' kam --format json eval 'return {[2] = "x", [10] = "y", k = 1}'
+expect_ok kam --format json eval 'local t = {} for i = 40, 1, -1 do t[string.format("k%02d", i)] = i end return t'
+check 'forty keys in order' [ "$(grep -o '"k[0-9]*"' "$OUT" | tr -d '"\n')" = "$(for i in $(seq -w 1 40); do printf 'k%s' "$i"; done)" ]
+expect_eq 'alpha:
+  x: 3
+  y: 2
+zeta: 1' kam --format yaml eval 'return {zeta = 1, alpha = {y = 2, x = 3}}'
 # a big result prints (a whole book's explained decisions are millions of values); a few small
 # tables shared a million times over are refused before anything is printed
 expect_out '1100000]' kam --format json eval 'local t = {} for i = 1, 1100000 do t[i] = i end return t'
